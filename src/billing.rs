@@ -1,0 +1,584 @@
+//! Billing-minute summaries (spec §7): countable and excluded minutes per patient per calendar
+//! month, initial or subsequent month, the codes and units they reach under the year's rule
+//! set, warnings, minutes to the next tier and an estimated revenue.
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::audit;
+use crate::dates::{self, Date, Month};
+use crate::settings::{self, Settings};
+use crate::vocab::{string_enum, Payer, Role};
+use crate::{Error, Registry, Result};
+
+pub const G2214: &str = "G2214";
+pub const CPT_99492: &str = "99492";
+pub const CPT_99493: &str = "99493";
+pub const CPT_99494: &str = "99494";
+
+/// One year's billing thresholds and fees, stored as data (`billing_rule_sets`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BillingRules {
+    /// The G2214 minimum. [16]
+    pub g2214_min_minutes: u32,
+    /// Initial month: 99492 from this many minutes. [36]
+    pub initial_base_min_minutes: u32,
+    /// Initial month: the first 99494 unit from this many minutes. [86]
+    pub initial_addon_from_minutes: u32,
+    /// Subsequent month: 99493 from this many minutes. [31]
+    pub subsequent_base_min_minutes: u32,
+    /// Subsequent month: the first 99494 unit from this many minutes. [76]
+    pub subsequent_addon_from_minutes: u32,
+    /// Each further 99494 unit needs this many more minutes. [30]
+    pub addon_block_minutes: u32,
+    /// An optional cap on 99494 units. [none]
+    pub addon_max_units: Option<u32>,
+    /// Estimated fee per code, in dollars (labelled estimates, editable).
+    pub fees: BTreeMap<String, f64>,
+}
+
+impl BillingRules {
+    fn check(&self) -> Result<()> {
+        let ok = self.g2214_min_minutes >= 1
+            && self.g2214_min_minutes < self.initial_base_min_minutes
+            && self.initial_base_min_minutes < self.initial_addon_from_minutes
+            && self.g2214_min_minutes < self.subsequent_base_min_minutes
+            && self.subsequent_base_min_minutes < self.subsequent_addon_from_minutes
+            && self.addon_block_minutes >= 1;
+        if !ok {
+            return Err(Error::validation(
+                "rules",
+                "thresholds must rise: G2214 minimum < 99492 minimum < first 99494, and G2214 minimum < 99493 minimum < first 99494; the add-on block is at least 1 minute",
+            ));
+        }
+        if let Some((code, fee)) = self.fees.iter().find(|(_, f)| !f.is_finite() || **f < 0.0) {
+            return Err(Error::validation("rules", format!("the fee for {code} must be 0 or more (got {fee})")));
+        }
+        Ok(())
+    }
+}
+
+string_enum!(MonthKind {
+    Initial => "initial",
+    Subsequent => "subsequent",
+});
+
+string_enum!(
+    /// Why a contact's minutes do not count (reported so the summary holds up to audit).
+    ExclusionReason {
+        EnteredInError => "entered-in-error",
+        PsychiatricConsultant => "psychiatric-consultant",
+        RoleNotCounted => "role-not-counted",
+        NoConsent => "no-consent",
+        BeforeConsent => "before-consent",
+        AfterDischarge => "after-discharge",
+    }
+);
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CodeUnits {
+    pub code: String,
+    pub units: u32,
+}
+
+/// The codes a month reaches (spec §7 table). G2214 never goes with the CoCM codes.
+pub fn codes(rules: &BillingRules, kind: MonthKind, minutes: u32) -> Vec<CodeUnits> {
+    let (base_code, base_min, addon_from) = tiers(rules, kind);
+    let code = |c: &str, units: u32| CodeUnits { code: c.to_string(), units };
+    if minutes < rules.g2214_min_minutes {
+        vec![]
+    } else if minutes < base_min {
+        vec![code(G2214, 1)]
+    } else if minutes < addon_from {
+        vec![code(base_code, 1)]
+    } else {
+        vec![code(base_code, 1), code(CPT_99494, addon_units(rules, addon_from, minutes))]
+    }
+}
+
+fn tiers(rules: &BillingRules, kind: MonthKind) -> (&'static str, u32, u32) {
+    match kind {
+        MonthKind::Initial => (CPT_99492, rules.initial_base_min_minutes, rules.initial_addon_from_minutes),
+        MonthKind::Subsequent => (CPT_99493, rules.subsequent_base_min_minutes, rules.subsequent_addon_from_minutes),
+    }
+}
+
+/// floor((m − first add-on) / block) + 1, within the optional cap.
+fn addon_units(rules: &BillingRules, addon_from: u32, minutes: u32) -> u32 {
+    let units = (minutes - addon_from) / rules.addon_block_minutes + 1;
+    rules.addon_max_units.map_or(units, |cap| units.min(cap))
+}
+
+/// How many more minutes this month reach the next code or unit; none once the 99494 cap is met.
+pub fn minutes_to_next_tier(rules: &BillingRules, kind: MonthKind, minutes: u32) -> Option<u32> {
+    let (_, base_min, addon_from) = tiers(rules, kind);
+    let next = if minutes < rules.g2214_min_minutes {
+        rules.g2214_min_minutes
+    } else if minutes < base_min {
+        base_min
+    } else if minutes < addon_from {
+        addon_from
+    } else {
+        let units = addon_units(rules, addon_from, minutes);
+        if rules.addon_max_units.is_some_and(|cap| units >= cap) {
+            return None;
+        }
+        addon_from + units * rules.addon_block_minutes
+    };
+    Some(next - minutes)
+}
+
+/// Estimated revenue of the codes, in dollars (rounded to cents).
+pub fn revenue(rules: &BillingRules, codes: &[CodeUnits]) -> f64 {
+    let cents: i64 =
+        codes.iter().map(|c| (rules.fees.get(&c.code).copied().unwrap_or(0.0) * 100.0).round() as i64 * c.units as i64).sum();
+    cents as f64 / 100.0
+}
+
+/// Initial when there is no countable month before it in the episode, or when the last one
+/// left at least `gap` whole calendar months empty in between; subsequent otherwise.
+pub fn month_kind(month: Month, last_countable_month_before: Option<Month>, gap: i64) -> MonthKind {
+    match last_countable_month_before {
+        Some(prev) if (prev.months_until(month) - 1) < gap as i32 => MonthKind::Subsequent,
+        _ => MonthKind::Initial,
+    }
+}
+
+/// What the exclusion rule needs to know about a contact.
+#[derive(Clone, Debug)]
+pub(crate) struct ContactFacts {
+    pub date: Date,
+    pub author_role: Role,
+    pub entered_in_error: bool,
+    pub consent: Option<Date>,
+    pub discharge: Option<Date>,
+}
+
+pub(crate) fn counted_roles(settings: &Settings) -> Vec<Role> {
+    let mut roles = vec![Role::CareManager];
+    if settings.billing_counts_pcp_minutes {
+        roles.push(Role::Pcp);
+    }
+    roles
+}
+
+/// Why a contact's minutes do not count, or `None` when they do (spec §7).
+pub(crate) fn exclusion(c: &ContactFacts, roles: &[Role]) -> Option<ExclusionReason> {
+    use ExclusionReason::*;
+    if c.entered_in_error {
+        Some(EnteredInError)
+    } else if c.author_role == Role::PsychiatricConsultant {
+        Some(PsychiatricConsultant)
+    } else if !roles.contains(&c.author_role) {
+        Some(RoleNotCounted)
+    } else if c.consent.is_none() {
+        Some(NoConsent)
+    } else if c.consent.is_some_and(|consent| c.date < consent) {
+        Some(BeforeConsent)
+    } else if c.discharge.is_some_and(|discharge| c.date > discharge) {
+        Some(AfterDischarge)
+    } else {
+        None
+    }
+}
+
+/// The same rule as [`exclusion`], as SQL over `contacts c`, `team_members t`, `episodes e`,
+/// for the history queries that only need to know whether minutes counted. The billing tests
+/// check the two agree, reason by reason.
+fn countable_sql(roles: &[Role]) -> String {
+    let roles: Vec<String> = roles.iter().map(|r| format!("'{}'", r.as_str())).collect();
+    format!(
+        "c.voided_at IS NULL AND t.role IN ({}) AND e.consent_date IS NOT NULL AND c.date >= e.consent_date
+         AND (e.discharge_date IS NULL OR c.date <= e.discharge_date)",
+        roles.join(", ")
+    )
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ExcludedMinutes {
+    pub reason: ExclusionReason,
+    pub minutes: u32,
+}
+
+/// A contact behind a patient-month.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BilledContact {
+    pub id: String,
+    pub date: Date,
+    pub author: String,
+    pub role: Role,
+    pub minutes: u32,
+    pub excluded: Option<ExclusionReason>,
+}
+
+/// One patient-month with any minutes.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BillingRow {
+    pub mrn: String,
+    pub name: String,
+    pub patient_id: String,
+    pub payer: Payer,
+    /// The treating practitioner, who bills.
+    pub pcp: Option<String>,
+    pub month: Month,
+    pub month_kind: MonthKind,
+    /// Countable minutes.
+    pub minutes: u32,
+    pub excluded: Vec<ExcludedMinutes>,
+    pub codes: Vec<CodeUnits>,
+    pub warnings: Vec<String>,
+    pub minutes_to_next_tier: Option<u32>,
+    pub estimated_revenue: f64,
+    pub contacts: Vec<BilledContact>,
+}
+
+/// The month's totals.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct BillingTotals {
+    /// Patients with at least one code.
+    pub patients: usize,
+    pub minutes: u32,
+    pub excluded_minutes: u32,
+    pub units: BTreeMap<String, u32>,
+    pub estimated_revenue: f64,
+}
+
+pub fn totals(rows: &[BillingRow]) -> BillingTotals {
+    let mut t = BillingTotals::default();
+    let mut cents = 0i64;
+    for r in rows {
+        t.patients += usize::from(!r.codes.is_empty());
+        t.minutes += r.minutes;
+        t.excluded_minutes += r.excluded.iter().map(|e| e.minutes).sum::<u32>();
+        for c in &r.codes {
+            *t.units.entry(c.code.clone()).or_default() += c.units;
+        }
+        cents += (r.estimated_revenue * 100.0).round() as i64;
+    }
+    t.estimated_revenue = cents as f64 / 100.0;
+    t
+}
+
+/// The rule set in effect in `year`: the latest one that took effect on or before it.
+pub(crate) fn rules_for_year(conn: &Connection, year: i32) -> Result<(i32, BillingRules)> {
+    let found: Option<(i32, String)> = conn
+        .prepare_cached("SELECT effective_year, rules FROM billing_rule_sets WHERE effective_year <= ?1 ORDER BY effective_year DESC LIMIT 1")?
+        .query_row([year], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (effective, json) = found.ok_or_else(|| {
+        Error::NotFound(format!("no billing rule set takes effect in or before {year}; add one for that year"))
+    })?;
+    Ok((effective, serde_json::from_str(&json)?))
+}
+
+/// One contact of the month, as loaded.
+struct MonthContact {
+    patient_id: String,
+    episode_id: String,
+    facts: ContactFacts,
+    contact: BilledContact,
+}
+
+pub(crate) fn month_rows(conn: &Connection, month: Month, patient_id: Option<&str>) -> Result<Vec<BillingRow>> {
+    let settings = settings::load(conn)?;
+    let (_, rules) = rules_for_year(conn, month.year)?;
+    let roles = counted_roles(&settings);
+    let (first, last) = (month.first_day().to_string(), month.last_day().to_string());
+    let patient_filter = if patient_id.is_some() { " AND c.patient_id = ?3" } else { "" };
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&first, &last];
+    if let Some(p) = &patient_id {
+        params.push(p);
+    }
+
+    // The month's contacts, with what the exclusion rule needs.
+    let mut contacts: Vec<MonthContact> = Vec::new();
+    let mut patients: HashMap<String, (String, String, String, Option<String>)> = HashMap::new();
+    {
+        let sql = format!(
+            "SELECT c.id, c.patient_id, c.episode_id, c.date, c.minutes, t.name, t.role, c.voided_at IS NOT NULL,
+                    e.consent_date, e.discharge_date, p.mrn, p.name, p.payer, pcp.name
+             FROM contacts c
+             JOIN team_members t ON t.id = c.author_id
+             JOIN episodes e ON e.id = c.episode_id
+             JOIN patients p ON p.id = c.patient_id
+             LEFT JOIN team_members pcp ON pcp.id = p.pcp_id
+             WHERE c.date BETWEEN ?1 AND ?2{patient_filter}
+             ORDER BY p.mrn, c.date, c.created_at"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        let date = |s: String| dates::parse_date("date", &s).unwrap_or_default();
+        while let Some(r) = rows.next()? {
+            let patient_id: String = r.get(1)?;
+            let role = Role::parse("role", &r.get::<_, String>(6)?).unwrap_or(Role::PracticeLead);
+            let facts = ContactFacts {
+                date: date(r.get(3)?),
+                author_role: role,
+                entered_in_error: r.get(7)?,
+                consent: r.get::<_, Option<String>>(8)?.map(date),
+                discharge: r.get::<_, Option<String>>(9)?.map(date),
+            };
+            let contact = BilledContact {
+                id: r.get(0)?,
+                date: facts.date,
+                author: r.get(5)?,
+                role,
+                minutes: r.get(4)?,
+                excluded: exclusion(&facts, &roles),
+            };
+            patients.entry(patient_id.clone()).or_insert((r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?));
+            contacts.push(MonthContact { patient_id, episode_id: r.get(2)?, facts, contact });
+        }
+    }
+
+    // The last countable month before this one, per episode counted this month.
+    let counted_episodes: HashSet<&str> =
+        contacts.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.episode_id.as_str()).collect();
+    let mut last_before: HashMap<String, Month> = HashMap::new();
+    if !counted_episodes.is_empty() {
+        let sql = format!(
+            "SELECT c.episode_id, MAX(c.date) FROM contacts c
+             JOIN team_members t ON t.id = c.author_id JOIN episodes e ON e.id = c.episode_id
+             WHERE c.date < ?1 AND {}{} AND c.episode_id IN (SELECT episode_id FROM contacts c WHERE c.date BETWEEN ?1 AND ?2{patient_filter})
+             GROUP BY c.episode_id",
+            countable_sql(&roles),
+            patient_filter
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let episode: String = r.get(0)?;
+            let d: String = r.get(1)?;
+            last_before.insert(episode, Month::of(dates::parse_date("date", &d).unwrap_or_default()));
+        }
+    }
+
+    // Patients with an assessment this month (for the initial-month warning).
+    let mut assessed: HashSet<String> = HashSet::new();
+    {
+        let filter = if patient_id.is_some() { " AND patient_id = ?3" } else { "" };
+        let sql = format!("SELECT DISTINCT patient_id FROM assessments WHERE voided_at IS NULL AND date BETWEEN ?1 AND ?2{filter}");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            assessed.insert(r.get(0)?);
+        }
+    }
+
+    // One row per patient-month.
+    let mut by_patient: Vec<(String, Vec<MonthContact>)> = Vec::new();
+    for c in contacts {
+        match by_patient.last_mut() {
+            Some((pid, list)) if *pid == c.patient_id => list.push(c),
+            _ => by_patient.push((c.patient_id.clone(), vec![c])),
+        }
+    }
+    let mut out = Vec::with_capacity(by_patient.len());
+    for (pid, list) in by_patient {
+        let (mrn, name, payer, pcp) = patients.remove(&pid).unwrap_or_default();
+        let minutes: u32 = list.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.contact.minutes).sum();
+        let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();
+        for c in &list {
+            if let Some(reason) = c.contact.excluded {
+                *excluded.entry(reason).or_default() += c.contact.minutes;
+            }
+        }
+        // A new registry episode starts over, so the kind is judged per episode.
+        let initial = list
+            .iter()
+            .filter(|c| c.contact.excluded.is_none())
+            .any(|c| month_kind(month, last_before.get(&c.episode_id).copied(), settings.billing_restart_gap_months) == MonthKind::Initial);
+        let kind = if minutes == 0 || initial { MonthKind::Initial } else { MonthKind::Subsequent };
+        let codes = codes(&rules, kind, minutes);
+        let mut warnings = Vec::new();
+        if list.iter().any(|c| c.facts.consent.is_none()) {
+            warnings.push("no consent recorded".to_string());
+        }
+        if kind == MonthKind::Initial && minutes > 0 && !assessed.contains(&pid) {
+            warnings.push("initial month without an assessment".to_string());
+        }
+        for (reason, m) in &excluded {
+            warnings.push(format!("{m} minutes excluded: {reason}"));
+        }
+        out.push(BillingRow {
+            estimated_revenue: revenue(&rules, &codes),
+            minutes_to_next_tier: minutes_to_next_tier(&rules, kind, minutes),
+            mrn,
+            name,
+            patient_id: pid,
+            payer: Payer::parse("payer", &payer).unwrap_or(Payer::Other),
+            pcp,
+            month,
+            month_kind: kind,
+            minutes,
+            excluded: excluded.into_iter().map(|(reason, minutes)| ExcludedMinutes { reason, minutes }).collect(),
+            codes,
+            warnings,
+            contacts: list.into_iter().map(|c| c.contact).collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// A stored rule set and the year it takes effect.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RuleSet {
+    pub effective_year: i32,
+    pub rules: BillingRules,
+}
+
+impl Registry {
+    /// The billing summary of a calendar month: one row per patient-month with any minutes,
+    /// by MRN.
+    pub fn billing(&self, month: Month) -> Result<Vec<BillingRow>> {
+        month_rows(&self.conn, month, None)
+    }
+
+    /// One patient's billing row for a month (none when they have no minutes in it).
+    pub fn patient_billing(&self, mrn: &str, month: Month) -> Result<Option<BillingRow>> {
+        let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
+        Ok(month_rows(&self.conn, month, Some(&patient.id))?.pop())
+    }
+
+    pub fn billing_rule_sets(&self) -> Result<Vec<RuleSet>> {
+        let mut stmt = self.conn.prepare("SELECT effective_year, rules FROM billing_rule_sets ORDER BY effective_year")?;
+        let rows: Vec<(i32, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        rows.into_iter().map(|(y, json)| Ok(RuleSet { effective_year: y, rules: serde_json::from_str(&json)? })).collect()
+    }
+
+    /// The rule set in effect for a year.
+    pub fn billing_rules(&self, year: i32) -> Result<RuleSet> {
+        let (effective_year, rules) = rules_for_year(&self.conn, year)?;
+        Ok(RuleSet { effective_year, rules })
+    }
+
+    /// Adds or replaces the rule set that takes effect in `year`.
+    pub fn set_billing_rules(&mut self, year: i32, rules: &BillingRules) -> Result<()> {
+        if !(2000..=2100).contains(&year) {
+            return Err(Error::validation("year", format!("{year} is not a plausible year")));
+        }
+        rules.check()?;
+        self.write(|tx, actor| {
+            settings::require_practice_lead(actor, "changing billing rules")?;
+            let json = serde_json::to_string(rules)?;
+            tx.execute(
+                "INSERT INTO billing_rule_sets (effective_year, rules) VALUES (?1, ?2)
+                 ON CONFLICT (effective_year) DO UPDATE SET rules = excluded.rules",
+                (year, &json),
+            )?;
+            audit::record(tx, actor, "update", "billing_rule_set", Some(&year.to_string()), serde_json::from_str(&json)?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MonthKind::*;
+
+    pub(crate) fn rules_2026() -> BillingRules {
+        serde_json::from_str(
+            r#"{"g2214_min_minutes":16,"initial_base_min_minutes":36,"initial_addon_from_minutes":86,"subsequent_base_min_minutes":31,
+                "subsequent_addon_from_minutes":76,"addon_block_minutes":30,"addon_max_units":null,
+                "fees":{"99492":160.0,"99493":145.0,"99494":61.0,"G2214":61.0}}"#,
+        )
+        .unwrap()
+    }
+
+    fn show(kind: MonthKind, m: u32) -> String {
+        codes(&rules_2026(), kind, m).iter().map(|c| format!("{}x{}", c.code, c.units)).collect::<Vec<_>>().join("+")
+    }
+
+    #[test]
+    fn initial_month_tiers_at_every_boundary() {
+        let cases = [(0, ""), (15, ""), (16, "G2214x1"), (35, "G2214x1"), (36, "99492x1"), (85, "99492x1"),
+            (86, "99492x1+99494x1"), (115, "99492x1+99494x1"), (116, "99492x1+99494x2"), (145, "99492x1+99494x2"),
+            (146, "99492x1+99494x3")];
+        for (m, want) in cases {
+            assert_eq!(show(Initial, m), want, "initial {m} minutes");
+        }
+    }
+
+    #[test]
+    fn subsequent_month_tiers_at_every_boundary() {
+        let cases = [(0, ""), (15, ""), (16, "G2214x1"), (30, "G2214x1"), (31, "99493x1"), (75, "99493x1"),
+            (76, "99493x1+99494x1"), (105, "99493x1+99494x1"), (106, "99493x1+99494x2"), (135, "99493x1+99494x2"),
+            (136, "99493x1+99494x3")];
+        for (m, want) in cases {
+            assert_eq!(show(Subsequent, m), want, "subsequent {m} minutes");
+        }
+    }
+
+    #[test]
+    fn addon_cap_limits_units_and_the_next_tier() {
+        let mut rules = rules_2026();
+        rules.addon_max_units = Some(2);
+        assert_eq!(codes(&rules, Initial, 200)[1], CodeUnits { code: CPT_99494.into(), units: 2 });
+        assert_eq!(minutes_to_next_tier(&rules, Initial, 116), None);
+        assert_eq!(minutes_to_next_tier(&rules, Initial, 100), Some(16));
+    }
+
+    #[test]
+    fn minutes_to_next_tier_examples() {
+        let r = rules_2026();
+        assert_eq!(minutes_to_next_tier(&r, Subsequent, 30), Some(1), "the spec's example: 30 → 1 to 99493");
+        assert_eq!(minutes_to_next_tier(&r, Subsequent, 0), Some(16));
+        assert_eq!(minutes_to_next_tier(&r, Initial, 15), Some(1));
+        assert_eq!(minutes_to_next_tier(&r, Initial, 35), Some(1));
+        assert_eq!(minutes_to_next_tier(&r, Initial, 85), Some(1));
+        assert_eq!(minutes_to_next_tier(&r, Initial, 86), Some(30));
+        assert_eq!(minutes_to_next_tier(&r, Subsequent, 105), Some(1));
+        assert_eq!(minutes_to_next_tier(&r, Subsequent, 106), Some(30));
+    }
+
+    #[test]
+    fn revenue_from_fees() {
+        let r = rules_2026();
+        assert_eq!(revenue(&r, &codes(&r, Initial, 116)), 160.0 + 2.0 * 61.0);
+        assert_eq!(revenue(&r, &codes(&r, Subsequent, 20)), 61.0);
+        assert_eq!(revenue(&r, &[]), 0.0);
+    }
+
+    #[test]
+    fn initial_again_after_six_empty_months() {
+        let m = |s: &str| Month::parse("m", s).unwrap();
+        assert_eq!(month_kind(m("2026-03"), None, 6), Initial);
+        assert_eq!(month_kind(m("2026-03"), Some(m("2026-02")), 6), Subsequent);
+        // Jan counted, Feb–Jul empty (6 whole months): Aug is initial again.
+        assert_eq!(month_kind(m("2026-08"), Some(m("2026-01")), 6), Initial);
+        // Feb–Jun empty (5 months): Jul is still subsequent.
+        assert_eq!(month_kind(m("2026-07"), Some(m("2026-01")), 6), Subsequent);
+        // Across a year end: Jan–May empty (5) is subsequent; Dec–May empty (6) is initial.
+        assert_eq!(month_kind(m("2026-06"), Some(m("2025-12")), 6), Subsequent);
+        assert_eq!(month_kind(m("2026-06"), Some(m("2025-11")), 6), Initial);
+    }
+
+    #[test]
+    fn exclusions_in_order() {
+        let d = |s: &str| dates::parse_date("d", s).unwrap();
+        let base = ContactFacts {
+            date: d("2026-03-10"),
+            author_role: Role::CareManager,
+            entered_in_error: false,
+            consent: Some(d("2026-03-01")),
+            discharge: None,
+        };
+        let roles = [Role::CareManager];
+        assert_eq!(exclusion(&base, &roles), None);
+        let with = |f: &dyn Fn(&mut ContactFacts)| {
+            let mut c = base.clone();
+            f(&mut c);
+            exclusion(&c, &roles)
+        };
+        assert_eq!(with(&|c| c.entered_in_error = true), Some(ExclusionReason::EnteredInError));
+        assert_eq!(with(&|c| c.author_role = Role::PsychiatricConsultant), Some(ExclusionReason::PsychiatricConsultant));
+        assert_eq!(with(&|c| c.author_role = Role::Pcp), Some(ExclusionReason::RoleNotCounted));
+        assert_eq!(exclusion(&ContactFacts { author_role: Role::Pcp, ..base.clone() }, &[Role::CareManager, Role::Pcp]), None);
+        assert_eq!(with(&|c| c.consent = None), Some(ExclusionReason::NoConsent));
+        assert_eq!(with(&|c| c.consent = Some(d("2026-03-11"))), Some(ExclusionReason::BeforeConsent));
+        assert_eq!(with(&|c| c.consent = Some(d("2026-03-10"))), None, "consent on the day counts");
+        assert_eq!(with(&|c| c.discharge = Some(d("2026-03-09"))), Some(ExclusionReason::AfterDischarge));
+        assert_eq!(with(&|c| c.discharge = Some(d("2026-03-10"))), None, "the discharge day counts");
+    }
+}

@@ -1,0 +1,111 @@
+//! The caseload (spec §4–§5): one row per patient whose episode is active or in relapse
+//! prevention on the as-of date, with the columns a CoCM registry is known for.
+
+use serde::Serialize;
+
+use crate::dates::Date;
+use crate::flags::{self, Flag};
+use crate::measures::InstrumentMeasures;
+use crate::snapshot::{self, Scope};
+use crate::vocab::{EpisodeStatus, Target};
+use crate::{team, Registry, Result};
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CaseloadRow {
+    pub mrn: String,
+    pub name: String,
+    pub patient_id: String,
+    pub care_manager: Option<String>,
+    pub status: EpisodeStatus,
+    pub start_date: Date,
+    pub consent_date: Option<Date>,
+    pub targets: Vec<Target>,
+    pub weeks_in_treatment: i64,
+    pub last_contact: Option<Date>,
+    pub follow_up_due: Date,
+    pub contacts: i64,
+    pub last_review: Option<Date>,
+    pub latest_measurement: Option<Date>,
+    pub phq9: Option<InstrumentMeasures>,
+    pub gad7: Option<InstrumentMeasures>,
+    pub improved: bool,
+    pub response: bool,
+    pub remission: bool,
+    /// In the order a care manager acts on them.
+    pub flags: Vec<Flag>,
+}
+
+/// The counts shown above the caseload.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct CaseloadCounts {
+    pub on_caseload: usize,
+    pub flagged: usize,
+    pub safety: usize,
+    pub contact_overdue: usize,
+    pub measurement_overdue: usize,
+    pub not_improving: usize,
+}
+
+pub fn counts(rows: &[CaseloadRow]) -> CaseloadCounts {
+    let with = |f: Flag| rows.iter().filter(|r| r.flags.contains(&f)).count();
+    CaseloadCounts {
+        on_caseload: rows.len(),
+        flagged: with(Flag::Flagged),
+        safety: with(Flag::Safety),
+        contact_overdue: with(Flag::ContactOverdue),
+        measurement_overdue: with(Flag::MeasurementOverdue),
+        not_improving: with(Flag::NotImproving),
+    }
+}
+
+/// Patients who need action today first: by their most pressing flag, then the longest
+/// overdue follow-up, then name.
+pub fn sort_by_action(rows: &mut [CaseloadRow]) {
+    rows.sort_by(|a, b| {
+        let key = |r: &CaseloadRow| (r.flags.first().copied(), r.flags.is_empty(), r.follow_up_due);
+        let (fa, ea, da) = key(a);
+        let (fb, eb, db) = key(b);
+        ea.cmp(&eb).then(fa.cmp(&fb)).then(da.cmp(&db)).then_with(|| a.name.cmp(&b.name)).then_with(|| a.mrn.cmp(&b.mrn))
+    });
+}
+
+impl Registry {
+    /// The caseload on `as_of`, for the whole practice or one care manager (id or exact name),
+    /// patients who need action first.
+    pub fn caseload(&self, as_of: Date, care_manager: Option<&str>) -> Result<Vec<CaseloadRow>> {
+        let settings = self.settings()?;
+        let member = care_manager.map(|m| team::find(&self.conn, "care-manager", m)).transpose()?;
+        let scope = member.as_ref().map_or(Scope::Practice, |m| Scope::CareManager(&m.id));
+        let snaps = snapshot::load(&self.conn, as_of, scope, &settings)?;
+        let mut rows: Vec<CaseloadRow> = snaps
+            .into_iter()
+            .map(|s| {
+                let e = flags::evaluate(&s, &settings, as_of);
+                CaseloadRow {
+                    mrn: s.mrn,
+                    name: s.name,
+                    patient_id: s.patient_id,
+                    care_manager: s.care_manager,
+                    status: e.status,
+                    start_date: s.start,
+                    consent_date: s.consent,
+                    targets: s.targets,
+                    weeks_in_treatment: e.weeks_in_treatment,
+                    last_contact: e.last_contact,
+                    follow_up_due: e.follow_up_due,
+                    contacts: e.contacts,
+                    last_review: e.last_review,
+                    latest_measurement: e.latest_measurement,
+                    phq9: e.phq9,
+                    gad7: e.gad7,
+                    improved: e.outcome.improved,
+                    response: e.outcome.response,
+                    remission: e.outcome.remission,
+                    flags: e.flags,
+                }
+            })
+            .collect();
+        sort_by_action(&mut rows);
+        Ok(rows)
+    }
+}

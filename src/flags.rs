@@ -1,0 +1,284 @@
+//! Flags (spec §5): computed for a date from the registry's facts, never stored as truth.
+//! `evaluate` derives every number the caseload shows for one episode, and its flags.
+
+use serde::Serialize;
+
+use crate::dates::{self, Date};
+use crate::instruments::Instrument;
+use crate::measures::{self, InstrumentMeasures, PatientOutcome};
+use crate::settings::Settings;
+use crate::snapshot::EpisodeSnapshot;
+use crate::vocab::{string_enum, EpisodeStatus};
+
+string_enum!(
+    /// The spec's flags, in the order a care manager acts on them: safety first, then overdue
+    /// work, then patients not improving.
+    Flag {
+        Safety => "safety",
+        ContactOverdue => "contact-overdue",
+        MeasurementOverdue => "measurement-overdue",
+        NoBaseline => "no-baseline",
+        ReviewOverdue => "review-overdue",
+        NotImproving => "not-improving",
+        Flagged => "flagged",
+        ConsiderRelapsePrevention => "consider-relapse-prevention",
+        LongEpisode => "long-episode",
+    }
+);
+
+/// Everything derived for one episode on the as-of date.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Evaluation {
+    pub status: EpisodeStatus,
+    pub weeks_in_treatment: i64,
+    pub phq9: Option<InstrumentMeasures>,
+    pub gad7: Option<InstrumentMeasures>,
+    pub outcome: PatientOutcome,
+    pub last_contact: Option<Date>,
+    pub follow_up_due: Date,
+    pub contacts: i64,
+    pub last_review: Option<Date>,
+    pub latest_measurement: Option<Date>,
+    /// The date of the positive PHQ-9 while the safety flag is raised.
+    pub safety_since: Option<Date>,
+    /// The earliest open review request.
+    pub flagged_since: Option<Date>,
+    pub flags: Vec<Flag>,
+}
+
+pub(crate) fn evaluate(s: &EpisodeSnapshot, settings: &Settings, as_of: Date) -> Evaluation {
+    let status = s.status.unwrap_or(EpisodeStatus::Active);
+    let active = status == EpisodeStatus::Active;
+    let phq9 = measures::measure(Instrument::Phq9, &s.points(Instrument::Phq9));
+    let gad7 = measures::measure(Instrument::Gad7, &s.points(Instrument::Gad7));
+    let measures_of = |i: Instrument| if i == Instrument::Phq9 { phq9.clone() } else { gad7.clone() };
+    let outcome = measures::patient_outcome(&s.targets, measures_of);
+    let weeks = dates::whole_weeks(s.start, as_of);
+    let latest_measurement = s.assessments.last().map(|(_, p)| p.date);
+    let last_review = s.reviews.last().copied();
+
+    let due_days = if active { settings.contact_due_days_active } else { settings.contact_due_days_relapse_prevention };
+    let follow_up_due = dates::add_days(s.last_contact.unwrap_or(s.start), due_days);
+
+    // safety: the latest PHQ-9 has item 9 ≥ 1 and no safety check on or after its date.
+    let latest_phq9 = s.points(Instrument::Phq9).last().copied();
+    let safety_since = latest_phq9
+        .filter(|p| p.item9.is_some_and(|a| a >= 1))
+        .filter(|p| s.last_safety_check.is_none_or(|c| c < p.date))
+        .map(|p| p.date);
+
+    // not-improving: for a target instrument with two assessments, the patient is not improved.
+    let not_improving = active
+        && weeks >= settings.not_improving_weeks
+        && s.targets.iter().any(|t| measures_of(measures::instrument_for(*t)).is_some_and(|m| m.count >= 2 && !m.improved));
+    let reviewed_recently =
+        s.reviews.iter().any(|d| *d >= dates::add_days(as_of, -settings.review_overdue_days) && *d <= as_of);
+    let every_target_in_remission = s.targets.iter().all(|t| measures_of(measures::instrument_for(*t)).is_some_and(|m| m.remission));
+
+    let mut flags = Vec::new();
+    let mut raise = |flag: Flag, when: bool| {
+        if when {
+            flags.push(flag);
+        }
+    };
+    raise(Flag::Safety, safety_since.is_some());
+    raise(Flag::ContactOverdue, as_of > follow_up_due);
+    raise(
+        Flag::MeasurementOverdue,
+        active && latest_measurement.is_some_and(|d| dates::days_between(d, as_of) > settings.measurement_overdue_days),
+    );
+    raise(Flag::NoBaseline, active && s.assessments.is_empty());
+    raise(Flag::ReviewOverdue, not_improving && !reviewed_recently);
+    raise(Flag::NotImproving, not_improving);
+    raise(Flag::Flagged, !s.open_requests.is_empty());
+    raise(Flag::ConsiderRelapsePrevention, active && !s.targets.is_empty() && every_target_in_remission);
+    raise(Flag::LongEpisode, as_of >= dates::add_months(s.start, settings.long_episode_months as i32));
+    flags.sort();
+
+    Evaluation {
+        status,
+        weeks_in_treatment: weeks,
+        phq9,
+        gad7,
+        outcome,
+        last_contact: s.last_contact,
+        follow_up_due,
+        contacts: s.contact_count,
+        last_review,
+        latest_measurement,
+        safety_since,
+        flagged_since: s.open_requests.first().copied(),
+        flags,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::dates::parse_date;
+    use crate::measures::Point;
+    use crate::vocab::Target;
+
+    pub(crate) fn d(s: &str) -> Date {
+        parse_date("d", s).unwrap()
+    }
+
+    pub(crate) fn defaults() -> Settings {
+        Settings {
+            baseline_lookback_days: 14,
+            contact_due_days_active: 14,
+            contact_due_days_relapse_prevention: 30,
+            measurement_overdue_days: 30,
+            not_improving_weeks: 10,
+            review_overdue_days: 60,
+            long_episode_months: 9,
+            new_patient_days: 28,
+            billing_counts_pcp_minutes: false,
+            billing_restart_gap_months: 6,
+        }
+    }
+
+    /// An active depression episode started 2026-01-01, contacted on 2026-06-01.
+    pub(crate) fn episode() -> EpisodeSnapshot {
+        EpisodeSnapshot {
+            mrn: "M1".into(),
+            name: "Pat".into(),
+            start: d("2026-01-01"),
+            targets: vec![Target::Depression],
+            status: Some(EpisodeStatus::Active),
+            last_contact: Some(d("2026-06-01")),
+            contact_count: 5,
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn phq(date: &str, total: u8, item9: u8) -> (Instrument, Point) {
+        (Instrument::Phq9, Point { date: d(date), total, item9: Some(item9) })
+    }
+
+    fn gad(date: &str, total: u8) -> (Instrument, Point) {
+        (Instrument::Gad7, Point { date: d(date), total, item9: None })
+    }
+
+    fn flags_on(s: &EpisodeSnapshot, as_of: &str) -> Vec<Flag> {
+        evaluate(s, &defaults(), d(as_of)).flags
+    }
+
+    #[test]
+    fn safety_until_a_safety_check_on_or_after_the_phq9() {
+        let mut s = episode();
+        s.assessments = vec![phq("2026-06-01", 12, 1)];
+        assert!(flags_on(&s, "2026-06-02").contains(&Flag::Safety));
+        s.last_safety_check = Some(d("2026-05-31"));
+        assert!(flags_on(&s, "2026-06-02").contains(&Flag::Safety), "a check before the PHQ-9 does not clear it");
+        s.last_safety_check = Some(d("2026-06-01"));
+        assert!(!flags_on(&s, "2026-06-02").contains(&Flag::Safety), "a same-day check clears it");
+        // Only the most recent PHQ-9 counts.
+        s.last_safety_check = None;
+        s.assessments.push(phq("2026-06-10", 12, 0));
+        assert!(!flags_on(&s, "2026-06-12").contains(&Flag::Safety));
+        // A GAD-7 after the positive PHQ-9 does not hide it.
+        s.assessments = vec![phq("2026-06-01", 12, 2), gad("2026-06-05", 3)];
+        assert!(flags_on(&s, "2026-06-06").contains(&Flag::Safety));
+    }
+
+    #[test]
+    fn no_baseline_only_while_active_without_assessments() {
+        let mut s = episode();
+        assert!(flags_on(&s, "2026-06-02").contains(&Flag::NoBaseline));
+        s.status = Some(EpisodeStatus::RelapsePrevention);
+        assert!(!flags_on(&s, "2026-06-02").contains(&Flag::NoBaseline));
+        s.status = Some(EpisodeStatus::Active);
+        s.assessments = vec![gad("2026-05-20", 8)];
+        assert!(!flags_on(&s, "2026-06-02").contains(&Flag::NoBaseline));
+    }
+
+    #[test]
+    fn contact_overdue_after_14_days_active_30_in_relapse_prevention() {
+        let mut s = episode(); // last contact 2026-06-01
+        assert!(!flags_on(&s, "2026-06-15").contains(&Flag::ContactOverdue), "due on day 14: not yet overdue");
+        assert!(flags_on(&s, "2026-06-16").contains(&Flag::ContactOverdue));
+        s.status = Some(EpisodeStatus::RelapsePrevention);
+        assert!(!flags_on(&s, "2026-07-01").contains(&Flag::ContactOverdue));
+        assert!(flags_on(&s, "2026-07-02").contains(&Flag::ContactOverdue));
+        // No contact yet: due from the start date.
+        let mut s = episode();
+        s.last_contact = None;
+        assert_eq!(evaluate(&s, &defaults(), d("2026-01-10")).follow_up_due, d("2026-01-15"));
+        assert!(flags_on(&s, "2026-01-16").contains(&Flag::ContactOverdue));
+    }
+
+    #[test]
+    fn measurement_overdue_after_30_days() {
+        let mut s = episode();
+        s.assessments = vec![phq("2026-05-01", 12, 0)];
+        assert!(!flags_on(&s, "2026-05-31").contains(&Flag::MeasurementOverdue), "30 days: not more than 30");
+        assert!(flags_on(&s, "2026-06-01").contains(&Flag::MeasurementOverdue));
+        s.status = Some(EpisodeStatus::RelapsePrevention);
+        assert!(!flags_on(&s, "2026-06-01").contains(&Flag::MeasurementOverdue));
+    }
+
+    #[test]
+    fn not_improving_from_week_10_and_review_overdue_after_60_days() {
+        let mut s = episode(); // start 2026-01-01; week 10 begins 2026-03-12
+        s.last_contact = Some(d("2026-03-10"));
+        s.assessments = vec![phq("2025-12-20", 18, 0), phq("2026-03-01", 15, 0)];
+        assert!(!flags_on(&s, "2026-03-11").contains(&Flag::NotImproving), "9 weeks");
+        let f = flags_on(&s, "2026-03-12");
+        assert!(f.contains(&Flag::NotImproving) && f.contains(&Flag::ReviewOverdue), "{f:?}");
+        // A review in the 60 days up to T clears review-overdue only.
+        s.reviews = vec![d("2026-01-11")];
+        let f = flags_on(&s, "2026-03-12"); // 2026-01-11 is T − 60
+        assert!(f.contains(&Flag::NotImproving) && !f.contains(&Flag::ReviewOverdue), "{f:?}");
+        s.reviews = vec![d("2026-01-10")]; // T − 61
+        assert!(flags_on(&s, "2026-03-12").contains(&Flag::ReviewOverdue));
+        // Improved (latest < 10) is not flagged; one assessment is not judged.
+        s.assessments = vec![phq("2025-12-20", 18, 0), phq("2026-03-01", 9, 0)];
+        assert!(!flags_on(&s, "2026-03-12").contains(&Flag::NotImproving));
+        s.assessments = vec![phq("2025-12-20", 18, 0)];
+        assert!(!flags_on(&s, "2026-03-12").contains(&Flag::NotImproving));
+    }
+
+    #[test]
+    fn not_improving_on_any_target_instrument() {
+        let mut s = episode();
+        s.targets = vec![Target::Depression, Target::Anxiety];
+        s.assessments = vec![phq("2026-01-01", 18, 0), gad("2026-01-01", 16), phq("2026-03-01", 6, 0), gad("2026-03-01", 14)];
+        assert!(flags_on(&s, "2026-03-20").contains(&Flag::NotImproving));
+        // GAD-7 is not a target of a depression-only episode.
+        s.targets = vec![Target::Depression];
+        assert!(!flags_on(&s, "2026-03-20").contains(&Flag::NotImproving));
+    }
+
+    #[test]
+    fn flagged_while_a_request_is_open() {
+        let mut s = episode();
+        s.open_requests = vec![d("2026-06-01")];
+        let e = evaluate(&s, &defaults(), d("2026-06-02"));
+        assert!(e.flags.contains(&Flag::Flagged));
+        assert_eq!(e.flagged_since, Some(d("2026-06-01")));
+    }
+
+    #[test]
+    fn consider_relapse_prevention_when_every_target_remits() {
+        let mut s = episode();
+        s.targets = vec![Target::Depression, Target::Anxiety];
+        s.assessments = vec![phq("2026-01-01", 18, 0), gad("2026-01-01", 12), phq("2026-05-20", 4, 0), gad("2026-05-20", 5)];
+        assert!(!flags_on(&s, "2026-06-02").contains(&Flag::ConsiderRelapsePrevention));
+        s.assessments.push(gad("2026-05-30", 4));
+        assert!(flags_on(&s, "2026-06-02").contains(&Flag::ConsiderRelapsePrevention));
+        s.status = Some(EpisodeStatus::RelapsePrevention);
+        assert!(!flags_on(&s, "2026-06-02").contains(&Flag::ConsiderRelapsePrevention));
+    }
+
+    #[test]
+    fn long_episode_at_nine_calendar_months() {
+        let s = episode(); // start 2026-01-01
+        assert!(!flags_on(&s, "2026-09-30").contains(&Flag::LongEpisode));
+        assert!(flags_on(&s, "2026-10-01").contains(&Flag::LongEpisode));
+        let mut s = episode();
+        s.start = d("2025-05-31");
+        assert!(flags_on(&s, "2026-02-28").contains(&Flag::LongEpisode), "May 31 + 9 months clamps to Feb 28");
+        assert!(!flags_on(&s, "2026-02-27").contains(&Flag::LongEpisode));
+    }
+}

@@ -1,0 +1,36 @@
+//! CoCM Registry core: the collaborative-care registry's domain and storage. Every rule of
+//! `cocm-spec.md` lives here once; the `cocm` CLI and the desktop app only call this API.
+//!
+//! Open a [`Registry`] on a file, act as a team member, and call its methods. Each write is one
+//! transaction with an audit row; reads take an "as of" date so results are reproducible.
+
+pub mod error;
+pub mod vocab;
+pub mod dates;
+
+pub mod store;
+pub mod audit;
+pub mod settings;
+
+pub mod team;
+pub mod patients;
+pub mod episodes;
+pub mod instruments;
+pub mod assessments;
+pub mod contacts;
+pub mod reviews;
+pub mod treatment;
+pub mod voids;
+
+pub mod measures;
+mod snapshot;
+pub mod flags;
+pub mod queue;
+pub mod caseload;
+pub mod billing;
+pub mod chart;
+
+pub mod demo;
+
+pub use error::{Error, ErrorPayload, Result};
+pub use store::Registry;

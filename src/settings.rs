@@ -1,0 +1,113 @@
+//! Practice settings: every bracketed default of the spec, stored in the registry so that a
+//! practice lead can change them (migration 0002 inserts the defaults).
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::audit;
+use crate::vocab::Role;
+use crate::{Error, Registry, Result};
+
+/// The settings the rules read, loaded once per computation.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Settings {
+    /// §4: assessments from S − this many days count as baseline. [14]
+    pub baseline_lookback_days: i64,
+    /// §5 contact-overdue: follow-up due this many days after the last contact while active. [14]
+    pub contact_due_days_active: i64,
+    /// §5 contact-overdue while in relapse prevention. [30]
+    pub contact_due_days_relapse_prevention: i64,
+    /// §5 measurement-overdue: latest assessment more than this many days before T. [30]
+    pub measurement_overdue_days: i64,
+    /// §5 not-improving: weeks in treatment before non-improvement is flagged. [10]
+    pub not_improving_weeks: i64,
+    /// §5 review-overdue / §6: a case review is expected within this many days. [60]
+    pub review_overdue_days: i64,
+    /// §5 long-episode: calendar months after the start. [9]
+    pub long_episode_months: i64,
+    /// §6 new-patient: days after enrolment a patient is queued as new. [28]
+    pub new_patient_days: i64,
+    /// §7: also count minutes logged by the PCP. [false]
+    pub billing_counts_pcp_minutes: bool,
+    /// §7: a month is initial again after this many empty calendar months. [6]
+    pub billing_restart_gap_months: i64,
+}
+
+/// Each setting's key and the range a practice may set it to.
+const NUMERIC_SETTINGS: &[(&str, i64, i64)] = &[
+    ("baseline_lookback_days", 0, 90),
+    ("contact_due_days_active", 1, 365),
+    ("contact_due_days_relapse_prevention", 1, 365),
+    ("measurement_overdue_days", 1, 365),
+    ("not_improving_weeks", 1, 104),
+    ("review_overdue_days", 1, 365),
+    ("long_episode_months", 1, 60),
+    ("new_patient_days", 0, 365),
+    ("billing_restart_gap_months", 1, 24),
+];
+const BOOLEAN_SETTINGS: &[&str] = &["billing_counts_pcp_minutes"];
+
+pub(crate) fn load(conn: &Connection) -> Result<Settings> {
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
+    let pairs: std::collections::HashMap<String, String> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let num = |k: &str| -> Result<i64> {
+        pairs
+            .get(k)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| Error::Storage(format!("setting {k} is missing or not a number")))
+    };
+    Ok(Settings {
+        baseline_lookback_days: num("baseline_lookback_days")?,
+        contact_due_days_active: num("contact_due_days_active")?,
+        contact_due_days_relapse_prevention: num("contact_due_days_relapse_prevention")?,
+        measurement_overdue_days: num("measurement_overdue_days")?,
+        not_improving_weeks: num("not_improving_weeks")?,
+        review_overdue_days: num("review_overdue_days")?,
+        long_episode_months: num("long_episode_months")?,
+        new_patient_days: num("new_patient_days")?,
+        billing_counts_pcp_minutes: pairs.get("billing_counts_pcp_minutes").map(|v| v == "true").unwrap_or(false),
+        billing_restart_gap_months: num("billing_restart_gap_months")?,
+    })
+}
+
+/// Only a practice lead changes how the program is run; the OS user (no member named) may too,
+/// so that a new registry can be set up before its team exists.
+pub(crate) fn require_practice_lead(actor: &audit::Actor, what: &str) -> Result<()> {
+    match actor.role {
+        Some(Role::PracticeLead) | None => Ok(()),
+        Some(role) => Err(Error::PermissionDenied(format!("{what} is for a practice lead; {} is a {role}", actor.name))),
+    }
+}
+
+impl Registry {
+    pub fn settings(&self) -> Result<Settings> {
+        load(&self.conn)
+    }
+
+    /// Changes one setting by key, validating its value.
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<Settings> {
+        let value = value.trim();
+        let stored = if let Some((_, min, max)) = NUMERIC_SETTINGS.iter().find(|(k, _, _)| *k == key) {
+            match value.parse::<i64>() {
+                Ok(n) if (*min..=*max).contains(&n) => n.to_string(),
+                _ => return Err(Error::validation(key, format!("must be a whole number from {min} to {max} (got '{value}')"))),
+            }
+        } else if BOOLEAN_SETTINGS.contains(&key) {
+            match value {
+                "true" | "false" => value.to_string(),
+                _ => return Err(Error::validation(key, format!("must be true or false (got '{value}')"))),
+            }
+        } else {
+            let known: Vec<&str> = NUMERIC_SETTINGS.iter().map(|(k, _, _)| *k).chain(BOOLEAN_SETTINGS.iter().copied()).collect();
+            return Err(Error::validation("key", format!("no setting named '{key}'; settings are {}", known.join(", "))));
+        };
+        self.write(|tx, actor| {
+            require_practice_lead(actor, "changing practice settings")?;
+            let old: String = tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))?;
+            tx.execute("UPDATE settings SET value = ?2 WHERE key = ?1", (key, &stored))?;
+            audit::record(tx, actor, "update", "setting", Some(key), serde_json::json!({ "from": old, "to": stored }))?;
+            load(tx)
+        })
+    }
+}

@@ -1,0 +1,208 @@
+//! Loads, set-based, everything the caseload rules need about the episodes on the caseload on
+//! a date: a handful of queries over the whole practice (or one care manager, or one patient),
+//! never a query per patient. The rules themselves (flags, queue, caseload) are pure functions
+//! of these snapshots.
+
+use rusqlite::{Connection, ToSql};
+use std::collections::HashMap;
+
+use crate::dates::{self, Date};
+use crate::instruments::Instrument;
+use crate::measures::Point;
+use crate::settings::Settings;
+use crate::vocab::{parse_targets, EpisodeStatus, Target};
+use crate::Result;
+
+/// One episode on the caseload on the as-of date T, with its facts up to T.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct EpisodeSnapshot {
+    pub patient_id: String,
+    pub mrn: String,
+    pub name: String,
+    pub care_manager: Option<String>,
+    pub episode_id: String,
+    pub start: Date,
+    pub consent: Option<Date>,
+    pub targets: Vec<Target>,
+    /// Status on T: `active` or `relapse-prevention`.
+    pub status: Option<EpisodeStatus>,
+    /// The episode's assessments (spec §4 window, entered-in-error excluded), oldest first.
+    pub assessments: Vec<(Instrument, Point)>,
+    pub last_contact: Option<Date>,
+    pub contact_count: i64,
+    /// The latest `safety-check` contact on or before T.
+    pub last_safety_check: Option<Date>,
+    /// Case reviews in the episode on or before T, oldest first.
+    pub reviews: Vec<Date>,
+    /// Dates of review requests still open on T, oldest first.
+    pub open_requests: Vec<Date>,
+}
+
+impl EpisodeSnapshot {
+    pub fn points(&self, instrument: Instrument) -> Vec<Point> {
+        self.assessments.iter().filter(|(i, _)| *i == instrument).map(|(_, p)| *p).collect()
+    }
+}
+
+/// Which patients to load.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Scope<'a> {
+    Practice,
+    CareManager(&'a str),
+    Patient(&'a str),
+}
+
+impl Scope<'_> {
+    /// A condition on `{alias}.patient_id` (parameter ?2) narrowing a query to the scope.
+    fn filter(&self, alias: &str) -> String {
+        match self {
+            Scope::Practice => String::new(),
+            Scope::CareManager(_) => format!(" AND {alias}.patient_id IN (SELECT id FROM patients WHERE care_manager_id = ?2)"),
+            Scope::Patient(_) => format!(" AND {alias}.patient_id = ?2"),
+        }
+    }
+
+    fn params<'a>(&'a self, as_of: &'a String) -> Vec<&'a dyn ToSql> {
+        match self {
+            Scope::Practice => vec![as_of],
+            Scope::CareManager(id) | Scope::Patient(id) => vec![as_of, id],
+        }
+    }
+}
+
+fn date(s: &str) -> Date {
+    dates::parse_date("date", s).unwrap_or_default()
+}
+
+pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Settings) -> Result<Vec<EpisodeSnapshot>> {
+    let t = as_of.to_string();
+    let params = scope.params(&t);
+
+    // Episodes started by T, with their status on T.
+    let mut snaps: Vec<EpisodeSnapshot> = Vec::new();
+    {
+        let sql = format!(
+            "SELECT e.id, e.patient_id, p.mrn, p.name, cm.name, e.start_date, e.consent_date, e.targets,
+                    (SELECT s.status FROM episode_status_changes s WHERE s.episode_id = e.id AND s.date <= ?1
+                     ORDER BY s.date DESC, s.seq DESC LIMIT 1)
+             FROM episodes e JOIN patients p ON p.id = e.patient_id LEFT JOIN team_members cm ON cm.id = p.care_manager_id
+             WHERE e.start_date <= ?1{}",
+            scope.filter("e")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let status: Option<String> = r.get(8)?;
+            let status = status.and_then(|s| EpisodeStatus::parse("status", &s).ok());
+            if !matches!(status, Some(EpisodeStatus::Active | EpisodeStatus::RelapsePrevention)) {
+                continue;
+            }
+            let (start, consent, targets): (String, Option<String>, String) = (r.get(5)?, r.get(6)?, r.get(7)?);
+            snaps.push(EpisodeSnapshot {
+                episode_id: r.get(0)?,
+                patient_id: r.get(1)?,
+                mrn: r.get(2)?,
+                name: r.get(3)?,
+                care_manager: r.get(4)?,
+                start: date(&start),
+                consent: consent.as_deref().map(date),
+                targets: parse_targets("targets", &targets).unwrap_or_default(),
+                status,
+                ..Default::default()
+            });
+        }
+    }
+    // A patient has at most one episode on the caseload on a given day.
+    let by_patient: HashMap<String, usize> = snaps.iter().enumerate().map(|(i, s)| (s.patient_id.clone(), i)).collect();
+    let by_episode: HashMap<String, usize> = snaps.iter().enumerate().map(|(i, s)| (s.episode_id.clone(), i)).collect();
+
+    // Assessments from S − lookback through T, entered-in-error excluded.
+    {
+        let sql = format!(
+            "SELECT a.patient_id, a.date, a.instrument, a.total, a.item9 FROM assessments a
+             WHERE a.voided_at IS NULL AND a.date <= ?1{} ORDER BY a.patient_id, a.date, a.created_at",
+            scope.filter("a")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let pid: String = r.get(0)?;
+            let Some(&i) = by_patient.get(&pid) else { continue };
+            let d = date(&r.get::<_, String>(1)?);
+            if d < dates::add_days(snaps[i].start, -settings.baseline_lookback_days) {
+                continue;
+            }
+            let instrument = if r.get::<_, String>(2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
+            snaps[i].assessments.push((instrument, Point { date: d, total: r.get(3)?, item9: r.get(4)? }));
+        }
+    }
+
+    // Contacts: the latest and how many, per episode.
+    {
+        let sql = format!(
+            "SELECT c.episode_id, MAX(c.date), COUNT(*) FROM contacts c
+             WHERE c.voided_at IS NULL AND c.date <= ?1{} GROUP BY c.episode_id",
+            scope.filter("c")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let eid: String = r.get(0)?;
+            if let Some(&i) = by_episode.get(&eid) {
+                snaps[i].last_contact = Some(date(&r.get::<_, String>(1)?));
+                snaps[i].contact_count = r.get(2)?;
+            }
+        }
+    }
+
+    // The latest safety check per patient.
+    {
+        let sql = format!(
+            "SELECT c.patient_id, MAX(c.date) FROM contacts c
+             WHERE c.voided_at IS NULL AND c.kind = 'safety-check' AND c.date <= ?1{} GROUP BY c.patient_id",
+            scope.filter("c")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            if let Some(&i) = by_patient.get(&r.get::<_, String>(0)?) {
+                snaps[i].last_safety_check = Some(date(&r.get::<_, String>(1)?));
+            }
+        }
+    }
+
+    // Case reviews in the episode.
+    {
+        let sql = format!(
+            "SELECT c.episode_id, c.date FROM case_reviews c WHERE c.voided_at IS NULL AND c.date <= ?1{} ORDER BY c.date",
+            scope.filter("c")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            if let Some(&i) = by_episode.get(&r.get::<_, String>(0)?) {
+                snaps[i].reviews.push(date(&r.get::<_, String>(1)?));
+            }
+        }
+    }
+
+    // Review requests open on T: no case review dated on or after the request (up to T).
+    {
+        let sql = format!(
+            "SELECT r.patient_id, r.date FROM review_requests r
+             WHERE r.voided_at IS NULL AND r.date <= ?1{}
+               AND NOT EXISTS (SELECT 1 FROM case_reviews c WHERE c.patient_id = r.patient_id AND c.voided_at IS NULL
+                               AND c.date >= r.date AND c.date <= ?1)
+             ORDER BY r.date",
+            scope.filter("r")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            if let Some(&i) = by_patient.get(&r.get::<_, String>(0)?) {
+                snaps[i].open_requests.push(date(&r.get::<_, String>(1)?));
+            }
+        }
+    }
+    Ok(snaps)
+}

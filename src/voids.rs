@@ -1,0 +1,70 @@
+//! Entered in error (spec §2): clinical records are never deleted. A wrong entry is marked
+//! with a reason and who did it, and from then on every rule passes over it.
+
+use serde::Serialize;
+
+use crate::audit;
+use crate::vocab::string_enum;
+use crate::{Error, Registry, Result};
+
+string_enum!(
+    /// The kinds of record that can be marked entered in error.
+    RecordKind {
+        Assessment => "assessment",
+        Contact => "contact",
+        Review => "review",
+        Flag => "flag",
+        TreatmentChange => "treatment-change",
+    }
+);
+
+impl RecordKind {
+    fn table(self) -> &'static str {
+        match self {
+            RecordKind::Assessment => "assessments",
+            RecordKind::Contact => "contacts",
+            RecordKind::Review => "case_reviews",
+            RecordKind::Flag => "review_requests",
+            RecordKind::TreatmentChange => "treatment_changes",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct EnteredInError {
+    pub at: String,
+    pub by: String,
+    pub reason: String,
+}
+
+pub(crate) fn from_columns(at: Option<String>, by: Option<String>, reason: Option<String>) -> Option<EnteredInError> {
+    at.map(|at| EnteredInError { at, by: by.unwrap_or_default(), reason: reason.unwrap_or_default() })
+}
+
+impl Registry {
+    /// Marks a record entered in error. It stays in the registry and the audit log, and stops
+    /// counting in every score, flag, queue and billing figure.
+    pub fn mark_entered_in_error(&mut self, kind: RecordKind, id: &str, reason: &str) -> Result<()> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::validation("reason", "say why the entry is in error"));
+        }
+        self.write(|tx, actor| {
+            let table = kind.table();
+            let voided: Option<Option<String>> = tx
+                .query_row(&format!("SELECT voided_at FROM {table} WHERE id = ?1"), [id], |r| r.get(0))
+                .map(Some)
+                .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
+            match voided {
+                None => return Err(Error::NotFound(format!("no {kind} with id '{id}'"))),
+                Some(Some(at)) => return Err(Error::Conflict(format!("{kind} {id} was already marked entered in error at {at}"))),
+                Some(None) => {}
+            }
+            tx.execute(
+                &format!("UPDATE {table} SET voided_at = ?2, voided_by = ?3, void_reason = ?4 WHERE id = ?1"),
+                (id, audit::now(), &actor.name, reason),
+            )?;
+            audit::record(tx, actor, "entered-in-error", kind.as_str(), Some(id), serde_json::json!({ "reason": reason }))
+        })
+    }
+}
