@@ -1,6 +1,7 @@
 //! Entered in error (spec §2): clinical records are never deleted. A wrong entry is marked
 //! with a reason and who did it, and from then on every rule passes over it.
 
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use crate::audit;
@@ -41,30 +42,31 @@ pub(crate) fn from_columns(at: Option<String>, by: Option<String>, reason: Optio
     at.map(|at| EnteredInError { at, by: by.unwrap_or_default(), reason: reason.unwrap_or_default() })
 }
 
+pub(crate) fn mark(conn: &rusqlite::Connection, actor: &audit::Actor, kind: RecordKind, id: &str, reason: &str) -> Result<()> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::validation("reason", "say why the entry is in error"));
+    }
+    let table = kind.table();
+    let voided: Option<Option<String>> = conn
+        .query_row(&format!("SELECT voided_at FROM {table} WHERE id = ?1"), [id], |r| r.get(0))
+        .optional()?;
+    match voided {
+        None => return Err(Error::NotFound(format!("no {kind} with id '{id}'"))),
+        Some(Some(at)) => return Err(Error::Conflict(format!("{kind} {id} was already marked entered in error at {at}"))),
+        Some(None) => {}
+    }
+    conn.execute(
+        &format!("UPDATE {table} SET voided_at = ?2, voided_by = ?3, void_reason = ?4 WHERE id = ?1"),
+        (id, audit::now(), &actor.name, reason),
+    )?;
+    audit::record(conn, actor, "entered-in-error", kind.as_str(), Some(id), serde_json::json!({ "reason": reason }))
+}
+
 impl Registry {
     /// Marks a record entered in error. It stays in the registry and the audit log, and stops
     /// counting in every score, flag, queue and billing figure.
     pub fn mark_entered_in_error(&mut self, kind: RecordKind, id: &str, reason: &str) -> Result<()> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(Error::validation("reason", "say why the entry is in error"));
-        }
-        self.write(|tx, actor| {
-            let table = kind.table();
-            let voided: Option<Option<String>> = tx
-                .query_row(&format!("SELECT voided_at FROM {table} WHERE id = ?1"), [id], |r| r.get(0))
-                .map(Some)
-                .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
-            match voided {
-                None => return Err(Error::NotFound(format!("no {kind} with id '{id}'"))),
-                Some(Some(at)) => return Err(Error::Conflict(format!("{kind} {id} was already marked entered in error at {at}"))),
-                Some(None) => {}
-            }
-            tx.execute(
-                &format!("UPDATE {table} SET voided_at = ?2, voided_by = ?3, void_reason = ?4 WHERE id = ?1"),
-                (id, audit::now(), &actor.name, reason),
-            )?;
-            audit::record(tx, actor, "entered-in-error", kind.as_str(), Some(id), serde_json::json!({ "reason": reason }))
-        })
+        self.write(|tx, actor| mark(tx, actor, kind, id, reason))
     }
 }

@@ -1,0 +1,441 @@
+//! Argument parsing and dispatch for `cocm`. The command set is a contract (see README.md).
+
+mod output;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+use cocm::assessments::NewAssessment;
+use cocm::contacts::NewContact;
+use cocm::dates::{self, Date, Month};
+use cocm::demo::{self, DemoOptions};
+use cocm::episodes::Enrolment;
+use cocm::instruments;
+use cocm::patients::{NewPatient, PatientChanges};
+use cocm::reviews::{NewCaseReview, NewReviewRequest};
+use cocm::store::default_registry_path;
+use cocm::treatment::NewTreatmentChange;
+use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
+use cocm::voids::RecordKind;
+use cocm::{Error, Registry, Result};
+
+#[derive(Parser)]
+#[command(name = "cocm", version, about = "CoCM Registry: a collaborative-care registry for depression and anxiety")]
+pub struct Cli {
+    /// The registry file [default: $COCM_DB, else registry.cocm in the user's data directory]
+    #[arg(long, global = true, value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Who is acting, by team member id or exact name, for the audit log [default: $COCM_AS, else the OS user]
+    #[arg(long = "as", global = true, value_name = "MEMBER")]
+    as_member: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new, empty registry (the file must not exist)
+    Init {
+        #[arg(long)]
+        practice: String,
+    },
+    /// Create a registry filled with the demo practice
+    Demo {
+        /// Synthetic patients to add on top of the demo practice, for scale
+        #[arg(long, default_value_t = 0)]
+        patients: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The date the demo's histories are written relative to [default: today]
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+    },
+    /// Team members
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Patients
+    #[command(subcommand)]
+    Patient(PatientCommand),
+    /// Enrol a patient in collaborative care (opens an episode)
+    Enroll {
+        mrn: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        consent: Option<String>,
+        /// depression, anxiety or both, comma separated [default: depression]
+        #[arg(long)]
+        targets: Option<String>,
+    },
+    /// Record consent for the patient's open episode
+    Consent {
+        mrn: String,
+        #[arg(long)]
+        date: String,
+    },
+    /// Record a PHQ-9 or GAD-7, item by item
+    Assess {
+        mrn: String,
+        #[arg(long)]
+        date: String,
+        /// phq9 or gad7
+        #[arg(long)]
+        instrument: String,
+        /// Answers 0–3, item 1 first, comma separated
+        #[arg(long)]
+        items: String,
+        /// PHQ-9 functional question: not-difficult-at-all, somewhat-difficult, very-difficult, extremely-difficult
+        #[arg(long)]
+        difficulty: Option<String>,
+    },
+    /// Log a care-team contact
+    Contact {
+        mrn: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        minutes: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        mode: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Ask the psychiatric consultant to review a patient
+    Flag {
+        mrn: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+        /// [default: today]
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Record the psychiatric consultant's case review
+    Review {
+        mrn: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        date: String,
+        /// The recommendation for the PCP (free text)
+        #[arg(long, default_value = "")]
+        recommendation: String,
+        #[arg(long, default_value = "")]
+        medication: String,
+        #[arg(long, default_value = "")]
+        psychotherapy: String,
+        #[arg(long, default_value = "")]
+        referral: String,
+        #[arg(long, default_value = "")]
+        other: String,
+    },
+    /// Record a treatment change (medication or psychotherapy started or changed)
+    Treatment {
+        mrn: String,
+        #[arg(long)]
+        date: String,
+        /// medication-started, medication-changed, psychotherapy-started, psychotherapy-changed, other
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        description: String,
+    },
+    /// Change the open episode's status
+    Status {
+        mrn: String,
+        /// relapse-prevention, active or discharged
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        date: String,
+        /// Discharge reason
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Mark a record entered in error (records are never deleted)
+    Void {
+        /// assessment, contact, review, flag or treatment-change
+        kind: String,
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The caseload: patients active or in relapse prevention on the as-of date
+    Caseload {
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long)]
+        care_manager: Option<String>,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// The psychiatric consultant's review queue
+    Queue {
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The month's billing-minute summary, one row per patient-month
+    Billing {
+        #[arg(long)]
+        month: String,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Practice settings (the spec's defaults)
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Billing rule sets by the year they take effect
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// The audit log, newest first
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+#[group(multiple = false)]
+struct Format {
+    #[arg(long)]
+    json: bool,
+    #[arg(long)]
+    csv: bool,
+}
+
+#[derive(Subcommand)]
+enum TeamCommand {
+    /// Add a team member; prints the new member's id
+    Add {
+        #[arg(long)]
+        name: String,
+        /// care-manager, psychiatric-consultant, pcp or practice-lead
+        #[arg(long)]
+        role: String,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PatientCommand {
+    /// Add a patient; prints the new patient's id
+    Add {
+        #[arg(long)]
+        mrn: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        dob: String,
+        #[arg(long)]
+        payer: Option<String>,
+        #[arg(long)]
+        pcp: Option<String>,
+        #[arg(long)]
+        care_manager: Option<String>,
+        #[arg(long)]
+        consultant: Option<String>,
+    },
+    /// A patient's chart: team, episodes, scores, flags, records
+    Show {
+        mrn: String,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Edit demographics or the care team ("" clears a team member)
+    Edit {
+        mrn: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        dob: Option<String>,
+        #[arg(long)]
+        payer: Option<String>,
+        #[arg(long)]
+        pcp: Option<String>,
+        #[arg(long)]
+        care_manager: Option<String>,
+        #[arg(long)]
+        consultant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one setting
+    Set { key: String, value: String },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Every rule set (JSON)
+    List,
+    /// Add or replace the rule set taking effect in a year, from a JSON file (`cocm rules list` shows the shape)
+    Set {
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+fn as_of(value: &Option<String>) -> Result<Date> {
+    value.as_deref().map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", s))
+}
+
+fn parse_minutes(s: &str) -> Result<i64> {
+    s.trim().parse().map_err(|_| Error::validation("minutes", format!("'{s}' is not a whole number of minutes")))
+}
+
+fn open(cli: &Cli) -> Result<Registry> {
+    let path = cli.db.clone().unwrap_or_else(default_registry_path);
+    let mut registry = Registry::open(&path)?;
+    let actor = cli.as_member.clone().or_else(|| std::env::var("COCM_AS").ok().filter(|s| !s.is_empty()));
+    if let Some(member) = actor {
+        registry.act_as(&member)?;
+    }
+    Ok(registry)
+}
+
+fn blank_is_none(s: String) -> Option<String> {
+    (!s.trim().is_empty()).then_some(s)
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let db = cli.db.clone().unwrap_or_else(default_registry_path);
+    match &cli.command {
+        Command::Init { practice } => {
+            let r = Registry::create(&db, practice)?;
+            println!("created {} for {}", r.path().display(), r.practice_name()?);
+        }
+        Command::Demo { patients, seed, as_of: date } => {
+            let options = DemoOptions { as_of: as_of(date)?, synthetic_patients: *patients, seed: *seed };
+            let r = demo::create_demo(&db, &options)?;
+            println!("created {} for {} (as of {})", r.path().display(), r.practice_name()?, options.as_of);
+        }
+        Command::Team(TeamCommand::Add { name, role }) => {
+            let role = Role::parse("role", role)?;
+            println!("{}", open(&cli)?.add_member(name, role)?.id);
+        }
+        Command::Team(TeamCommand::List { json }) => output::team(&open(&cli)?.list_members()?, *json)?,
+        Command::Patient(PatientCommand::Add { mrn, name, dob, payer, pcp, care_manager, consultant }) => {
+            let p = NewPatient {
+                mrn: mrn.clone(),
+                name: name.clone(),
+                dob: dob.clone(),
+                payer: payer.clone(),
+                pcp: pcp.clone(),
+                care_manager: care_manager.clone(),
+                consultant: consultant.clone(),
+            };
+            println!("{}", open(&cli)?.add_patient(&p)?);
+        }
+        Command::Patient(PatientCommand::Show { mrn, as_of: date, json }) => {
+            output::chart(&open(&cli)?.patient_chart(mrn, as_of(date)?)?, *json)?
+        }
+        Command::Patient(PatientCommand::Edit { mrn, name, dob, payer, pcp, care_manager, consultant }) => {
+            let changes = PatientChanges {
+                name: name.clone(),
+                dob: dob.clone(),
+                payer: payer.clone(),
+                pcp: pcp.clone(),
+                care_manager: care_manager.clone(),
+                consultant: consultant.clone(),
+            };
+            let p = open(&cli)?.update_patient(mrn, &changes)?;
+            println!("{}", p.id);
+        }
+        Command::Enroll { mrn, date, consent, targets } => {
+            let e = Enrolment { start: date.clone(), consent: consent.clone(), targets: targets.clone() };
+            println!("{}", open(&cli)?.enroll(mrn, &e)?);
+        }
+        Command::Consent { mrn, date } => open(&cli)?.record_consent(mrn, date)?,
+        Command::Assess { mrn, date, instrument, items, difficulty } => {
+            let a = NewAssessment {
+                date: date.clone(),
+                instrument: instrument.clone(),
+                answers: instruments::parse_answers(items)?,
+                difficulty: difficulty.clone(),
+            };
+            println!("{}", open(&cli)?.record_assessment(mrn, &a)?);
+        }
+        Command::Contact { mrn, date, minutes, by, kind, mode, note } => {
+            let c = NewContact {
+                date: date.clone(),
+                minutes: parse_minutes(minutes)?,
+                by: by.clone(),
+                kind: kind.clone(),
+                mode: mode.clone(),
+                note: note.clone(),
+            };
+            println!("{}", open(&cli)?.log_contact(mrn, &c)?);
+        }
+        Command::Flag { mrn, by, reason, date } => {
+            let r = NewReviewRequest { date: date.clone(), by: by.clone(), reason: reason.clone() };
+            println!("{}", open(&cli)?.request_review(mrn, &r)?);
+        }
+        Command::Review { mrn, by, date, recommendation, medication, psychotherapy, referral, other } => {
+            let r = NewCaseReview {
+                date: date.clone(),
+                by: by.clone(),
+                medication: medication.clone(),
+                psychotherapy: psychotherapy.clone(),
+                referral: referral.clone(),
+                other: other.clone(),
+                note: recommendation.clone(),
+            };
+            println!("{}", open(&cli)?.record_case_review(mrn, &r)?);
+        }
+        Command::Treatment { mrn, date, kind, description } => {
+            let t = NewTreatmentChange { date: date.clone(), kind: kind.clone(), description: description.clone() };
+            println!("{}", open(&cli)?.record_treatment_change(mrn, &t)?);
+        }
+        Command::Status { mrn, to, date, reason } => {
+            let to = EpisodeStatus::parse("to", to)?;
+            let reason = reason.clone().and_then(blank_is_none).map(|r| DischargeReason::parse("reason", &r)).transpose()?;
+            open(&cli)?.change_status(mrn, to, date, reason)?;
+        }
+        Command::Void { kind, id, reason } => {
+            let kind = RecordKind::parse("kind", kind)?;
+            open(&cli)?.mark_entered_in_error(kind, id, reason)?;
+        }
+        Command::Caseload { as_of: date, care_manager, format } => {
+            let rows = open(&cli)?.caseload(as_of(date)?, care_manager.as_deref())?;
+            output::caseload(&rows, format.json, format.csv)?;
+        }
+        Command::Queue { as_of: date, json } => output::queue(&open(&cli)?.queue(as_of(date)?)?, *json)?,
+        Command::Billing { month, format } => {
+            let month = Month::parse("month", month)?;
+            output::billing(&open(&cli)?.billing(month)?, format.json, format.csv)?;
+        }
+        Command::Settings(SettingsCommand::List { json }) => output::settings(&open(&cli)?.settings()?, *json)?,
+        Command::Settings(SettingsCommand::Set { key, value }) => {
+            output::settings(&open(&cli)?.set_setting(key, value)?, false)?;
+        }
+        Command::Rules(RulesCommand::List) => output::json(&open(&cli)?.billing_rule_sets()?)?,
+        Command::Rules(RulesCommand::Set { year, file }) => {
+            let text = std::fs::read_to_string(file).map_err(|e| Error::validation("file", format!("{}: {e}", file.display())))?;
+            let rules = serde_json::from_str(&text).map_err(|e| Error::validation("file", format!("not a billing rule set: {e}")))?;
+            open(&cli)?.set_billing_rules(*year, &rules)?;
+        }
+        Command::Audit { limit, json } => output::audit(&open(&cli)?.audit_log(*limit)?, *json)?,
+    }
+    Ok(())
+}

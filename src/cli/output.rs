@@ -1,0 +1,270 @@
+//! How `cocm` prints results: readable tables, `--json` (the core's types as they are) and
+//! `--csv`. Nothing here computes a clinical or billing figure; it only formats the core's.
+
+use serde::Serialize;
+use std::io::Write;
+
+use cocm::audit::AuditEntry;
+use cocm::billing::{self, BillingRow, CodeUnits};
+use cocm::caseload::{self, CaseloadRow};
+use cocm::chart::PatientChart;
+use cocm::measures::InstrumentMeasures;
+use cocm::queue::QueueEntry;
+use cocm::settings::Settings;
+use cocm::team::TeamMember;
+use cocm::{Error, Result};
+
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Prints rows as aligned columns.
+fn table(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let line = |cells: Vec<&str>| -> String {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    writeln!(out, "{}", line(headers.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+fn csv_out(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    let err = |e: csv::Error| Error::Storage(format!("CSV: {e}"));
+    w.write_record(headers).map_err(err)?;
+    for row in rows {
+        w.write_record(row).map_err(err)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(T::to_string).unwrap_or_default()
+}
+
+fn or_dash<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(T::to_string).unwrap_or_else(|| "-".into())
+}
+
+/// "18→9 (-50%)", with "!" when the latest PHQ-9 has item 9 positive.
+fn score_cell(m: &Option<InstrumentMeasures>) -> String {
+    let Some(m) = m else { return "-".into() };
+    let change = m.change_pct.map(|c| format!(" ({c:+}%)")).unwrap_or_default();
+    let alert = if m.latest_item9_positive { " !9" } else { "" };
+    format!("{}→{}{change}{alert}", m.baseline, m.latest)
+}
+
+pub fn team(members: &[TeamMember], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(members);
+    }
+    let rows: Vec<Vec<String>> = members.iter().map(|m| vec![m.name.clone(), m.role.to_string(), m.id.clone()]).collect();
+    table(&["NAME", "ROLE", "ID"], &rows)
+}
+
+pub fn caseload(rows: &[CaseloadRow], as_json: bool, as_csv: bool) -> Result<()> {
+    if as_json {
+        return json(rows);
+    }
+    let flags = |r: &CaseloadRow| r.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>();
+    if as_csv {
+        let instrument = |m: &Option<InstrumentMeasures>| -> Vec<String> {
+            match m {
+                None => vec![String::new(); 4],
+                Some(m) => vec![m.baseline.to_string(), m.latest.to_string(), m.latest_date.to_string(), opt(&m.change_pct)],
+            }
+        };
+        let body: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let mut row = vec![
+                    r.mrn.clone(), r.name.clone(), opt(&r.care_manager), r.status.to_string(), r.weeks_in_treatment.to_string(),
+                    opt(&r.last_contact), r.follow_up_due.to_string(), r.contacts.to_string(), opt(&r.last_review),
+                ];
+                row.extend(instrument(&r.phq9));
+                row.extend(instrument(&r.gad7));
+                row.extend([r.improved.to_string(), r.response.to_string(), r.remission.to_string(), flags(r).join(";")]);
+                row
+            })
+            .collect();
+        return csv_out(
+            &["mrn", "name", "care_manager", "status", "weeks_in_treatment", "last_contact", "follow_up_due", "contacts",
+              "last_review", "phq9_baseline", "phq9_latest", "phq9_latest_date", "phq9_change_pct", "gad7_baseline",
+              "gad7_latest", "gad7_latest_date", "gad7_change_pct", "improved", "response", "remission", "flags"],
+            &body,
+        );
+    }
+    let c = caseload::counts(rows);
+    println!(
+        "{} on caseload · {} safety · {} flagged · {} contact overdue · {} measurement overdue · {} not improving",
+        c.on_caseload, c.safety, c.flagged, c.contact_overdue, c.measurement_overdue, c.not_improving
+    );
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                flags(r).join(","), r.status.to_string(), r.name.clone(), r.mrn.clone(), r.weeks_in_treatment.to_string(),
+                or_dash(&r.last_contact), r.follow_up_due.to_string(), r.contacts.to_string(), or_dash(&r.last_review),
+                score_cell(&r.phq9), score_cell(&r.gad7), or_dash(&r.latest_measurement),
+            ]
+        })
+        .collect();
+    table(&["FLAGS", "STATUS", "NAME", "MRN", "WKS", "LAST CONTACT", "DUE", "#", "LAST REVIEW", "PHQ-9", "GAD-7", "MEASURED"], &body)
+}
+
+pub fn queue(entries: &[QueueEntry], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(entries);
+    }
+    let body: Vec<Vec<String>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let reasons: Vec<String> = e.reasons.iter().map(|r| format!("{} since {}", r.reason, r.since)).collect();
+            vec![(i + 1).to_string(), e.mrn.clone(), e.name.clone(), opt(&e.care_manager), score_cell(&e.phq9), reasons.join("; ")]
+        })
+        .collect();
+    table(&["#", "MRN", "NAME", "CARE MANAGER", "PHQ-9", "REASONS"], &body)
+}
+
+fn codes_text(codes: &[CodeUnits]) -> String {
+    codes.iter().map(|c| if c.units > 1 { format!("{}×{}", c.code, c.units) } else { c.code.clone() }).collect::<Vec<_>>().join(" + ")
+}
+
+pub fn billing(rows: &[BillingRow], as_json: bool, as_csv: bool) -> Result<()> {
+    if as_json {
+        return json(rows);
+    }
+    let units = |r: &BillingRow, code: &str| r.codes.iter().find(|c| c.code == code).map_or(0, |c| c.units).to_string();
+    let excluded = |r: &BillingRow| r.excluded.iter().map(|e| format!("{}:{}", e.reason, e.minutes)).collect::<Vec<_>>().join(";");
+    if as_csv {
+        let body: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.mrn.clone(), r.name.clone(), r.payer.to_string(), opt(&r.pcp), r.month.to_string(), r.month_kind.to_string(),
+                    r.minutes.to_string(), r.excluded.iter().map(|e| e.minutes).sum::<u32>().to_string(), excluded(r),
+                    codes_text(&r.codes), units(r, billing::G2214), units(r, billing::CPT_99492), units(r, billing::CPT_99493),
+                    units(r, billing::CPT_99494), opt(&r.minutes_to_next_tier), format!("{:.2}", r.estimated_revenue),
+                    r.warnings.join("; "),
+                ]
+            })
+            .collect();
+        return csv_out(
+            &["mrn", "name", "payer", "pcp", "month", "month_kind", "minutes", "excluded_minutes", "excluded", "codes",
+              "G2214", "99492", "99493", "99494", "minutes_to_next_tier", "estimated_revenue", "warnings"],
+            &body,
+        );
+    }
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.mrn.clone(), r.name.clone(), r.month_kind.to_string(), r.minutes.to_string(), excluded(r),
+                codes_text(&r.codes), or_dash(&r.minutes_to_next_tier), format!("{:.2}", r.estimated_revenue), r.warnings.join("; "),
+            ]
+        })
+        .collect();
+    table(&["MRN", "NAME", "MONTH", "MIN", "EXCLUDED", "CODES", "TO NEXT", "EST $", "WARNINGS"], &body)?;
+    let t = billing::totals(rows);
+    let units: Vec<String> = t.units.iter().map(|(c, u)| format!("{c} ×{u}")).collect();
+    println!(
+        "\n{} patients billed · {} countable minutes · {} excluded · {} · estimated ${:.2} (fee estimates)",
+        t.patients, t.minutes, t.excluded_minutes, if units.is_empty() { "no codes".into() } else { units.join(", ") }, t.estimated_revenue
+    );
+    Ok(())
+}
+
+pub fn settings(s: &Settings, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(s);
+    }
+    let value = serde_json::to_value(s)?;
+    let rows: Vec<Vec<String>> =
+        value.as_object().into_iter().flatten().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
+    table(&["SETTING", "VALUE"], &rows)
+}
+
+pub fn audit(entries: &[AuditEntry], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(entries);
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| vec![e.at.clone(), e.actor.clone(), e.action.clone(), e.record_type.clone(), opt(&e.record_id), e.details.to_string()])
+        .collect();
+    table(&["AT (UTC)", "WHO", "ACTION", "RECORD", "ID", "DETAILS"], &rows)
+}
+
+pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(c);
+    }
+    let p = &c.patient;
+    let name = |m: &Option<TeamMember>| m.as_ref().map(|m| m.name.clone()).unwrap_or_else(|| "-".into());
+    println!("{} (MRN {}), born {}, {}", p.name, p.mrn, p.dob, p.payer);
+    println!("PCP {} · care manager {} · consultant {}", name(&p.pcp), name(&p.care_manager), name(&p.consultant));
+    for e in &c.episodes {
+        let targets: Vec<&str> = e.targets.iter().map(|t| t.as_str()).collect();
+        let end = e.discharge_date.map(|d| format!(" → discharged {d} ({})", opt(&e.discharge_reason))).unwrap_or_default();
+        println!("Episode from {} ({}), consent {}, {}{end}", e.start_date, targets.join("+"), or_dash(&e.consent_date), e.status);
+    }
+    if let Some(r) = &c.current {
+        println!(
+            "As of {}: week {}, last contact {}, follow-up due {}, PHQ-9 {}, GAD-7 {}",
+            c.as_of, r.weeks_in_treatment, or_dash(&r.last_contact), r.follow_up_due, score_cell(&r.phq9), score_cell(&r.gad7)
+        );
+        let flags: Vec<&str> = r.flags.iter().map(|f| f.as_str()).collect();
+        println!("Flags: {}", if flags.is_empty() { "none".into() } else { flags.join(", ") });
+    }
+    if !c.queue_reasons.is_empty() {
+        let reasons: Vec<String> = c.queue_reasons.iter().map(|r| format!("{} since {}", r.reason, r.since)).collect();
+        println!("In the consult queue: {}", reasons.join("; "));
+    }
+    if let Some(b) = &c.billing_this_month {
+        println!(
+            "This month: {} countable minutes ({}), {} minutes to the next tier",
+            b.minutes, if b.codes.is_empty() { "no code yet".into() } else { codes_text(&b.codes) }, or_dash(&b.minutes_to_next_tier)
+        );
+    }
+    let err = |e: &Option<cocm::voids::EnteredInError>| e.as_ref().map(|e| format!("  [entered in error: {}]", e.reason)).unwrap_or_default();
+    println!("\nAssessments:");
+    for a in &c.assessments {
+        let alert = if a.item9_positive { "  item 9 positive" } else { "" };
+        println!("  {}  {}  {:>2} {}{alert}{}  {}", a.date, a.instrument.label(), a.total, a.severity, err(&a.entered_in_error), a.id);
+    }
+    println!("Contacts:");
+    for x in &c.contacts {
+        println!("  {}  {:>3} min  {} by {} ({}){}  {}", x.date, x.minutes, x.kind, x.author.name, x.mode, err(&x.entered_in_error), x.id);
+    }
+    for r in &c.review_requests {
+        let state = r.closed_by_review_on.map(|d| format!("closed by review {d}")).unwrap_or_else(|| "open".into());
+        println!("Review request {} by {}: {} ({state}){}", r.date, r.requested_by, r.reason, err(&r.entered_in_error));
+    }
+    for r in &c.case_reviews {
+        let parts: Vec<String> = [("medication", &r.medication), ("psychotherapy", &r.psychotherapy), ("referral", &r.referral), ("other", &r.other), ("note", &r.note)]
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        println!("Case review {} by {}: {}{}", r.date, r.consultant, parts.join("; "), err(&r.entered_in_error));
+    }
+    for t in &c.treatment_changes {
+        println!("Treatment {} {}: {}{}", t.date, t.kind, t.description, err(&t.entered_in_error));
+    }
+    Ok(())
+}

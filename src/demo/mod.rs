@@ -1,0 +1,232 @@
+//! The demo practice: `seeds/` (readable CSV files, dates relative to the as-of date) loaded
+//! through the same validated inserts as every other write, plus optional synthetic patients
+//! for scale (`synthetic`).
+//!
+//! Relative dates in the seeds: `d-N` is N days before the as-of date (`d0` is the date
+//! itself); `mK/DD` is day DD of the month K months from the as-of date's month (`m-1/05` is
+//! the 5th of last month), so that billing months hold whole, whatever the as-of day.
+
+mod synthetic;
+
+use serde::Deserialize;
+use std::path::Path;
+
+use crate::assessments::{self, NewAssessment};
+use crate::audit::{self, Actor};
+use crate::contacts::{self, NewContact};
+use crate::dates::{self, Date, Month};
+use crate::episodes::{self, Enrolment};
+use crate::instruments;
+use crate::patients::{self, NewPatient};
+use crate::reviews::{self, NewCaseReview, NewReviewRequest};
+use crate::team;
+use crate::treatment::{self, NewTreatmentChange};
+use crate::vocab::{DischargeReason, EpisodeStatus, Role};
+use crate::voids::{self, RecordKind};
+use crate::{Error, Registry, Result};
+
+pub const DEMO_PRACTICE: &str = "Riverside Family Medicine (demo)";
+
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// The date the demo's histories are written relative to (today by default).
+    pub as_of: Date,
+    /// Synthetic patients added on top of the seeded practice.
+    pub synthetic_patients: usize,
+    pub seed: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions { as_of: dates::today(), synthetic_patients: 0, seed: 1 }
+    }
+}
+
+/// Creates a new registry at `path` filled with the demo practice.
+pub fn create_demo(path: &Path, options: &DemoOptions) -> Result<Registry> {
+    dates::not_in_future("as-of", options.as_of)?;
+    let mut registry = Registry::create(path, DEMO_PRACTICE)?;
+    let result = registry.write(|tx, actor| {
+        let seeded = load_seeds(tx, actor, options.as_of)?;
+        let synthetic = synthetic::generate(tx, options)?;
+        audit::record(
+            tx,
+            actor,
+            "demo",
+            "registry",
+            None,
+            serde_json::json!({ "as_of": options.as_of, "seeded_patients": seeded, "synthetic": synthetic }),
+        )
+    });
+    if let Err(e) = result {
+        drop(registry);
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(registry)
+}
+
+/// Resolves a seed date (`d-N`, `mK/DD`, or an ISO date) against the as-of date.
+pub fn resolve_date(spec: &str, as_of: Date) -> Result<String> {
+    let bad = || Error::validation("seeds", format!("'{spec}' is not a seed date (d-N, mK/DD or YYYY-MM-DD)"));
+    let spec = spec.trim();
+    if let Some(days) = spec.strip_prefix('d') {
+        let n: i64 = days.parse().map_err(|_| bad())?;
+        return Ok(dates::add_days(as_of, n).to_string());
+    }
+    if let Some(rest) = spec.strip_prefix('m') {
+        let (k, day) = rest.split_once('/').ok_or_else(bad)?;
+        let (k, day): (i32, u32) = (k.parse().map_err(|_| bad())?, day.parse().map_err(|_| bad())?);
+        let month = Month::of(as_of).plus(k);
+        let last = month.last_day();
+        let d = Date::from_ymd_opt(month.year, month.month, day.clamp(1, last.day0() + 1)).ok_or_else(bad)?;
+        return Ok(d.min(last).to_string());
+    }
+    dates::parse_date("seeds", spec).map(|d| d.to_string())
+}
+
+use chrono::Datelike;
+
+const TEAM: &str = include_str!("../../seeds/team.csv");
+const PATIENTS: &str = include_str!("../../seeds/patients.csv");
+const EPISODES: &str = include_str!("../../seeds/episodes.csv");
+const STATUS_CHANGES: &str = include_str!("../../seeds/status_changes.csv");
+const ASSESSMENTS: &str = include_str!("../../seeds/assessments.csv");
+const CONTACTS: &str = include_str!("../../seeds/contacts.csv");
+const REVIEW_REQUESTS: &str = include_str!("../../seeds/review_requests.csv");
+const CASE_REVIEWS: &str = include_str!("../../seeds/case_reviews.csv");
+const TREATMENT_CHANGES: &str = include_str!("../../seeds/treatment_changes.csv");
+
+fn rows<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<Vec<T>> {
+    csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .collect::<std::result::Result<Vec<T>, _>>()
+        .map_err(|e| Error::Storage(format!("seeds/{file}: {e}")))
+}
+
+#[derive(Deserialize)]
+struct TeamRow { name: String, role: String }
+#[derive(Deserialize)]
+struct PatientRow { mrn: String, name: String, dob: String, payer: String, pcp: String, care_manager: String, consultant: String }
+#[derive(Deserialize)]
+struct EpisodeRow { mrn: String, start: String, consent: String, targets: String }
+#[derive(Deserialize)]
+struct StatusRow { mrn: String, date: String, to: String, reason: String }
+#[derive(Deserialize)]
+struct AssessmentRow { mrn: String, date: String, instrument: String, items: String, entered_in_error: String }
+#[derive(Deserialize)]
+struct ContactRow { mrn: String, date: String, by: String, kind: String, mode: String, minutes: i64, note: String, entered_in_error: String }
+#[derive(Deserialize)]
+struct RequestRow { mrn: String, date: String, by: String, reason: String }
+#[derive(Deserialize)]
+struct ReviewRow { mrn: String, date: String, by: String, medication: String, psychotherapy: String, referral: String, note: String }
+#[derive(Deserialize)]
+struct ChangeRow { mrn: String, date: String, kind: String, description: String }
+
+/// Loads `seeds/` through the core's validated inserts; returns the number of patients.
+fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result<usize> {
+    let at = |s: &str| resolve_date(s, as_of);
+    for t in rows::<TeamRow>("team.csv", TEAM)? {
+        team::insert(conn, actor, &t.name, Role::parse("role", &t.role)?)?;
+    }
+    let people = rows::<PatientRow>("patients.csv", PATIENTS)?;
+    for p in &people {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let new = NewPatient {
+            mrn: p.mrn.clone(),
+            name: p.name.clone(),
+            dob: p.dob.clone(),
+            payer: some(&p.payer),
+            pcp: some(&p.pcp),
+            care_manager: some(&p.care_manager),
+            consultant: some(&p.consultant),
+        };
+        patients::insert(conn, actor, &new)?;
+    }
+
+    // Enrolments and status changes in date order, so each one meets the episode it expects.
+    enum Step { Status(StatusRow), Enroll(EpisodeRow) }
+    let mut steps: Vec<(String, u8, Step)> = Vec::new();
+    for e in rows::<EpisodeRow>("episodes.csv", EPISODES)? {
+        steps.push((at(&e.start)?, 1, Step::Enroll(e)));
+    }
+    for s in rows::<StatusRow>("status_changes.csv", STATUS_CHANGES)? {
+        steps.push((at(&s.date)?, 0, Step::Status(s)));
+    }
+    steps.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    for (date, _, step) in steps {
+        match step {
+            Step::Enroll(e) => {
+                let consent = if e.consent.is_empty() { None } else { Some(at(&e.consent)?) };
+                episodes::enroll(conn, actor, &e.mrn, &Enrolment { start: date, consent, targets: Some(e.targets) })?;
+            }
+            Step::Status(s) => {
+                let reason = if s.reason.is_empty() { None } else { Some(DischargeReason::parse("reason", &s.reason)?) };
+                episodes::change_status(conn, actor, &s.mrn, EpisodeStatus::parse("to", &s.to)?, &date, reason)?;
+            }
+        }
+    }
+
+    for a in rows::<AssessmentRow>("assessments.csv", ASSESSMENTS)? {
+        let new = NewAssessment {
+            date: at(&a.date)?,
+            instrument: a.instrument,
+            answers: instruments::parse_answers(&a.items)?,
+            difficulty: None,
+        };
+        let id = assessments::insert(conn, actor, &a.mrn, &new)?;
+        if !a.entered_in_error.is_empty() {
+            voids::mark(conn, actor, RecordKind::Assessment, &id, &a.entered_in_error)?;
+        }
+    }
+    for c in rows::<ContactRow>("contacts.csv", CONTACTS)? {
+        let new = NewContact {
+            date: at(&c.date)?,
+            minutes: c.minutes,
+            by: c.by,
+            kind: Some(c.kind),
+            mode: Some(c.mode),
+            note: c.note,
+        };
+        let id = contacts::insert(conn, actor, &c.mrn, &new)?;
+        if !c.entered_in_error.is_empty() {
+            voids::mark(conn, actor, RecordKind::Contact, &id, &c.entered_in_error)?;
+        }
+    }
+    for r in rows::<RequestRow>("review_requests.csv", REVIEW_REQUESTS)? {
+        reviews::insert_request(conn, actor, &r.mrn, &NewReviewRequest { date: Some(at(&r.date)?), by: r.by, reason: r.reason })?;
+    }
+    for r in rows::<ReviewRow>("case_reviews.csv", CASE_REVIEWS)? {
+        let new = NewCaseReview {
+            date: at(&r.date)?,
+            by: r.by,
+            medication: r.medication,
+            psychotherapy: r.psychotherapy,
+            referral: r.referral,
+            other: String::new(),
+            note: r.note,
+        };
+        reviews::insert_review(conn, actor, &r.mrn, &new)?;
+    }
+    for t in rows::<ChangeRow>("treatment_changes.csv", TREATMENT_CHANGES)? {
+        treatment::insert(conn, actor, &t.mrn, &NewTreatmentChange { date: at(&t.date)?, kind: t.kind, description: t.description })?;
+    }
+    Ok(people.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_relative_seed_dates() {
+        let t = dates::parse_date("d", "2026-03-31").unwrap();
+        assert_eq!(resolve_date("d0", t).unwrap(), "2026-03-31");
+        assert_eq!(resolve_date("d-31", t).unwrap(), "2026-02-28");
+        assert_eq!(resolve_date("m-1/05", t).unwrap(), "2026-02-05");
+        assert_eq!(resolve_date("m-1/30", t).unwrap(), "2026-02-28", "clamped to the month's end");
+        assert_eq!(resolve_date("m-3/01", t).unwrap(), "2025-12-01");
+        assert_eq!(resolve_date("m0/01", t).unwrap(), "2026-03-01");
+        assert!(resolve_date("yesterday", t).is_err());
+    }
+}
