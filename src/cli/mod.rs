@@ -93,7 +93,7 @@ enum Command {
         mrn: String,
         #[arg(long)]
         date: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         minutes: String,
         #[arg(long)]
         by: String,

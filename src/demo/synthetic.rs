@@ -119,22 +119,25 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
         let targets = if both { "depression,anxiety" } else if rng.chance(15) { "anxiety" } else { "depression" };
         let roll = rng.range(1, 100);
         let mut end_ago = 0; // records stop this many days ago
-        status.execute(rusqlite::params![eid, start.to_string(), "active", None::<String>])?;
+        let mut changes: Vec<(Date, &str, Option<&str>)> = vec![(start, "active", None)];
         let (state, discharge, reason) = if roll <= 70 {
             ("active", None, None)
         } else {
             let rp_ago = rng.range(20, start_ago / 2);
-            status.execute(rusqlite::params![eid, day(rp_ago).to_string(), "relapse-prevention", None::<String>])?;
+            changes.push((day(rp_ago), "relapse-prevention", None));
             if roll <= 85 {
                 ("relapse-prevention", None, None)
             } else {
-                let reason = *rng.pick(DischargeReason::ALL);
+                let reason = rng.pick(DischargeReason::ALL).as_str();
                 end_ago = rng.range(1, rp_ago.max(2) - 1);
-                status.execute(rusqlite::params![eid, day(end_ago).to_string(), "discharged", reason.as_str()])?;
-                ("discharged", Some(day(end_ago).to_string()), Some(reason.as_str()))
+                changes.push((day(end_ago), "discharged", Some(reason)));
+                ("discharged", Some(day(end_ago).to_string()), Some(reason))
             }
         };
         episode.execute(rusqlite::params![eid, pid, start.to_string(), consent, targets, state, discharge, reason, now])?;
+        for (date, to, why) in changes {
+            status.execute(rusqlite::params![eid, date.to_string(), to, why])?;
+        }
 
         // Scores fall towards a patient-specific floor; a few never improve.
         let instruments: &[Instrument] = match targets {

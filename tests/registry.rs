@@ -1,0 +1,289 @@
+//! The core library on real SQLite files: migrations from older files, the audit trail of
+//! every write, entered-in-error records, episode windows and billing history rules that need
+//! a database to check.
+
+mod common;
+
+use common::{dump, TempRegistry};
+use cocm::assessments::NewAssessment;
+use cocm::contacts::NewContact;
+use cocm::dates::{parse_date, Date, Month};
+use cocm::episodes::Enrolment;
+use cocm::flags::Flag;
+use cocm::patients::{NewPatient, PatientChanges};
+use cocm::reviews::{NewCaseReview, NewReviewRequest};
+use cocm::treatment::NewTreatmentChange;
+use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
+use cocm::voids::RecordKind;
+use cocm::Registry;
+
+fn d(s: &str) -> Date {
+    parse_date("d", s).unwrap()
+}
+
+/// A registry with a care manager "CM", a consultant "PSY", a PCP "PCP", a lead "LEAD", and
+/// patient P1 enrolled on 2025-11-03 with consent.
+fn setup() -> (TempRegistry, Registry) {
+    let (t, mut r) = TempRegistry::created("Test");
+    r.add_member("CM", Role::CareManager).unwrap();
+    r.add_member("PSY", Role::PsychiatricConsultant).unwrap();
+    r.add_member("PCP", Role::Pcp).unwrap();
+    r.add_member("LEAD", Role::PracticeLead).unwrap();
+    add_patient(&mut r, "P1");
+    enroll(&mut r, "P1", "2025-11-03", Some("2025-11-03"));
+    (t, r)
+}
+
+fn add_patient(r: &mut Registry, mrn: &str) {
+    let p = NewPatient { mrn: mrn.into(), name: format!("Patient {mrn}"), dob: "1970-05-05".into(), care_manager: Some("CM".into()), pcp: Some("PCP".into()), ..Default::default() };
+    r.add_patient(&p).unwrap();
+}
+
+fn enroll(r: &mut Registry, mrn: &str, start: &str, consent: Option<&str>) {
+    r.enroll(mrn, &Enrolment { start: start.into(), consent: consent.map(String::from), targets: None }).unwrap();
+}
+
+fn contact(r: &mut Registry, mrn: &str, date: &str, minutes: i64, by: &str) -> String {
+    r.log_contact(mrn, &NewContact { date: date.into(), minutes, by: by.into(), ..Default::default() }).unwrap()
+}
+
+fn phq(r: &mut Registry, mrn: &str, date: &str, answers: [i64; 9]) -> String {
+    r.record_assessment(mrn, &NewAssessment { date: date.into(), instrument: "phq9".into(), answers: answers.to_vec(), difficulty: None }).unwrap()
+}
+
+fn month(s: &str) -> Month {
+    Month::parse("month", s).unwrap()
+}
+
+fn kind_of(r: &Registry, mrn: &str, m: &str) -> String {
+    r.patient_billing(mrn, month(m)).unwrap().expect("a billing row").month_kind.to_string()
+}
+
+fn audit_count(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path).unwrap().query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn upgrades_a_file_written_at_schema_version_1() {
+    let t = TempRegistry::new();
+    {
+        // What the first release wrote: migration 0001 only.
+        let conn = rusqlite::Connection::open(&t.path).unwrap();
+        conn.pragma_update(None, "application_id", cocm::store::APPLICATION_ID).unwrap();
+        conn.execute_batch(cocm::store::MIGRATIONS[0].1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute("INSERT INTO practice (id, name, created_at) VALUES (1, 'Old Clinic', '2025-01-01T00:00:00Z')", []).unwrap();
+        conn.execute("INSERT INTO team_members (id, name, role, created_at) VALUES ('m1', 'Old CM', 'care-manager', '2025-01-01T00:00:00Z')", []).unwrap();
+    }
+    let r = Registry::open(&t.path).unwrap();
+    assert_eq!(r.schema_version().unwrap(), cocm::store::SCHEMA_VERSION);
+    assert_eq!(r.practice_name().unwrap(), "Old Clinic");
+    assert_eq!(r.list_members().unwrap()[0].name, "Old CM");
+    assert_eq!(r.settings().unwrap().contact_due_days_active, 14, "0002 brought the default settings");
+    assert_eq!(r.billing_rules(2026).unwrap().effective_year, 2026);
+    drop(r);
+    // Opening an up-to-date file changes nothing.
+    let before = dump(&t.path);
+    Registry::open(&t.path).unwrap();
+    assert_eq!(dump(&t.path), before);
+}
+
+#[test]
+fn every_write_appends_exactly_one_audit_row_naming_the_actor() {
+    let (t, mut r) = setup();
+    r.act_as("CM").unwrap();
+    let mut expected = audit_count(&t.path);
+    let mut step = |r: &mut Registry, what: &str, f: &dyn Fn(&mut Registry)| {
+        f(r);
+        expected += 1;
+        assert_eq!(audit_count(&t.path), expected, "{what} should add one audit row");
+        let last = &r.audit_log(1).unwrap()[0];
+        assert_eq!(last.actor, "CM", "{what}");
+        assert_eq!(last.actor_id.as_deref(), Some(r.find_member("m", "CM").unwrap().id.as_str()));
+    };
+    step(&mut r, "assessment", &|r| { phq(r, "P1", "2025-11-03", [1; 9]); });
+    step(&mut r, "contact", &|r| { contact(r, "P1", "2025-11-04", 20, "CM"); });
+    step(&mut r, "review request", &|r| {
+        r.request_review("P1", &NewReviewRequest { date: Some("2025-11-05".into()), by: "CM".into(), reason: "Why".into() }).unwrap();
+    });
+    step(&mut r, "case review", &|r| {
+        r.record_case_review("P1", &NewCaseReview { date: "2025-11-06".into(), by: "PSY".into(), ..Default::default() }).unwrap();
+    });
+    step(&mut r, "treatment change", &|r| {
+        r.record_treatment_change("P1", &NewTreatmentChange { date: "2025-11-06".into(), kind: "medication-started".into(), description: "SSRI".into() }).unwrap();
+    });
+    step(&mut r, "patient edit", &|r| {
+        r.update_patient("P1", &PatientChanges { name: Some("Renamed".into()), ..Default::default() }).unwrap();
+    });
+    step(&mut r, "status", &|r| r.change_status("P1", EpisodeStatus::RelapsePrevention, "2025-12-01", None).unwrap());
+    step(&mut r, "consent", &|r| r.record_consent("P1", "2025-11-04").unwrap());
+    step(&mut r, "contact to void", &|r| { contact(r, "P1", "2025-12-02", 5, "CM"); });
+    step(&mut r, "void", &|r| {
+        let id = r.patient_chart("P1", d("2025-12-03")).unwrap().contacts.last().unwrap().id.clone();
+        r.mark_entered_in_error(RecordKind::Contact, &id, "typo").unwrap();
+    });
+    let log = r.audit_log(2).unwrap();
+    assert_eq!(log[0].action, "entered-in-error");
+    assert_eq!(log[0].details["reason"], "typo");
+    let edit = r.audit_log(50).unwrap().into_iter().find(|e| e.record_type == "patient" && e.action == "update").unwrap();
+    assert_eq!(edit.details["name"]["from"], "Patient P1");
+    assert_eq!(edit.details["name"]["to"], "Renamed");
+    assert_eq!(audit_count(&t.path), expected);
+}
+
+#[test]
+fn entered_in_error_assessments_stop_counting_in_scores_and_flags() {
+    let (_t, mut r) = setup();
+    contact(&mut r, "P1", "2025-11-20", 20, "CM");
+    phq(&mut r, "P1", "2025-11-03", [2, 2, 2, 2, 2, 2, 2, 2, 0]);
+    let wrong = phq(&mut r, "P1", "2025-11-19", [3, 3, 3, 3, 3, 3, 3, 3, 3]);
+    let row = &r.caseload(d("2025-11-21"), None).unwrap()[0];
+    assert!(row.flags.contains(&Flag::Safety));
+    assert_eq!(row.phq9.as_ref().unwrap().latest, 27);
+    r.mark_entered_in_error(RecordKind::Assessment, &wrong, "wrong chart").unwrap();
+    let row = &r.caseload(d("2025-11-21"), None).unwrap()[0];
+    assert!(!row.flags.contains(&Flag::Safety));
+    assert_eq!(row.phq9.as_ref().unwrap().latest, 16);
+    assert_eq!(row.phq9.as_ref().unwrap().count, 1);
+    let chart = r.patient_chart("P1", d("2025-11-21")).unwrap();
+    assert_eq!(chart.assessments.len(), 2, "the record stays in the chart");
+    assert_eq!(chart.assessments[1].entered_in_error.as_ref().unwrap().reason, "wrong chart");
+}
+
+#[test]
+fn the_episode_window_takes_baseline_from_up_to_14_days_before_enrolment() {
+    let (_t, mut r) = setup(); // P1 enrolled 2025-11-03
+    add_patient(&mut r, "P2");
+    enroll(&mut r, "P2", "2025-11-03", Some("2025-11-03"));
+    let err = r.record_assessment("P2", &NewAssessment { date: "2025-10-19".into(), instrument: "phq9".into(), answers: vec![1; 9], difficulty: None });
+    assert!(err.unwrap_err().to_string().contains("before Patient P2's enrolment"), "15 days before the first enrolment");
+    phq(&mut r, "P2", "2025-10-20", [2, 2, 2, 2, 2, 2, 2, 2, 2]); // exactly 14 days before
+    phq(&mut r, "P2", "2025-12-01", [1, 1, 1, 1, 1, 1, 1, 1, 0]);
+    let rows = r.caseload(d("2025-12-02"), None).unwrap();
+    let p2 = rows.iter().find(|x| x.mrn == "P2").unwrap();
+    let m = p2.phq9.as_ref().unwrap();
+    assert_eq!((m.baseline, m.baseline_date, m.latest, m.change_pct), (18, d("2025-10-20"), 8, Some(-56)));
+    assert!(m.improved && m.response && !m.remission);
+}
+
+#[test]
+fn the_caseload_follows_status_history_on_the_as_of_date() {
+    let (_t, mut r) = setup();
+    r.change_status("P1", EpisodeStatus::Discharged, "2026-01-10", Some(DischargeReason::Moved)).unwrap();
+    assert_eq!(r.caseload(d("2026-01-09"), None).unwrap().len(), 1, "still active the day before discharge");
+    assert!(r.caseload(d("2026-01-10"), None).unwrap().is_empty(), "discharged on the day");
+    assert!(r.caseload(d("2025-11-02"), None).unwrap().is_empty(), "not enrolled yet");
+    // Re-enrolment opens a new episode; the old one keeps its history.
+    enroll(&mut r, "P1", "2026-02-01", Some("2026-02-01"));
+    let rows = r.caseload(d("2026-02-02"), None).unwrap();
+    assert_eq!((rows.len(), rows[0].start_date), (1, d("2026-02-01")));
+    assert_eq!(r.episodes("P1").unwrap().len(), 2);
+}
+
+#[test]
+fn billing_month_kind_restarts_after_six_empty_months_and_on_a_new_episode() {
+    let (_t, mut r) = setup(); // enrolled 2025-11-03
+    contact(&mut r, "P1", "2025-11-10", 40, "CM");
+    contact(&mut r, "P1", "2025-12-10", 40, "CM");
+    assert_eq!(kind_of(&r, "P1", "2025-11"), "initial");
+    assert_eq!(kind_of(&r, "P1", "2025-12"), "subsequent");
+    // Jan–Jun 2026 empty: six whole months, so July is initial again.
+    contact(&mut r, "P1", "2026-07-01", 40, "CM");
+    assert_eq!(kind_of(&r, "P1", "2026-07"), "initial");
+    let row = r.patient_billing("P1", month("2026-07")).unwrap().unwrap();
+    assert_eq!(row.codes[0].code, "99492");
+    assert!(row.warnings.contains(&"initial month without an assessment".to_string()));
+    // A new registry episode starts over, even straight after a billed month.
+    r.change_status("P1", EpisodeStatus::Discharged, "2026-07-02", Some(DischargeReason::Declined)).unwrap();
+    enroll(&mut r, "P1", "2026-08-01", Some("2026-08-01"));
+    contact(&mut r, "P1", "2026-07-20", 10, "CM"); // after the first episode's discharge
+    contact(&mut r, "P1", "2026-08-03", 20, "CM");
+    assert_eq!(kind_of(&r, "P1", "2026-08"), "initial");
+    let july = r.patient_billing("P1", month("2026-07")).unwrap().unwrap();
+    assert_eq!(july.minutes, 40);
+    assert_eq!(july.excluded[0].reason.as_str(), "after-discharge");
+}
+
+/// The history query (SQL) and the month's exclusion rule (Rust) must agree: minutes excluded
+/// last month for any reason do not make this month subsequent.
+#[test]
+fn excluded_minutes_never_make_a_month_subsequent() {
+    let (_t, mut r) = setup();
+    let voided = contact(&mut r, "P1", "2025-11-05", 40, "CM");
+    r.mark_entered_in_error(RecordKind::Contact, &voided, "duplicate").unwrap();
+    contact(&mut r, "P1", "2025-11-06", 40, "PSY");
+    contact(&mut r, "P1", "2025-11-07", 40, "PCP");
+    contact(&mut r, "P1", "2025-11-08", 40, "LEAD");
+    contact(&mut r, "P1", "2025-12-05", 40, "CM");
+    let nov = r.patient_billing("P1", month("2025-11")).unwrap().unwrap();
+    assert_eq!(nov.minutes, 0);
+    let reasons: Vec<&str> = nov.excluded.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(reasons, ["entered-in-error", "psychiatric-consultant", "role-not-counted"]);
+    assert_eq!(nov.excluded[2].minutes, 80, "PCP and practice lead minutes");
+    assert_eq!(kind_of(&r, "P1", "2025-12"), "initial");
+
+    // With the practice counting PCP minutes, November's PCP contact counts and December follows it.
+    r.set_setting("billing_counts_pcp_minutes", "true").unwrap();
+    assert_eq!(r.patient_billing("P1", month("2025-11")).unwrap().unwrap().minutes, 40);
+    assert_eq!(kind_of(&r, "P1", "2025-12"), "subsequent");
+
+    // Before consent: a patient enrolled without consent, consenting later.
+    add_patient(&mut r, "P2");
+    enroll(&mut r, "P2", "2025-11-01", None);
+    contact(&mut r, "P2", "2025-11-10", 30, "CM");
+    let row = r.patient_billing("P2", month("2025-11")).unwrap().unwrap();
+    assert_eq!((row.minutes, row.excluded[0].reason.as_str()), (0, "no-consent"));
+    assert!(row.warnings.contains(&"no consent recorded".to_string()));
+    r.record_consent("P2", "2025-12-01").unwrap();
+    contact(&mut r, "P2", "2025-12-02", 30, "CM");
+    assert_eq!(r.patient_billing("P2", month("2025-11")).unwrap().unwrap().excluded[0].reason.as_str(), "before-consent");
+    assert_eq!(kind_of(&r, "P2", "2025-12"), "initial");
+}
+
+#[test]
+fn minutes_from_several_care_managers_add_up_and_months_never_borrow() {
+    let (_t, mut r) = setup();
+    r.add_member("CM2", Role::CareManager).unwrap();
+    contact(&mut r, "P1", "2025-11-30", 10, "CM");
+    contact(&mut r, "P1", "2025-11-30", 10, "CM2");
+    contact(&mut r, "P1", "2025-12-01", 30, "CM");
+    let nov = r.patient_billing("P1", month("2025-11")).unwrap().unwrap();
+    assert_eq!((nov.minutes, nov.codes.len()), (20, 1));
+    assert_eq!(nov.codes[0].code, "G2214");
+    assert_eq!(r.patient_billing("P1", month("2025-12")).unwrap().unwrap().minutes, 30);
+    let all = r.billing(month("2025-11")).unwrap();
+    let totals = cocm::billing::totals(&all);
+    assert_eq!((totals.patients, totals.minutes, totals.estimated_revenue), (1, 20, 61.0));
+}
+
+#[test]
+fn a_rule_set_is_chosen_by_year_and_a_missing_year_is_a_clear_error() {
+    let (_t, mut r) = setup();
+    let mut rules = r.billing_rules(2026).unwrap().rules;
+    rules.fees.insert("G2214".into(), 70.0);
+    r.set_billing_rules(2027, &rules).unwrap();
+    assert_eq!(r.billing_rules(2028).unwrap().effective_year, 2027);
+    assert_eq!(r.billing_rules(2026).unwrap().rules.fees["G2214"], 61.0);
+    let err = r.billing(month("2024-05")).unwrap_err();
+    assert_eq!(err.code(), "not_found");
+    assert!(err.to_string().contains("no billing rule set takes effect in or before 2024"));
+    rules.subsequent_base_min_minutes = 10;
+    assert_eq!(r.set_billing_rules(2028, &rules).unwrap_err().code(), "validation");
+}
+
+#[test]
+fn two_handles_share_one_file() {
+    let (t, mut app) = setup();
+    let cli = Registry::open(&t.path).unwrap();
+    contact(&mut app, "P1", "2025-11-10", 25, "CM");
+    let rows = cli.caseload(d("2025-11-11"), None).unwrap();
+    assert_eq!(rows[0].last_contact, Some(d("2025-11-10")));
+}
+
+#[test]
+fn the_error_payload_is_code_and_message() {
+    let (_t, r) = setup();
+    let e = r.patient_chart("NOPE", d("2025-11-11")).unwrap_err();
+    let payload = serde_json::to_value(e.payload()).unwrap();
+    assert_eq!(payload, serde_json::json!({ "code": "not_found", "message": "no patient with MRN 'NOPE'" }));
+}
