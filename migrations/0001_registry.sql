@@ -69,7 +69,9 @@ CREATE TABLE assessments (
     voided_by   TEXT,
     void_reason TEXT
 );
-CREATE INDEX assessments_by_patient ON assessments(patient_id, date);
+-- Covering: the caseload reads every assessment's score through this index alone.
+CREATE INDEX assessments_by_patient ON assessments(patient_id, date, created_at, instrument, total, item9, voided_at);
+CREATE INDEX assessments_by_date ON assessments(date, patient_id, voided_at);
 
 CREATE TABLE contacts (
     id          TEXT PRIMARY KEY,
@@ -86,9 +88,10 @@ CREATE TABLE contacts (
     voided_by   TEXT,
     void_reason TEXT
 );
-CREATE INDEX contacts_by_episode ON contacts(episode_id, date);
-CREATE INDEX contacts_by_date ON contacts(date);
-CREATE INDEX contacts_by_patient_kind ON contacts(patient_id, kind, date);
+-- Covering: the caseload's last contact, the billing month and its history read these indexes alone.
+CREATE INDEX contacts_by_episode ON contacts(episode_id, date, voided_at, author_id);
+CREATE INDEX contacts_by_date ON contacts(date, patient_id, episode_id, author_id, minutes, voided_at, created_at, id);
+CREATE INDEX contacts_by_kind ON contacts(kind, patient_id, date, voided_at);
 
 CREATE TABLE review_requests (
     id            TEXT PRIMARY KEY,

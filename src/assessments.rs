@@ -55,8 +55,16 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, a: &New
         "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, difficulty, recorded_by, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         rusqlite::params![
-            id, patient.id, date.to_string(), instrument.as_str(), items.join(","), score.total, score.item9,
-            difficulty.map(|d| d.as_str()), actor.name, audit::now()
+            id,
+            patient.id,
+            date.to_string(),
+            instrument.as_str(),
+            items.join(","),
+            score.total,
+            score.item9,
+            difficulty.map(|d| d.as_str()),
+            actor.name,
+            audit::now()
         ],
     )?;
     audit::record(

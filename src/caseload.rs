@@ -8,7 +8,7 @@ use crate::flags::{self, Flag};
 use crate::measures::InstrumentMeasures;
 use crate::snapshot::{self, Scope};
 use crate::vocab::{EpisodeStatus, Target};
-use crate::{team, Registry, Result};
+use crate::{Registry, Result, team};
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct CaseloadRow {

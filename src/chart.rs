@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::assessments::{self, Assessment};
+use crate::billing::BillingRow;
 use crate::caseload::CaseloadRow;
 use crate::contacts::{self, Contact};
 use crate::dates::{Date, Month};
@@ -14,7 +15,6 @@ use crate::queue::{self, ReasonSince};
 use crate::reviews::{self, CaseReview, ReviewRequest};
 use crate::snapshot::{self, Scope};
 use crate::treatment::{self, TreatmentChange};
-use crate::billing::BillingRow;
 use crate::{Registry, Result};
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

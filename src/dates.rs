@@ -11,12 +11,20 @@ pub type Date = NaiveDate;
 /// Parses a strict ISO date; `field` names the input in the error.
 pub fn parse_date(field: &str, s: &str) -> Result<Date> {
     let s = s.trim();
-    if s.len() == 10 {
-        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            return Ok(d);
-        }
+    parse_iso(s).ok_or_else(|| Error::validation(field, format!("'{s}' is not a date (use YYYY-MM-DD)")))
+}
+
+/// `YYYY-MM-DD` by fixed positions: the registry reads hundreds of thousands of stored dates
+/// per caseload, so this avoids a general-purpose format parser.
+pub fn parse_iso(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
     }
-    Err(Error::validation(field, format!("'{s}' is not a date (use YYYY-MM-DD)")))
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + (c - b'0') as u32))
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
 /// Today's practice-local date, from the machine's clock.

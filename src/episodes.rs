@@ -9,7 +9,7 @@ use crate::audit;
 use crate::dates::{self, Date};
 use crate::patients::{self, PatientRow};
 use crate::store::new_id;
-use crate::vocab::{parse_targets, targets_to_string, DischargeReason, EpisodeStatus, Target};
+use crate::vocab::{DischargeReason, EpisodeStatus, Target, parse_targets, targets_to_string};
 use crate::{Error, Registry, Result};
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -53,7 +53,8 @@ fn from_row(r: &Row) -> rusqlite::Result<Episode> {
 }
 
 fn with_history(conn: &Connection, mut e: Episode) -> Result<Episode> {
-    let mut stmt = conn.prepare_cached("SELECT date, status, reason FROM episode_status_changes WHERE episode_id = ?1 ORDER BY date, seq")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT date, status, reason FROM episode_status_changes WHERE episode_id = ?1 ORDER BY date, seq")?;
     e.status_history = stmt
         .query_map([&e.id], |r| {
             let (d, s, reason): (String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?);
@@ -132,10 +133,7 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         "INSERT INTO episodes (id, patient_id, start_date, consent_date, targets, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
         (&id, &patient.id, start.to_string(), consent.map(|c| c.to_string()), targets_to_string(&targets), audit::now()),
     )?;
-    conn.execute(
-        "INSERT INTO episode_status_changes (episode_id, date, status) VALUES (?1, ?2, 'active')",
-        (&id, start.to_string()),
-    )?;
+    conn.execute("INSERT INTO episode_status_changes (episode_id, date, status) VALUES (?1, ?2, 'active')", (&id, start.to_string()))?;
     audit::record(
         conn,
         actor,
@@ -150,9 +148,8 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
 pub(crate) fn record_consent(conn: &Connection, actor: &audit::Actor, mrn: &str, date: &str) -> Result<()> {
     let patient = patients::find_by_mrn(conn, mrn)?;
     let date = patients::clinical_date("date", date, &patient)?;
-    let episode = open_episode(conn, &patient)?.ok_or_else(|| {
-        Error::Conflict(format!("{} (MRN {}) has no open episode to record consent for", patient.name, patient.mrn))
-    })?;
+    let episode = open_episode(conn, &patient)?
+        .ok_or_else(|| Error::Conflict(format!("{} (MRN {}) has no open episode to record consent for", patient.name, patient.mrn)))?;
     conn.execute("UPDATE episodes SET consent_date = ?2 WHERE id = ?1", (&episode.id, date.to_string()))?;
     audit::record(conn, actor, "consent", "episode", Some(&episode.id), serde_json::json!({ "from": episode.consent_date, "to": date }))
 }

@@ -8,7 +8,7 @@ use crate::instruments::Instrument;
 use crate::measures::{self, InstrumentMeasures, PatientOutcome};
 use crate::settings::Settings;
 use crate::snapshot::EpisodeSnapshot;
-use crate::vocab::{string_enum, EpisodeStatus};
+use crate::vocab::{EpisodeStatus, string_enum};
 
 string_enum!(
     /// The spec's flags, in the order a care manager acts on them: safety first, then overdue
@@ -62,17 +62,14 @@ pub(crate) fn evaluate(s: &EpisodeSnapshot, settings: &Settings, as_of: Date) ->
 
     // safety: the latest PHQ-9 has item 9 ≥ 1 and no safety check on or after its date.
     let latest_phq9 = s.points(Instrument::Phq9).last().copied();
-    let safety_since = latest_phq9
-        .filter(|p| p.item9.is_some_and(|a| a >= 1))
-        .filter(|p| s.last_safety_check.is_none_or(|c| c < p.date))
-        .map(|p| p.date);
+    let safety_since =
+        latest_phq9.filter(|p| p.item9.is_some_and(|a| a >= 1)).filter(|p| s.last_safety_check.is_none_or(|c| c < p.date)).map(|p| p.date);
 
     // not-improving: for a target instrument with two assessments, the patient is not improved.
     let not_improving = active
         && weeks >= settings.not_improving_weeks
         && s.targets.iter().any(|t| measures_of(measures::instrument_for(*t)).is_some_and(|m| m.count >= 2 && !m.improved));
-    let reviewed_recently =
-        s.reviews.iter().any(|d| *d >= dates::add_days(as_of, -settings.review_overdue_days) && *d <= as_of);
+    let reviewed_recently = s.reviews.iter().any(|d| *d >= dates::add_days(as_of, -settings.review_overdue_days) && *d <= as_of);
     let every_target_in_remission = s.targets.iter().all(|t| measures_of(measures::instrument_for(*t)).is_some_and(|m| m.remission));
 
     let mut flags = Vec::new();

@@ -47,11 +47,7 @@ const PHQ9_ITEMS: &[Item] = &[
         text: "Feeling bad about yourself — or that you are a failure or have let yourself or your family down",
         loinc: "44258-2",
     },
-    Item {
-        number: 7,
-        text: "Trouble concentrating on things, such as reading the newspaper or watching television",
-        loinc: "44252-5",
-    },
+    Item { number: 7, text: "Trouble concentrating on things, such as reading the newspaper or watching television", loinc: "44252-5" },
     Item {
         number: 8,
         text: "Moving or speaking so slowly that other people could have noticed; or the opposite — being so fidgety or restless that you have been moving around a lot more than usual",
@@ -71,12 +67,8 @@ const GAD7_ITEMS: &[Item] = &[
 ];
 
 /// The answer labels, 0 to 3, and their LOINC answer codes.
-pub const ANSWERS: [(&str, &str); 4] = [
-    ("Not at all", "LA6568-5"),
-    ("Several days", "LA6569-3"),
-    ("More than half the days", "LA6570-1"),
-    ("Nearly every day", "LA6571-9"),
-];
+pub const ANSWERS: [(&str, &str); 4] =
+    [("Not at all", "LA6568-5"), ("Several days", "LA6569-3"), ("More than half the days", "LA6570-1"), ("Nearly every day", "LA6571-9")];
 
 impl Instrument {
     pub fn label(self) -> &'static str {
@@ -165,8 +157,7 @@ pub fn parse_answers(text: &str) -> Result<Vec<i64>> {
             if a.is_empty() {
                 return Err(Error::validation("items", format!("item {} is missing", i + 1)));
             }
-            a.parse::<i64>()
-                .map_err(|_| Error::validation("items", format!("item {}: '{a}' is not an answer (use 0–3)", i + 1)))
+            a.parse::<i64>().map_err(|_| Error::validation("items", format!("item {}: '{a}' is not an answer (use 0–3)", i + 1)))
         })
         .collect()
 }
@@ -177,8 +168,18 @@ mod tests {
 
     #[test]
     fn phq9_severity_boundaries() {
-        let bands = [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"),
-            (15, "moderately-severe"), (19, "moderately-severe"), (20, "severe"), (27, "severe")];
+        let bands = [
+            (0, "minimal"),
+            (4, "minimal"),
+            (5, "mild"),
+            (9, "mild"),
+            (10, "moderate"),
+            (14, "moderate"),
+            (15, "moderately-severe"),
+            (19, "moderately-severe"),
+            (20, "severe"),
+            (27, "severe"),
+        ];
         for (total, band) in bands {
             assert_eq!(Instrument::Phq9.severity(total).as_str(), band, "PHQ-9 {total}");
         }
@@ -186,8 +187,8 @@ mod tests {
 
     #[test]
     fn gad7_severity_boundaries() {
-        let bands = [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"),
-            (15, "severe"), (21, "severe")];
+        let bands =
+            [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"), (15, "severe"), (21, "severe")];
         for (total, band) in bands {
             assert_eq!(Instrument::Gad7.severity(total).as_str(), band, "GAD-7 {total}");
         }

@@ -4,31 +4,31 @@
 //! Open a [`Registry`] on a file, act as a team member, and call its methods. Each write is one
 //! transaction with an audit row; reads take an "as of" date so results are reproducible.
 
+pub mod dates;
 pub mod error;
 pub mod vocab;
-pub mod dates;
 
-pub mod store;
 pub mod audit;
 pub mod settings;
+pub mod store;
 
-pub mod team;
-pub mod patients;
-pub mod episodes;
-pub mod instruments;
 pub mod assessments;
 pub mod contacts;
+pub mod episodes;
+pub mod instruments;
+pub mod patients;
 pub mod reviews;
+pub mod team;
 pub mod treatment;
 pub mod voids;
 
-pub mod measures;
-mod snapshot;
-pub mod flags;
-pub mod queue;
-pub mod caseload;
 pub mod billing;
+pub mod caseload;
 pub mod chart;
+pub mod flags;
+pub mod measures;
+pub mod queue;
+mod snapshot;
 
 pub mod demo;
 

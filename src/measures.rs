@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::dates::Date;
 use crate::instruments::{Instrument, Severity};
-use crate::vocab::{string_enum, Target};
+use crate::vocab::{Target, string_enum};
 
 /// One scored assessment, as the rules see it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -124,8 +124,7 @@ pub struct PatientOutcome {
 /// Holds when it holds for every target instrument with at least two assessments; a patient
 /// with no such instrument is neither.
 pub fn patient_outcome(targets: &[Target], measures_of: impl Fn(Instrument) -> Option<InstrumentMeasures>) -> PatientOutcome {
-    let judged: Vec<InstrumentMeasures> =
-        targets.iter().filter_map(|t| measures_of(instrument_for(*t))).filter(|m| m.count >= 2).collect();
+    let judged: Vec<InstrumentMeasures> = targets.iter().filter_map(|t| measures_of(instrument_for(*t))).filter(|m| m.count >= 2).collect();
     if judged.is_empty() {
         return PatientOutcome::default();
     }
@@ -143,7 +142,11 @@ mod tests {
 
     fn pts(totals: &[u8]) -> Vec<Point> {
         let start = parse_date("d", "2026-01-01").unwrap();
-        totals.iter().enumerate().map(|(i, t)| Point { date: start + chrono::Duration::days(14 * i as i64), total: *t, item9: Some(0) }).collect()
+        totals
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Point { date: start + chrono::Duration::days(14 * i as i64), total: *t, item9: Some(0) })
+            .collect()
     }
 
     #[test]

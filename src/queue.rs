@@ -8,7 +8,7 @@ use crate::flags::{self, Evaluation, Flag};
 use crate::measures::InstrumentMeasures;
 use crate::settings::Settings;
 use crate::snapshot::{self, EpisodeSnapshot, Scope};
-use crate::vocab::{string_enum, EpisodeStatus};
+use crate::vocab::{EpisodeStatus, string_enum};
 use crate::{Registry, Result};
 
 string_enum!(

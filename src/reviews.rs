@@ -73,7 +73,14 @@ pub(crate) fn insert_request(conn: &Connection, actor: &audit::Actor, mrn: &str,
         "INSERT INTO review_requests (id, patient_id, episode_id, date, requested_by, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         (&id, &patient.id, &episode.id, date.to_string(), &by.id, reason, audit::now()),
     )?;
-    audit::record(conn, actor, "create", "review_request", Some(&id), serde_json::json!({ "mrn": patient.mrn, "date": date, "by": by.name, "reason": reason }))?;
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "review_request",
+        Some(&id),
+        serde_json::json!({ "mrn": patient.mrn, "date": date, "by": by.name, "reason": reason }),
+    )?;
     Ok(id)
 }
 
@@ -91,7 +98,14 @@ pub(crate) fn insert_review(conn: &Connection, actor: &audit::Actor, mrn: &str, 
             r.referral.trim(), r.other.trim(), r.note.trim(), audit::now()
         ],
     )?;
-    audit::record(conn, actor, "create", "case_review", Some(&id), serde_json::json!({ "mrn": patient.mrn, "date": date, "by": consultant.name }))?;
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "case_review",
+        Some(&id),
+        serde_json::json!({ "mrn": patient.mrn, "date": date, "by": consultant.name }),
+    )?;
     Ok(id)
 }
 

@@ -52,10 +52,7 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
     let pairs: std::collections::HashMap<String, String> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
     let num = |k: &str| -> Result<i64> {
-        pairs
-            .get(k)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| Error::Storage(format!("setting {k} is missing or not a number")))
+        pairs.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| Error::Storage(format!("setting {k} is missing or not a number")))
     };
     Ok(Settings {
         baseline_lookback_days: num("baseline_lookback_days")?,

@@ -6,12 +6,12 @@
 use rusqlite::{Connection, ToSql};
 use std::collections::HashMap;
 
+use crate::Result;
 use crate::dates::{self, Date};
 use crate::instruments::Instrument;
 use crate::measures::Point;
 use crate::settings::Settings;
-use crate::vocab::{parse_targets, EpisodeStatus, Target};
-use crate::Result;
+use crate::vocab::{EpisodeStatus, Target, parse_targets};
 
 /// One episode on the caseload on the as-of date T, with its facts up to T.
 #[derive(Clone, Debug, Default)]
@@ -62,7 +62,7 @@ impl Scope<'_> {
         }
     }
 
-    fn params<'a>(&'a self, as_of: &'a String) -> Vec<&'a dyn ToSql> {
+    fn params<'a>(&'a self, as_of: &'a dyn ToSql) -> Vec<&'a dyn ToSql> {
         match self {
             Scope::Practice => vec![as_of],
             Scope::CareManager(id) | Scope::Patient(id) => vec![as_of, id],
@@ -71,7 +71,12 @@ impl Scope<'_> {
 }
 
 fn date(s: &str) -> Date {
-    dates::parse_date("date", s).unwrap_or_default()
+    dates::parse_iso(s).unwrap_or_default()
+}
+
+/// A text column borrowed from the row: no allocation per row in the hot loops.
+fn text<'r>(r: &'r rusqlite::Row, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?.as_str().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Settings) -> Result<Vec<EpisodeSnapshot>> {
@@ -125,14 +130,19 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params.as_slice())?;
+        // Rows arrive grouped by patient: look each patient up once, not once per row.
+        let mut current: (String, Option<usize>) = (String::new(), None);
         while let Some(r) = rows.next()? {
-            let pid: String = r.get(0)?;
-            let Some(&i) = by_patient.get(&pid) else { continue };
-            let d = date(&r.get::<_, String>(1)?);
+            let pid = text(r, 0)?;
+            if pid != current.0 {
+                current = (pid.to_string(), by_patient.get(pid).copied());
+            }
+            let Some(i) = current.1 else { continue };
+            let d = date(text(r, 1)?);
             if d < dates::add_days(snaps[i].start, -settings.baseline_lookback_days) {
                 continue;
             }
-            let instrument = if r.get::<_, String>(2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
+            let instrument = if text(r, 2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
             snaps[i].assessments.push((instrument, Point { date: d, total: r.get(3)?, item9: r.get(4)? }));
         }
     }
@@ -147,9 +157,8 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
-            let eid: String = r.get(0)?;
-            if let Some(&i) = by_episode.get(&eid) {
-                snaps[i].last_contact = Some(date(&r.get::<_, String>(1)?));
+            if let Some(&i) = by_episode.get(text(r, 0)?) {
+                snaps[i].last_contact = Some(date(text(r, 1)?));
                 snaps[i].contact_count = r.get(2)?;
             }
         }
@@ -165,8 +174,8 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
-            if let Some(&i) = by_patient.get(&r.get::<_, String>(0)?) {
-                snaps[i].last_safety_check = Some(date(&r.get::<_, String>(1)?));
+            if let Some(&i) = by_patient.get(text(r, 0)?) {
+                snaps[i].last_safety_check = Some(date(text(r, 1)?));
             }
         }
     }
@@ -180,8 +189,8 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
-            if let Some(&i) = by_episode.get(&r.get::<_, String>(0)?) {
-                snaps[i].reviews.push(date(&r.get::<_, String>(1)?));
+            if let Some(&i) = by_episode.get(text(r, 0)?) {
+                snaps[i].reviews.push(date(text(r, 1)?));
             }
         }
     }
@@ -199,8 +208,8 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
-            if let Some(&i) = by_patient.get(&r.get::<_, String>(0)?) {
-                snaps[i].open_requests.push(date(&r.get::<_, String>(1)?));
+            if let Some(&i) = by_patient.get(text(r, 0)?) {
+                snaps[i].open_requests.push(date(text(r, 1)?));
             }
         }
     }

@@ -55,17 +55,11 @@ impl Registry {
     /// Opens an existing registry, upgrading an older file in one transaction.
     pub fn open(path: &Path) -> Result<Registry> {
         if !path.is_file() {
-            return Err(Error::NotFound(format!(
-                "no registry at {}; create one with `cocm init` or `cocm demo`",
-                path.display()
-            )));
+            return Err(Error::NotFound(format!("no registry at {}; create one with `cocm init` or `cocm demo`", path.display())));
         }
         let not_a_registry = |why: &str| Error::Incompatible(format!("{} is not a CoCM registry ({why})", path.display()));
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(|e| not_a_registry(&e.to_string()))?;
-        let app_id: i32 = conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(|e| not_a_registry(&e.to_string()))?;
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| not_a_registry(&e.to_string()))?;
+        let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| not_a_registry(&e.to_string()))?;
         if app_id != APPLICATION_ID {
             return Err(not_a_registry("it is a SQLite file of another application"));
         }

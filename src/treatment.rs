@@ -45,7 +45,14 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, t: &New
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         rusqlite::params![id, patient.id, episode.id, date.to_string(), kind.as_str(), description, actor.name, audit::now()],
     )?;
-    audit::record(conn, actor, "create", "treatment_change", Some(&id), serde_json::json!({ "mrn": patient.mrn, "date": date, "kind": kind }))?;
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "treatment_change",
+        Some(&id),
+        serde_json::json!({ "mrn": patient.mrn, "date": date, "kind": kind }),
+    )?;
     Ok(id)
 }
 

@@ -48,9 +48,8 @@ pub(crate) fn mark(conn: &rusqlite::Connection, actor: &audit::Actor, kind: Reco
         return Err(Error::validation("reason", "say why the entry is in error"));
     }
     let table = kind.table();
-    let voided: Option<Option<String>> = conn
-        .query_row(&format!("SELECT voided_at FROM {table} WHERE id = ?1"), [id], |r| r.get(0))
-        .optional()?;
+    let voided: Option<Option<String>> =
+        conn.query_row(&format!("SELECT voided_at FROM {table} WHERE id = ?1"), [id], |r| r.get(0)).optional()?;
     match voided {
         None => return Err(Error::NotFound(format!("no {kind} with id '{id}'"))),
         Some(Some(at)) => return Err(Error::Conflict(format!("{kind} {id} was already marked entered in error at {at}"))),

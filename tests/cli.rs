@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cocm, dump, json, ok, TempRegistry};
+use common::{TempRegistry, cocm, dump, json, ok};
 use std::path::Path;
 
 /// A small practice: one of each role, and patient P1 enrolled on 2026-01-05 with consent.
@@ -15,8 +15,27 @@ fn practice() -> (TempRegistry, String) {
     ok(db, &["team", "add", "--name", "Dr Psy", "--role", "psychiatric-consultant"]);
     ok(db, &["team", "add", "--name", "Dr PCP", "--role", "pcp"]);
     ok(db, &["team", "add", "--name", "Lee Lead", "--role", "practice-lead"]);
-    let id = ok(db, &["patient", "add", "--mrn", "P1", "--name", "Pat One", "--dob", "1970-01-01", "--payer", "medicare",
-        "--pcp", "Dr PCP", "--care-manager", "Casey CM", "--consultant", "Dr Psy"]);
+    let id = ok(
+        db,
+        &[
+            "patient",
+            "add",
+            "--mrn",
+            "P1",
+            "--name",
+            "Pat One",
+            "--dob",
+            "1970-01-01",
+            "--payer",
+            "medicare",
+            "--pcp",
+            "Dr PCP",
+            "--care-manager",
+            "Casey CM",
+            "--consultant",
+            "Dr Psy",
+        ],
+    );
     ok(db, &["enroll", "P1", "--date", "2026-01-05", "--consent", "2026-01-05"]);
     (t, id)
 }
@@ -39,7 +58,23 @@ fn records_print_their_ids_and_the_chart_shows_them() {
     let db = t.path.as_path();
     assert_eq!(patient_id.len(), 36, "a UUID: {patient_id}");
     let a = ok(db, &["assess", "P1", "--date", "2026-01-05", "--instrument", "phq9", "--items", "2,2,2,2,2,2,2,2,0"]);
-    let c = ok(db, &["contact", "P1", "--date", "2026-01-06", "--minutes", "30", "--by", "Casey CM", "--kind", "initial-assessment", "--mode", "in-person"]);
+    let c = ok(
+        db,
+        &[
+            "contact",
+            "P1",
+            "--date",
+            "2026-01-06",
+            "--minutes",
+            "30",
+            "--by",
+            "Casey CM",
+            "--kind",
+            "initial-assessment",
+            "--mode",
+            "in-person",
+        ],
+    );
     let f = ok(db, &["flag", "P1", "--by", "Casey CM", "--reason", "Not sleeping", "--date", "2026-01-07"]);
     let r = ok(db, &["review", "P1", "--by", "Dr Psy", "--date", "2026-01-08", "--recommendation", "Start sertraline 50 mg"]);
     let tc = ok(db, &["treatment", "P1", "--date", "2026-01-09", "--kind", "medication-started", "--description", "Sertraline 50 mg"]);
@@ -67,7 +102,9 @@ fn caseload_json_contract() {
     ok(db, &["contact", "P1", "--date", "2026-03-20", "--minutes", "20", "--by", "Casey CM"]);
     let rows = json(db, &["caseload", "--as-of", "2026-03-23", "--json"]);
     let row = &rows[0];
-    for key in ["mrn", "name", "status", "weeks_in_treatment", "last_contact", "follow_up_due", "contacts", "last_review", "phq9", "gad7", "flags"] {
+    for key in
+        ["mrn", "name", "status", "weeks_in_treatment", "last_contact", "follow_up_due", "contacts", "last_review", "phq9", "gad7", "flags"]
+    {
         assert!(row.get(key).is_some(), "caseload row lacks {key}: {row}");
     }
     assert_eq!(row["mrn"], "P1");
@@ -134,7 +171,9 @@ fn billing_json_and_csv_contract() {
     ok(db, &["contact", "P1", "--date", "2026-02-03", "--minutes", "30", "--by", "Casey CM"]);
     let rows = json(db, &["billing", "--month", "2026-01", "--json"]);
     let row = &rows[0];
-    for key in ["mrn", "name", "month", "month_kind", "minutes", "excluded", "codes", "warnings", "minutes_to_next_tier", "estimated_revenue"] {
+    for key in
+        ["mrn", "name", "month", "month_kind", "minutes", "excluded", "codes", "warnings", "minutes_to_next_tier", "estimated_revenue"]
+    {
         assert!(row.get(key).is_some(), "billing row lacks {key}: {row}");
     }
     assert_eq!(row["month"], "2026-01");
@@ -241,27 +280,92 @@ fn bad_input_is_a_clear_error_and_changes_nothing() {
     rejects(db, &phq("1,1,1,1,1,1,1,1,1,1"), "validation", "item 10 is extra");
     rejects(db, &phq("1,1,4,1,1,1,1,1,1"), "validation", "item 3: answer 4 is outside 0–3");
     rejects(db, &phq("1,1,1,x,1,1,1,1,1"), "validation", "item 4: 'x' is not an answer");
-    rejects(db, &["assess", "P1", "--date", "2026-02-01", "--instrument", "phq8", "--items", "1"], "validation", "instrument: must be one of phq9, gad7");
-    rejects(db, &["assess", "ZZ", "--date", "2026-02-01", "--instrument", "phq9", "--items", "1,1,1,1,1,1,1,1,1"], "not_found", "no patient with MRN 'ZZ'");
+    rejects(
+        db,
+        &["assess", "P1", "--date", "2026-02-01", "--instrument", "phq8", "--items", "1"],
+        "validation",
+        "instrument: must be one of phq9, gad7",
+    );
+    rejects(
+        db,
+        &["assess", "ZZ", "--date", "2026-02-01", "--instrument", "phq9", "--items", "1,1,1,1,1,1,1,1,1"],
+        "not_found",
+        "no patient with MRN 'ZZ'",
+    );
     rejects(db, &["contact", "P1", "--date", "2026-02-01", "--minutes", "20", "--by", "Nobody"], "validation", "by: no team member");
     rejects(db, &["patient", "add", "--mrn", "P1", "--name", "Dup", "--dob", "1970-01-01"], "conflict", "MRN 'P1' already exists");
-    rejects(db, &["contact", "P1", "--date", "2026-02-30", "--minutes", "20", "--by", "Casey CM"], "validation", "date: '2026-02-30' is not a date");
-    rejects(db, &["contact", "P1", "--date", "2099-01-01", "--minutes", "20", "--by", "Casey CM"], "validation", "date: 2099-01-01 is in the future");
-    rejects(db, &["assess", "P1", "--date", "1960-01-01", "--instrument", "phq9", "--items", "1,1,1,1,1,1,1,1,1"], "validation", "before Pat One's date of birth");
-    rejects(db, &["patient", "add", "--mrn", "P9", "--name", "Future", "--dob", "2099-01-01"], "validation", "dob: 2099-01-01 is in the future");
-    rejects(db, &["contact", "P1", "--date", "2026-02-01", "--minutes", "0", "--by", "Casey CM"], "validation", "minutes: must be from 1 to 600 (got 0)");
-    rejects(db, &["contact", "P1", "--date", "2026-02-01", "--minutes", "601", "--by", "Casey CM"], "validation", "minutes: must be from 1 to 600 (got 601)");
+    rejects(
+        db,
+        &["contact", "P1", "--date", "2026-02-30", "--minutes", "20", "--by", "Casey CM"],
+        "validation",
+        "date: '2026-02-30' is not a date",
+    );
+    rejects(
+        db,
+        &["contact", "P1", "--date", "2099-01-01", "--minutes", "20", "--by", "Casey CM"],
+        "validation",
+        "date: 2099-01-01 is in the future",
+    );
+    rejects(
+        db,
+        &["assess", "P1", "--date", "1960-01-01", "--instrument", "phq9", "--items", "1,1,1,1,1,1,1,1,1"],
+        "validation",
+        "before Pat One's date of birth",
+    );
+    rejects(
+        db,
+        &["patient", "add", "--mrn", "P9", "--name", "Future", "--dob", "2099-01-01"],
+        "validation",
+        "dob: 2099-01-01 is in the future",
+    );
+    rejects(
+        db,
+        &["contact", "P1", "--date", "2026-02-01", "--minutes", "0", "--by", "Casey CM"],
+        "validation",
+        "minutes: must be from 1 to 600 (got 0)",
+    );
+    rejects(
+        db,
+        &["contact", "P1", "--date", "2026-02-01", "--minutes", "601", "--by", "Casey CM"],
+        "validation",
+        "minutes: must be from 1 to 600 (got 601)",
+    );
     rejects(db, &["contact", "P1", "--date", "2026-02-01", "--minutes", "-5", "--by", "Casey CM"], "validation", "minutes");
-    rejects(db, &["contact", "P1", "--date", "2026-02-01", "--minutes", "ten", "--by", "Casey CM"], "validation", "minutes: 'ten' is not a whole number");
+    rejects(
+        db,
+        &["contact", "P1", "--date", "2026-02-01", "--minutes", "ten", "--by", "Casey CM"],
+        "validation",
+        "minutes: 'ten' is not a whole number",
+    );
     rejects(db, &["enroll", "P1", "--date", "2026-02-01"], "conflict", "already has an open episode");
     rejects(db, &["contact", "N1", "--date", "2026-02-01", "--minutes", "20", "--by", "Casey CM"], "conflict", "was never enrolled");
-    rejects(db, &["assess", "N1", "--date", "2026-02-01", "--instrument", "gad7", "--items", "1,1,1,1,1,1,1"], "conflict", "was never enrolled");
-    rejects(db, &["review", "P1", "--by", "Casey CM", "--date", "2026-02-01"], "permission_denied", "a case review is for a psychiatric-consultant");
-    rejects(db, &["status", "P1", "--to", "discharged", "--date", "2026-02-01", "--reason", "goals-met"], "validation", "relapse-prevention before discharge");
+    rejects(
+        db,
+        &["assess", "N1", "--date", "2026-02-01", "--instrument", "gad7", "--items", "1,1,1,1,1,1,1"],
+        "conflict",
+        "was never enrolled",
+    );
+    rejects(
+        db,
+        &["review", "P1", "--by", "Casey CM", "--date", "2026-02-01"],
+        "permission_denied",
+        "a case review is for a psychiatric-consultant",
+    );
+    rejects(
+        db,
+        &["status", "P1", "--to", "discharged", "--date", "2026-02-01", "--reason", "goals-met"],
+        "validation",
+        "relapse-prevention before discharge",
+    );
     rejects(db, &["status", "P1", "--to", "discharged", "--date", "2026-02-01"], "validation", "reason: a discharge needs a reason");
     rejects(db, &["status", "P1", "--to", "active", "--date", "2026-02-01"], "conflict", "already active");
     rejects(db, &["status", "P1", "--to", "paused", "--date", "2026-02-01"], "validation", "to: must be one of");
-    rejects(db, &["status", "P1", "--to", "relapse-prevention", "--date", "2025-12-01"], "validation", "before the episode's last status change");
+    rejects(
+        db,
+        &["status", "P1", "--to", "relapse-prevention", "--date", "2025-12-01"],
+        "validation",
+        "before the episode's last status change",
+    );
     rejects(db, &["void", "contact", "00000000-0000-0000-0000-000000000000", "--reason", "typo"], "not_found", "no contact with id");
     rejects(db, &["team", "add", "--name", "X", "--role", "nurse"], "validation", "role: must be one of");
     rejects(db, &["billing", "--month", "2026-13"], "validation", "month: '2026-13' is not a month");

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{cocm, json, ok, TempRegistry};
+use common::{TempRegistry, cocm, json, ok};
 use std::collections::BTreeSet;
 
-use cocm::dates::{parse_date, Month};
-use cocm::demo::{create_demo, DemoOptions};
+use cocm::dates::{Month, parse_date};
+use cocm::demo::{DemoOptions, create_demo};
 use cocm::flags::Flag;
 use cocm::queue::QueueReason;
 use cocm::vocab::DischargeReason;
@@ -34,10 +34,8 @@ fn check_demo_covers_everything(as_of: &str) {
 
     let last_month = Month::of(as_of).plus(-1);
     let billing = r.billing(last_month).unwrap();
-    let tiers: BTreeSet<String> = billing
-        .iter()
-        .map(|b| b.codes.iter().map(|c| format!("{}x{}", c.code, c.units)).collect::<Vec<_>>().join("+"))
-        .collect();
+    let tiers: BTreeSet<String> =
+        billing.iter().map(|b| b.codes.iter().map(|c| format!("{}x{}", c.code, c.units)).collect::<Vec<_>>().join("+")).collect();
     for tier in ["", "G2214x1", "99492x1", "99493x1", "99492x1+99494x1", "99492x1+99494x2", "99493x1+99494x1", "99493x1+99494x2"] {
         assert!(tiers.contains(tier), "as of {as_of}: billing {last_month} lacks the tier '{tier}': {tiers:?}");
     }

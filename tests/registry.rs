@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{dump, TempRegistry};
+use cocm::Registry;
 use cocm::assessments::NewAssessment;
 use cocm::contacts::NewContact;
-use cocm::dates::{parse_date, Date, Month};
+use cocm::dates::{Date, Month, parse_date};
 use cocm::episodes::Enrolment;
 use cocm::flags::Flag;
 use cocm::patients::{NewPatient, PatientChanges};
@@ -15,7 +15,7 @@ use cocm::reviews::{NewCaseReview, NewReviewRequest};
 use cocm::treatment::NewTreatmentChange;
 use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
 use cocm::voids::RecordKind;
-use cocm::Registry;
+use common::{TempRegistry, dump};
 
 fn d(s: &str) -> Date {
     parse_date("d", s).unwrap()
@@ -35,7 +35,14 @@ fn setup() -> (TempRegistry, Registry) {
 }
 
 fn add_patient(r: &mut Registry, mrn: &str) {
-    let p = NewPatient { mrn: mrn.into(), name: format!("Patient {mrn}"), dob: "1970-05-05".into(), care_manager: Some("CM".into()), pcp: Some("PCP".into()), ..Default::default() };
+    let p = NewPatient {
+        mrn: mrn.into(),
+        name: format!("Patient {mrn}"),
+        dob: "1970-05-05".into(),
+        care_manager: Some("CM".into()),
+        pcp: Some("PCP".into()),
+        ..Default::default()
+    };
     r.add_patient(&p).unwrap();
 }
 
@@ -48,7 +55,8 @@ fn contact(r: &mut Registry, mrn: &str, date: &str, minutes: i64, by: &str) -> S
 }
 
 fn phq(r: &mut Registry, mrn: &str, date: &str, answers: [i64; 9]) -> String {
-    r.record_assessment(mrn, &NewAssessment { date: date.into(), instrument: "phq9".into(), answers: answers.to_vec(), difficulty: None }).unwrap()
+    r.record_assessment(mrn, &NewAssessment { date: date.into(), instrument: "phq9".into(), answers: answers.to_vec(), difficulty: None })
+        .unwrap()
 }
 
 fn month(s: &str) -> Month {
@@ -73,7 +81,11 @@ fn upgrades_a_file_written_at_schema_version_1() {
         conn.execute_batch(cocm::store::MIGRATIONS[0].1).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         conn.execute("INSERT INTO practice (id, name, created_at) VALUES (1, 'Old Clinic', '2025-01-01T00:00:00Z')", []).unwrap();
-        conn.execute("INSERT INTO team_members (id, name, role, created_at) VALUES ('m1', 'Old CM', 'care-manager', '2025-01-01T00:00:00Z')", []).unwrap();
+        conn.execute(
+            "INSERT INTO team_members (id, name, role, created_at) VALUES ('m1', 'Old CM', 'care-manager', '2025-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
     }
     let r = Registry::open(&t.path).unwrap();
     assert_eq!(r.schema_version().unwrap(), cocm::store::SCHEMA_VERSION);
@@ -101,8 +113,12 @@ fn every_write_appends_exactly_one_audit_row_naming_the_actor() {
         assert_eq!(last.actor, "CM", "{what}");
         assert_eq!(last.actor_id.as_deref(), Some(r.find_member("m", "CM").unwrap().id.as_str()));
     };
-    step(&mut r, "assessment", &|r| { phq(r, "P1", "2025-11-03", [1; 9]); });
-    step(&mut r, "contact", &|r| { contact(r, "P1", "2025-11-04", 20, "CM"); });
+    step(&mut r, "assessment", &|r| {
+        phq(r, "P1", "2025-11-03", [1; 9]);
+    });
+    step(&mut r, "contact", &|r| {
+        contact(r, "P1", "2025-11-04", 20, "CM");
+    });
     step(&mut r, "review request", &|r| {
         r.request_review("P1", &NewReviewRequest { date: Some("2025-11-05".into()), by: "CM".into(), reason: "Why".into() }).unwrap();
     });
@@ -110,14 +126,20 @@ fn every_write_appends_exactly_one_audit_row_naming_the_actor() {
         r.record_case_review("P1", &NewCaseReview { date: "2025-11-06".into(), by: "PSY".into(), ..Default::default() }).unwrap();
     });
     step(&mut r, "treatment change", &|r| {
-        r.record_treatment_change("P1", &NewTreatmentChange { date: "2025-11-06".into(), kind: "medication-started".into(), description: "SSRI".into() }).unwrap();
+        r.record_treatment_change(
+            "P1",
+            &NewTreatmentChange { date: "2025-11-06".into(), kind: "medication-started".into(), description: "SSRI".into() },
+        )
+        .unwrap();
     });
     step(&mut r, "patient edit", &|r| {
         r.update_patient("P1", &PatientChanges { name: Some("Renamed".into()), ..Default::default() }).unwrap();
     });
     step(&mut r, "status", &|r| r.change_status("P1", EpisodeStatus::RelapsePrevention, "2025-12-01", None).unwrap());
     step(&mut r, "consent", &|r| r.record_consent("P1", "2025-11-04").unwrap());
-    step(&mut r, "contact to void", &|r| { contact(r, "P1", "2025-12-02", 5, "CM"); });
+    step(&mut r, "contact to void", &|r| {
+        contact(r, "P1", "2025-12-02", 5, "CM");
+    });
     step(&mut r, "void", &|r| {
         let id = r.patient_chart("P1", d("2025-12-03")).unwrap().contacts.last().unwrap().id.clone();
         r.mark_entered_in_error(RecordKind::Contact, &id, "typo").unwrap();
@@ -155,7 +177,10 @@ fn the_episode_window_takes_baseline_from_up_to_14_days_before_enrolment() {
     let (_t, mut r) = setup(); // P1 enrolled 2025-11-03
     add_patient(&mut r, "P2");
     enroll(&mut r, "P2", "2025-11-03", Some("2025-11-03"));
-    let err = r.record_assessment("P2", &NewAssessment { date: "2025-10-19".into(), instrument: "phq9".into(), answers: vec![1; 9], difficulty: None });
+    let err = r.record_assessment(
+        "P2",
+        &NewAssessment { date: "2025-10-19".into(), instrument: "phq9".into(), answers: vec![1; 9], difficulty: None },
+    );
     assert!(err.unwrap_err().to_string().contains("before Patient P2's enrolment"), "15 days before the first enrolment");
     phq(&mut r, "P2", "2025-10-20", [2, 2, 2, 2, 2, 2, 2, 2, 2]); // exactly 14 days before
     phq(&mut r, "P2", "2025-12-01", [1, 1, 1, 1, 1, 1, 1, 1, 0]);

@@ -2,7 +2,7 @@
 //! `--csv`. Nothing here computes a clinical or billing figure; it only formats the core's.
 
 use serde::Serialize;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use cocm::audit::AuditEntry;
 use cocm::billing::{self, BillingRow, CodeUnits};
@@ -14,10 +14,16 @@ use cocm::settings::Settings;
 use cocm::team::TeamMember;
 use cocm::{Error, Result};
 
+/// Standard output, buffered: stdout alone is line-buffered, a syscall per line.
+fn stdout() -> BufWriter<std::io::StdoutLock<'static>> {
+    BufWriter::with_capacity(1 << 16, std::io::stdout().lock())
+}
+
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -29,7 +35,7 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     let line = |cells: Vec<&str>| -> String {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         padded.join("  ").trim_end().to_string()
@@ -38,11 +44,12 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
     for row in rows {
         writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
     }
+    out.flush()?;
     Ok(())
 }
 
 fn csv_out(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    let mut w = csv::Writer::from_writer(stdout());
     let err = |e: csv::Error| Error::Storage(format!("CSV: {e}"));
     w.write_record(headers).map_err(err)?;
     for row in rows {
@@ -92,8 +99,15 @@ pub fn caseload(rows: &[CaseloadRow], as_json: bool, as_csv: bool) -> Result<()>
             .iter()
             .map(|r| {
                 let mut row = vec![
-                    r.mrn.clone(), r.name.clone(), opt(&r.care_manager), r.status.to_string(), r.weeks_in_treatment.to_string(),
-                    opt(&r.last_contact), r.follow_up_due.to_string(), r.contacts.to_string(), opt(&r.last_review),
+                    r.mrn.clone(),
+                    r.name.clone(),
+                    opt(&r.care_manager),
+                    r.status.to_string(),
+                    r.weeks_in_treatment.to_string(),
+                    opt(&r.last_contact),
+                    r.follow_up_due.to_string(),
+                    r.contacts.to_string(),
+                    opt(&r.last_review),
                 ];
                 row.extend(instrument(&r.phq9));
                 row.extend(instrument(&r.gad7));
@@ -102,9 +116,29 @@ pub fn caseload(rows: &[CaseloadRow], as_json: bool, as_csv: bool) -> Result<()>
             })
             .collect();
         return csv_out(
-            &["mrn", "name", "care_manager", "status", "weeks_in_treatment", "last_contact", "follow_up_due", "contacts",
-              "last_review", "phq9_baseline", "phq9_latest", "phq9_latest_date", "phq9_change_pct", "gad7_baseline",
-              "gad7_latest", "gad7_latest_date", "gad7_change_pct", "improved", "response", "remission", "flags"],
+            &[
+                "mrn",
+                "name",
+                "care_manager",
+                "status",
+                "weeks_in_treatment",
+                "last_contact",
+                "follow_up_due",
+                "contacts",
+                "last_review",
+                "phq9_baseline",
+                "phq9_latest",
+                "phq9_latest_date",
+                "phq9_change_pct",
+                "gad7_baseline",
+                "gad7_latest",
+                "gad7_latest_date",
+                "gad7_change_pct",
+                "improved",
+                "response",
+                "remission",
+                "flags",
+            ],
             &body,
         );
     }
@@ -117,9 +151,18 @@ pub fn caseload(rows: &[CaseloadRow], as_json: bool, as_csv: bool) -> Result<()>
         .iter()
         .map(|r| {
             vec![
-                flags(r).join(","), r.status.to_string(), r.name.clone(), r.mrn.clone(), r.weeks_in_treatment.to_string(),
-                or_dash(&r.last_contact), r.follow_up_due.to_string(), r.contacts.to_string(), or_dash(&r.last_review),
-                score_cell(&r.phq9), score_cell(&r.gad7), or_dash(&r.latest_measurement),
+                flags(r).join(","),
+                r.status.to_string(),
+                r.name.clone(),
+                r.mrn.clone(),
+                r.weeks_in_treatment.to_string(),
+                or_dash(&r.last_contact),
+                r.follow_up_due.to_string(),
+                r.contacts.to_string(),
+                or_dash(&r.last_review),
+                score_cell(&r.phq9),
+                score_cell(&r.gad7),
+                or_dash(&r.latest_measurement),
             ]
         })
         .collect();
@@ -156,17 +199,46 @@ pub fn billing(rows: &[BillingRow], as_json: bool, as_csv: bool) -> Result<()> {
             .iter()
             .map(|r| {
                 vec![
-                    r.mrn.clone(), r.name.clone(), r.payer.to_string(), opt(&r.pcp), r.month.to_string(), r.month_kind.to_string(),
-                    r.minutes.to_string(), r.excluded.iter().map(|e| e.minutes).sum::<u32>().to_string(), excluded(r),
-                    codes_text(&r.codes), units(r, billing::G2214), units(r, billing::CPT_99492), units(r, billing::CPT_99493),
-                    units(r, billing::CPT_99494), opt(&r.minutes_to_next_tier), format!("{:.2}", r.estimated_revenue),
+                    r.mrn.clone(),
+                    r.name.clone(),
+                    r.payer.to_string(),
+                    opt(&r.pcp),
+                    r.month.to_string(),
+                    r.month_kind.to_string(),
+                    r.minutes.to_string(),
+                    r.excluded.iter().map(|e| e.minutes).sum::<u32>().to_string(),
+                    excluded(r),
+                    codes_text(&r.codes),
+                    units(r, billing::G2214),
+                    units(r, billing::CPT_99492),
+                    units(r, billing::CPT_99493),
+                    units(r, billing::CPT_99494),
+                    opt(&r.minutes_to_next_tier),
+                    format!("{:.2}", r.estimated_revenue),
                     r.warnings.join("; "),
                 ]
             })
             .collect();
         return csv_out(
-            &["mrn", "name", "payer", "pcp", "month", "month_kind", "minutes", "excluded_minutes", "excluded", "codes",
-              "G2214", "99492", "99493", "99494", "minutes_to_next_tier", "estimated_revenue", "warnings"],
+            &[
+                "mrn",
+                "name",
+                "payer",
+                "pcp",
+                "month",
+                "month_kind",
+                "minutes",
+                "excluded_minutes",
+                "excluded",
+                "codes",
+                "G2214",
+                "99492",
+                "99493",
+                "99494",
+                "minutes_to_next_tier",
+                "estimated_revenue",
+                "warnings",
+            ],
             &body,
         );
     }
@@ -174,8 +246,15 @@ pub fn billing(rows: &[BillingRow], as_json: bool, as_csv: bool) -> Result<()> {
         .iter()
         .map(|r| {
             vec![
-                r.mrn.clone(), r.name.clone(), r.month_kind.to_string(), r.minutes.to_string(), excluded(r),
-                codes_text(&r.codes), or_dash(&r.minutes_to_next_tier), format!("{:.2}", r.estimated_revenue), r.warnings.join("; "),
+                r.mrn.clone(),
+                r.name.clone(),
+                r.month_kind.to_string(),
+                r.minutes.to_string(),
+                excluded(r),
+                codes_text(&r.codes),
+                or_dash(&r.minutes_to_next_tier),
+                format!("{:.2}", r.estimated_revenue),
+                r.warnings.join("; "),
             ]
         })
         .collect();
@@ -184,7 +263,11 @@ pub fn billing(rows: &[BillingRow], as_json: bool, as_csv: bool) -> Result<()> {
     let units: Vec<String> = t.units.iter().map(|(c, u)| format!("{c} ×{u}")).collect();
     println!(
         "\n{} patients billed · {} countable minutes · {} excluded · {} · estimated ${:.2} (fee estimates)",
-        t.patients, t.minutes, t.excluded_minutes, if units.is_empty() { "no codes".into() } else { units.join(", ") }, t.estimated_revenue
+        t.patients,
+        t.minutes,
+        t.excluded_minutes,
+        if units.is_empty() { "no codes".into() } else { units.join(", ") },
+        t.estimated_revenue
     );
     Ok(())
 }
@@ -194,8 +277,7 @@ pub fn settings(s: &Settings, as_json: bool) -> Result<()> {
         return json(s);
     }
     let value = serde_json::to_value(s)?;
-    let rows: Vec<Vec<String>> =
-        value.as_object().into_iter().flatten().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
+    let rows: Vec<Vec<String>> = value.as_object().into_iter().flatten().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
     table(&["SETTING", "VALUE"], &rows)
 }
 
@@ -226,7 +308,12 @@ pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
     if let Some(r) = &c.current {
         println!(
             "As of {}: week {}, last contact {}, follow-up due {}, PHQ-9 {}, GAD-7 {}",
-            c.as_of, r.weeks_in_treatment, or_dash(&r.last_contact), r.follow_up_due, score_cell(&r.phq9), score_cell(&r.gad7)
+            c.as_of,
+            r.weeks_in_treatment,
+            or_dash(&r.last_contact),
+            r.follow_up_due,
+            score_cell(&r.phq9),
+            score_cell(&r.gad7)
         );
         let flags: Vec<&str> = r.flags.iter().map(|f| f.as_str()).collect();
         println!("Flags: {}", if flags.is_empty() { "none".into() } else { flags.join(", ") });
@@ -238,10 +325,13 @@ pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
     if let Some(b) = &c.billing_this_month {
         println!(
             "This month: {} countable minutes ({}), {} minutes to the next tier",
-            b.minutes, if b.codes.is_empty() { "no code yet".into() } else { codes_text(&b.codes) }, or_dash(&b.minutes_to_next_tier)
+            b.minutes,
+            if b.codes.is_empty() { "no code yet".into() } else { codes_text(&b.codes) },
+            or_dash(&b.minutes_to_next_tier)
         );
     }
-    let err = |e: &Option<cocm::voids::EnteredInError>| e.as_ref().map(|e| format!("  [entered in error: {}]", e.reason)).unwrap_or_default();
+    let err =
+        |e: &Option<cocm::voids::EnteredInError>| e.as_ref().map(|e| format!("  [entered in error: {}]", e.reason)).unwrap_or_default();
     println!("\nAssessments:");
     for a in &c.assessments {
         let alert = if a.item9_positive { "  item 9 positive" } else { "" };
@@ -256,11 +346,17 @@ pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
         println!("Review request {} by {}: {} ({state}){}", r.date, r.requested_by, r.reason, err(&r.entered_in_error));
     }
     for r in &c.case_reviews {
-        let parts: Vec<String> = [("medication", &r.medication), ("psychotherapy", &r.psychotherapy), ("referral", &r.referral), ("other", &r.other), ("note", &r.note)]
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
+        let parts: Vec<String> = [
+            ("medication", &r.medication),
+            ("psychotherapy", &r.psychotherapy),
+            ("referral", &r.referral),
+            ("other", &r.other),
+            ("note", &r.note),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
         println!("Case review {} by {}: {}{}", r.date, r.consultant, parts.join("; "), err(&r.entered_in_error));
     }
     for t in &c.treatment_changes {

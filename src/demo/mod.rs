@@ -105,23 +105,77 @@ fn rows<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<Vec<T>> 
 }
 
 #[derive(Deserialize)]
-struct TeamRow { name: String, role: String }
+struct TeamRow {
+    name: String,
+    role: String,
+}
 #[derive(Deserialize)]
-struct PatientRow { mrn: String, name: String, dob: String, payer: String, pcp: String, care_manager: String, consultant: String }
+struct PatientRow {
+    mrn: String,
+    name: String,
+    dob: String,
+    payer: String,
+    pcp: String,
+    care_manager: String,
+    consultant: String,
+}
 #[derive(Deserialize)]
-struct EpisodeRow { mrn: String, start: String, consent: String, targets: String }
+struct EpisodeRow {
+    mrn: String,
+    start: String,
+    consent: String,
+    targets: String,
+}
 #[derive(Deserialize)]
-struct StatusRow { mrn: String, date: String, to: String, reason: String }
+struct StatusRow {
+    mrn: String,
+    date: String,
+    to: String,
+    reason: String,
+}
 #[derive(Deserialize)]
-struct AssessmentRow { mrn: String, date: String, instrument: String, items: String, entered_in_error: String }
+struct AssessmentRow {
+    mrn: String,
+    date: String,
+    instrument: String,
+    items: String,
+    entered_in_error: String,
+}
 #[derive(Deserialize)]
-struct ContactRow { mrn: String, date: String, by: String, kind: String, mode: String, minutes: i64, note: String, entered_in_error: String }
+struct ContactRow {
+    mrn: String,
+    date: String,
+    by: String,
+    kind: String,
+    mode: String,
+    minutes: i64,
+    note: String,
+    entered_in_error: String,
+}
 #[derive(Deserialize)]
-struct RequestRow { mrn: String, date: String, by: String, reason: String }
+struct RequestRow {
+    mrn: String,
+    date: String,
+    by: String,
+    reason: String,
+}
 #[derive(Deserialize)]
-struct ReviewRow { mrn: String, date: String, by: String, medication: String, psychotherapy: String, referral: String, note: String }
+struct ReviewRow {
+    mrn: String,
+    date: String,
+    by: String,
+    medication: String,
+    psychotherapy: String,
+    referral: String,
+    note: String,
+}
 #[derive(Deserialize)]
-struct ChangeRow { mrn: String, date: String, kind: String, description: String }
+struct ChangeRow {
+    mrn: String,
+    date: String,
+    kind: String,
+    description: String,
+}
 
 /// Loads `seeds/` through the core's validated inserts; returns the number of patients.
 fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result<usize> {
@@ -145,7 +199,10 @@ fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result
     }
 
     // Enrolments and status changes in date order, so each one meets the episode it expects.
-    enum Step { Status(StatusRow), Enroll(EpisodeRow) }
+    enum Step {
+        Status(StatusRow),
+        Enroll(EpisodeRow),
+    }
     let mut steps: Vec<(String, u8, Step)> = Vec::new();
     for e in rows::<EpisodeRow>("episodes.csv", EPISODES)? {
         steps.push((at(&e.start)?, 1, Step::Enroll(e)));
@@ -180,14 +237,7 @@ fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result
         }
     }
     for c in rows::<ContactRow>("contacts.csv", CONTACTS)? {
-        let new = NewContact {
-            date: at(&c.date)?,
-            minutes: c.minutes,
-            by: c.by,
-            kind: Some(c.kind),
-            mode: Some(c.mode),
-            note: c.note,
-        };
+        let new = NewContact { date: at(&c.date)?, minutes: c.minutes, by: c.by, kind: Some(c.kind), mode: Some(c.mode), note: c.note };
         let id = contacts::insert(conn, actor, &c.mrn, &new)?;
         if !c.entered_in_error.is_empty() {
             voids::mark(conn, actor, RecordKind::Contact, &id, &c.entered_in_error)?;

@@ -5,12 +5,12 @@
 use rusqlite::Connection;
 
 use super::DemoOptions;
+use crate::Result;
 use crate::audit;
 use crate::dates::{self, Date};
 use crate::instruments::{self, Instrument};
 use crate::store::new_id;
 use crate::vocab::DischargeReason;
-use crate::Result;
 
 /// SplitMix64: a tiny, well-known generator; the same seed always gives the same practice.
 struct Rng(u64);
@@ -38,10 +38,14 @@ impl Rng {
     }
 }
 
-const FIRST: &[&str] = &["Alex", "Blair", "Casey", "Dana", "Eli", "Frances", "Gabriel", "Hana", "Ian", "Jordan", "Kai", "Lena",
-    "Milo", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tess", "Uma", "Victor", "Wren", "Yara", "Zane"];
-const LAST: &[&str] = &["Abbott", "Becker", "Castillo", "Dawson", "Ellis", "Fischer", "Gomez", "Holt", "Ibarra", "Jansen",
-    "Kowalski", "Lam", "Mendez", "Novak", "Ortiz", "Park", "Quintero", "Reyes", "Silva", "Tran", "Urban", "Vega", "Walsh", "Yilmaz"];
+const FIRST: &[&str] = &[
+    "Alex", "Blair", "Casey", "Dana", "Eli", "Frances", "Gabriel", "Hana", "Ian", "Jordan", "Kai", "Lena", "Milo", "Nora", "Omar", "Priya",
+    "Quinn", "Rosa", "Sami", "Tess", "Uma", "Victor", "Wren", "Yara", "Zane",
+];
+const LAST: &[&str] = &[
+    "Abbott", "Becker", "Castillo", "Dawson", "Ellis", "Fischer", "Gomez", "Holt", "Ibarra", "Jansen", "Kowalski", "Lam", "Mendez",
+    "Novak", "Ortiz", "Park", "Quintero", "Reyes", "Silva", "Tran", "Urban", "Vega", "Walsh", "Yilmaz",
+];
 const PAYERS: &[&str] = &["medicare", "medicare", "medicaid", "commercial", "commercial", "self-pay", "other"];
 const KINDS: &[&str] = &["follow-up", "follow-up", "follow-up", "care-coordination", "outreach-attempt", "case-review"];
 const MODES: &[&str] = &["phone", "phone", "video", "in-person", "portal"];
@@ -107,7 +111,15 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
         let name = format!("{} {}", rng.pick(FIRST), rng.pick(LAST));
         let dob = Date::from_ymd_opt(rng.range(1940, 2004) as i32, rng.range(1, 12) as u32, rng.range(1, 28) as u32).expect("valid");
         patient.execute(rusqlite::params![
-            pid, format!("S{:06}", n + 1), name, dob.to_string(), rng.pick(PAYERS), rng.pick(&pcps), cm, rng.pick(&psys), now
+            pid,
+            format!("S{:06}", n + 1),
+            name,
+            dob.to_string(),
+            rng.pick(PAYERS),
+            rng.pick(&pcps),
+            cm,
+            rng.pick(&psys),
+            now
         ])?;
 
         // The episode: started 5–14 months ago; most still active, some in relapse
@@ -116,7 +128,13 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
         let start = day(start_ago);
         let consent = rng.chance(96).then(|| start.to_string());
         let both = rng.chance(30);
-        let targets = if both { "depression,anxiety" } else if rng.chance(15) { "anxiety" } else { "depression" };
+        let targets = if both {
+            "depression,anxiety"
+        } else if rng.chance(15) {
+            "anxiety"
+        } else {
+            "depression"
+        };
         let roll = rng.range(1, 100);
         let mut end_ago = 0; // records stop this many days ago
         let mut changes: Vec<(Date, &str, Option<&str>)> = vec![(start, "active", None)];
@@ -163,7 +181,14 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
                 }
                 let items: Vec<String> = a.iter().map(|x| x.to_string()).collect();
                 assessment.execute(rusqlite::params![
-                    new_id(), pid, day(k).to_string(), inst.as_str(), items.join(","), score.total, score.item9, now
+                    new_id(),
+                    pid,
+                    day(k).to_string(),
+                    inst.as_str(),
+                    items.join(","),
+                    score.total,
+                    score.item9,
+                    now
                 ])?;
             }
             k -= every + rng.range(-3, 3);
@@ -181,7 +206,15 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
                 (*rng.pick(KINDS), &cm)
             };
             contact.execute(rusqlite::params![
-                new_id(), pid, eid, day(k).to_string(), author, kind, rng.pick(MODES), rng.range(10, 40), now
+                new_id(),
+                pid,
+                eid,
+                day(k).to_string(),
+                author,
+                kind,
+                rng.pick(MODES),
+                rng.range(10, 40),
+                now
             ])?;
             first = false;
             k -= rng.range(7, 13);
@@ -199,7 +232,15 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
             }
         }
         if state != "discharged" && rng.chance(4) {
-            request.execute(rusqlite::params![new_id(), pid, eid, day(rng.range(0, 10)).to_string(), cm, "Please review: not improving", now])?;
+            request.execute(rusqlite::params![
+                new_id(),
+                pid,
+                eid,
+                day(rng.range(0, 10)).to_string(),
+                cm,
+                "Please review: not improving",
+                now
+            ])?;
         }
     }
     Ok(o.synthetic_patients)

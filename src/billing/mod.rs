@@ -1,15 +1,18 @@
 //! Billing-minute summaries (spec §7): countable and excluded minutes per patient per calendar
 //! month, initial or subsequent month, the codes and units they reach under the year's rule
-//! set, warnings, minutes to the next tier and an estimated revenue.
+//! set, warnings, minutes to the next tier and an estimated revenue. The rules here are pure;
+//! `month` loads a month from the registry, set-based, and applies them.
+
+mod month;
 
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::audit;
-use crate::dates::{self, Date, Month};
+use crate::dates::{Date, Month};
 use crate::settings::{self, Settings};
-use crate::vocab::{string_enum, Payer, Role};
+use crate::vocab::{Payer, Role, string_enum};
 use crate::{Error, Registry, Result};
 
 pub const G2214: &str = "G2214";
@@ -131,8 +134,7 @@ pub fn minutes_to_next_tier(rules: &BillingRules, kind: MonthKind, minutes: u32)
 
 /// Estimated revenue of the codes, in dollars (rounded to cents).
 pub fn revenue(rules: &BillingRules, codes: &[CodeUnits]) -> f64 {
-    let cents: i64 =
-        codes.iter().map(|c| (rules.fees.get(&c.code).copied().unwrap_or(0.0) * 100.0).round() as i64 * c.units as i64).sum();
+    let cents: i64 = codes.iter().map(|c| (rules.fees.get(&c.code).copied().unwrap_or(0.0) * 100.0).round() as i64 * c.units as i64).sum();
     cents as f64 / 100.0
 }
 
@@ -181,18 +183,6 @@ pub(crate) fn exclusion(c: &ContactFacts, roles: &[Role]) -> Option<ExclusionRea
     } else {
         None
     }
-}
-
-/// The same rule as [`exclusion`], as SQL over `contacts c`, `team_members t`, `episodes e`,
-/// for the history queries that only need to know whether minutes counted. The billing tests
-/// check the two agree, reason by reason.
-fn countable_sql(roles: &[Role]) -> String {
-    let roles: Vec<String> = roles.iter().map(|r| format!("'{}'", r.as_str())).collect();
-    format!(
-        "c.voided_at IS NULL AND t.role IN ({}) AND e.consent_date IS NOT NULL AND c.date >= e.consent_date
-         AND (e.discharge_date IS NULL OR c.date <= e.discharge_date)",
-        roles.join(", ")
-    )
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -263,162 +253,14 @@ pub fn totals(rows: &[BillingRow]) -> BillingTotals {
 /// The rule set in effect in `year`: the latest one that took effect on or before it.
 pub(crate) fn rules_for_year(conn: &Connection, year: i32) -> Result<(i32, BillingRules)> {
     let found: Option<(i32, String)> = conn
-        .prepare_cached("SELECT effective_year, rules FROM billing_rule_sets WHERE effective_year <= ?1 ORDER BY effective_year DESC LIMIT 1")?
+        .prepare_cached(
+            "SELECT effective_year, rules FROM billing_rule_sets WHERE effective_year <= ?1 ORDER BY effective_year DESC LIMIT 1",
+        )?
         .query_row([year], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let (effective, json) = found.ok_or_else(|| {
-        Error::NotFound(format!("no billing rule set takes effect in or before {year}; add one for that year"))
-    })?;
+    let (effective, json) =
+        found.ok_or_else(|| Error::NotFound(format!("no billing rule set takes effect in or before {year}; add one for that year")))?;
     Ok((effective, serde_json::from_str(&json)?))
-}
-
-/// One contact of the month, as loaded.
-struct MonthContact {
-    patient_id: String,
-    episode_id: String,
-    facts: ContactFacts,
-    contact: BilledContact,
-}
-
-pub(crate) fn month_rows(conn: &Connection, month: Month, patient_id: Option<&str>) -> Result<Vec<BillingRow>> {
-    let settings = settings::load(conn)?;
-    let (_, rules) = rules_for_year(conn, month.year)?;
-    let roles = counted_roles(&settings);
-    let (first, last) = (month.first_day().to_string(), month.last_day().to_string());
-    let patient_filter = if patient_id.is_some() { " AND c.patient_id = ?3" } else { "" };
-    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&first, &last];
-    if let Some(p) = &patient_id {
-        params.push(p);
-    }
-
-    // The month's contacts, with what the exclusion rule needs.
-    let mut contacts: Vec<MonthContact> = Vec::new();
-    let mut patients: HashMap<String, (String, String, String, Option<String>)> = HashMap::new();
-    {
-        let sql = format!(
-            "SELECT c.id, c.patient_id, c.episode_id, c.date, c.minutes, t.name, t.role, c.voided_at IS NOT NULL,
-                    e.consent_date, e.discharge_date, p.mrn, p.name, p.payer, pcp.name
-             FROM contacts c
-             JOIN team_members t ON t.id = c.author_id
-             JOIN episodes e ON e.id = c.episode_id
-             JOIN patients p ON p.id = c.patient_id
-             LEFT JOIN team_members pcp ON pcp.id = p.pcp_id
-             WHERE c.date BETWEEN ?1 AND ?2{patient_filter}
-             ORDER BY p.mrn, c.date, c.created_at"
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params.as_slice())?;
-        let date = |s: String| dates::parse_date("date", &s).unwrap_or_default();
-        while let Some(r) = rows.next()? {
-            let patient_id: String = r.get(1)?;
-            let role = Role::parse("role", &r.get::<_, String>(6)?).unwrap_or(Role::PracticeLead);
-            let facts = ContactFacts {
-                date: date(r.get(3)?),
-                author_role: role,
-                entered_in_error: r.get(7)?,
-                consent: r.get::<_, Option<String>>(8)?.map(date),
-                discharge: r.get::<_, Option<String>>(9)?.map(date),
-            };
-            let contact = BilledContact {
-                id: r.get(0)?,
-                date: facts.date,
-                author: r.get(5)?,
-                role,
-                minutes: r.get(4)?,
-                excluded: exclusion(&facts, &roles),
-            };
-            patients.entry(patient_id.clone()).or_insert((r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?));
-            contacts.push(MonthContact { patient_id, episode_id: r.get(2)?, facts, contact });
-        }
-    }
-
-    // The last countable month before this one, per episode counted this month.
-    let counted_episodes: HashSet<&str> =
-        contacts.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.episode_id.as_str()).collect();
-    let mut last_before: HashMap<String, Month> = HashMap::new();
-    if !counted_episodes.is_empty() {
-        let sql = format!(
-            "SELECT c.episode_id, MAX(c.date) FROM contacts c
-             JOIN team_members t ON t.id = c.author_id JOIN episodes e ON e.id = c.episode_id
-             WHERE c.date < ?1 AND {}{} AND c.episode_id IN (SELECT episode_id FROM contacts c WHERE c.date BETWEEN ?1 AND ?2{patient_filter})
-             GROUP BY c.episode_id",
-            countable_sql(&roles),
-            patient_filter
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params.as_slice())?;
-        while let Some(r) = rows.next()? {
-            let episode: String = r.get(0)?;
-            let d: String = r.get(1)?;
-            last_before.insert(episode, Month::of(dates::parse_date("date", &d).unwrap_or_default()));
-        }
-    }
-
-    // Patients with an assessment this month (for the initial-month warning).
-    let mut assessed: HashSet<String> = HashSet::new();
-    {
-        let filter = if patient_id.is_some() { " AND patient_id = ?3" } else { "" };
-        let sql = format!("SELECT DISTINCT patient_id FROM assessments WHERE voided_at IS NULL AND date BETWEEN ?1 AND ?2{filter}");
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params.as_slice())?;
-        while let Some(r) = rows.next()? {
-            assessed.insert(r.get(0)?);
-        }
-    }
-
-    // One row per patient-month.
-    let mut by_patient: Vec<(String, Vec<MonthContact>)> = Vec::new();
-    for c in contacts {
-        match by_patient.last_mut() {
-            Some((pid, list)) if *pid == c.patient_id => list.push(c),
-            _ => by_patient.push((c.patient_id.clone(), vec![c])),
-        }
-    }
-    let mut out = Vec::with_capacity(by_patient.len());
-    for (pid, list) in by_patient {
-        let (mrn, name, payer, pcp) = patients.remove(&pid).unwrap_or_default();
-        let minutes: u32 = list.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.contact.minutes).sum();
-        let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();
-        for c in &list {
-            if let Some(reason) = c.contact.excluded {
-                *excluded.entry(reason).or_default() += c.contact.minutes;
-            }
-        }
-        // A new registry episode starts over, so the kind is judged per episode.
-        let initial = list
-            .iter()
-            .filter(|c| c.contact.excluded.is_none())
-            .any(|c| month_kind(month, last_before.get(&c.episode_id).copied(), settings.billing_restart_gap_months) == MonthKind::Initial);
-        let kind = if minutes == 0 || initial { MonthKind::Initial } else { MonthKind::Subsequent };
-        let codes = codes(&rules, kind, minutes);
-        let mut warnings = Vec::new();
-        if list.iter().any(|c| c.facts.consent.is_none()) {
-            warnings.push("no consent recorded".to_string());
-        }
-        if kind == MonthKind::Initial && minutes > 0 && !assessed.contains(&pid) {
-            warnings.push("initial month without an assessment".to_string());
-        }
-        for (reason, m) in &excluded {
-            warnings.push(format!("{m} minutes excluded: {reason}"));
-        }
-        out.push(BillingRow {
-            estimated_revenue: revenue(&rules, &codes),
-            minutes_to_next_tier: minutes_to_next_tier(&rules, kind, minutes),
-            mrn,
-            name,
-            patient_id: pid,
-            payer: Payer::parse("payer", &payer).unwrap_or(Payer::Other),
-            pcp,
-            month,
-            month_kind: kind,
-            minutes,
-            excluded: excluded.into_iter().map(|(reason, minutes)| ExcludedMinutes { reason, minutes }).collect(),
-            codes,
-            warnings,
-            contacts: list.into_iter().map(|c| c.contact).collect(),
-        });
-    }
-    Ok(out)
 }
 
 /// A stored rule set and the year it takes effect.
@@ -432,13 +274,13 @@ impl Registry {
     /// The billing summary of a calendar month: one row per patient-month with any minutes,
     /// by MRN.
     pub fn billing(&self, month: Month) -> Result<Vec<BillingRow>> {
-        month_rows(&self.conn, month, None)
+        month::rows(&self.conn, month, None)
     }
 
     /// One patient's billing row for a month (none when they have no minutes in it).
     pub fn patient_billing(&self, mrn: &str, month: Month) -> Result<Option<BillingRow>> {
         let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
-        Ok(month_rows(&self.conn, month, Some(&patient.id))?.pop())
+        Ok(month::rows(&self.conn, month, Some(&patient.id))?.pop())
     }
 
     pub fn billing_rule_sets(&self) -> Result<Vec<RuleSet>> {
@@ -492,9 +334,19 @@ mod tests {
 
     #[test]
     fn initial_month_tiers_at_every_boundary() {
-        let cases = [(0, ""), (15, ""), (16, "G2214x1"), (35, "G2214x1"), (36, "99492x1"), (85, "99492x1"),
-            (86, "99492x1+99494x1"), (115, "99492x1+99494x1"), (116, "99492x1+99494x2"), (145, "99492x1+99494x2"),
-            (146, "99492x1+99494x3")];
+        let cases = [
+            (0, ""),
+            (15, ""),
+            (16, "G2214x1"),
+            (35, "G2214x1"),
+            (36, "99492x1"),
+            (85, "99492x1"),
+            (86, "99492x1+99494x1"),
+            (115, "99492x1+99494x1"),
+            (116, "99492x1+99494x2"),
+            (145, "99492x1+99494x2"),
+            (146, "99492x1+99494x3"),
+        ];
         for (m, want) in cases {
             assert_eq!(show(Initial, m), want, "initial {m} minutes");
         }
@@ -502,9 +354,19 @@ mod tests {
 
     #[test]
     fn subsequent_month_tiers_at_every_boundary() {
-        let cases = [(0, ""), (15, ""), (16, "G2214x1"), (30, "G2214x1"), (31, "99493x1"), (75, "99493x1"),
-            (76, "99493x1+99494x1"), (105, "99493x1+99494x1"), (106, "99493x1+99494x2"), (135, "99493x1+99494x2"),
-            (136, "99493x1+99494x3")];
+        let cases = [
+            (0, ""),
+            (15, ""),
+            (16, "G2214x1"),
+            (30, "G2214x1"),
+            (31, "99493x1"),
+            (75, "99493x1"),
+            (76, "99493x1+99494x1"),
+            (105, "99493x1+99494x1"),
+            (106, "99493x1+99494x2"),
+            (135, "99493x1+99494x2"),
+            (136, "99493x1+99494x3"),
+        ];
         for (m, want) in cases {
             assert_eq!(show(Subsequent, m), want, "subsequent {m} minutes");
         }
@@ -556,7 +418,7 @@ mod tests {
 
     #[test]
     fn exclusions_in_order() {
-        let d = |s: &str| dates::parse_date("d", s).unwrap();
+        let d = |s: &str| crate::dates::parse_date("d", s).unwrap();
         let base = ContactFacts {
             date: d("2026-03-10"),
             author_role: Role::CareManager,

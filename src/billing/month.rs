@@ -1,0 +1,203 @@
+//! Loads one calendar month's billing from the registry, set-based: the team, episodes and
+//! patients once each, the month's contacts from the covering `contacts_by_date` index, and
+//! each episode's billing history in one query; then applies the rules of `billing`.
+
+use rusqlite::Connection;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::{
+    BilledContact, BillingRow, ContactFacts, ExcludedMinutes, ExclusionReason, MonthKind, codes, counted_roles, exclusion,
+    minutes_to_next_tier, month_kind, revenue, rules_for_year,
+};
+use crate::Result;
+use crate::dates::{self, Date, Month};
+use crate::settings;
+use crate::vocab::{Payer, Role};
+
+/// The latest countable contact date in the `gap` months before the month (?3), per episode
+/// with contacts in the month: the same rule as [`exclusion`], as SQL, evaluated per episode
+/// so the history scan reads only the `contacts_by_episode` index. An earlier month would make
+/// the month initial just as no month would, so the scan stops there. The billing tests check
+/// the SQL and the Rust rule agree, reason by reason.
+fn last_countable_before_sql(roles: &[Role], patient_filter: &str) -> String {
+    let patient_filter = patient_filter.replace("?3", "?4");
+    let roles: Vec<String> = roles.iter().map(|r| format!("'{}'", r.as_str())).collect();
+    format!(
+        "SELECT e.id,
+                (SELECT MAX(c.date) FROM contacts c
+                 WHERE c.episode_id = e.id AND c.date < ?1 AND c.date >= ?3 AND c.date >= e.consent_date
+                   AND (e.discharge_date IS NULL OR c.date <= e.discharge_date)
+                   AND c.voided_at IS NULL
+                   AND c.author_id IN (SELECT id FROM team_members WHERE role IN ({})))
+         FROM episodes e
+         WHERE e.consent_date IS NOT NULL
+           AND e.id IN (SELECT c.episode_id FROM contacts c WHERE c.date BETWEEN ?1 AND ?2{patient_filter})",
+        roles.join(", ")
+    )
+}
+
+/// One contact of the month, as loaded.
+struct MonthContact {
+    patient_id: String,
+    episode_id: String,
+    created_at: String,
+    facts: ContactFacts,
+    contact: BilledContact,
+}
+
+/// The billing rows of a month, for the whole practice or one patient.
+pub(crate) fn rows(conn: &Connection, month: Month, patient_id: Option<&str>) -> Result<Vec<BillingRow>> {
+    let settings = settings::load(conn)?;
+    let (_, rules) = rules_for_year(conn, month.year)?;
+    let roles = counted_roles(&settings);
+    let (first, last) = (month.first_day().to_string(), month.last_day().to_string());
+    let patient_filter = if patient_id.is_some() { " AND c.patient_id = ?3" } else { "" };
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&first, &last];
+    if let Some(p) = &patient_id {
+        params.push(p);
+    }
+
+    // The team, episodes and patients, read once each (for one patient, or the whole practice,
+    // which is cheaper than picking out those with contacts); the month's contacts then come
+    // from the covering `contacts_by_date` index alone.
+    let team: HashMap<String, (String, Role)> = conn
+        .prepare_cached("SELECT id, name, role FROM team_members")?
+        .query_map([], |r| {
+            let role: String = r.get(2)?;
+            Ok((r.get(0)?, (r.get(1)?, Role::parse("role", &role).unwrap_or(Role::PracticeLead))))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let date = |s: Option<String>| s.as_deref().and_then(dates::parse_iso);
+    let one_patient: Vec<&dyn rusqlite::ToSql> = patient_id.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+    let where_patient = |column: &str| if patient_id.is_some() { format!(" WHERE {column} = ?1") } else { String::new() };
+    let mut episodes: HashMap<String, (Option<Date>, Option<Date>)> = HashMap::new();
+    {
+        let sql = format!("SELECT id, consent_date, discharge_date FROM episodes{}", where_patient("patient_id"));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(one_patient.as_slice())?;
+        while let Some(r) = rows.next()? {
+            episodes.insert(r.get(0)?, (date(r.get(1)?), date(r.get(2)?)));
+        }
+    }
+    let mut patients: HashMap<String, (String, String, String, Option<String>)> = HashMap::new();
+    {
+        let sql = format!("SELECT id, mrn, name, payer, pcp_id FROM patients{}", where_patient("id"));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(one_patient.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let pcp: Option<String> = r.get(4)?;
+            let pcp = pcp.and_then(|id| team.get(&id).map(|(name, _)| name.clone()));
+            patients.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, pcp));
+        }
+    }
+    let mut contacts: Vec<MonthContact> = Vec::new();
+    {
+        let sql = format!(
+            "SELECT c.id, c.patient_id, c.episode_id, c.date, c.minutes, c.author_id, c.voided_at IS NOT NULL, c.created_at
+             FROM contacts c WHERE c.date BETWEEN ?1 AND ?2{patient_filter}"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let episode_id: String = r.get(2)?;
+            let (consent, discharge) = episodes.get(&episode_id).copied().unwrap_or_default();
+            let author: String = r.get(5)?;
+            let (author, role) = team.get(&author).cloned().unwrap_or((author, Role::PracticeLead));
+            let facts = ContactFacts {
+                date: date(r.get(3)?).unwrap_or_default(),
+                author_role: role,
+                entered_in_error: r.get(6)?,
+                consent,
+                discharge,
+            };
+            let contact =
+                BilledContact { id: r.get(0)?, date: facts.date, author, role, minutes: r.get(4)?, excluded: exclusion(&facts, &roles) };
+            contacts.push(MonthContact { patient_id: r.get(1)?, episode_id, created_at: r.get(7)?, facts, contact });
+        }
+    }
+    // Grouped by patient, each patient's contacts in date order.
+    contacts.sort_by(|a, b| (&a.patient_id, a.facts.date, &a.created_at).cmp(&(&b.patient_id, b.facts.date, &b.created_at)));
+
+    // The last countable month before this one, per episode counted this month.
+    let mut last_before: HashMap<String, Month> = HashMap::new();
+    if contacts.iter().any(|c| c.contact.excluded.is_none()) {
+        let horizon = month.plus(-(settings.billing_restart_gap_months as i32)).first_day().to_string();
+        let mut history: Vec<&dyn rusqlite::ToSql> = vec![&first, &last, &horizon];
+        history.extend(patient_id.iter().map(|p| p as &dyn rusqlite::ToSql));
+        let mut stmt = conn.prepare_cached(&last_countable_before_sql(&roles, patient_filter))?;
+        let mut rows = stmt.query(history.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let last: Option<String> = r.get(1)?;
+            if let Some(d) = last.as_deref().and_then(dates::parse_iso) {
+                last_before.insert(r.get(0)?, Month::of(d));
+            }
+        }
+    }
+
+    // Patients with an assessment this month (for the initial-month warning).
+    let mut assessed: HashSet<String> = HashSet::new();
+    {
+        let filter = if patient_id.is_some() { " AND patient_id = ?3" } else { "" };
+        let sql = format!("SELECT DISTINCT patient_id FROM assessments WHERE voided_at IS NULL AND date BETWEEN ?1 AND ?2{filter}");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            assessed.insert(r.get(0)?);
+        }
+    }
+
+    // One row per patient-month.
+    let mut by_patient: Vec<(String, Vec<MonthContact>)> = Vec::new();
+    for c in contacts {
+        match by_patient.last_mut() {
+            Some((pid, list)) if *pid == c.patient_id => list.push(c),
+            _ => by_patient.push((c.patient_id.clone(), vec![c])),
+        }
+    }
+    let mut out = Vec::with_capacity(by_patient.len());
+    for (pid, list) in by_patient {
+        let (mrn, name, payer, pcp) = patients.remove(&pid).unwrap_or_default();
+        let minutes: u32 = list.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.contact.minutes).sum();
+        let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();
+        for c in &list {
+            if let Some(reason) = c.contact.excluded {
+                *excluded.entry(reason).or_default() += c.contact.minutes;
+            }
+        }
+        // A new registry episode starts over, so the kind is judged per episode.
+        let initial = list
+            .iter()
+            .filter(|c| c.contact.excluded.is_none())
+            .any(|c| month_kind(month, last_before.get(&c.episode_id).copied(), settings.billing_restart_gap_months) == MonthKind::Initial);
+        let kind = if minutes == 0 || initial { MonthKind::Initial } else { MonthKind::Subsequent };
+        let codes = codes(&rules, kind, minutes);
+        let mut warnings = Vec::new();
+        if list.iter().any(|c| c.facts.consent.is_none()) {
+            warnings.push("no consent recorded".to_string());
+        }
+        if kind == MonthKind::Initial && minutes > 0 && !assessed.contains(&pid) {
+            warnings.push("initial month without an assessment".to_string());
+        }
+        for (reason, m) in &excluded {
+            warnings.push(format!("{m} minutes excluded: {reason}"));
+        }
+        out.push(BillingRow {
+            estimated_revenue: revenue(&rules, &codes),
+            minutes_to_next_tier: minutes_to_next_tier(&rules, kind, minutes),
+            mrn,
+            name,
+            patient_id: pid,
+            payer: Payer::parse("payer", &payer).unwrap_or(Payer::Other),
+            pcp,
+            month,
+            month_kind: kind,
+            minutes,
+            excluded: excluded.into_iter().map(|(reason, minutes)| ExcludedMinutes { reason, minutes }).collect(),
+            codes,
+            warnings,
+            contacts: list.into_iter().map(|c| c.contact).collect(),
+        });
+    }
+    out.sort_by(|a, b| a.mrn.cmp(&b.mrn));
+    Ok(out)
+}
