@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use crate::dates::Date;
-use crate::flags::{self, Flag};
+use crate::flags::{self, Evaluation, Flag};
 use crate::measures::InstrumentMeasures;
-use crate::snapshot::{self, Scope};
+use crate::snapshot::{self, EpisodeSnapshot, Scope};
 use crate::vocab::{EpisodeStatus, Target};
 use crate::{Registry, Result, team};
 
@@ -33,6 +33,32 @@ pub struct CaseloadRow {
     pub remission: bool,
     /// In the order a care manager acts on them.
     pub flags: Vec<Flag>,
+}
+
+/// The caseload row of an episode from its snapshot and evaluation.
+pub(crate) fn row(s: &EpisodeSnapshot, e: Evaluation) -> CaseloadRow {
+    CaseloadRow {
+        mrn: s.mrn.clone(),
+        name: s.name.clone(),
+        patient_id: s.patient_id.clone(),
+        care_manager: s.care_manager.clone(),
+        status: e.status,
+        start_date: s.start,
+        consent_date: s.consent,
+        targets: s.targets.clone(),
+        weeks_in_treatment: e.weeks_in_treatment,
+        last_contact: e.last_contact,
+        follow_up_due: e.follow_up_due,
+        contacts: e.contacts,
+        last_review: e.last_review,
+        latest_measurement: e.latest_measurement,
+        phq9: e.phq9,
+        gad7: e.gad7,
+        improved: e.outcome.improved,
+        response: e.outcome.response,
+        remission: e.outcome.remission,
+        flags: e.flags,
+    }
 }
 
 /// The counts shown above the caseload.
@@ -77,34 +103,7 @@ impl Registry {
         let member = care_manager.map(|m| team::find(&self.conn, "care-manager", m)).transpose()?;
         let scope = member.as_ref().map_or(Scope::Practice, |m| Scope::CareManager(&m.id));
         let snaps = snapshot::load(&self.conn, as_of, scope, &settings)?;
-        let mut rows: Vec<CaseloadRow> = snaps
-            .into_iter()
-            .map(|s| {
-                let e = flags::evaluate(&s, &settings, as_of);
-                CaseloadRow {
-                    mrn: s.mrn,
-                    name: s.name,
-                    patient_id: s.patient_id,
-                    care_manager: s.care_manager,
-                    status: e.status,
-                    start_date: s.start,
-                    consent_date: s.consent,
-                    targets: s.targets,
-                    weeks_in_treatment: e.weeks_in_treatment,
-                    last_contact: e.last_contact,
-                    follow_up_due: e.follow_up_due,
-                    contacts: e.contacts,
-                    last_review: e.last_review,
-                    latest_measurement: e.latest_measurement,
-                    phq9: e.phq9,
-                    gad7: e.gad7,
-                    improved: e.outcome.improved,
-                    response: e.outcome.response,
-                    remission: e.outcome.remission,
-                    flags: e.flags,
-                }
-            })
-            .collect();
+        let mut rows: Vec<CaseloadRow> = snaps.iter().map(|s| row(s, flags::evaluate(s, &settings, as_of))).collect();
         sort_by_action(&mut rows);
         Ok(rows)
     }

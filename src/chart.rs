@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::assessments::{self, Assessment};
 use crate::billing::BillingRow;
-use crate::caseload::CaseloadRow;
+use crate::caseload::{self, CaseloadRow};
 use crate::contacts::{self, Contact};
 use crate::dates::{Date, Month};
 use crate::episodes::{self, Episode};
@@ -45,28 +45,7 @@ impl Registry {
             Some(s) => {
                 let e = flags::evaluate(&s, &settings, as_of);
                 let reasons = queue::reasons(&s, &e, &settings, as_of);
-                let row = CaseloadRow {
-                    mrn: s.mrn.clone(),
-                    name: s.name.clone(),
-                    patient_id: s.patient_id.clone(),
-                    care_manager: s.care_manager.clone(),
-                    status: e.status,
-                    start_date: s.start,
-                    consent_date: s.consent,
-                    targets: s.targets.clone(),
-                    weeks_in_treatment: e.weeks_in_treatment,
-                    last_contact: e.last_contact,
-                    follow_up_due: e.follow_up_due,
-                    contacts: e.contacts,
-                    last_review: e.last_review,
-                    latest_measurement: e.latest_measurement,
-                    phq9: e.phq9,
-                    gad7: e.gad7,
-                    improved: e.outcome.improved,
-                    response: e.outcome.response,
-                    remission: e.outcome.remission,
-                    flags: e.flags,
-                };
+                let row = caseload::row(&s, e);
                 (Some(row), reasons)
             }
         };

@@ -3,7 +3,7 @@
 mod output;
 
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cocm::assessments::NewAssessment;
 use cocm::contacts::NewContact;
@@ -296,146 +296,102 @@ enum RulesCommand {
     },
 }
 
-fn as_of(value: &Option<String>) -> Result<Date> {
-    value.as_deref().map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", s))
+fn as_of(value: Option<&str>) -> Result<Date> {
+    value.map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", s))
 }
 
 fn parse_minutes(s: &str) -> Result<i64> {
     s.trim().parse().map_err(|_| Error::validation("minutes", format!("'{s}' is not a whole number of minutes")))
 }
 
-fn open(cli: &Cli) -> Result<Registry> {
-    let path = cli.db.clone().unwrap_or_else(default_registry_path);
-    let mut registry = Registry::open(&path)?;
-    let actor = cli.as_member.clone().or_else(|| std::env::var("COCM_AS").ok().filter(|s| !s.is_empty()));
+/// Opens the registry and acts as `--as` (else `$COCM_AS`, else the OS user).
+fn open(db: &Path, as_member: Option<String>) -> Result<Registry> {
+    let mut registry = Registry::open(db)?;
+    let actor = as_member.or_else(|| std::env::var("COCM_AS").ok().filter(|s| !s.is_empty()));
     if let Some(member) = actor {
         registry.act_as(&member)?;
     }
     Ok(registry)
 }
 
-fn blank_is_none(s: String) -> Option<String> {
-    (!s.trim().is_empty()).then_some(s)
-}
-
 pub fn run(cli: Cli) -> Result<()> {
-    let db = cli.db.clone().unwrap_or_else(default_registry_path);
-    match &cli.command {
+    let Cli { db, as_member, command } = cli;
+    let db = db.unwrap_or_else(default_registry_path);
+    let open = || open(&db, as_member.clone());
+    match command {
         Command::Init { practice } => {
-            let r = Registry::create(&db, practice)?;
+            let r = Registry::create(&db, &practice)?;
             println!("created {} for {}", r.path().display(), r.practice_name()?);
         }
         Command::Demo { patients, seed, as_of: date } => {
-            let options = DemoOptions { as_of: as_of(date)?, synthetic_patients: *patients, seed: *seed };
+            let options = DemoOptions { as_of: as_of(date.as_deref())?, synthetic_patients: patients, seed };
             let r = demo::create_demo(&db, &options)?;
             println!("created {} for {} (as of {})", r.path().display(), r.practice_name()?, options.as_of);
         }
         Command::Team(TeamCommand::Add { name, role }) => {
-            let role = Role::parse("role", role)?;
-            println!("{}", open(&cli)?.add_member(name, role)?.id);
+            let role = Role::parse("role", &role)?;
+            println!("{}", open()?.add_member(&name, role)?.id);
         }
-        Command::Team(TeamCommand::List { json }) => output::team(&open(&cli)?.list_members()?, *json)?,
+        Command::Team(TeamCommand::List { json }) => output::team(&open()?.list_members()?, json)?,
         Command::Patient(PatientCommand::Add { mrn, name, dob, payer, pcp, care_manager, consultant }) => {
-            let p = NewPatient {
-                mrn: mrn.clone(),
-                name: name.clone(),
-                dob: dob.clone(),
-                payer: payer.clone(),
-                pcp: pcp.clone(),
-                care_manager: care_manager.clone(),
-                consultant: consultant.clone(),
-            };
-            println!("{}", open(&cli)?.add_patient(&p)?);
+            let p = NewPatient { mrn, name, dob, payer, pcp, care_manager, consultant };
+            println!("{}", open()?.add_patient(&p)?);
         }
         Command::Patient(PatientCommand::Show { mrn, as_of: date, json }) => {
-            output::chart(&open(&cli)?.patient_chart(mrn, as_of(date)?)?, *json)?
+            output::chart(&open()?.patient_chart(&mrn, as_of(date.as_deref())?)?, json)?
         }
         Command::Patient(PatientCommand::Edit { mrn, name, dob, payer, pcp, care_manager, consultant }) => {
-            let changes = PatientChanges {
-                name: name.clone(),
-                dob: dob.clone(),
-                payer: payer.clone(),
-                pcp: pcp.clone(),
-                care_manager: care_manager.clone(),
-                consultant: consultant.clone(),
-            };
-            let p = open(&cli)?.update_patient(mrn, &changes)?;
-            println!("{}", p.id);
+            let changes = PatientChanges { name, dob, payer, pcp, care_manager, consultant };
+            println!("{}", open()?.update_patient(&mrn, &changes)?.id);
         }
         Command::Enroll { mrn, date, consent, targets } => {
-            let e = Enrolment { start: date.clone(), consent: consent.clone(), targets: targets.clone() };
-            println!("{}", open(&cli)?.enroll(mrn, &e)?);
+            println!("{}", open()?.enroll(&mrn, &Enrolment { start: date, consent, targets })?);
         }
-        Command::Consent { mrn, date } => open(&cli)?.record_consent(mrn, date)?,
+        Command::Consent { mrn, date } => open()?.record_consent(&mrn, &date)?,
         Command::Assess { mrn, date, instrument, items, difficulty } => {
-            let a = NewAssessment {
-                date: date.clone(),
-                instrument: instrument.clone(),
-                answers: instruments::parse_answers(items)?,
-                difficulty: difficulty.clone(),
-            };
-            println!("{}", open(&cli)?.record_assessment(mrn, &a)?);
+            let a = NewAssessment { date, instrument, answers: instruments::parse_answers(&items)?, difficulty };
+            println!("{}", open()?.record_assessment(&mrn, &a)?);
         }
         Command::Contact { mrn, date, minutes, by, kind, mode, note } => {
-            let c = NewContact {
-                date: date.clone(),
-                minutes: parse_minutes(minutes)?,
-                by: by.clone(),
-                kind: kind.clone(),
-                mode: mode.clone(),
-                note: note.clone(),
-            };
-            println!("{}", open(&cli)?.log_contact(mrn, &c)?);
+            let c = NewContact { date, minutes: parse_minutes(&minutes)?, by, kind, mode, note };
+            println!("{}", open()?.log_contact(&mrn, &c)?);
         }
         Command::Flag { mrn, by, reason, date } => {
-            let r = NewReviewRequest { date: date.clone(), by: by.clone(), reason: reason.clone() };
-            println!("{}", open(&cli)?.request_review(mrn, &r)?);
+            println!("{}", open()?.request_review(&mrn, &NewReviewRequest { date, by, reason })?);
         }
         Command::Review { mrn, by, date, recommendation, medication, psychotherapy, referral, other } => {
-            let r = NewCaseReview {
-                date: date.clone(),
-                by: by.clone(),
-                medication: medication.clone(),
-                psychotherapy: psychotherapy.clone(),
-                referral: referral.clone(),
-                other: other.clone(),
-                note: recommendation.clone(),
-            };
-            println!("{}", open(&cli)?.record_case_review(mrn, &r)?);
+            let r = NewCaseReview { date, by, medication, psychotherapy, referral, other, note: recommendation };
+            println!("{}", open()?.record_case_review(&mrn, &r)?);
         }
         Command::Treatment { mrn, date, kind, description } => {
-            let t = NewTreatmentChange { date: date.clone(), kind: kind.clone(), description: description.clone() };
-            println!("{}", open(&cli)?.record_treatment_change(mrn, &t)?);
+            println!("{}", open()?.record_treatment_change(&mrn, &NewTreatmentChange { date, kind, description })?);
         }
         Command::Status { mrn, to, date, reason } => {
-            let to = EpisodeStatus::parse("to", to)?;
-            let reason = reason.clone().and_then(blank_is_none).map(|r| DischargeReason::parse("reason", &r)).transpose()?;
-            open(&cli)?.change_status(mrn, to, date, reason)?;
+            let to = EpisodeStatus::parse("to", &to)?;
+            let reason = reason.filter(|r| !r.trim().is_empty()).map(|r| DischargeReason::parse("reason", &r)).transpose()?;
+            open()?.change_status(&mrn, to, &date, reason)?;
         }
         Command::Void { kind, id, reason } => {
-            let kind = RecordKind::parse("kind", kind)?;
-            open(&cli)?.mark_entered_in_error(kind, id, reason)?;
+            open()?.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason)?;
         }
         Command::Caseload { as_of: date, care_manager, format } => {
-            let rows = open(&cli)?.caseload(as_of(date)?, care_manager.as_deref())?;
+            let rows = open()?.caseload(as_of(date.as_deref())?, care_manager.as_deref())?;
             output::caseload(&rows, format.json, format.csv)?;
         }
-        Command::Queue { as_of: date, json } => output::queue(&open(&cli)?.queue(as_of(date)?)?, *json)?,
+        Command::Queue { as_of: date, json } => output::queue(&open()?.queue(as_of(date.as_deref())?)?, json)?,
         Command::Billing { month, format } => {
-            let month = Month::parse("month", month)?;
-            output::billing(&open(&cli)?.billing(month)?, format.json, format.csv)?;
+            let month = Month::parse("month", &month)?;
+            output::billing(&open()?.billing(month)?, format.json, format.csv)?;
         }
-        Command::Settings(SettingsCommand::List { json }) => output::settings(&open(&cli)?.settings()?, *json)?,
-        Command::Settings(SettingsCommand::Set { key, value }) => {
-            output::settings(&open(&cli)?.set_setting(key, value)?, false)?;
-        }
-        Command::Rules(RulesCommand::List) => output::json(&open(&cli)?.billing_rule_sets()?)?,
+        Command::Settings(SettingsCommand::List { json }) => output::settings(&open()?.settings()?, json)?,
+        Command::Settings(SettingsCommand::Set { key, value }) => output::settings(&open()?.set_setting(&key, &value)?, false)?,
+        Command::Rules(RulesCommand::List) => output::json(&open()?.billing_rule_sets()?)?,
         Command::Rules(RulesCommand::Set { year, file }) => {
-            let text = std::fs::read_to_string(file).map_err(|e| Error::validation("file", format!("{}: {e}", file.display())))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| Error::validation("file", format!("{}: {e}", file.display())))?;
             let rules = serde_json::from_str(&text).map_err(|e| Error::validation("file", format!("not a billing rule set: {e}")))?;
-            open(&cli)?.set_billing_rules(*year, &rules)?;
+            open()?.set_billing_rules(year, &rules)?;
         }
-        Command::Audit { limit, json } => output::audit(&open(&cli)?.audit_log(*limit)?, *json)?,
+        Command::Audit { limit, json } => output::audit(&open()?.audit_log(limit)?, json)?,
     }
     Ok(())
 }
