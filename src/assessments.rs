@@ -12,7 +12,8 @@ use crate::patients;
 use crate::store::new_id;
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct NewAssessment {
     pub date: String,
     pub instrument: String,
@@ -22,7 +23,7 @@ pub struct NewAssessment {
     pub difficulty: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct Assessment {
     pub id: String,
     pub date: Date,

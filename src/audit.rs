@@ -8,7 +8,7 @@ use crate::vocab::Role;
 use crate::{Registry, Result};
 
 /// Who is acting: a team member, or (when none was named) the operating-system user.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct Actor {
     pub member_id: Option<String>,
     pub name: String,
@@ -45,8 +45,9 @@ pub(crate) fn record(
     Ok(())
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct AuditEntry {
+    #[ts(type = "number")]
     pub seq: i64,
     pub at: String,
     pub actor_id: Option<String>,

@@ -10,7 +10,7 @@ use crate::snapshot::{self, EpisodeSnapshot, Scope};
 use crate::vocab::{EpisodeStatus, Target};
 use crate::{Registry, Result, team};
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct CaseloadRow {
     pub mrn: String,
     pub name: String,
@@ -20,9 +20,11 @@ pub struct CaseloadRow {
     pub start_date: Date,
     pub consent_date: Option<Date>,
     pub targets: Vec<Target>,
+    #[ts(type = "number")]
     pub weeks_in_treatment: i64,
     pub last_contact: Option<Date>,
     pub follow_up_due: Date,
+    #[ts(type = "number")]
     pub contacts: i64,
     pub last_review: Option<Date>,
     pub latest_measurement: Option<Date>,
@@ -62,7 +64,7 @@ pub(crate) fn row(s: &EpisodeSnapshot, e: Evaluation) -> CaseloadRow {
 }
 
 /// The counts shown above the caseload.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
 pub struct CaseloadCounts {
     pub on_caseload: usize,
     pub flagged: usize,

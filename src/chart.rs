@@ -17,7 +17,7 @@ use crate::snapshot::{self, Scope};
 use crate::treatment::{self, TreatmentChange};
 use crate::{Registry, Result};
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct PatientChart {
     pub as_of: Date,
     pub patient: Patient,

@@ -16,9 +16,11 @@ use crate::{Error, Registry, Result};
 
 pub const MAX_MINUTES: i64 = 600;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct NewContact {
     pub date: String,
+    #[ts(type = "number")]
     pub minutes: i64,
     /// Team member by id or exact name.
     pub by: String,
@@ -29,7 +31,7 @@ pub struct NewContact {
     pub note: String,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct Contact {
     pub id: String,
     pub episode_id: String,
@@ -37,6 +39,7 @@ pub struct Contact {
     pub author: TeamMember,
     pub kind: ContactKind,
     pub mode: ContactMode,
+    #[ts(type = "number")]
     pub minutes: i64,
     pub note: String,
     pub entered_in_error: Option<EnteredInError>,

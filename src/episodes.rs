@@ -12,7 +12,7 @@ use crate::store::new_id;
 use crate::vocab::{DischargeReason, EpisodeStatus, Target, parse_targets, targets_to_string};
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct Episode {
     pub id: String,
     pub start_date: Date,
@@ -24,7 +24,7 @@ pub struct Episode {
     pub status_history: Vec<StatusChange>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct StatusChange {
     pub date: Date,
     pub status: EpisodeStatus,
@@ -104,7 +104,8 @@ pub(crate) fn episode_on(conn: &Connection, patient: &PatientRow, field: &str, d
 }
 
 /// Enrolment options; `consent` and `targets` may be left out.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct Enrolment {
     pub start: String,
     pub consent: Option<String>,

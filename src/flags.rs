@@ -27,15 +27,17 @@ string_enum!(
 );
 
 /// Everything derived for one episode on the as-of date.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct Evaluation {
     pub status: EpisodeStatus,
+    #[ts(type = "number")]
     pub weeks_in_treatment: i64,
     pub phq9: Option<InstrumentMeasures>,
     pub gad7: Option<InstrumentMeasures>,
     pub outcome: PatientOutcome,
     pub last_contact: Option<Date>,
     pub follow_up_due: Date,
+    #[ts(type = "number")]
     pub contacts: i64,
     pub last_review: Option<Date>,
     pub latest_measurement: Option<Date>,

@@ -29,7 +29,7 @@ string_enum!(
     }
 );
 
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, ts_rs::TS)]
 pub struct Item {
     pub number: usize,
     pub text: &'static str,
@@ -110,7 +110,7 @@ impl Instrument {
 }
 
 /// A scored administration.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct Score {
     pub total: u8,
     pub severity: Severity,

@@ -26,13 +26,14 @@ string_enum!(
 );
 
 /// The derived numbers of one instrument within an episode.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct InstrumentMeasures {
     pub count: usize,
     pub baseline: u8,
     pub baseline_date: Date,
     pub latest: u8,
     pub latest_date: Date,
+    #[ts(type = "number | null")]
     pub change_pct: Option<i64>,
     pub improved: bool,
     pub response: bool,
@@ -114,7 +115,7 @@ pub fn measure(instrument: Instrument, points: &[Point]) -> Option<InstrumentMea
 }
 
 /// Whether the patient (not one instrument) is improved, responding, in remission.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
 pub struct PatientOutcome {
     pub improved: bool,
     pub response: bool,

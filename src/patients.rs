@@ -10,7 +10,7 @@ use crate::team::{self, TeamMember};
 use crate::vocab::{Payer, Role};
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct Patient {
     pub id: String,
     pub mrn: String,
@@ -23,7 +23,8 @@ pub struct Patient {
 }
 
 /// A new patient. Team members are named by id or exact name.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct NewPatient {
     pub mrn: String,
     pub name: String,
@@ -36,7 +37,8 @@ pub struct NewPatient {
 
 /// Changes to a patient's demographics or team; `None` leaves a field as it is,
 /// `Some("")` clears a team member.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct PatientChanges {
     pub name: Option<String>,
     pub dob: Option<String>,

@@ -21,19 +21,20 @@ string_enum!(
     }
 );
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct ReasonSince {
     pub reason: QueueReason,
     pub since: Date,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct QueueEntry {
     pub mrn: String,
     pub name: String,
     pub patient_id: String,
     pub care_manager: Option<String>,
     pub status: EpisodeStatus,
+    #[ts(type = "number")]
     pub weeks_in_treatment: i64,
     pub last_review: Option<Date>,
     pub phq9: Option<InstrumentMeasures>,

@@ -14,7 +14,8 @@ use crate::vocab::Role;
 use crate::voids::{self, EnteredInError};
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct NewReviewRequest {
     /// Today when left out.
     pub date: Option<String>,
@@ -22,7 +23,8 @@ pub struct NewReviewRequest {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct NewCaseReview {
     pub date: String,
     /// The psychiatric consultant, by id or exact name.
@@ -34,7 +36,7 @@ pub struct NewCaseReview {
     pub note: String,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct ReviewRequest {
     pub id: String,
     pub date: Date,
@@ -45,7 +47,7 @@ pub struct ReviewRequest {
     pub entered_in_error: Option<EnteredInError>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct CaseReview {
     pub id: String,
     pub date: Date,

@@ -9,27 +9,36 @@ use crate::vocab::Role;
 use crate::{Error, Registry, Result};
 
 /// The settings the rules read, loaded once per computation.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct Settings {
     /// §4: assessments from S − this many days count as baseline. [14]
+    #[ts(type = "number")]
     pub baseline_lookback_days: i64,
     /// §5 contact-overdue: follow-up due this many days after the last contact while active. [14]
+    #[ts(type = "number")]
     pub contact_due_days_active: i64,
     /// §5 contact-overdue while in relapse prevention. [30]
+    #[ts(type = "number")]
     pub contact_due_days_relapse_prevention: i64,
     /// §5 measurement-overdue: latest assessment more than this many days before T. [30]
+    #[ts(type = "number")]
     pub measurement_overdue_days: i64,
     /// §5 not-improving: weeks in treatment before non-improvement is flagged. [10]
+    #[ts(type = "number")]
     pub not_improving_weeks: i64,
     /// §5 review-overdue / §6: a case review is expected within this many days. [60]
+    #[ts(type = "number")]
     pub review_overdue_days: i64,
     /// §5 long-episode: calendar months after the start. [9]
+    #[ts(type = "number")]
     pub long_episode_months: i64,
     /// §6 new-patient: days after enrolment a patient is queued as new. [28]
+    #[ts(type = "number")]
     pub new_patient_days: i64,
     /// §7: also count minutes logged by the PCP. [false]
     pub billing_counts_pcp_minutes: bool,
     /// §7: a month is initial again after this many empty calendar months. [6]
+    #[ts(type = "number")]
     pub billing_restart_gap_months: i64,
 }
 

@@ -20,6 +20,15 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
+/// The open registry, as the desktop app's title bar names it.
+#[derive(Clone, Debug, serde::Serialize, ts_rs::TS)]
+pub struct RegistryInfo {
+    pub path: String,
+    pub practice: String,
+    pub schema_version: i32,
+    pub actor: Actor,
+}
+
 /// An open registry: the handle the CLI and the desktop app call.
 pub struct Registry {
     pub(crate) conn: Connection,
@@ -96,6 +105,16 @@ impl Registry {
 
     pub fn schema_version(&self) -> Result<i32> {
         Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// What the title bar and the start screen show.
+    pub fn info(&self) -> Result<RegistryInfo> {
+        Ok(RegistryInfo {
+            path: self.path.display().to_string(),
+            practice: self.practice_name()?,
+            schema_version: self.schema_version()?,
+            actor: self.actor.clone(),
+        })
     }
 
     pub fn practice_name(&self) -> Result<String> {

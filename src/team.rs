@@ -8,7 +8,7 @@ use crate::store::new_id;
 use crate::vocab::Role;
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct TeamMember {
     pub id: String,
     pub name: String,

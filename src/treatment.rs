@@ -13,14 +13,15 @@ use crate::vocab::TreatmentChangeKind;
 use crate::voids::{self, EnteredInError};
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct NewTreatmentChange {
     pub date: String,
     pub kind: String,
     pub description: String,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct TreatmentChange {
     pub id: String,
     pub date: Date,

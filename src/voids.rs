@@ -31,7 +31,7 @@ impl RecordKind {
     }
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct EnteredInError {
     pub at: String,
     pub by: String,

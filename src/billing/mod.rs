@@ -21,7 +21,7 @@ pub const CPT_99493: &str = "99493";
 pub const CPT_99494: &str = "99494";
 
 /// One year's billing thresholds and fees, stored as data (`billing_rule_sets`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 pub struct BillingRules {
     /// The G2214 minimum. [16]
     pub g2214_min_minutes: u32,
@@ -79,7 +79,7 @@ string_enum!(
     }
 );
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct CodeUnits {
     pub code: String,
     pub units: u32,
@@ -185,14 +185,14 @@ pub(crate) fn exclusion(c: &ContactFacts, roles: &[Role]) -> Option<ExclusionRea
     }
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct ExcludedMinutes {
     pub reason: ExclusionReason,
     pub minutes: u32,
 }
 
 /// A contact behind a patient-month.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct BilledContact {
     pub id: String,
     pub date: Date,
@@ -203,7 +203,7 @@ pub struct BilledContact {
 }
 
 /// One patient-month with any minutes.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct BillingRow {
     pub mrn: String,
     pub name: String,
@@ -211,6 +211,7 @@ pub struct BillingRow {
     pub payer: Payer,
     /// The treating practitioner, who bills.
     pub pcp: Option<String>,
+    #[ts(type = "string")]
     pub month: Month,
     pub month_kind: MonthKind,
     /// Countable minutes.
@@ -224,7 +225,7 @@ pub struct BillingRow {
 }
 
 /// The month's totals.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
 pub struct BillingTotals {
     /// Patients with at least one code.
     pub patients: usize,
@@ -264,7 +265,7 @@ pub(crate) fn rules_for_year(conn: &Connection, year: i32) -> Result<(i32, Billi
 }
 
 /// A stored rule set and the year it takes effect.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct RuleSet {
     pub effective_year: i32,
     pub rules: BillingRules,

@@ -1,0 +1,90 @@
+//! The desktop UI's TypeScript types, generated from the core's API types with ts-rs, so they
+//! are never written twice. Outside CI this test writes them to `ui/src/lib/bindings`; in CI
+//! (`CI` set) it fails when the committed files are not what the Rust types generate.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use ts_rs::TS;
+
+use cocm::billing::{BillingRow, BillingTotals, RuleSet};
+use cocm::caseload::{CaseloadCounts, CaseloadRow};
+use cocm::chart::PatientChart;
+use cocm::instruments::{Item, Score};
+use cocm::queue::QueueEntry;
+use cocm::store::RegistryInfo;
+use cocm::voids::RecordKind;
+
+fn export(dir: &Path) {
+    macro_rules! all {
+        ($($t:ty),+ $(,)?) => { $( <$t>::export_all_to(dir).expect(stringify!($t)); )+ };
+    }
+    all!(
+        PatientChart,
+        CaseloadRow,
+        CaseloadCounts,
+        QueueEntry,
+        BillingRow,
+        BillingTotals,
+        RuleSet,
+        RegistryInfo,
+        cocm::settings::Settings,
+        cocm::audit::AuditEntry,
+        cocm::team::TeamMember,
+        Score,
+        Item,
+        cocm::ErrorPayload,
+        RecordKind,
+        cocm::patients::NewPatient,
+        cocm::patients::PatientChanges,
+        cocm::episodes::Enrolment,
+        cocm::assessments::NewAssessment,
+        cocm::contacts::NewContact,
+        cocm::reviews::NewReviewRequest,
+        cocm::reviews::NewCaseReview,
+        cocm::treatment::NewTreatmentChange,
+        cocm::vocab::Role,
+        cocm::vocab::Payer,
+        cocm::vocab::ContactKind,
+        cocm::vocab::ContactMode,
+        cocm::vocab::DischargeReason,
+        cocm::vocab::TreatmentChangeKind,
+        cocm::vocab::Target,
+        cocm::vocab::EpisodeStatus,
+        cocm::instruments::Instrument,
+        cocm::instruments::Difficulty,
+        cocm::flags::Flag,
+    );
+}
+
+fn read_dir(dir: &Path) -> BTreeMap<String, String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ts"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect()
+}
+
+#[test]
+fn typescript_bindings_are_current() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/lib/bindings");
+    let fresh = tempfile::tempdir().unwrap();
+    export(fresh.path());
+    let generated = read_dir(fresh.path());
+    assert!(generated.contains_key("CaseloadRow.ts"), "{:?}", generated.keys());
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        let stale: Vec<&String> = generated.keys().filter(|f| read_dir(&committed).get(*f) != generated.get(*f)).collect();
+        let extra: Vec<String> = read_dir(&committed).into_keys().filter(|f| !generated.contains_key(f)).collect();
+        assert!(stale.is_empty() && extra.is_empty(), "ui/src/lib/bindings is stale (run `cargo test` and commit): {stale:?} {extra:?}");
+    } else {
+        std::fs::create_dir_all(&committed).unwrap();
+        for old in read_dir(&committed).into_keys().filter(|f| !generated.contains_key(f)) {
+            std::fs::remove_file(committed.join(old)).unwrap();
+        }
+        for (file, text) in &generated {
+            if read_dir(&committed).get(file) != Some(text) {
+                std::fs::write(committed.join(file), text).unwrap();
+            }
+        }
+    }
+}
