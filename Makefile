@@ -2,38 +2,67 @@
 
 CARGO ?= cargo
 DEMO_DB ?= target/demo/registry.cocm
-COCM_RELEASE := target/release/cocm
+APP := target/debug/cocm-desktop
+COCM := target/debug/cocm
+# What a fresh Debian 12 machine lacks: a C compiler (SQLite), WebKitGTK for the app, and
+# WebKitWebDriver, Xvfb, D-Bus and xwd for the end-to-end tests.
+APT_PACKAGES := build-essential libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps
+TAURI_DRIVER_VERSION := 2.1.0
+E2E_ENV := WEBKIT_DISABLE_COMPOSITING_MODE=1 NO_AT_BRIDGE=1
 
-.PHONY: run test deps lint bench demo clean-demo
+.PHONY: run test deps lint app ui e2e bench cli-demo
 
-## Build the CLI, create the demo registry (as of today) and show the care team's day:
-## the caseload, the consult queue and last month's billing summary.
-run: deps
-	$(CARGO) build --release --locked
+## Build the desktop app and open it on a fresh demo registry (histories dated to today).
+run: deps app
+	$(CARGO) build --locked --bin cocm
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(COCM_RELEASE) --db $(DEMO_DB) demo
-	@echo; echo "== Caseload (every care manager) =="
-	@$(COCM_RELEASE) --db $(DEMO_DB) caseload
-	@echo; echo "== Psychiatric consultant's queue =="
-	@$(COCM_RELEASE) --db $(DEMO_DB) queue
-	@echo; echo "== Billing, last month =="
-	@$(COCM_RELEASE) --db $(DEMO_DB) billing --month $$(date -d "$$(date +%Y-%m-01) -1 day" +%Y-%m)
-	@echo; echo "The demo registry is $(DEMO_DB); try: $(COCM_RELEASE) --db $(DEMO_DB) patient show D001"
+	$(COCM) --db $(DEMO_DB) demo
+	COCM_DB=$(DEMO_DB) $(APP)
 
-## Every test: unit tests of the rules, integration tests of the library and the CLI.
+## Every test: the core's unit and integration tests, the UI's type check and unit tests,
+## and the end-to-end tests of the real app under Xvfb.
 test: deps lint
 	$(CARGO) test --locked
+	cd ui && npm run check && npm test
+	$(MAKE) app
+	$(MAKE) e2e
 
-## What a fresh Debian 12 machine with only the Rust toolchain lacks (a C compiler for SQLite).
 deps:
-	@command -v cc >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends build-essential; }
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+	@command -v tauri-driver >/dev/null 2>&1 || $(CARGO) install tauri-driver@$(TAURI_DRIVER_VERSION) --locked
+	@if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then cd ui && npm ci --no-fund --no-audit; fi
 
 ## Formatting and lints, where the toolchain has them.
 lint:
-	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check; fi
+	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --all --check; fi
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then $(CARGO) clippy --locked --all-targets -- -D warnings; fi
+
+## The UI, then the desktop app with the UI inside it.
+ui:
+	cd ui && npm run build
+
+app: ui
+	$(CARGO) build --locked -p cocm-desktop
+
+## The end-to-end tests; screenshots land in target/e2e-screenshots/.
+e2e:
+	rm -rf target/e2e-screenshots
+	cd ui && $(E2E_ENV) xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test --test-concurrency=1 e2e/
+
+## The CLI on the demo practice: caseload, consult queue and last month's billing.
+cli-demo:
+	$(CARGO) build --release --locked --bin cocm
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	target/release/cocm --db $(DEMO_DB) demo
+	target/release/cocm --db $(DEMO_DB) caseload
+	target/release/cocm --db $(DEMO_DB) queue
+	target/release/cocm --db $(DEMO_DB) billing --month $$(date -d "$$(date +%Y-%m-01) -1 day" +%Y-%m)
 
 ## Timings of the 10,000-patient registry (built once under target/bench).
 bench: deps
-	$(CARGO) build --release --locked
-	scripts/bench.sh $(COCM_RELEASE)
+	$(CARGO) build --release --locked --bin cocm
+	scripts/bench.sh target/release/cocm

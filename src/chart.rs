@@ -7,9 +7,11 @@ use crate::assessments::{self, Assessment};
 use crate::billing::BillingRow;
 use crate::caseload::{self, CaseloadRow};
 use crate::contacts::{self, Contact};
-use crate::dates::{Date, Month};
+use crate::dates::{self, Date, Month};
 use crate::episodes::{self, Episode};
 use crate::flags;
+use crate::instruments::{Band, Instrument};
+use crate::measures;
 use crate::patients::{self, Patient};
 use crate::queue::{self, ReasonSince};
 use crate::reviews::{self, CaseReview, ReviewRequest};
@@ -33,6 +35,90 @@ pub struct PatientChart {
     pub review_requests: Vec<ReviewRequest>,
     pub case_reviews: Vec<CaseReview>,
     pub treatment_changes: Vec<TreatmentChange>,
+    /// The current (latest) episode's trajectory, for the trend chart.
+    pub trend: Trend,
+}
+
+/// What the trend chart draws (spec §4): the episode's assessments from S − lookback through
+/// discharge or the as-of date (entered-in-error excluded), the severity bands of the main
+/// target's instrument, each instrument's 50 %-of-baseline line, the remission line, and the
+/// dates of treatment changes and case reviews.
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct Trend {
+    pub points: Vec<TrendPoint>,
+    pub bands_of: Instrument,
+    pub bands: Vec<Band>,
+    pub response_lines: Vec<ResponseLine>,
+    /// Remission is a latest score below this.
+    pub remission_below: u8,
+    pub markers: Vec<Marker>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct TrendPoint {
+    pub date: Date,
+    pub instrument: Instrument,
+    pub total: u8,
+    pub item9_positive: bool,
+}
+
+/// Half the baseline: at or below it is a response.
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct ResponseLine {
+    pub instrument: Instrument,
+    pub value: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct Marker {
+    pub date: Date,
+    /// `treatment-change` or `case-review`.
+    pub kind: String,
+    pub label: String,
+}
+
+fn trend(
+    episodes: &[Episode],
+    assessments: &[Assessment],
+    reviews: &[CaseReview],
+    changes: &[TreatmentChange],
+    lookback: i64,
+    as_of: Date,
+) -> Trend {
+    let Some(e) = episodes.iter().rev().find(|e| e.start_date <= as_of) else {
+        return Trend {
+            points: vec![],
+            bands_of: Instrument::Phq9,
+            bands: Instrument::Phq9.bands(),
+            response_lines: vec![],
+            remission_below: 5,
+            markers: vec![],
+        };
+    };
+    let (from, to) = (dates::add_days(e.start_date, -lookback), e.discharge_date.unwrap_or(as_of).min(as_of));
+    let in_window = |d: Date| d >= from && d <= to;
+    let points: Vec<TrendPoint> = assessments
+        .iter()
+        .filter(|a| a.entered_in_error.is_none() && in_window(a.date))
+        .map(|a| TrendPoint { date: a.date, instrument: a.instrument, total: a.total, item9_positive: a.item9_positive })
+        .collect();
+    let response_lines = [Instrument::Phq9, Instrument::Gad7]
+        .into_iter()
+        .filter_map(|i| points.iter().find(|p| p.instrument == i).map(|p| ResponseLine { instrument: i, value: p.total as f64 / 2.0 }))
+        .collect();
+    let bands_of = e.targets.first().map(|t| measures::instrument_for(*t)).unwrap_or(Instrument::Phq9);
+    let mut markers: Vec<Marker> = changes
+        .iter()
+        .filter(|c| c.entered_in_error.is_none() && in_window(c.date))
+        .map(|c| Marker { date: c.date, kind: "treatment-change".into(), label: c.description.clone() })
+        .chain(reviews.iter().filter(|r| r.entered_in_error.is_none() && in_window(r.date)).map(|r| Marker {
+            date: r.date,
+            kind: "case-review".into(),
+            label: format!("Case review by {}", r.consultant),
+        }))
+        .collect();
+    markers.sort_by_key(|m| m.date);
+    Trend { points, bands_of, bands: bands_of.bands(), response_lines, remission_below: 5, markers }
 }
 
 impl Registry {
@@ -49,17 +135,22 @@ impl Registry {
                 (Some(row), reasons)
             }
         };
+        let episodes = episodes::for_patient(&self.conn, &patient.id)?;
+        let assessments = assessments::for_patient(&self.conn, &patient.id)?;
+        let case_reviews = reviews::case_reviews_for_patient(&self.conn, &patient.id)?;
+        let treatment_changes = treatment::for_patient(&self.conn, &patient.id)?;
         Ok(PatientChart {
             as_of,
-            episodes: episodes::for_patient(&self.conn, &patient.id)?,
+            trend: trend(&episodes, &assessments, &case_reviews, &treatment_changes, settings.baseline_lookback_days, as_of),
+            episodes,
             current,
             queue_reasons,
             billing_this_month: self.patient_billing(mrn, Month::of(as_of))?,
-            assessments: assessments::for_patient(&self.conn, &patient.id)?,
+            assessments,
             contacts: contacts::for_patient(&self.conn, &patient.id)?,
             review_requests: reviews::requests_for_patient(&self.conn, &patient.id)?,
-            case_reviews: reviews::case_reviews_for_patient(&self.conn, &patient.id)?,
-            treatment_changes: treatment::for_patient(&self.conn, &patient.id)?,
+            case_reviews,
+            treatment_changes,
             patient,
         })
     }

@@ -97,6 +97,16 @@ impl Instrument {
         }
     }
 
+    /// The severity bands as score ranges, lowest first (for charts).
+    pub fn bands(self) -> Vec<Band> {
+        let mut ranges = vec![(0, 4), (5, 9), (10, 14)];
+        match self {
+            Instrument::Phq9 => ranges.extend([(15, 19), (20, 27)]),
+            Instrument::Gad7 => ranges.push((15, 21)),
+        }
+        ranges.into_iter().map(|(from, to)| Band { from, to, severity: self.severity(from) }).collect()
+    }
+
     /// Severity band of a total (spec §3).
     pub fn severity(self, total: u8) -> Severity {
         match (self, total) {
@@ -107,6 +117,14 @@ impl Instrument {
             _ => Severity::Severe,
         }
     }
+}
+
+/// One severity band: totals from `from` to `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct Band {
+    pub from: u8,
+    pub to: u8,
+    pub severity: Severity,
 }
 
 /// A scored administration.
@@ -142,6 +160,42 @@ pub fn score(instrument: Instrument, answers: &[i64]) -> Result<Score> {
     let total = answers.iter().sum::<i64>() as u8;
     let item9 = (instrument == Instrument::Phq9).then(|| answers[8] as u8);
     Ok(Score { total, severity: instrument.severity(total), item9, item9_positive: item9.is_some_and(|a| a >= 1) })
+}
+
+/// The running score of a form still being filled in: what a care manager sees while entering
+/// answers item by item. The total and band are final only once every item is answered.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct LiveScore {
+    pub answered: usize,
+    pub items: usize,
+    pub total: u8,
+    /// The band, once every item is answered.
+    pub severity: Option<Severity>,
+    /// PHQ-9 item 9 answered 1–3: show the safety alert now, not after saving.
+    pub item9_positive: bool,
+    /// The first problem, naming the item (an answer outside 0–3).
+    pub problem: Option<String>,
+}
+
+pub fn live_score(instrument: Instrument, answers: &[Option<i64>]) -> LiveScore {
+    let n = instrument.items().len();
+    let problem = answers
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| a.filter(|a| !(0..=3).contains(a)).map(|a| format!("item {}: answer {a} is outside 0–3", i + 1)))
+        .or_else(|| (answers.len() > n).then(|| format!("item {} is extra: the {} has {n} items", n + 1, instrument.label())));
+    let given: Vec<i64> = answers.iter().take(n).flatten().copied().filter(|a| (0..=3).contains(a)).collect();
+    let total = given.iter().sum::<i64>() as u8;
+    let complete = problem.is_none() && answers.len() == n && answers.iter().all(Option::is_some);
+    let item9 = if instrument == Instrument::Phq9 { answers.get(8).copied().flatten() } else { None };
+    LiveScore {
+        answered: answers.iter().take(n).filter(|a| a.is_some()).count(),
+        items: n,
+        total,
+        severity: complete.then(|| instrument.severity(total)),
+        item9_positive: item9.is_some_and(|a| (1..=3).contains(&a)),
+        problem,
+    }
 }
 
 /// Reads answers written as `1,2,0,…`; a blank or non-numeric answer is an error naming the item.
@@ -204,6 +258,18 @@ mod tests {
         assert!(s.item9_positive);
         let s = score(Instrument::Gad7, &[3, 3, 3, 3, 3, 3, 3]).unwrap();
         assert_eq!((s.total, s.item9, s.item9_positive), (21, None, false));
+    }
+
+    #[test]
+    fn live_score_while_filling_in() {
+        let mut answers = vec![Some(2), Some(3), None, None, None, None, None, None, None];
+        let s = live_score(Instrument::Phq9, &answers);
+        assert_eq!((s.answered, s.items, s.total, s.severity, s.item9_positive), (2, 9, 5, None, false));
+        answers[8] = Some(1);
+        assert!(live_score(Instrument::Phq9, &answers).item9_positive, "the alert shows before the form is complete");
+        let full: Vec<Option<i64>> = vec![Some(2); 9];
+        assert_eq!(live_score(Instrument::Phq9, &full).severity, Some(Severity::ModeratelySevere));
+        assert_eq!(live_score(Instrument::Gad7, &[Some(4)]).problem.as_deref(), Some("item 1: answer 4 is outside 0–3"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ts_rs::TS;
 use cocm::billing::{BillingRow, BillingTotals, RuleSet};
 use cocm::caseload::{CaseloadCounts, CaseloadRow};
 use cocm::chart::PatientChart;
-use cocm::instruments::{Item, Score};
+use cocm::instruments::{Item, LiveScore, Score};
 use cocm::queue::QueueEntry;
 use cocm::store::RegistryInfo;
 use cocm::voids::RecordKind;
@@ -30,6 +30,7 @@ fn export(dir: &Path) {
         cocm::settings::Settings,
         cocm::audit::AuditEntry,
         cocm::team::TeamMember,
+        LiveScore,
         Score,
         Item,
         cocm::ErrorPayload,
@@ -56,13 +57,22 @@ fn export(dir: &Path) {
     );
 }
 
+/// Every `.ts` file below `dir`, by its path relative to `dir`.
 fn read_dir(dir: &Path) -> BTreeMap<String, String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
-    entries
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "ts"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
-        .collect()
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for path in entries.map(|e| e.unwrap().path()) {
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path.extension().is_some_and(|x| x == "ts") {
+                let name = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                out.insert(name, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
 
 #[test]
@@ -83,7 +93,9 @@ fn typescript_bindings_are_current() {
         }
         for (file, text) in &generated {
             if read_dir(&committed).get(file) != Some(text) {
-                std::fs::write(committed.join(file), text).unwrap();
+                let path = committed.join(file);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
             }
         }
     }

@@ -312,3 +312,28 @@ fn the_error_payload_is_code_and_message() {
     let payload = serde_json::to_value(e.payload()).unwrap();
     assert_eq!(payload, serde_json::json!({ "code": "not_found", "message": "no patient with MRN 'NOPE'" }));
 }
+
+#[test]
+fn the_trend_chart_shows_the_episode_window_with_response_and_remission_lines() {
+    let (_t, mut r) = setup(); // P1 enrolled 2025-11-03
+    phq(&mut r, "P1", "2025-10-20", [2, 2, 2, 2, 2, 2, 2, 2, 2]); // baseline, 14 days before
+    let wrong = phq(&mut r, "P1", "2025-11-20", [3; 9]);
+    r.mark_entered_in_error(RecordKind::Assessment, &wrong, "wrong chart").unwrap();
+    phq(&mut r, "P1", "2025-12-01", [1, 1, 1, 1, 1, 1, 1, 1, 0]);
+    r.record_treatment_change(
+        "P1",
+        &NewTreatmentChange { date: "2025-11-10".into(), kind: "medication-started".into(), description: "Sertraline 50 mg".into() },
+    )
+    .unwrap();
+    r.record_case_review("P1", &NewCaseReview { date: "2025-11-25".into(), by: "PSY".into(), ..Default::default() }).unwrap();
+    let trend = r.patient_chart("P1", d("2025-12-02")).unwrap().trend;
+    let points: Vec<(String, u8)> = trend.points.iter().map(|p| (p.date.to_string(), p.total)).collect();
+    assert_eq!(points, [("2025-10-20".to_string(), 18), ("2025-12-01".to_string(), 8)]);
+    assert_eq!(trend.response_lines[0].value, 9.0);
+    assert_eq!(trend.remission_below, 5);
+    assert_eq!(trend.bands.len(), 5, "PHQ-9 bands");
+    let markers: Vec<&str> = trend.markers.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(markers, ["treatment-change", "case-review"]);
+    // The as-of date bounds the window.
+    assert_eq!(r.patient_chart("P1", d("2025-11-30")).unwrap().trend.points.len(), 1);
+}

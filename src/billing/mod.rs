@@ -251,6 +251,62 @@ pub fn totals(rows: &[BillingRow]) -> BillingTotals {
     t
 }
 
+/// The codes as a biller reads them: "99492 + 99494×2".
+pub fn codes_text(codes: &[CodeUnits]) -> String {
+    codes.iter().map(|c| if c.units > 1 { format!("{}×{}", c.code, c.units) } else { c.code.clone() }).collect::<Vec<_>>().join(" + ")
+}
+
+/// The month's summary as CSV for a biller: one row per patient-month, units per code.
+pub fn to_csv(rows: &[BillingRow]) -> Result<String> {
+    let units = |r: &BillingRow, code: &str| r.codes.iter().find(|c| c.code == code).map_or(0, |c| c.units).to_string();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| Error::Storage(format!("CSV: {e}"));
+    w.write_record([
+        "mrn",
+        "name",
+        "payer",
+        "pcp",
+        "month",
+        "month_kind",
+        "minutes",
+        "excluded_minutes",
+        "excluded",
+        "codes",
+        G2214,
+        CPT_99492,
+        CPT_99493,
+        CPT_99494,
+        "minutes_to_next_tier",
+        "estimated_revenue",
+        "warnings",
+    ])
+    .map_err(err)?;
+    for r in rows {
+        let excluded: Vec<String> = r.excluded.iter().map(|e| format!("{}:{}", e.reason, e.minutes)).collect();
+        w.write_record([
+            r.mrn.clone(),
+            r.name.clone(),
+            r.payer.to_string(),
+            r.pcp.clone().unwrap_or_default(),
+            r.month.to_string(),
+            r.month_kind.to_string(),
+            r.minutes.to_string(),
+            r.excluded.iter().map(|e| e.minutes).sum::<u32>().to_string(),
+            excluded.join(";"),
+            codes_text(&r.codes),
+            units(r, G2214),
+            units(r, CPT_99492),
+            units(r, CPT_99493),
+            units(r, CPT_99494),
+            r.minutes_to_next_tier.map(|m| m.to_string()).unwrap_or_default(),
+            format!("{:.2}", r.estimated_revenue),
+            r.warnings.join("; "),
+        ])
+        .map_err(err)?;
+    }
+    String::from_utf8(w.into_inner().map_err(|e| Error::Storage(format!("CSV: {e}")))?).map_err(|e| Error::Storage(e.to_string()))
+}
+
 /// The rule set in effect in `year`: the latest one that took effect on or before it.
 pub(crate) fn rules_for_year(conn: &Connection, year: i32) -> Result<(i32, BillingRules)> {
     let found: Option<(i32, String)> = conn

@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::io::{BufWriter, Write};
 
 use cocm::audit::AuditEntry;
-use cocm::billing::{self, BillingRow, CodeUnits};
+use cocm::billing::{self, BillingRow};
 use cocm::caseload::{self, CaseloadRow};
 use cocm::chart::PatientChart;
 use cocm::measures::InstrumentMeasures;
@@ -184,63 +184,16 @@ pub fn queue(entries: &[QueueEntry], as_json: bool) -> Result<()> {
     table(&["#", "MRN", "NAME", "CARE MANAGER", "PHQ-9", "REASONS"], &body)
 }
 
-fn codes_text(codes: &[CodeUnits]) -> String {
-    codes.iter().map(|c| if c.units > 1 { format!("{}×{}", c.code, c.units) } else { c.code.clone() }).collect::<Vec<_>>().join(" + ")
-}
-
 pub fn billing(rows: &[BillingRow], as_json: bool, as_csv: bool) -> Result<()> {
     if as_json {
         return json(rows);
     }
-    let units = |r: &BillingRow, code: &str| r.codes.iter().find(|c| c.code == code).map_or(0, |c| c.units).to_string();
     let excluded = |r: &BillingRow| r.excluded.iter().map(|e| format!("{}:{}", e.reason, e.minutes)).collect::<Vec<_>>().join(";");
     if as_csv {
-        let body: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.mrn.clone(),
-                    r.name.clone(),
-                    r.payer.to_string(),
-                    opt(&r.pcp),
-                    r.month.to_string(),
-                    r.month_kind.to_string(),
-                    r.minutes.to_string(),
-                    r.excluded.iter().map(|e| e.minutes).sum::<u32>().to_string(),
-                    excluded(r),
-                    codes_text(&r.codes),
-                    units(r, billing::G2214),
-                    units(r, billing::CPT_99492),
-                    units(r, billing::CPT_99493),
-                    units(r, billing::CPT_99494),
-                    opt(&r.minutes_to_next_tier),
-                    format!("{:.2}", r.estimated_revenue),
-                    r.warnings.join("; "),
-                ]
-            })
-            .collect();
-        return csv_out(
-            &[
-                "mrn",
-                "name",
-                "payer",
-                "pcp",
-                "month",
-                "month_kind",
-                "minutes",
-                "excluded_minutes",
-                "excluded",
-                "codes",
-                "G2214",
-                "99492",
-                "99493",
-                "99494",
-                "minutes_to_next_tier",
-                "estimated_revenue",
-                "warnings",
-            ],
-            &body,
-        );
+        let mut out = stdout();
+        out.write_all(billing::to_csv(rows)?.as_bytes())?;
+        out.flush()?;
+        return Ok(());
     }
     let body: Vec<Vec<String>> = rows
         .iter()
@@ -251,7 +204,7 @@ pub fn billing(rows: &[BillingRow], as_json: bool, as_csv: bool) -> Result<()> {
                 r.month_kind.to_string(),
                 r.minutes.to_string(),
                 excluded(r),
-                codes_text(&r.codes),
+                billing::codes_text(&r.codes),
                 or_dash(&r.minutes_to_next_tier),
                 format!("{:.2}", r.estimated_revenue),
                 r.warnings.join("; "),
@@ -326,7 +279,7 @@ pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
         println!(
             "This month: {} countable minutes ({}), {} minutes to the next tier",
             b.minutes,
-            if b.codes.is_empty() { "no code yet".into() } else { codes_text(&b.codes) },
+            if b.codes.is_empty() { "no code yet".into() } else { billing::codes_text(&b.codes) },
             or_dash(&b.minutes_to_next_tier)
         );
     }

@@ -9,6 +9,7 @@ import type { Patient } from "./Patient";
 import type { ReasonSince } from "./ReasonSince";
 import type { ReviewRequest } from "./ReviewRequest";
 import type { TreatmentChange } from "./TreatmentChange";
+import type { Trend } from "./Trend";
 
 export type PatientChart = { as_of: string, patient: Patient, 
 /**
@@ -22,4 +23,8 @@ current: CaseloadRow | null, queue_reasons: Array<ReasonSince>,
 /**
  * This month's billing (minutes, codes, minutes to the next tier), when any minutes.
  */
-billing_this_month: BillingRow | null, assessments: Array<Assessment>, contacts: Array<Contact>, review_requests: Array<ReviewRequest>, case_reviews: Array<CaseReview>, treatment_changes: Array<TreatmentChange>, };
+billing_this_month: BillingRow | null, assessments: Array<Assessment>, contacts: Array<Contact>, review_requests: Array<ReviewRequest>, case_reviews: Array<CaseReview>, treatment_changes: Array<TreatmentChange>, 
+/**
+ * The current (latest) episode's trajectory, for the trend chart.
+ */
+trend: Trend, };

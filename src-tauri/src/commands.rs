@@ -1,0 +1,239 @@
+//! The commands the UI invokes. Each locks the app state, calls the core, and returns its
+//! result or its error as `{code, message}`.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use cocm::assessments::NewAssessment;
+use cocm::billing::{BillingRow, BillingTotals};
+use cocm::caseload::{CaseloadCounts, CaseloadRow};
+use cocm::chart::PatientChart;
+use cocm::contacts::NewContact;
+use cocm::dates::{self, Date, Month};
+use cocm::demo::{self, DemoOptions};
+use cocm::instruments::{self, Instrument, Item, LiveScore};
+use cocm::patients::{Patient, PatientChanges};
+use cocm::queue::QueueEntry;
+use cocm::reviews::{NewCaseReview, NewReviewRequest};
+use cocm::store::RegistryInfo;
+use cocm::team::TeamMember;
+use cocm::treatment::NewTreatmentChange;
+use cocm::vocab::{DischargeReason, EpisodeStatus};
+use cocm::voids::RecordKind;
+use cocm::{Error, ErrorPayload, Registry};
+use serde::Serialize;
+
+type State<'a> = tauri::State<'a, Mutex<AppState>>;
+type Reply<T> = Result<T, ErrorPayload>;
+
+/// The open registry, if any (the start screen opens or creates one).
+pub struct AppState {
+    registry: Option<Registry>,
+    /// Set from $COCM_AS, applied when a registry opens.
+    act_as: Option<String>,
+    /// Why $COCM_DB could not be opened, shown on the start screen.
+    startup_error: Option<ErrorPayload>,
+}
+
+impl AppState {
+    pub fn from_env() -> AppState {
+        let act_as = std::env::var("COCM_AS").ok().filter(|s| !s.is_empty());
+        let mut state = AppState { registry: None, act_as, startup_error: None };
+        if let Some(path) = std::env::var_os("COCM_DB").filter(|p| !p.is_empty()) {
+            if let Err(e) = state.open(Registry::open(&PathBuf::from(path))) {
+                state.startup_error = Some(e);
+            }
+        }
+        state
+    }
+
+    fn open(&mut self, registry: cocm::Result<Registry>) -> Reply<RegistryInfo> {
+        let mut registry = registry.map_err(|e| e.payload())?;
+        if let Some(member) = &self.act_as {
+            registry.act_as(member).map_err(|e| e.payload())?;
+        }
+        let info = registry.info().map_err(|e| e.payload())?;
+        self.registry = Some(registry);
+        Ok(info)
+    }
+}
+
+/// Runs `f` on the open registry.
+fn with<T>(state: &State, f: impl FnOnce(&mut Registry) -> cocm::Result<T>) -> Reply<T> {
+    let mut guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    let registry = guard.registry.as_mut().ok_or_else(|| Error::NotFound("no registry is open".into()).payload())?;
+    f(registry).map_err(|e| e.payload())
+}
+
+fn as_of(value: Option<String>) -> cocm::Result<Date> {
+    value.filter(|s| !s.is_empty()).map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", &s))
+}
+
+#[derive(Serialize)]
+pub struct StartState {
+    registry: Option<RegistryInfo>,
+    startup_error: Option<ErrorPayload>,
+    demo_path: String,
+}
+
+#[tauri::command]
+pub fn registry_info(state: State) -> Reply<StartState> {
+    let guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    let registry = guard.registry.as_ref().map(|r| r.info()).transpose().map_err(|e| e.payload())?;
+    Ok(StartState { registry, startup_error: guard.startup_error.clone(), demo_path: demo_path().display().to_string() })
+}
+
+#[tauri::command]
+pub fn open_registry(state: State, path: String) -> Reply<RegistryInfo> {
+    let mut guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    guard.open(Registry::open(&PathBuf::from(path)))
+}
+
+#[tauri::command]
+pub fn create_registry(state: State, path: String, practice: String) -> Reply<RegistryInfo> {
+    let mut guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    guard.open(Registry::create(&PathBuf::from(path), &practice))
+}
+
+/// The demo registry lives beside the default registry in the user's data directory.
+fn demo_path() -> PathBuf {
+    let default = cocm::store::default_registry_path();
+    default.with_file_name("demo.cocm")
+}
+
+/// Opens the demo registry, creating it from the seeds (as of today) the first time.
+#[tauri::command]
+pub fn open_demo_registry(state: State) -> Reply<RegistryInfo> {
+    let path = demo_path();
+    let mut guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    if path.exists() { guard.open(Registry::open(&path)) } else { guard.open(demo::create_demo(&path, &DemoOptions::default())) }
+}
+
+#[tauri::command]
+pub fn team(state: State) -> Reply<Vec<TeamMember>> {
+    with(&state, |r| r.list_members())
+}
+
+#[tauri::command]
+pub fn act_as(state: State, member: String) -> Reply<RegistryInfo> {
+    with(&state, |r| {
+        r.act_as(&member)?;
+        r.info()
+    })
+}
+
+#[derive(Serialize)]
+pub struct CaseloadView {
+    rows: Vec<CaseloadRow>,
+    counts: CaseloadCounts,
+    as_of: Date,
+}
+
+#[tauri::command]
+pub fn caseload(state: State, as_of_date: Option<String>, care_manager: Option<String>) -> Reply<CaseloadView> {
+    with(&state, |r| {
+        let as_of = as_of(as_of_date)?;
+        let rows = r.caseload(as_of, care_manager.as_deref().filter(|m| !m.is_empty()))?;
+        Ok(CaseloadView { counts: cocm::caseload::counts(&rows), rows, as_of })
+    })
+}
+
+#[tauri::command]
+pub fn patient_chart(state: State, mrn: String, as_of_date: Option<String>) -> Reply<PatientChart> {
+    with(&state, |r| r.patient_chart(&mrn, as_of(as_of_date)?))
+}
+
+#[tauri::command]
+pub fn instrument_items(instrument: String) -> Reply<Vec<Item>> {
+    Instrument::parse("instrument", &instrument).map(|i| i.items().to_vec()).map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn live_score(instrument: String, answers: Vec<Option<i64>>) -> Reply<LiveScore> {
+    let instrument = Instrument::parse("instrument", &instrument).map_err(|e| e.payload())?;
+    Ok(instruments::live_score(instrument, &answers))
+}
+
+/// A form's answers, item by item; a blank item is `null` and is named in the error.
+#[tauri::command]
+pub fn record_assessment(state: State, mrn: String, date: String, instrument: String, answers: Vec<Option<i64>>) -> Reply<String> {
+    let missing = answers.iter().position(Option::is_none);
+    if let Some(i) = missing {
+        return Err(Error::validation("items", format!("item {} is unanswered", i + 1)).payload());
+    }
+    let answers: Vec<i64> = answers.into_iter().flatten().collect();
+    with(&state, |r| r.record_assessment(&mrn, &NewAssessment { date, instrument, answers, difficulty: None }))
+}
+
+#[tauri::command]
+pub fn log_contact(state: State, mrn: String, contact: NewContact) -> Reply<String> {
+    with(&state, |r| r.log_contact(&mrn, &contact))
+}
+
+#[tauri::command]
+pub fn request_review(state: State, mrn: String, request: NewReviewRequest) -> Reply<String> {
+    with(&state, |r| r.request_review(&mrn, &request))
+}
+
+#[tauri::command]
+pub fn record_case_review(state: State, mrn: String, review: NewCaseReview) -> Reply<String> {
+    with(&state, |r| r.record_case_review(&mrn, &review))
+}
+
+#[tauri::command]
+pub fn record_treatment_change(state: State, mrn: String, change: NewTreatmentChange) -> Reply<String> {
+    with(&state, |r| r.record_treatment_change(&mrn, &change))
+}
+
+#[tauri::command]
+pub fn change_status(state: State, mrn: String, to: String, date: String, reason: Option<String>) -> Reply<()> {
+    with(&state, |r| {
+        let to = EpisodeStatus::parse("to", &to)?;
+        let reason = reason.filter(|s| !s.is_empty()).map(|s| DischargeReason::parse("reason", &s)).transpose()?;
+        r.change_status(&mrn, to, &date, reason)
+    })
+}
+
+#[tauri::command]
+pub fn record_consent(state: State, mrn: String, date: String) -> Reply<()> {
+    with(&state, |r| r.record_consent(&mrn, &date))
+}
+
+#[tauri::command]
+pub fn update_patient(state: State, mrn: String, changes: PatientChanges) -> Reply<Patient> {
+    with(&state, |r| r.update_patient(&mrn, &changes))
+}
+
+#[tauri::command]
+pub fn mark_entered_in_error(state: State, kind: String, id: String, reason: String) -> Reply<()> {
+    with(&state, |r| r.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason))
+}
+
+#[tauri::command]
+pub fn queue(state: State, as_of_date: Option<String>) -> Reply<Vec<QueueEntry>> {
+    with(&state, |r| r.queue(as_of(as_of_date)?))
+}
+
+#[derive(Serialize)]
+pub struct BillingView {
+    rows: Vec<BillingRow>,
+    totals: BillingTotals,
+}
+
+#[tauri::command]
+pub fn billing(state: State, month: String) -> Reply<BillingView> {
+    with(&state, |r| {
+        let rows = r.billing(Month::parse("month", &month)?)?;
+        Ok(BillingView { totals: cocm::billing::totals(&rows), rows })
+    })
+}
+
+/// Writes the month's CSV to the path the user chose in the save dialog.
+#[tauri::command]
+pub fn export_billing_csv(state: State, month: String, path: String) -> Reply<usize> {
+    with(&state, |r| {
+        let rows = r.billing(Month::parse("month", &month)?)?;
+        std::fs::write(&path, cocm::billing::to_csv(&rows)?)?;
+        Ok(rows.len())
+    })
+}

@@ -1,0 +1,42 @@
+//! CoCM Registry desktop app: the Tauri shell. Every command is thin: it takes the open
+//! registry, calls one core method and returns the core's types. No rule lives here.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+
+use std::sync::Mutex;
+
+fn main() {
+    // Like the CLI: $COCM_DB opens a registry, $COCM_AS acts as a team member.
+    let state = commands::AppState::from_env();
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(Mutex::new(state))
+        .invoke_handler(tauri::generate_handler![
+            commands::registry_info,
+            commands::open_registry,
+            commands::create_registry,
+            commands::open_demo_registry,
+            commands::team,
+            commands::act_as,
+            commands::caseload,
+            commands::patient_chart,
+            commands::instrument_items,
+            commands::live_score,
+            commands::record_assessment,
+            commands::log_contact,
+            commands::request_review,
+            commands::record_case_review,
+            commands::record_treatment_change,
+            commands::change_status,
+            commands::record_consent,
+            commands::update_patient,
+            commands::mark_entered_in_error,
+            commands::queue,
+            commands::billing,
+            commands::export_billing_csv,
+        ])
+        .run(tauri::generate_context!())
+        .expect("the CoCM Registry window failed to start");
+}

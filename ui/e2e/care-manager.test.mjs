@@ -1,0 +1,66 @@
+// A care manager's morning in the real app, on a fresh demo registry.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { App, cli, demoRegistry } from "./driver.mjs";
+
+const TEST = "care-manager";
+
+const rowMrns = (app) => app.script("return [...document.querySelectorAll('[data-testid=caseload-row]')].map((r) => r.dataset.mrn)");
+const minutesThisMonth = async (app) => Number((await app.text('[data-testid="minutes-this-month"]')).match(/^(\d+)/)[1]);
+
+test("care manager: needs-action first; item 9 raises safety; a safety check clears it; minutes appear", async () => {
+  const db = demoRegistry();
+  const expected = cli(db, "caseload", "--care-manager", "Ana Morales");
+  const app = await App.start({ db, as: "Ana Morales" });
+  try {
+    // My patients, in the core's order: the demo's safety patient first.
+    await app.find('[data-testid="caseload-row"]');
+    assert.deepEqual((await rowMrns(app)).slice(0, 8), expected.slice(0, 8).map((r) => r.mrn));
+    assert.equal(expected[0].flags[0], "safety");
+    assert.match(await app.text('[data-testid="caseload-row"]'), /Safety/);
+    assert.match(await app.text('[data-testid="count-on-caseload"]'), new RegExp(`^${expected.length} `));
+    await app.screenshot("care-manager-1-caseload");
+
+    // Search as you type, then open Robert Chen.
+    await app.type('[data-testid="search"]', "D004");
+    await app.waitFor("the search to narrow the list", async () => (await rowMrns(app)).join() === "D004");
+    await app.click('[data-testid="caseload-row"][data-mrn="D004"]');
+    assert.equal(await app.text('[data-testid="patient-name"]'), "Robert Chen");
+    assert.doesNotMatch(await app.text('[data-testid="patient-flags"]'), /Safety/);
+    const before = await minutesThisMonth(app);
+
+    // A PHQ-9 with item 9 positive: the alert shows while filling in, the flag once saved.
+    await app.click('[data-testid="record-phq9"]');
+    for (let item = 1; item <= 8; item++) await app.click(`[data-testid="item-${item}-1"]`);
+    await app.click('[data-testid="item-9-2"]');
+    await app.find('[data-testid="safety-alert"]');
+    assert.match(await app.text('[data-testid="live-score"]'), /Total 10 · 9 of 9 answered · moderate/);
+    await app.screenshot("care-manager-2-phq9-item9-alert");
+    await app.click('[data-testid="save-assessment"]');
+    await app.waitFor("the PHQ-9 to save", async () => /PHQ-9 saved/.test(await app.text('[data-testid="notice"]')));
+    assert.match(await app.text('[data-testid="patient-flags"]'), /Safety/);
+    await app.screenshot("care-manager-3-safety-flag");
+
+    // A safety check, with the minutes typed in: the flag clears and the minutes count.
+    await app.click('[data-testid="log-contact"]');
+    await app.select('[data-testid="contact-kind"]', "safety-check");
+    await app.type('[data-testid="contact-minutes"]', "15");
+    await app.click('[data-testid="save-contact"]');
+    await app.waitFor("the contact to save", async () => /Contact saved/.test(await app.text('[data-testid="notice"]')));
+    await app.waitFor("the safety flag to clear", async () => !/Safety/.test(await app.text('[data-testid="patient-flags"]')));
+    assert.equal(await minutesThisMonth(app), before + 15);
+    await app.screenshot("care-manager-4-safety-cleared");
+
+    // The core agrees.
+    const chart = cli(db, "patient", "show", "D004");
+    assert.ok(!chart.current.flags.includes("safety"));
+    assert.equal(chart.contacts.at(-1).kind, "safety-check");
+    assert.equal(chart.contacts.at(-1).author.name, "Ana Morales");
+    assert.equal(chart.assessments.at(-1).total, 10);
+  } catch (e) {
+    await app.screenshot(`failed-${TEST}`).catch(() => {});
+    throw e;
+  } finally {
+    await app.stop();
+  }
+});

@@ -1,0 +1,69 @@
+// The one module that talks to the core: every call is a Tauri command that returns the
+// core's own types (generated from Rust into ./bindings) or rejects with {code, message}.
+import { invoke } from "@tauri-apps/api/core";
+import type { CaseloadCounts } from "./bindings/CaseloadCounts";
+import type { CaseloadRow } from "./bindings/CaseloadRow";
+import type { ErrorPayload } from "./bindings/ErrorPayload";
+import type { Item } from "./bindings/Item";
+import type { LiveScore } from "./bindings/LiveScore";
+import type { NewContact } from "./bindings/NewContact";
+import type { NewReviewRequest } from "./bindings/NewReviewRequest";
+import type { NewTreatmentChange } from "./bindings/NewTreatmentChange";
+import type { PatientChart } from "./bindings/PatientChart";
+import type { QueueEntry } from "./bindings/QueueEntry";
+import type { RegistryInfo } from "./bindings/RegistryInfo";
+import type { TeamMember } from "./bindings/TeamMember";
+
+export type { ErrorPayload };
+
+export interface StartState {
+  registry: RegistryInfo | null;
+  startup_error: ErrorPayload | null;
+  demo_path: string;
+}
+
+export interface CaseloadView {
+  rows: CaseloadRow[];
+  counts: CaseloadCounts;
+  as_of: string;
+}
+
+/** A rejected command's payload, with its human message (never a debug string). */
+export class ApiError extends Error {
+  code: string;
+  constructor(payload: ErrorPayload) {
+    super(payload.message);
+    this.code = payload.code;
+  }
+}
+
+async function call<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    if (e && typeof e === "object" && "code" in e && "message" in e) throw new ApiError(e as ErrorPayload);
+    throw new ApiError({ code: "storage", message: String(e) });
+  }
+}
+
+export const api = {
+  registryInfo: () => call<StartState>("registry_info"),
+  openRegistry: (path: string) => call<RegistryInfo>("open_registry", { path }),
+  createRegistry: (path: string, practice: string) => call<RegistryInfo>("create_registry", { path, practice }),
+  openDemoRegistry: () => call<RegistryInfo>("open_demo_registry"),
+  team: () => call<TeamMember[]>("team"),
+  actAs: (member: string) => call<RegistryInfo>("act_as", { member }),
+  caseload: (careManager: string | null, asOfDate?: string) =>
+    call<CaseloadView>("caseload", { careManager, asOfDate: asOfDate ?? null }),
+  patientChart: (mrn: string, asOfDate?: string) => call<PatientChart>("patient_chart", { mrn, asOfDate: asOfDate ?? null }),
+  instrumentItems: (instrument: string) => call<Item[]>("instrument_items", { instrument }),
+  liveScore: (instrument: string, answers: (number | null)[]) => call<LiveScore>("live_score", { instrument, answers }),
+  recordAssessment: (mrn: string, date: string, instrument: string, answers: (number | null)[]) =>
+    call<string>("record_assessment", { mrn, date, instrument, answers }),
+  logContact: (mrn: string, contact: NewContact) => call<string>("log_contact", { mrn, contact }),
+  requestReview: (mrn: string, request: NewReviewRequest) => call<string>("request_review", { mrn, request }),
+  recordTreatmentChange: (mrn: string, change: NewTreatmentChange) =>
+    call<string>("record_treatment_change", { mrn, change }),
+  queue: (asOfDate?: string) => call<QueueEntry[]>("queue", { asOfDate: asOfDate ?? null }),
+  markEnteredInError: (kind: string, id: string, reason: string) => call<null>("mark_entered_in_error", { kind, id, reason }),
+};
