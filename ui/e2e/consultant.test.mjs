@@ -5,7 +5,7 @@ import { App, cli, demoRegistry } from "./driver.mjs";
 
 const TEST = "consultant";
 
-test("consultant: the queue lists the expected patients in order, with reasons", async () => {
+test("consultant: the queue in order; a review session reviews a patient, who leaves the queue", async () => {
   const db = demoRegistry();
   const expected = cli(db, "queue");
   const app = await App.start({ db, as: "Dr. Sam Rivera" });
@@ -16,9 +16,32 @@ test("consultant: the queue lists the expected patients in order, with reasons",
     assert.equal(expected[0].reasons[0].reason, "safety");
     assert.match(await app.text('[data-testid="queue-row"]'), new RegExp(`Safety since ${expected[0].reasons[0].since}`));
     await app.screenshot("consultant-1-queue");
-    await app.click(`[data-testid="queue-row"][data-mrn="${expected[0].mrn}"] .name`);
-    assert.equal(await app.text('[data-testid="patient-name"]'), expected[0].name);
-    await app.screenshot("consultant-2-patient");
+
+    // Review session: the safety patient first (a review does not clear safety; only a
+    // safety check does), so skip to the next, review them, and end the session.
+    const reviewed = expected[1];
+    assert.ok(!reviewed.reasons.some((r) => r.reason === "safety"), "the second patient's reasons are cleared by a review");
+    await app.click('[data-testid="start-session"]');
+    assert.equal(await app.attribute('[data-testid="session-patient"]', "data-mrn"), expected[0].mrn);
+    await app.click('[data-testid="skip"]');
+    await app.waitFor("the next patient", async () => (await app.attribute('[data-testid="session-patient"]', "data-mrn")) === reviewed.mrn);
+    await app.type('[data-testid="rec-medication"]', "Switch sertraline to escitalopram 10 mg");
+    await app.screenshot("consultant-2-review-session");
+    await app.click('[data-testid="save-review"]');
+    await app.waitFor("the session to move on", async () => (await app.attribute('[data-testid="session-patient"]', "data-mrn")) === expected[2].mrn);
+    await app.click('[data-testid="end-session"]');
+
+    // Back on the queue: the reviewed patient has left it, in the app and in the core.
+    await app.waitFor("the queue to reload", async () => !(await app.script(`return [...document.querySelectorAll('[data-testid=queue-row]')].map((r) => r.dataset.mrn)`)).includes(reviewed.mrn));
+    assert.ok(!cli(db, "queue").some((e) => e.mrn === reviewed.mrn));
+    await app.screenshot("consultant-3-queue-after-review");
+
+    // And the review shows on the patient.
+    await app.click('nav button:first-child');
+    await app.type('[data-testid="search"]', reviewed.mrn);
+    await app.click(`[data-testid="caseload-row"][data-mrn="${reviewed.mrn}"]`);
+    await app.waitFor("the case review on the chart", async () => /medication: Switch sertraline to escitalopram 10 mg/.test(await app.text('[data-testid="reviews"]')));
+    await app.screenshot("consultant-4-patient-review");
   } catch (e) {
     await app.screenshot(`failed-${TEST}`).catch(() => {});
     throw e;

@@ -6,6 +6,7 @@ import type { CaseloadRow } from "./bindings/CaseloadRow";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { Item } from "./bindings/Item";
 import type { LiveScore } from "./bindings/LiveScore";
+import type { NewCaseReview } from "./bindings/NewCaseReview";
 import type { NewContact } from "./bindings/NewContact";
 import type { NewReviewRequest } from "./bindings/NewReviewRequest";
 import type { NewTreatmentChange } from "./bindings/NewTreatmentChange";
@@ -64,6 +65,7 @@ export const api = {
   requestReview: (mrn: string, request: NewReviewRequest) => call<string>("request_review", { mrn, request }),
   recordTreatmentChange: (mrn: string, change: NewTreatmentChange) =>
     call<string>("record_treatment_change", { mrn, change }),
+  recordCaseReview: (mrn: string, review: NewCaseReview) => call<string>("record_case_review", { mrn, review }),
   queue: (asOfDate?: string) => call<QueueEntry[]>("queue", { asOfDate: asOfDate ?? null }),
   markEnteredInError: (kind: string, id: string, reason: string) => call<null>("mark_entered_in_error", { kind, id, reason }),
 };
