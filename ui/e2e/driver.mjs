@@ -136,6 +136,10 @@ export class App {
   async select(css, value) {
     await this.click(`${css} option[value="${value}"]`);
   }
+  /** Runs an async script; it calls the last argument with its result. */
+  async asyncScript(source, ...args) {
+    return this.#post(this.#s("/execute/async"), { script: source, args });
+  }
   async script(source, ...args) {
     return this.#post(this.#s("/execute/sync"), { script: source, args });
   }

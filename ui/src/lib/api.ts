@@ -1,6 +1,8 @@
 // The one module that talks to the core: every call is a Tauri command that returns the
 // core's own types (generated from Rust into ./bindings) or rejects with {code, message}.
 import { invoke } from "@tauri-apps/api/core";
+import type { BillingRow } from "./bindings/BillingRow";
+import type { BillingTotals } from "./bindings/BillingTotals";
 import type { CaseloadCounts } from "./bindings/CaseloadCounts";
 import type { CaseloadRow } from "./bindings/CaseloadRow";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
@@ -27,6 +29,11 @@ export interface CaseloadView {
   rows: CaseloadRow[];
   counts: CaseloadCounts;
   as_of: string;
+}
+
+export interface BillingView {
+  rows: BillingRow[];
+  totals: BillingTotals;
 }
 
 /** A rejected command's payload, with its human message (never a debug string). */
@@ -67,5 +74,7 @@ export const api = {
     call<string>("record_treatment_change", { mrn, change }),
   recordCaseReview: (mrn: string, review: NewCaseReview) => call<string>("record_case_review", { mrn, review }),
   queue: (asOfDate?: string) => call<QueueEntry[]>("queue", { asOfDate: asOfDate ?? null }),
+  billing: (month: string) => call<BillingView>("billing", { month }),
+  exportBillingCsv: (month: string, path: string) => call<number>("export_billing_csv", { month, path }),
   markEnteredInError: (kind: string, id: string, reason: string) => call<null>("mark_entered_in_error", { kind, id, reason }),
 };

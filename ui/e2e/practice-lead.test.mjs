@@ -1,0 +1,65 @@
+// The practice lead's month-end: the billing summary the core computes, and its CSV export.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { App, CLI, cli, demoRegistry } from "./driver.mjs";
+
+const TEST = "practice-lead";
+
+function monthsAgo(n) {
+  const now = new Date();
+  const d = new Date(now.getFullYear(), now.getMonth() - n, 1);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+}
+const codes = (row) => row.codes.map((c) => (c.units > 1 ? `${c.code}×${c.units}` : c.code)).join(" + ") || "—";
+const shown = (app) =>
+  app.script("return [...document.querySelectorAll('[data-testid=billing-row]')].map((r) => [r.dataset.mrn, r.querySelector('[data-testid=codes]').textContent])");
+
+test("practice lead: the month's codes are the core's, and the CSV export holds its rows", async () => {
+  const db = demoRegistry();
+  const lastMonth = monthsAgo(1);
+  const expected = cli(db, "billing", "--month", lastMonth);
+  const app = await App.start({ db, as: "Morgan Grant" });
+  try {
+    // Home is billing, last month by default, every patient-month with the core's codes.
+    await app.find('[data-testid="billing-row"]');
+    assert.deepEqual(await shown(app), expected.map((r) => [r.mrn, codes(r)]));
+    const tiers = new Set(expected.map(codes));
+    for (const tier of ["G2214", "99492", "99493", "99492 + 99494", "99492 + 99494×2", "99493 + 99494×2"]) assert.ok(tiers.has(tier), tier);
+    assert.match(await app.text('[data-testid="totals"]'), new RegExp(`${expected.filter((r) => r.codes.length).length} patients billed`));
+    await app.screenshot("practice-lead-1-billing");
+
+    // A patient-month opens onto the contacts behind it, excluded minutes marked.
+    await app.click('[data-testid="billing-row"][data-mrn="D029"] .name');
+    assert.match(await app.text(".detail"), /not counted: psychiatric-consultant/);
+    await app.screenshot("practice-lead-2-contacts-behind");
+
+    // Another month from the picker.
+    const earlier = monthsAgo(2);
+    await app.select('[data-testid="month"]', earlier);
+    const expectedEarlier = cli(db, "billing", "--month", earlier);
+    await app.waitFor("the earlier month", async () => JSON.stringify(await shown(app)) === JSON.stringify(expectedEarlier.map((r) => [r.mrn, codes(r)])));
+    await app.select('[data-testid="month"]', lastMonth);
+    await app.find('[data-testid="billing-row"][data-mrn="D022"]');
+
+    // Export: the native save dialog is outside WebDriver's reach, so the test sends the
+    // export command the dialog's path goes to, through the app's own IPC.
+    const path = join(dirname(db), `billing-${lastMonth}.csv`);
+    const exported = await app.asyncScript(
+      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('export_billing_csv', { month: arguments[0], path: arguments[1] }).then(done, (e) => done(e));",
+      lastMonth,
+      path,
+    );
+    assert.equal(exported, expected.length);
+    const csv = readFileSync(path, "utf8");
+    assert.equal(csv, execFileSync(CLI, ["--db", db, "billing", "--month", lastMonth, "--csv"], { encoding: "utf8" }));
+    assert.equal(csv.trim().split("\n").length, expected.length + 1);
+  } catch (e) {
+    await app.screenshot(`failed-${TEST}`).catch(() => {});
+    throw e;
+  } finally {
+    await app.stop();
+  }
+});
