@@ -228,6 +228,15 @@ impl Registry {
         self.write(|tx, actor| enroll(tx, actor, mrn, e))
     }
 
+    /// Adds a new patient and enrols them, in one transaction: both happen or neither does.
+    /// Returns the new episode's id.
+    pub fn enroll_new_patient(&mut self, patient: &crate::patients::NewPatient, e: &Enrolment) -> Result<String> {
+        self.write(|tx, actor| {
+            patients::insert(tx, actor, patient)?;
+            enroll(tx, actor, &patient.mrn, e)
+        })
+    }
+
     /// Records (verbal) consent for the patient's open episode.
     pub fn record_consent(&mut self, mrn: &str, date: &str) -> Result<()> {
         self.write(|tx, actor| record_consent(tx, actor, mrn, date))

@@ -31,6 +31,7 @@ fn export(dir: &Path) {
         cocm::audit::AuditEntry,
         cocm::team::TeamMember,
         LiveScore,
+        cocm::billing::BillingRules,
         Score,
         Item,
         cocm::ErrorPayload,

@@ -337,3 +337,18 @@ fn the_trend_chart_shows_the_episode_window_with_response_and_remission_lines() 
     // The as-of date bounds the window.
     assert_eq!(r.patient_chart("P1", d("2025-11-30")).unwrap().trend.points.len(), 1);
 }
+
+#[test]
+fn adding_and_enrolling_a_patient_is_one_transaction() {
+    let (t, mut r) = setup();
+    let before = dump(&t.path);
+    let p = NewPatient { mrn: "E1".into(), name: "New Patient".into(), dob: "1980-01-01".into(), ..Default::default() };
+    let bad = Enrolment { start: "2099-01-01".into(), consent: None, targets: None };
+    let e = r.enroll_new_patient(&p, &bad).unwrap_err();
+    assert!(e.to_string().contains("date: 2099-01-01 is in the future"), "{e}");
+    assert_eq!(dump(&t.path), before, "no patient is left behind without an episode");
+    let good = Enrolment { start: "2026-01-05".into(), consent: Some("2026-01-05".into()), targets: Some("depression,anxiety".into()) };
+    r.enroll_new_patient(&p, &good).unwrap();
+    let episodes = r.episodes("E1").unwrap();
+    assert_eq!((episodes.len(), episodes[0].targets.len()), (1, 2));
+}

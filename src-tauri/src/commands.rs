@@ -5,20 +5,22 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use cocm::assessments::NewAssessment;
-use cocm::billing::{BillingRow, BillingTotals};
+use cocm::billing::{BillingRow, BillingRules, BillingTotals, RuleSet};
 use cocm::caseload::{CaseloadCounts, CaseloadRow};
 use cocm::chart::PatientChart;
 use cocm::contacts::NewContact;
 use cocm::dates::{self, Date, Month};
 use cocm::demo::{self, DemoOptions};
+use cocm::episodes::Enrolment;
 use cocm::instruments::{self, Instrument, Item, LiveScore};
-use cocm::patients::{Patient, PatientChanges};
+use cocm::patients::{NewPatient, Patient, PatientChanges};
 use cocm::queue::QueueEntry;
 use cocm::reviews::{NewCaseReview, NewReviewRequest};
+use cocm::settings::Settings;
 use cocm::store::RegistryInfo;
 use cocm::team::TeamMember;
 use cocm::treatment::NewTreatmentChange;
-use cocm::vocab::{DischargeReason, EpisodeStatus};
+use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
 use cocm::voids::RecordKind;
 use cocm::{Error, ErrorPayload, Registry};
 use serde::Serialize;
@@ -191,6 +193,39 @@ pub fn change_status(state: State, mrn: String, to: String, date: String, reason
         let to = EpisodeStatus::parse("to", &to)?;
         let reason = reason.filter(|s| !s.is_empty()).map(|s| DischargeReason::parse("reason", &s)).transpose()?;
         r.change_status(&mrn, to, &date, reason)
+    })
+}
+
+#[tauri::command]
+pub fn enroll_new_patient(state: State, patient: NewPatient, enrolment: Enrolment) -> Reply<String> {
+    with(&state, |r| r.enroll_new_patient(&patient, &enrolment))
+}
+
+#[tauri::command]
+pub fn add_member(state: State, name: String, role: String) -> Reply<TeamMember> {
+    with(&state, |r| r.add_member(&name, Role::parse("role", &role)?))
+}
+
+#[tauri::command]
+pub fn settings(state: State) -> Reply<Settings> {
+    with(&state, |r| r.settings())
+}
+
+#[tauri::command]
+pub fn set_setting(state: State, key: String, value: String) -> Reply<Settings> {
+    with(&state, |r| r.set_setting(&key, &value))
+}
+
+#[tauri::command]
+pub fn billing_rule_sets(state: State) -> Reply<Vec<RuleSet>> {
+    with(&state, |r| r.billing_rule_sets())
+}
+
+#[tauri::command]
+pub fn set_billing_rules(state: State, year: i32, rules: BillingRules) -> Reply<Vec<RuleSet>> {
+    with(&state, |r| {
+        r.set_billing_rules(year, &rules)?;
+        r.billing_rule_sets()
     })
 }
 

@@ -132,6 +132,11 @@ export class App {
     const id = await this.find(css);
     return this.#request("GET", this.#s(`/element/${id}/attribute/${name}`));
   }
+  /** Sets an input the keyboard cannot reach reliably (WebKitGTK's date fields), firing input. */
+  async setValue(css, value) {
+    await this.find(css);
+    await this.script("const el = document.querySelector(arguments[0]); el.value = arguments[1]; el.dispatchEvent(new Event('input', { bubbles: true })); return true;", css, value);
+  }
   /** Picks an option of a <select> by value, as a person would. */
   async select(css, value) {
     await this.click(`${css} option[value="${value}"]`);

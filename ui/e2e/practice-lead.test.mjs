@@ -56,6 +56,20 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
     const csv = readFileSync(path, "utf8");
     assert.equal(csv, execFileSync(CLI, ["--db", db, "billing", "--month", lastMonth, "--csv"], { encoding: "utf8" }));
     assert.equal(csv.trim().split("\n").length, expected.length + 1);
+
+    // Team & settings: a threshold out of range is refused with the core's message; a valid
+    // one is stored.
+    await app.click("nav button:nth-child(5)");
+    await app.clear('[data-testid="setting-contact_due_days_active"]');
+    await app.type('[data-testid="setting-contact_due_days_active"]', "0");
+    await app.click('[data-testid="save-setting-contact_due_days_active"]');
+    await app.waitFor("the refusal", async () => /must be a whole number from 1 to 365/.test(await app.text(".settings")));
+    await app.clear('[data-testid="setting-contact_due_days_active"]');
+    await app.type('[data-testid="setting-contact_due_days_active"]', "21");
+    await app.click('[data-testid="save-setting-contact_due_days_active"]');
+    await app.waitFor("the saved setting", async () => /Setting saved/.test(await app.text('[data-testid="notice"]')));
+    assert.equal(cli(db, "settings", "list").contact_due_days_active, 21);
+    await app.screenshot("practice-lead-3-settings");
   } catch (e) {
     await app.screenshot(`failed-${TEST}`).catch(() => {});
     throw e;

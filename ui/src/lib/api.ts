@@ -2,6 +2,13 @@
 // core's own types (generated from Rust into ./bindings) or rejects with {code, message}.
 import { invoke } from "@tauri-apps/api/core";
 import type { BillingRow } from "./bindings/BillingRow";
+import type { BillingRules } from "./bindings/BillingRules";
+import type { Enrolment } from "./bindings/Enrolment";
+import type { NewPatient } from "./bindings/NewPatient";
+import type { Patient } from "./bindings/Patient";
+import type { PatientChanges } from "./bindings/PatientChanges";
+import type { RuleSet } from "./bindings/RuleSet";
+import type { Settings } from "./bindings/Settings";
 import type { BillingTotals } from "./bindings/BillingTotals";
 import type { CaseloadCounts } from "./bindings/CaseloadCounts";
 import type { CaseloadRow } from "./bindings/CaseloadRow";
@@ -74,6 +81,15 @@ export const api = {
     call<string>("record_treatment_change", { mrn, change }),
   recordCaseReview: (mrn: string, review: NewCaseReview) => call<string>("record_case_review", { mrn, review }),
   queue: (asOfDate?: string) => call<QueueEntry[]>("queue", { asOfDate: asOfDate ?? null }),
+  changeStatus: (mrn: string, to: string, date: string, reason: string | null) => call<null>("change_status", { mrn, to, date, reason }),
+  recordConsent: (mrn: string, date: string) => call<null>("record_consent", { mrn, date }),
+  updatePatient: (mrn: string, changes: PatientChanges) => call<Patient>("update_patient", { mrn, changes }),
+  enrollNewPatient: (patient: NewPatient, enrolment: Enrolment) => call<string>("enroll_new_patient", { patient, enrolment }),
+  addMember: (name: string, role: string) => call<TeamMember>("add_member", { name, role }),
+  settings: () => call<Settings>("settings"),
+  setSetting: (key: string, value: string) => call<Settings>("set_setting", { key, value }),
+  billingRuleSets: () => call<RuleSet[]>("billing_rule_sets"),
+  setBillingRules: (year: number, rules: BillingRules) => call<RuleSet[]>("set_billing_rules", { year, rules }),
   billing: (month: string) => call<BillingView>("billing", { month }),
   exportBillingCsv: (month: string, path: string) => call<number>("export_billing_csv", { month, path }),
   markEnteredInError: (kind: string, id: string, reason: string) => call<null>("mark_entered_in_error", { kind, id, reason }),

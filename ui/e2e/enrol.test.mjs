@@ -1,0 +1,54 @@
+// Enrolling a new patient, then moving them through relapse prevention to discharge.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { App, cli, demoRegistry } from "./driver.mjs";
+
+const TEST = "enrol";
+
+test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to relapse prevention and discharged", async () => {
+  const db = demoRegistry();
+  const app = await App.start({ db, as: "Ana Morales" });
+  try {
+    await app.click('[data-testid="nav-enrol"]');
+    await app.type('[data-testid="enrol-mrn"]', "D001");
+    await app.type('[data-testid="enrol-name"]', "Nora Quinn");
+    await app.setValue('[data-testid="enrol-dob"]', "1985-03-04");
+    await app.click('[data-testid="save-enrol"]');
+    assert.equal(await app.text('[data-testid="form-error"]'), "mrn: a patient with MRN 'D001' already exists");
+    assert.equal(cli(db, "patient", "show", "D001").patient.name, "Maria Lopez", "nothing changed");
+    await app.screenshot("enrol-1-duplicate-mrn");
+
+    await app.clear('[data-testid="enrol-mrn"]');
+    await app.type('[data-testid="enrol-mrn"]', "N100");
+    await app.click('[data-testid="save-enrol"]');
+    await app.waitFor("the new patient's chart", async () => (await app.text('[data-testid="patient-name"]')) === "Nora Quinn");
+    assert.match(await app.text('[data-testid="episode-status"]'), /active/);
+    assert.match(await app.text('[data-testid="patient-flags"]'), /No baseline/);
+    await app.screenshot("enrol-2-new-patient");
+
+    // A goals-met discharge goes through relapse prevention (the core refuses the shortcut).
+    await app.click('[data-testid="change-status"]');
+    await app.select('[data-testid="status-to"]', "discharged");
+    await app.select('[data-testid="status-reason"]', "goals-met");
+    await app.click('[data-testid="save-status"]');
+    assert.match(await app.text('[data-testid="form-error"]'), /moves to relapse-prevention before discharge/);
+    await app.select('[data-testid="status-to"]', "relapse-prevention");
+    await app.click('[data-testid="save-status"]');
+    await app.waitFor("relapse prevention", async () => /relapse-prevention/.test(await app.text('[data-testid="episode-status"]')));
+    await app.click('[data-testid="change-status"]');
+    await app.select('[data-testid="status-to"]', "discharged");
+    await app.select('[data-testid="status-reason"]', "goals-met");
+    await app.click('[data-testid="save-status"]');
+    await app.waitFor("the discharge", async () => /Discharged .* \(goals-met\)/.test(await app.text('[data-testid="episode-status"]')));
+    await app.screenshot("enrol-3-discharged");
+
+    const episodes = cli(db, "patient", "show", "N100").episodes;
+    assert.deepEqual(episodes[0].status_history.map((s) => s.status), ["active", "relapse-prevention", "discharged"]);
+    assert.equal(cli(db, "audit", "--limit", "1")[0].actor, "Ana Morales");
+  } catch (e) {
+    await app.screenshot(`failed-${TEST}`).catch(() => {});
+    throw e;
+  } finally {
+    await app.stop();
+  }
+});
