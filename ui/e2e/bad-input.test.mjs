@@ -1,15 +1,12 @@
 // Bad input through the UI: the core's message is shown next to the form and nothing is saved.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { App, cli, demoRegistry } from "./driver.mjs";
-
-const TEST = "bad-input";
+import { cli, demoRegistry, withApp } from "./driver.mjs";
 
 test("bad input: a PHQ-9 with a blank item and a contact of 0 minutes are refused, nothing saved", async () => {
   const db = demoRegistry();
   const before = cli(db, "patient", "show", "D004");
-  const app = await App.start({ db, as: "Ana Morales" });
-  try {
+  await withApp("bad-input", { db, as: "Ana Morales" }, async (app) => {
     await app.type('[data-testid="search"]', "Robert");
     await app.click('[data-testid="caseload-row"][data-mrn="D004"]');
     await app.find('[data-testid="patient-name"]');
@@ -26,12 +23,7 @@ test("bad input: a PHQ-9 with a blank item and a contact of 0 minutes are refuse
     await app.click('[data-testid="save-contact"]');
     assert.equal(await app.text('[data-testid="form-error"]'), "minutes: must be from 1 to 600 (got 0)");
     await app.screenshot("bad-input-2-zero-minutes");
-  } catch (e) {
-    await app.screenshot(`failed-${TEST}`).catch(() => {});
-    throw e;
-  } finally {
-    await app.stop();
-  }
+  });
   const after = cli(db, "patient", "show", "D004");
   assert.equal(after.assessments.length, before.assessments.length);
   assert.equal(after.contacts.length, before.contacts.length);

@@ -1,9 +1,7 @@
 // A care manager's morning in the real app, on a fresh demo registry.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { App, cli, demoRegistry } from "./driver.mjs";
-
-const TEST = "care-manager";
+import { cli, demoRegistry, withApp } from "./driver.mjs";
 
 const rowMrns = (app) => app.script("return [...document.querySelectorAll('[data-testid=caseload-row]')].map((r) => r.dataset.mrn)");
 const minutesThisMonth = async (app) => Number((await app.text('[data-testid="minutes-this-month"]')).match(/^(\d+)/)[1]);
@@ -11,8 +9,7 @@ const minutesThisMonth = async (app) => Number((await app.text('[data-testid="mi
 test("care manager: needs-action first; item 9 raises safety; a safety check clears it; minutes appear", async () => {
   const db = demoRegistry();
   const expected = cli(db, "caseload", "--care-manager", "Ana Morales");
-  const app = await App.start({ db, as: "Ana Morales" });
-  try {
+  await withApp("care-manager", { db, as: "Ana Morales" }, async (app) => {
     // My patients, in the core's order: the demo's safety patient first.
     await app.find('[data-testid="caseload-row"]');
     assert.deepEqual((await rowMrns(app)).slice(0, 8), expected.slice(0, 8).map((r) => r.mrn));
@@ -57,10 +54,5 @@ test("care manager: needs-action first; item 9 raises safety; a safety check cle
     assert.equal(chart.contacts.at(-1).kind, "safety-check");
     assert.equal(chart.contacts.at(-1).author.name, "Ana Morales");
     assert.equal(chart.assessments.at(-1).total, 10);
-  } catch (e) {
-    await app.screenshot(`failed-${TEST}`).catch(() => {});
-    throw e;
-  } finally {
-    await app.stop();
-  }
+  });
 });

@@ -1,15 +1,12 @@
 // The psychiatric consultant opens on the consult queue, in the core's order.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { App, cli, demoRegistry } from "./driver.mjs";
-
-const TEST = "consultant";
+import { cli, demoRegistry, withApp } from "./driver.mjs";
 
 test("consultant: the queue in order; a review session reviews a patient, who leaves the queue", async () => {
   const db = demoRegistry();
   const expected = cli(db, "queue");
-  const app = await App.start({ db, as: "Dr. Sam Rivera" });
-  try {
+  await withApp("consultant", { db, as: "Dr. Sam Rivera" }, async (app) => {
     await app.find('[data-testid="queue-row"]');
     const mrns = await app.script("return [...document.querySelectorAll('[data-testid=queue-row]')].map((r) => r.dataset.mrn)");
     assert.deepEqual(mrns, expected.map((e) => e.mrn));
@@ -42,10 +39,5 @@ test("consultant: the queue in order; a review session reviews a patient, who le
     await app.click(`[data-testid="caseload-row"][data-mrn="${reviewed.mrn}"]`);
     await app.waitFor("the case review on the chart", async () => /medication: Switch sertraline to escitalopram 10 mg/.test(await app.text('[data-testid="reviews"]')));
     await app.screenshot("consultant-4-patient-review");
-  } catch (e) {
-    await app.screenshot(`failed-${TEST}`).catch(() => {});
-    throw e;
-  } finally {
-    await app.stop();
-  }
+  });
 });

@@ -171,3 +171,19 @@ export class App {
     }
   }
 }
+
+/**
+ * Runs a test body on the app started on `db` as member `as`; on failure saves a screenshot
+ * named failed-NAME before the error propagates. The app is always stopped.
+ */
+export async function withApp(name, { db, as }, body) {
+  const app = await App.start({ db, as });
+  try {
+    await body(app);
+  } catch (e) {
+    await app.screenshot(`failed-${name}`).catch(() => {});
+    throw e;
+  } finally {
+    await app.stop();
+  }
+}

@@ -1,14 +1,11 @@
 // Enrolling a new patient, then moving them through relapse prevention to discharge.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { App, cli, demoRegistry } from "./driver.mjs";
-
-const TEST = "enrol";
+import { cli, demoRegistry, withApp } from "./driver.mjs";
 
 test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to relapse prevention and discharged", async () => {
   const db = demoRegistry();
-  const app = await App.start({ db, as: "Ana Morales" });
-  try {
+  await withApp("enrol", { db, as: "Ana Morales" }, async (app) => {
     await app.click('[data-testid="nav-enrol"]');
     await app.type('[data-testid="enrol-mrn"]', "D001");
     await app.type('[data-testid="enrol-name"]', "Nora Quinn");
@@ -45,10 +42,5 @@ test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to rel
     const episodes = cli(db, "patient", "show", "N100").episodes;
     assert.deepEqual(episodes[0].status_history.map((s) => s.status), ["active", "relapse-prevention", "discharged"]);
     assert.equal(cli(db, "audit", "--limit", "1")[0].actor, "Ana Morales");
-  } catch (e) {
-    await app.screenshot(`failed-${TEST}`).catch(() => {});
-    throw e;
-  } finally {
-    await app.stop();
-  }
+  });
 });

@@ -4,9 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { App, CLI, cli, demoRegistry } from "./driver.mjs";
-
-const TEST = "practice-lead";
+import { CLI, cli, demoRegistry, withApp } from "./driver.mjs";
 
 function monthsAgo(n) {
   const now = new Date();
@@ -21,8 +19,7 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
   const db = demoRegistry();
   const lastMonth = monthsAgo(1);
   const expected = cli(db, "billing", "--month", lastMonth);
-  const app = await App.start({ db, as: "Morgan Grant" });
-  try {
+  await withApp("practice-lead", { db, as: "Morgan Grant" }, async (app) => {
     // Home is billing, last month by default, every patient-month with the core's codes.
     await app.find('[data-testid="billing-row"]');
     assert.deepEqual(await shown(app), expected.map((r) => [r.mrn, codes(r)]));
@@ -70,10 +67,5 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
     await app.waitFor("the saved setting", async () => /Setting saved/.test(await app.text('[data-testid="notice"]')));
     assert.equal(cli(db, "settings", "list").contact_due_days_active, 21);
     await app.screenshot("practice-lead-3-settings");
-  } catch (e) {
-    await app.screenshot(`failed-${TEST}`).catch(() => {});
-    throw e;
-  } finally {
-    await app.stop();
-  }
+  });
 });
