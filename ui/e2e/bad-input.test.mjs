@@ -16,6 +16,11 @@ test("bad input: a PHQ-9 with a blank item and a contact of 0 minutes are refuse
     await app.click('[data-testid="save-assessment"]');
     assert.equal(await app.text('[data-testid="form-error"]'), "items: item 5 is unanswered");
     await app.screenshot("bad-input-1-phq9-blank-item");
+    // Leaving by the top bar asks before the unsaved answers are lost.
+    await app.click("nav button:first-child");
+    await app.find('[data-testid="discard-prompt"]');
+    await app.click('[data-testid="keep-editing"]');
+    assert.equal(await app.text('[data-testid="patient-name"]'), "Robert Chen");
     await app.click('[data-testid="log-contact"]'); // asks before discarding the unsaved PHQ-9
     await app.click('[data-testid="discard"]');
 
