@@ -16,6 +16,7 @@ test("care manager: needs-action first; item 9 raises safety; a safety check cle
     assert.equal(expected[0].flags[0], "safety");
     assert.match(await app.text('[data-testid="caseload-row"]'), /Safety/);
     assert.match(await app.text('[data-testid="count-on-caseload"]'), new RegExp(`^${expected.length} `));
+    assert.match(await app.script("return document.title"), /^CoCM Registry — Riverside Family Medicine \(demo\) — .*registry\.cocm$/);
     await app.screenshot("care-manager-1-caseload");
 
     // Search as you type, then open Robert Chen.
