@@ -23,6 +23,15 @@ test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to rel
     assert.match(await app.text('[data-testid="patient-flags"]'), /No baseline/);
     await app.screenshot("enrol-2-new-patient");
 
+    // Demographics and the care team can be edited; the core audits what changed.
+    await app.click('[data-testid="edit-patient"]');
+    await app.clear('[data-testid="edit-name"]');
+    await app.type('[data-testid="edit-name"]', "Nora Quinn-Baker");
+    await app.click('[data-testid="save-edit"]');
+    await app.waitFor("the new name", async () => (await app.text('[data-testid="patient-name"]')) === "Nora Quinn-Baker");
+    const edit = cli(db, "audit", "--limit", "1")[0];
+    assert.deepEqual([edit.action, edit.record_type, edit.details.name.to], ["update", "patient", "Nora Quinn-Baker"]);
+
     // A goals-met discharge goes through relapse prevention (the core refuses the shortcut).
     await app.click('[data-testid="change-status"]');
     await app.select('[data-testid="status-to"]', "discharged");
