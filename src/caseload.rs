@@ -63,6 +63,14 @@ pub(crate) fn row(s: &EpisodeSnapshot, e: Evaluation) -> CaseloadRow {
     }
 }
 
+/// The caseload screen's data: the rows, their counts, and the date they are as of.
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct CaseloadView {
+    pub rows: Vec<CaseloadRow>,
+    pub counts: CaseloadCounts,
+    pub as_of: Date,
+}
+
 /// The counts shown above the caseload.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
 pub struct CaseloadCounts {
@@ -108,5 +116,11 @@ impl Registry {
         let mut rows: Vec<CaseloadRow> = snaps.iter().map(|s| row(s, flags::evaluate(s, &settings, as_of))).collect();
         sort_by_action(&mut rows);
         Ok(rows)
+    }
+
+    /// The caseload with its counts, as the caseload screen shows it.
+    pub fn caseload_view(&self, as_of: Date, care_manager: Option<&str>) -> Result<CaseloadView> {
+        let rows = self.caseload(as_of, care_manager)?;
+        Ok(CaseloadView { counts: counts(&rows), rows, as_of })
     }
 }

@@ -29,6 +29,15 @@ pub struct RegistryInfo {
     pub actor: Actor,
 }
 
+/// What the desktop app's start screen needs: the registry it opened (from `COCM_DB`), why
+/// that failed if it did, and where the demo registry lives.
+#[derive(Clone, Debug, serde::Serialize, ts_rs::TS)]
+pub struct StartState {
+    pub registry: Option<RegistryInfo>,
+    pub startup_error: Option<crate::ErrorPayload>,
+    pub demo_path: String,
+}
+
 /// An open registry: the handle the CLI and the desktop app call.
 pub struct Registry {
     pub(crate) conn: Connection,

@@ -11,7 +11,7 @@ use cocm::caseload::{CaseloadCounts, CaseloadRow};
 use cocm::chart::PatientChart;
 use cocm::instruments::{Item, LiveScore, Score};
 use cocm::queue::QueueEntry;
-use cocm::store::RegistryInfo;
+use cocm::store::{RegistryInfo, StartState};
 use cocm::voids::RecordKind;
 
 fn export(dir: &Path) {
@@ -31,6 +31,9 @@ fn export(dir: &Path) {
         cocm::audit::AuditEntry,
         cocm::team::TeamMember,
         LiveScore,
+        StartState,
+        cocm::caseload::CaseloadView,
+        cocm::billing::BillingView,
         cocm::billing::BillingRules,
         Score,
         Item,

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use cocm::assessments::NewAssessment;
-use cocm::billing::{BillingRow, BillingRules, BillingTotals, RuleSet};
-use cocm::caseload::{CaseloadCounts, CaseloadRow};
+use cocm::billing::{BillingRules, BillingView, RuleSet};
+use cocm::caseload::CaseloadView;
 use cocm::chart::PatientChart;
 use cocm::contacts::NewContact;
 use cocm::dates::{self, Date, Month};
@@ -17,13 +17,12 @@ use cocm::patients::{NewPatient, Patient, PatientChanges};
 use cocm::queue::QueueEntry;
 use cocm::reviews::{NewCaseReview, NewReviewRequest};
 use cocm::settings::Settings;
-use cocm::store::RegistryInfo;
+use cocm::store::{RegistryInfo, StartState};
 use cocm::team::TeamMember;
 use cocm::treatment::NewTreatmentChange;
 use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
 use cocm::voids::RecordKind;
 use cocm::{Error, ErrorPayload, Registry};
-use serde::Serialize;
 
 type State<'a> = tauri::State<'a, Mutex<AppState>>;
 type Reply<T> = Result<T, ErrorPayload>;
@@ -69,13 +68,6 @@ fn with<T>(state: &State, f: impl FnOnce(&mut Registry) -> cocm::Result<T>) -> R
 
 fn as_of(value: Option<String>) -> cocm::Result<Date> {
     value.filter(|s| !s.is_empty()).map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", &s))
-}
-
-#[derive(Serialize)]
-pub struct StartState {
-    registry: Option<RegistryInfo>,
-    startup_error: Option<ErrorPayload>,
-    demo_path: String,
 }
 
 #[tauri::command]
@@ -124,20 +116,9 @@ pub fn act_as(state: State, member: String) -> Reply<RegistryInfo> {
     })
 }
 
-#[derive(Serialize)]
-pub struct CaseloadView {
-    rows: Vec<CaseloadRow>,
-    counts: CaseloadCounts,
-    as_of: Date,
-}
-
 #[tauri::command]
 pub fn caseload(state: State, as_of_date: Option<String>, care_manager: Option<String>) -> Reply<CaseloadView> {
-    with(&state, |r| {
-        let as_of = as_of(as_of_date)?;
-        let rows = r.caseload(as_of, care_manager.as_deref().filter(|m| !m.is_empty()))?;
-        Ok(CaseloadView { counts: cocm::caseload::counts(&rows), rows, as_of })
-    })
+    with(&state, |r| r.caseload_view(as_of(as_of_date)?, care_manager.as_deref().filter(|m| !m.is_empty())))
 }
 
 #[tauri::command]
@@ -249,18 +230,9 @@ pub fn queue(state: State, as_of_date: Option<String>) -> Reply<Vec<QueueEntry>>
     with(&state, |r| r.queue(as_of(as_of_date)?))
 }
 
-#[derive(Serialize)]
-pub struct BillingView {
-    rows: Vec<BillingRow>,
-    totals: BillingTotals,
-}
-
 #[tauri::command]
 pub fn billing(state: State, month: String) -> Reply<BillingView> {
-    with(&state, |r| {
-        let rows = r.billing(Month::parse("month", &month)?)?;
-        Ok(BillingView { totals: cocm::billing::totals(&rows), rows })
-    })
+    with(&state, |r| r.billing_view(Month::parse("month", &month)?))
 }
 
 /// Writes the month's CSV to the path the user chose in the save dialog.

@@ -307,6 +307,13 @@ pub fn to_csv(rows: &[BillingRow]) -> Result<String> {
     String::from_utf8(w.into_inner().map_err(|e| Error::Storage(format!("CSV: {e}")))?).map_err(|e| Error::Storage(e.to_string()))
 }
 
+/// The billing screen's data: a month's rows and their totals.
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct BillingView {
+    pub rows: Vec<BillingRow>,
+    pub totals: BillingTotals,
+}
+
 /// The rule set in effect in `year`: the latest one that took effect on or before it.
 pub(crate) fn rules_for_year(conn: &Connection, year: i32) -> Result<(i32, BillingRules)> {
     let found: Option<(i32, String)> = conn
@@ -332,6 +339,12 @@ impl Registry {
     /// by MRN.
     pub fn billing(&self, month: Month) -> Result<Vec<BillingRow>> {
         month::rows(&self.conn, month, None)
+    }
+
+    /// A month's rows with their totals, as the billing screen shows them.
+    pub fn billing_view(&self, month: Month) -> Result<BillingView> {
+        let rows = self.billing(month)?;
+        Ok(BillingView { totals: totals(&rows), rows })
     }
 
     /// One patient's billing row for a month (none when they have no minutes in it).

@@ -1,17 +1,16 @@
 // The one module that talks to the core: every call is a Tauri command that returns the
 // core's own types (generated from Rust into ./bindings) or rejects with {code, message}.
 import { invoke } from "@tauri-apps/api/core";
-import type { BillingRow } from "./bindings/BillingRow";
+import type { BillingView } from "./bindings/BillingView";
 import type { BillingRules } from "./bindings/BillingRules";
 import type { Enrolment } from "./bindings/Enrolment";
 import type { NewPatient } from "./bindings/NewPatient";
 import type { Patient } from "./bindings/Patient";
 import type { PatientChanges } from "./bindings/PatientChanges";
 import type { RuleSet } from "./bindings/RuleSet";
+import type { StartState } from "./bindings/StartState";
 import type { Settings } from "./bindings/Settings";
-import type { BillingTotals } from "./bindings/BillingTotals";
-import type { CaseloadCounts } from "./bindings/CaseloadCounts";
-import type { CaseloadRow } from "./bindings/CaseloadRow";
+import type { CaseloadView } from "./bindings/CaseloadView";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { Item } from "./bindings/Item";
 import type { LiveScore } from "./bindings/LiveScore";
@@ -24,24 +23,7 @@ import type { QueueEntry } from "./bindings/QueueEntry";
 import type { RegistryInfo } from "./bindings/RegistryInfo";
 import type { TeamMember } from "./bindings/TeamMember";
 
-export type { ErrorPayload };
-
-export interface StartState {
-  registry: RegistryInfo | null;
-  startup_error: ErrorPayload | null;
-  demo_path: string;
-}
-
-export interface CaseloadView {
-  rows: CaseloadRow[];
-  counts: CaseloadCounts;
-  as_of: string;
-}
-
-export interface BillingView {
-  rows: BillingRow[];
-  totals: BillingTotals;
-}
+export type { BillingView, CaseloadView, ErrorPayload, StartState };
 
 /** A rejected command's payload, with its human message (never a debug string). */
 export class ApiError extends Error {
