@@ -14,6 +14,10 @@ test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to rel
     assert.equal(await app.text('[data-testid="form-error"]'), "mrn: a patient with MRN 'D001' already exists");
     assert.equal(cli(db, "patient", "show", "D001").patient.name, "Maria Lopez", "nothing changed");
     await app.screenshot("enrol-1-duplicate-mrn");
+    // The typed-in details are not lost by a stray click on the top bar.
+    await app.click("nav button:first-child");
+    await app.find('[data-testid="discard-prompt"]');
+    await app.click('[data-testid="keep-editing"]');
 
     await app.clear('[data-testid="enrol-mrn"]');
     await app.type('[data-testid="enrol-mrn"]', "N100");
