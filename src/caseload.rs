@@ -97,12 +97,9 @@ pub fn counts(rows: &[CaseloadRow]) -> CaseloadCounts {
 /// Patients who need action today first: by their most pressing flag, then the longest
 /// overdue follow-up, then name.
 pub fn sort_by_action(rows: &mut [CaseloadRow]) {
-    rows.sort_by(|a, b| {
-        let key = |r: &CaseloadRow| (r.flags.first().copied(), r.flags.is_empty(), r.follow_up_due);
-        let (fa, ea, da) = key(a);
-        let (fb, eb, db) = key(b);
-        ea.cmp(&eb).then(fa.cmp(&fb)).then(da.cmp(&db)).then_with(|| a.name.cmp(&b.name)).then_with(|| a.mrn.cmp(&b.mrn))
-    });
+    // Flagged rows before unflagged ones, then by the first (most pressing) flag.
+    let key = |r: &CaseloadRow| (r.flags.is_empty(), r.flags.first().copied(), r.follow_up_due, r.name.clone(), r.mrn.clone());
+    rows.sort_by_cached_key(key);
 }
 
 impl Registry {

@@ -2,7 +2,7 @@
 //! result or its error as `{code, message}`.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use cocm::assessments::NewAssessment;
 use cocm::billing::{BillingRules, BillingView, RuleSet};
@@ -59,9 +59,14 @@ impl AppState {
     }
 }
 
+/// The app state, or a storage error if a panicking command poisoned its lock.
+fn lock<'a>(state: &'a State) -> Reply<MutexGuard<'a, AppState>> {
+    state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())
+}
+
 /// Runs `f` on the open registry.
 fn with<T>(state: &State, f: impl FnOnce(&mut Registry) -> cocm::Result<T>) -> Reply<T> {
-    let mut guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    let mut guard = lock(state)?;
     let registry = guard.registry.as_mut().ok_or_else(|| Error::NotFound("no registry is open".into()).payload())?;
     f(registry).map_err(|e| e.payload())
 }
@@ -72,20 +77,20 @@ fn as_of(value: Option<String>) -> cocm::Result<Date> {
 
 #[tauri::command]
 pub fn registry_info(state: State) -> Reply<StartState> {
-    let guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    let guard = lock(&state)?;
     let registry = guard.registry.as_ref().map(|r| r.info()).transpose().map_err(|e| e.payload())?;
     Ok(StartState { registry, startup_error: guard.startup_error.clone(), demo_path: demo_path().display().to_string() })
 }
 
 #[tauri::command]
 pub fn open_registry(state: State, path: String) -> Reply<RegistryInfo> {
-    let mut guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    let mut guard = lock(&state)?;
     guard.open(Registry::open(&PathBuf::from(path)))
 }
 
 #[tauri::command]
 pub fn create_registry(state: State, path: String, practice: String) -> Reply<RegistryInfo> {
-    let mut guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    let mut guard = lock(&state)?;
     guard.open(Registry::create(&PathBuf::from(path), &practice))
 }
 
@@ -99,7 +104,7 @@ fn demo_path() -> PathBuf {
 #[tauri::command]
 pub fn open_demo_registry(state: State) -> Reply<RegistryInfo> {
     let path = demo_path();
-    let mut guard = state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())?;
+    let mut guard = lock(&state)?;
     if path.exists() { guard.open(Registry::open(&path)) } else { guard.open(demo::create_demo(&path, &DemoOptions::default())) }
 }
 

@@ -8,6 +8,7 @@
 
 mod synthetic;
 
+use chrono::Datelike;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -84,8 +85,6 @@ pub fn resolve_date(spec: &str, as_of: Date) -> Result<String> {
     }
     dates::parse_date("seeds", spec).map(|d| d.to_string())
 }
-
-use chrono::Datelike;
 
 const TEAM: &str = include_str!("../../seeds/team.csv");
 const PATIENTS: &str = include_str!("../../seeds/patients.csv");
