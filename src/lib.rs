@@ -28,6 +28,7 @@ pub mod chart;
 pub mod flags;
 pub mod measures;
 pub mod queue;
+pub mod reports;
 mod snapshot;
 
 pub mod demo;

@@ -40,6 +40,22 @@ pub struct Settings {
     /// §7: a month is initial again after this many empty calendar months. [6]
     #[ts(type = "number")]
     pub billing_restart_gap_months: i64,
+    /// §8: the monthly contact rate target, in percent. [80]
+    #[ts(type = "number")]
+    pub target_contact_rate_pct: i64,
+    /// §8: the improvement rate target, in percent. [60]
+    #[ts(type = "number")]
+    pub target_improvement_rate_pct: i64,
+    /// §8: the psychiatric consultation rate target, in percent. [80]
+    #[ts(type = "number")]
+    pub target_consultation_rate_pct: i64,
+    /// §9 AIMS guidance: active patients per full-time care manager, low end (complex
+    /// populations). [60]
+    #[ts(type = "number")]
+    pub caseload_guidance_min: i64,
+    /// §9 AIMS guidance, high end. [120]
+    #[ts(type = "number")]
+    pub caseload_guidance_max: i64,
 }
 
 /// Each setting's key and the range a practice may set it to.
@@ -53,6 +69,11 @@ const NUMERIC_SETTINGS: &[(&str, i64, i64)] = &[
     ("long_episode_months", 1, 60),
     ("new_patient_days", 0, 365),
     ("billing_restart_gap_months", 1, 24),
+    ("target_contact_rate_pct", 0, 100),
+    ("target_improvement_rate_pct", 0, 100),
+    ("target_consultation_rate_pct", 0, 100),
+    ("caseload_guidance_min", 1, 1000),
+    ("caseload_guidance_max", 1, 1000),
 ];
 const BOOLEAN_SETTINGS: &[&str] = &["billing_counts_pcp_minutes"];
 
@@ -74,6 +95,11 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
         new_patient_days: num("new_patient_days")?,
         billing_counts_pcp_minutes: pairs.get("billing_counts_pcp_minutes").map(|v| v == "true").unwrap_or(false),
         billing_restart_gap_months: num("billing_restart_gap_months")?,
+        target_contact_rate_pct: num("target_contact_rate_pct")?,
+        target_improvement_rate_pct: num("target_improvement_rate_pct")?,
+        target_consultation_rate_pct: num("target_consultation_rate_pct")?,
+        caseload_guidance_min: num("caseload_guidance_min")?,
+        caseload_guidance_max: num("caseload_guidance_max")?,
     })
 }
 

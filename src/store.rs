@@ -16,6 +16,7 @@ pub const APPLICATION_ID: i32 = 0x436F_434D;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_registry", include_str!("../migrations/0001_registry.sql")),
     ("0002_practice_settings", include_str!("../migrations/0002_practice_settings.sql")),
+    ("0003_report_targets", include_str!("../migrations/0003_report_targets.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch for `cocm`. The command set is a contract (see README.md).
 
 mod output;
+mod report;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -188,6 +189,8 @@ enum Command {
         #[command(flatten)]
         format: Format,
     },
+    /// The program report: caseload, quality measures and billing for a period (spec §8)
+    Report(report::ReportArgs),
     /// Practice settings (the spec's defaults)
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -383,6 +386,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let month = Month::parse("month", &month)?;
             output::billing(&open()?.billing(month)?, format.json, format.csv)?;
         }
+        Command::Report(args) => report::run(open()?, args)?,
         Command::Settings(SettingsCommand::List { json }) => output::settings(&open()?.settings()?, json)?,
         Command::Settings(SettingsCommand::Set { key, value }) => output::settings(&open()?.set_setting(&key, &value)?, false)?,
         Command::Rules(RulesCommand::List) => output::json(&open()?.billing_rule_sets()?)?,

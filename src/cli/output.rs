@@ -15,7 +15,7 @@ use cocm::team::TeamMember;
 use cocm::{Error, Result};
 
 /// Standard output, buffered: stdout alone is line-buffered, a syscall per line.
-fn stdout() -> BufWriter<std::io::StdoutLock<'static>> {
+pub fn stdout() -> BufWriter<std::io::StdoutLock<'static>> {
     BufWriter::with_capacity(1 << 16, std::io::stdout().lock())
 }
 
@@ -28,7 +28,7 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
 }
 
 /// Prints rows as aligned columns.
-fn table(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

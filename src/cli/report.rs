@@ -1,0 +1,196 @@
+//! `cocm report`: the program report (spec §8) for a period, per month, per care manager, or
+//! the patients behind one figure. Every figure comes from the core's `reports` module.
+
+use clap::Args;
+use std::io::Write;
+
+use cocm::dates::{self, Date, Month};
+use cocm::reports::{self, Measure, ProgramReport, Report, ReportMember};
+use cocm::{Registry, Result};
+
+use super::output::{self, stdout, table};
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// First day of the period (YYYY-MM-DD, or YYYY-MM for the whole month) [default: last month]
+    #[arg(long)]
+    from: Option<String>,
+    /// Last day of the period (YYYY-MM-DD, or YYYY-MM for the whole month) [default: the end of --from's month]
+    #[arg(long)]
+    to: Option<String>,
+    /// Only this care manager's patients (id or exact name)
+    #[arg(long)]
+    care_manager: Option<String>,
+    /// One row per calendar month from --from to --to (YYYY-MM)
+    #[arg(long, conflicts_with_all = ["by_care_manager", "list"])]
+    monthly: bool,
+    /// The practice and one line per care manager, against the AIMS caseload guidance
+    #[arg(long, conflicts_with_all = ["care_manager", "list"])]
+    by_care_manager: bool,
+    /// The patients behind one figure: caseload, newly_enrolled, discharged, contact_rate,
+    /// improvement_rate, response_rate, remission_rate, consultation_rate, drr_followup_rate,
+    /// drr_response_rate, drr_remission_rate, remission_12m_rate or billing
+    #[arg(long, value_name = "MEASURE")]
+    list: Option<String>,
+    /// Judge the period as of this date [default: today]
+    #[arg(long)]
+    as_of: Option<String>,
+    #[arg(long)]
+    json: bool,
+    #[arg(long, conflicts_with = "json")]
+    csv: bool,
+}
+
+/// A day, or a month standing for its first (or last) day.
+fn day_or_month(field: &str, s: &str, last: bool) -> Result<Date> {
+    match Month::parse(field, s) {
+        Ok(m) if last => Ok(m.last_day()),
+        Ok(m) => Ok(m.first_day()),
+        Err(_) => dates::parse_date(field, s),
+    }
+}
+
+fn month_of(field: &str, s: Option<&str>, default: Month) -> Result<Month> {
+    s.map_or(Ok(default), |s| Month::parse(field, s))
+}
+
+pub fn run(registry: Registry, a: ReportArgs) -> Result<()> {
+    let as_of = a.as_of.as_deref().map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", s))?;
+    let last_month = Month::of(as_of).plus(-1);
+    if a.monthly {
+        let from = month_of("from", a.from.as_deref(), last_month.plus(-11))?;
+        let to = month_of("to", a.to.as_deref(), last_month)?;
+        let reports = registry.monthly_reports(from, to, as_of, a.care_manager.as_deref())?;
+        return print_reports(&reports, a.json, a.csv);
+    }
+    let from = a.from.as_deref().map_or(Ok(last_month.first_day()), |s| day_or_month("from", s, false))?;
+    let to = a.to.as_deref().map_or(Ok(Month::of(from).last_day()), |s| day_or_month("to", s, true))?;
+    if let Some(measure) = &a.list {
+        let measure = Measure::parse("list", measure)?;
+        let (report, members) = registry.report_members(from, to, as_of, a.care_manager.as_deref(), Some(measure))?;
+        return print_members(&report, measure, &members, a.json, a.csv);
+    }
+    if a.by_care_manager {
+        let program = registry.program_report(from, to, as_of)?;
+        return print_program(&program, a.json, a.csv);
+    }
+    let report = registry.report(from, to, as_of, a.care_manager.as_deref())?;
+    if a.json || a.csv {
+        return print_reports(std::slice::from_ref(&report), a.json, a.csv);
+    }
+    print_report(&report)
+}
+
+fn write_out(text: &str) -> Result<()> {
+    let mut out = stdout();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn print_reports(reports: &[Report], as_json: bool, as_csv: bool) -> Result<()> {
+    if as_csv {
+        return write_out(&reports::to_csv(reports)?);
+    }
+    if as_json {
+        return output::json(reports);
+    }
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            let mut row = vec![Month::of(r.from).to_string(), r.caseload.to_string(), r.newly_enrolled.to_string(), r.discharged.to_string()];
+            row.extend([&r.contact_rate, &r.improvement_rate, &r.consultation_rate].map(percent));
+            row.extend([units(r), format!("{:.2}", r.billing.estimated_revenue)]);
+            row
+        })
+        .collect();
+    table(&["MONTH", "CASELOAD", "NEW", "DISCHARGED", "CONTACT", "IMPROVED", "CONSULTED", "UNITS", "EST $"], &rows)
+}
+
+fn percent(rate: &reports::Rate) -> String {
+    rate.rate.map_or("-".into(), |r| format!("{:.0} %", r * 100.0))
+}
+
+fn units(r: &Report) -> String {
+    let units: Vec<String> = r.billing.units.iter().map(|(code, n)| format!("{code}×{n}")).collect();
+    if units.is_empty() { "no codes".into() } else { units.join(" ") }
+}
+
+fn print_report(r: &Report) -> Result<()> {
+    let mut out = stdout();
+    let whose = r.care_manager.as_deref().unwrap_or("the practice");
+    writeln!(out, "Program report for {whose}, {} to {}{}", r.from, r.to, if r.end < r.to { format!(" (as of {})", r.end) } else { String::new() })?;
+    let reasons: Vec<String> = r.discharged_by_reason.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    writeln!(out, "Caseload on {}: {}   newly enrolled: {}   discharged: {}", r.end, r.caseload, r.newly_enrolled, r.discharged)?;
+    if !reasons.is_empty() {
+        let weeks = r.avg_weeks_to_discharge.map(|w| format!(", on average {w:.1} weeks after enrolment")).unwrap_or_default();
+        writeln!(out, "Discharged by reason: {}{weeks}", reasons.join(", "))?;
+    }
+    writeln!(out)?;
+    out.flush()?;
+    let rows: Vec<Vec<String>> = reports::rates(r)
+        .iter()
+        .map(|(key, rate)| {
+            let target = match (rate.target, rate.meets_target()) {
+                (Some(t), Some(met)) => format!("≥ {:.0} % ({})", t * 100.0, if met { "met" } else { "not met" }),
+                (Some(t), None) => format!("≥ {:.0} %", t * 100.0),
+                _ => String::new(),
+            };
+            vec![key.to_string(), rate.numerator.to_string(), rate.denominator.to_string(), percent(rate), target]
+        })
+        .collect();
+    table(&["MEASURE", "NUMERATOR", "DENOMINATOR", "RATE", "TARGET"], &rows)?;
+    let b = &r.billing;
+    let months: Vec<String> = b.months.iter().map(Month::to_string).collect();
+    println!(
+        "\nBilling {}: {} patients billed · {} countable minutes · {} · estimated ${:.2} (fee estimates)",
+        months.join(", "),
+        b.patients,
+        b.minutes,
+        units(r),
+        b.estimated_revenue
+    );
+    Ok(())
+}
+
+fn print_program(p: &ProgramReport, as_json: bool, as_csv: bool) -> Result<()> {
+    if as_json {
+        return output::json(p);
+    }
+    let reports: Vec<Report> = std::iter::once(p.practice.clone()).chain(p.care_managers.iter().map(|c| c.report.clone())).collect();
+    if as_csv {
+        return write_out(&reports::to_csv(&reports)?);
+    }
+    let mut rows: Vec<Vec<String>> = vec![];
+    for (name, guidance, r) in std::iter::once(("Practice".to_string(), String::new(), &p.practice))
+        .chain(p.care_managers.iter().map(|c| (c.name.clone(), c.caseload_guidance.to_string(), &c.report)))
+    {
+        let mut row = vec![name, r.caseload.to_string(), guidance];
+        row.extend([&r.contact_rate, &r.improvement_rate, &r.consultation_rate].map(percent));
+        row.extend([r.billing.minutes.to_string(), units(r)]);
+        rows.push(row);
+    }
+    table(&["", "CASELOAD", "GUIDANCE", "CONTACT", "IMPROVED", "CONSULTED", "MINUTES", "UNITS"], &rows)?;
+    println!("\nAIMS caseload guidance: {}–{} active patients per full-time care manager (practice setting)", p.guidance.min, p.guidance.max);
+    Ok(())
+}
+
+fn print_members(r: &Report, measure: Measure, members: &[ReportMember], as_json: bool, as_csv: bool) -> Result<()> {
+    if as_json {
+        return output::json(members);
+    }
+    if as_csv {
+        return write_out(&reports::members_to_csv(members)?);
+    }
+    let rows: Vec<Vec<String>> = members
+        .iter()
+        .map(|m| {
+            let yes = if m.in_numerator { "yes" } else { "no" };
+            vec![m.mrn.clone(), m.name.clone(), m.care_manager.clone().unwrap_or_default(), yes.into(), m.detail.clone()]
+        })
+        .collect();
+    table(&["MRN", "NAME", "CARE MANAGER", "COUNTED", "WHY"], &rows)?;
+    let counted = members.iter().filter(|m| m.in_numerator).count();
+    println!("\n{measure}, {} to {}: {counted} of {} patients", r.from, r.end, members.len());
+    Ok(())
+}

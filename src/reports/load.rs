@@ -1,0 +1,179 @@
+//! Loads, set-based, everything the program report needs up to the last day it looks at: every
+//! episode with its status history, and per patient the assessments, contact days and case
+//! reviews. A handful of queries over the whole practice, never one per patient; `evaluate`
+//! then judges any period ending on or before that day from memory, so twelve monthly rows
+//! cost one load.
+
+use rusqlite::Connection;
+use std::collections::HashMap;
+
+use crate::Result;
+use crate::dates::{self, Date};
+use crate::instruments::Instrument;
+use crate::measures::Point;
+use crate::snapshot::text;
+use crate::vocab::{DischargeReason, EpisodeStatus, Payer, Target, parse_targets};
+
+/// One patient, with their dated records (entered-in-error excluded), oldest first.
+#[derive(Debug, Default)]
+pub(super) struct PatientRecords {
+    pub mrn: String,
+    pub name: String,
+    pub payer: Option<Payer>,
+    pub care_manager_id: Option<String>,
+    pub assessments: Vec<(Instrument, Point)>,
+    /// Days with at least one contact.
+    pub contact_days: Vec<Date>,
+    pub reviews: Vec<Date>,
+}
+
+/// One episode and every status it has had.
+#[derive(Debug)]
+pub(super) struct EpisodeRecord {
+    /// Index into [`ReportData::patients`].
+    pub patient: usize,
+    pub start: Date,
+    pub targets: Vec<Target>,
+    pub discharge: Option<(Date, Option<DischargeReason>)>,
+    /// (date, status) in the order they were recorded; the first is `active` on the start date.
+    pub statuses: Vec<(Date, EpisodeStatus)>,
+}
+
+impl EpisodeRecord {
+    /// The status on day `d` (none before the episode started).
+    pub fn status_on(&self, d: Date) -> Option<EpisodeStatus> {
+        self.statuses.iter().take_while(|(date, _)| *date <= d).last().map(|(_, s)| *s)
+    }
+
+    /// `active` or `relapse-prevention` on `d`.
+    pub fn open_on(&self, d: Date) -> bool {
+        matches!(self.status_on(d), Some(EpisodeStatus::Active | EpisodeStatus::RelapsePrevention))
+    }
+
+    /// Open on at least one day from `from` to `to` (spec §8 "on the caseload during the period").
+    pub fn open_during(&self, from: Date, to: Date) -> bool {
+        self.open_on(from)
+            || self.statuses.iter().any(|(d, s)| *d > from && *d <= to && matches!(s, EpisodeStatus::Active | EpisodeStatus::RelapsePrevention))
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct ReportData {
+    pub patients: Vec<PatientRecords>,
+    pub episodes: Vec<EpisodeRecord>,
+    /// Care manager id → name.
+    pub care_managers: HashMap<String, String>,
+    pub patient_index: HashMap<String, usize>,
+}
+
+fn date(s: &str) -> Date {
+    dates::parse_iso(s).unwrap_or_default()
+}
+
+/// Everything dated on or before `last`; contact days only from `contacts_from` on, since only
+/// the contact rate reads them.
+pub(super) fn load(conn: &Connection, contacts_from: Date, last: Date) -> Result<ReportData> {
+    let last_text = last.to_string();
+    let mut data = ReportData::default();
+
+    {
+        let mut stmt = conn.prepare_cached("SELECT id, name FROM team_members WHERE role = 'care-manager'")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            data.care_managers.insert(r.get(0)?, r.get(1)?);
+        }
+    }
+    {
+        let mut stmt = conn.prepare_cached("SELECT id, mrn, name, payer, care_manager_id FROM patients ORDER BY mrn")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let payer: String = r.get(3)?;
+            data.patient_index.insert(r.get(0)?, data.patients.len());
+            data.patients.push(PatientRecords {
+                mrn: r.get(1)?,
+                name: r.get(2)?,
+                payer: Payer::parse("payer", &payer).ok(),
+                care_manager_id: r.get(4)?,
+                ..Default::default()
+            });
+        }
+    }
+
+    let mut episode_index: HashMap<String, usize> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, patient_id, start_date, targets, discharge_date, discharge_reason FROM episodes
+             WHERE start_date <= ?1 ORDER BY start_date, id",
+        )?;
+        let mut rows = stmt.query([&last_text])?;
+        while let Some(r) = rows.next()? {
+            let Some(&patient) = data.patient_index.get(&r.get::<_, String>(1)?) else { continue };
+            let (start, targets, discharge, reason): (String, String, Option<String>, Option<String>) = (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+            // A discharge after `last` is in the future as far as the report can see.
+            let discharge = discharge.map(|d| date(&d)).filter(|d| *d <= last);
+            episode_index.insert(r.get(0)?, data.episodes.len());
+            data.episodes.push(EpisodeRecord {
+                patient,
+                start: date(&start),
+                targets: parse_targets("targets", &targets).unwrap_or_default(),
+                discharge: discharge.map(|d| (d, reason.and_then(|r| DischargeReason::parse("reason", &r).ok()))),
+                statuses: Vec::new(),
+            });
+        }
+    }
+    {
+        let mut stmt =
+            conn.prepare_cached("SELECT episode_id, date, status FROM episode_status_changes WHERE date <= ?1 ORDER BY episode_id, date, seq")?;
+        let mut rows = stmt.query([&last_text])?;
+        while let Some(r) = rows.next()? {
+            let Some(&i) = episode_index.get(text(r, 0)?) else { continue };
+            if let Ok(status) = EpisodeStatus::parse("status", text(r, 2)?) {
+                data.episodes[i].statuses.push((date(text(r, 1)?), status));
+            }
+        }
+    }
+
+    // The rows of each query arrive grouped by patient: look each one up once, not per row.
+    let mut grouped = |sql: &str, from: &str, push: &mut dyn FnMut(&mut PatientRecords, &rusqlite::Row) -> rusqlite::Result<()>| -> Result<()> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = stmt.query([from, &last_text])?;
+        let mut current: (String, Option<usize>) = (String::new(), None);
+        while let Some(r) = rows.next()? {
+            let pid = text(r, 0)?;
+            if pid != current.0 {
+                current = (pid.to_string(), data.patient_index.get(pid).copied());
+            }
+            if let Some(i) = current.1 {
+                push(&mut data.patients[i], r)?;
+            }
+        }
+        Ok(())
+    };
+    grouped(
+        "SELECT patient_id, date, instrument, total, item9 FROM assessments
+         WHERE voided_at IS NULL AND date >= ?1 AND date <= ?2 ORDER BY patient_id, date, created_at",
+        "0000-01-01",
+        &mut |p, r| {
+            let instrument = if text(r, 2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
+            p.assessments.push((instrument, Point { date: date(text(r, 1)?), total: r.get(3)?, item9: r.get(4)? }));
+            Ok(())
+        },
+    )?;
+    grouped(
+        "SELECT DISTINCT patient_id, date FROM contacts WHERE voided_at IS NULL AND date >= ?1 AND date <= ?2 ORDER BY patient_id, date",
+        &contacts_from.to_string(),
+        &mut |p, r| {
+            p.contact_days.push(date(text(r, 1)?));
+            Ok(())
+        },
+    )?;
+    grouped(
+        "SELECT patient_id, date FROM case_reviews WHERE voided_at IS NULL AND date >= ?1 AND date <= ?2 ORDER BY patient_id, date",
+        "0000-01-01",
+        &mut |p, r| {
+            p.reviews.push(date(text(r, 1)?));
+            Ok(())
+        },
+    )?;
+    Ok(data)
+}

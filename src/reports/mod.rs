@@ -1,0 +1,372 @@
+//! Program reports (spec §8): caseload statistics, quality measures and billing summaries for a
+//! period, for the practice and per care manager, each rate with its numerator, denominator and
+//! target, and the patients behind every figure.
+//!
+//! A report is a function of (registry, period F..L, as-of date T). A period that has not ended
+//! by T is judged up to T: point-in-time measures are taken on min(L, T). Patients belong to
+//! the care manager they are assigned to now (the registry keeps no history of reassignment).
+//! Billing is per calendar month (§7), so a report's billing covers the calendar months from
+//! F's through min(L, T)'s.
+
+mod csv;
+mod evaluate;
+mod load;
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub use csv::{members_to_csv, rates, to_csv};
+use evaluate::{Period, Who};
+use load::ReportData;
+
+use crate::billing::BillingRow;
+use crate::dates::{Date, Month};
+use crate::vocab::string_enum;
+use crate::{Error, Registry, Result, team};
+
+string_enum!(
+    /// Every figure of a report a person can ask "who?" of.
+    Measure {
+        Caseload => "caseload",
+        NewlyEnrolled => "newly_enrolled",
+        Discharged => "discharged",
+        ContactRate => "contact_rate",
+        ImprovementRate => "improvement_rate",
+        ResponseRate => "response_rate",
+        RemissionRate => "remission_rate",
+        ConsultationRate => "consultation_rate",
+        DrrFollowupRate => "drr_followup_rate",
+        DrrResponseRate => "drr_response_rate",
+        DrrRemissionRate => "drr_remission_rate",
+        Remission12mRate => "remission_12m_rate",
+        Billing => "billing",
+    }
+);
+
+/// A share with what it is a share of; `rate` is none when the denominator is 0 (spec §8).
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
+pub struct Rate {
+    pub numerator: u32,
+    pub denominator: u32,
+    /// numerator / denominator, 0–1.
+    pub rate: Option<f64>,
+    /// The spec's target for this rate, 0–1, where it has one (a practice setting).
+    pub target: Option<f64>,
+}
+
+impl Rate {
+    pub fn new(numerator: u32, denominator: u32, target: Option<f64>) -> Rate {
+        Rate { numerator, denominator, rate: (denominator > 0).then(|| numerator as f64 / denominator as f64), target }
+    }
+
+    /// Whether the rate meets its target; none without a rate or a target.
+    pub fn meets_target(&self) -> Option<bool> {
+        Some(self.rate? >= self.target? - 1e-9)
+    }
+}
+
+/// Billing over the report's calendar months (spec §7, §8).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
+pub struct ReportBilling {
+    #[ts(type = "Array<string>")]
+    pub months: Vec<Month>,
+    /// Patients with at least one code in those months.
+    pub patients: u32,
+    /// Countable minutes.
+    pub minutes: u32,
+    pub units: BTreeMap<String, u32>,
+    pub estimated_revenue: f64,
+}
+
+/// One report: the practice's or one care manager's, for one period.
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct Report {
+    pub from: Date,
+    pub to: Date,
+    pub as_of: Date,
+    /// The day point-in-time measures are taken: the period's end, or the as-of date if earlier.
+    pub end: Date,
+    /// The care manager's name; none for the whole practice.
+    pub care_manager: Option<String>,
+    /// Patients with an `active` or `relapse-prevention` episode on `end`.
+    pub caseload: u32,
+    pub newly_enrolled: u32,
+    pub discharged: u32,
+    pub discharged_by_reason: BTreeMap<String, u32>,
+    pub avg_weeks_to_discharge: Option<f64>,
+    /// The caseload on `end` by payer.
+    pub payer_mix: BTreeMap<String, u32>,
+    pub contact_rate: Rate,
+    pub improvement_rate: Rate,
+    pub response_rate: Rate,
+    pub remission_rate: Rate,
+    pub consultation_rate: Rate,
+    pub drr_followup_rate: Rate,
+    pub drr_response_rate: Rate,
+    pub drr_remission_rate: Rate,
+    pub remission_12m_rate: Rate,
+    pub billing: ReportBilling,
+}
+
+/// A patient behind a figure: in the denominator, and in the numerator or not.
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct ReportMember {
+    pub mrn: String,
+    pub name: String,
+    pub care_manager: Option<String>,
+    pub in_numerator: bool,
+    /// Why, in words: the scores, dates or codes the patient was judged on.
+    pub detail: String,
+}
+
+string_enum!(
+    /// A care manager's caseload against the AIMS guidance range (spec §9).
+    GuidanceStatus {
+        Below => "below",
+        Within => "within",
+        Above => "above",
+    }
+);
+
+/// The AIMS caseload-size guidance the practice set for its payer mix (spec §9).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct CaseloadGuidance {
+    pub min: u32,
+    pub max: u32,
+}
+
+impl CaseloadGuidance {
+    pub fn judge(&self, caseload: u32) -> GuidanceStatus {
+        if caseload < self.min {
+            GuidanceStatus::Below
+        } else if caseload > self.max {
+            GuidanceStatus::Above
+        } else {
+            GuidanceStatus::Within
+        }
+    }
+}
+
+/// One care manager's line in the program report.
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct CareManagerReport {
+    /// None for the patients with no care manager.
+    pub member_id: Option<String>,
+    pub name: String,
+    pub caseload_guidance: GuidanceStatus,
+    pub report: Report,
+}
+
+/// The practice's report and each care manager's.
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct ProgramReport {
+    pub practice: Report,
+    pub guidance: CaseloadGuidance,
+    pub care_managers: Vec<CareManagerReport>,
+}
+
+/// The Reports screen: the program report and the practice's last 12 months, for trends.
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct ReportsView {
+    pub program: ProgramReport,
+    pub trend: Vec<Report>,
+}
+
+fn period(from: Date, to: Date, as_of: Date) -> Result<Period> {
+    if to < from {
+        return Err(Error::validation("to", format!("{to} is before the period's start {from}")));
+    }
+    if from > as_of {
+        return Err(Error::validation("from", format!("{from} is after the as-of date {as_of}; a report cannot look ahead")));
+    }
+    Ok(Period { from, to, as_of, end: to.min(as_of) })
+}
+
+fn month_period(month: Month, as_of: Date) -> Result<Period> {
+    period(month.first_day(), month.last_day(), as_of)
+}
+
+/// The calendar months whose billing a period reports.
+fn billing_months(p: &Period) -> Vec<Month> {
+    let mut months = vec![Month::of(p.from)];
+    while *months.last().expect("one month") < Month::of(p.end) {
+        months.push(months.last().expect("one month").next());
+    }
+    months
+}
+
+/// Billing rows by month, each month loaded once however many reports read it.
+#[derive(Default)]
+struct BillingMonths(BTreeMap<Month, Vec<BillingRow>>);
+
+impl BillingMonths {
+    fn load(&mut self, registry: &Registry, months: &[Month]) -> Result<()> {
+        for m in months {
+            if !self.0.contains_key(m) {
+                self.0.insert(*m, registry.billing(*m)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The scope's billing over `months`, and its patient-months behind the figure.
+    fn summarise(&self, data: &ReportData, who: Who, months: Vec<Month>, members: Option<&mut Vec<ReportMember>>) -> ReportBilling {
+        let mut b = ReportBilling::default();
+        let mut billed: Vec<&str> = Vec::new();
+        let mut cents = 0i64;
+        let mut list = Vec::new();
+        for row in months.iter().flat_map(|m| self.0.get(m).into_iter().flatten()) {
+            let Some(p) = data.patient_index.get(&row.patient_id).map(|&i| &data.patients[i]) else { continue };
+            if !who.includes(p) {
+                continue;
+            }
+            b.minutes += row.minutes;
+            for c in &row.codes {
+                *b.units.entry(c.code.clone()).or_default() += c.units;
+            }
+            cents += (row.estimated_revenue * 100.0).round() as i64;
+            if !row.codes.is_empty() {
+                billed.push(&row.patient_id);
+            }
+            if members.is_some() && (row.minutes > 0 || !row.codes.is_empty()) {
+                let codes = if row.codes.is_empty() { "no code".to_string() } else { crate::billing::codes_text(&row.codes) };
+                list.push(ReportMember {
+                    mrn: row.mrn.clone(),
+                    name: row.name.clone(),
+                    care_manager: p.care_manager_id.as_ref().and_then(|id| data.care_managers.get(id).cloned()),
+                    in_numerator: !row.codes.is_empty(),
+                    detail: format!("{}: {} ({} {} min, ${:.2})", row.month, codes, row.month_kind, row.minutes, row.estimated_revenue),
+                });
+            }
+        }
+        billed.sort_unstable();
+        billed.dedup();
+        b.patients = billed.len() as u32;
+        b.estimated_revenue = cents as f64 / 100.0;
+        b.months = months;
+        if let Some(members) = members {
+            list.sort_by(|a, b| (&a.mrn, &a.detail).cmp(&(&b.mrn, &b.detail)));
+            *members = list;
+        }
+        b
+    }
+}
+
+impl Registry {
+    fn report_data(&self, contacts_from: Date, last: Date) -> Result<ReportData> {
+        load::load(&self.conn, contacts_from, last)
+    }
+
+    /// The care manager's id, from an id or exact name.
+    fn care_manager_id(&self, care_manager: Option<&str>) -> Result<Option<String>> {
+        care_manager.map(|m| team::find(&self.conn, "care_manager", m).map(|m| m.id)).transpose()
+    }
+
+    /// The report for a period, for the practice or one care manager (id or exact name).
+    pub fn report(&self, from: Date, to: Date, as_of: Date, care_manager: Option<&str>) -> Result<Report> {
+        Ok(self.report_members(from, to, as_of, care_manager, None)?.0)
+    }
+
+    /// The report, and the patients behind one of its figures (`measure`): everyone in the
+    /// denominator, each marked in the numerator or not.
+    pub fn report_members(
+        &self,
+        from: Date,
+        to: Date,
+        as_of: Date,
+        care_manager: Option<&str>,
+        measure: Option<Measure>,
+    ) -> Result<(Report, Vec<ReportMember>)> {
+        let p = period(from, to, as_of)?;
+        let id = self.care_manager_id(care_manager)?;
+        let who = Who::of(id.as_deref());
+        let data = self.report_data(p.from, p.end)?;
+        let (mut report, mut members) = evaluate::evaluate(&data, &self.settings()?, p, who, measure);
+        let mut billing = BillingMonths::default();
+        let months = billing_months(&p);
+        billing.load(self, &months)?;
+        report.billing = billing.summarise(&data, who, months, (measure == Some(Measure::Billing)).then_some(&mut members));
+        Ok((report, members))
+    }
+
+    /// One report per calendar month from `from` to `to`, for trends.
+    pub fn monthly_reports(&self, from: Month, to: Month, as_of: Date, care_manager: Option<&str>) -> Result<Vec<Report>> {
+        if to < from {
+            return Err(Error::validation("to", format!("{to} is before {from}")));
+        }
+        let periods: Vec<Period> = (0..=from.months_until(to)).map(|i| month_period(from.plus(i), as_of)).collect::<Result<_>>()?;
+        let id = self.care_manager_id(care_manager)?;
+        let who = Who::of(id.as_deref());
+        let data = self.report_data(from.first_day(), periods.last().expect("one month").end)?;
+        let settings = self.settings()?;
+        let mut billing = BillingMonths::default();
+        periods
+            .iter()
+            .map(|p| {
+                let (mut report, _) = evaluate::evaluate(&data, &settings, *p, who, None);
+                let months = billing_months(p);
+                billing.load(self, &months)?;
+                report.billing = billing.summarise(&data, who, months, None);
+                Ok(report)
+            })
+            .collect()
+    }
+
+    /// The practice's report with one line per care manager (and one for patients with none,
+    /// if any are on the caseload during the period), judged against the AIMS guidance.
+    pub fn program_report(&self, from: Date, to: Date, as_of: Date) -> Result<ProgramReport> {
+        let p = period(from, to, as_of)?;
+        let data = self.report_data(p.from, p.end)?;
+        let mut billing = BillingMonths::default();
+        self.program(&data, &mut billing, p)
+    }
+
+    fn program(&self, data: &ReportData, billing: &mut BillingMonths, p: Period) -> Result<ProgramReport> {
+        let settings = self.settings()?;
+        let months = billing_months(&p);
+        billing.load(self, &months)?;
+        let report = |who: Who| {
+            let (mut r, _) = evaluate::evaluate(data, &settings, p, who, None);
+            r.billing = billing.summarise(data, who, months.clone(), None);
+            r
+        };
+        let guidance = CaseloadGuidance { min: settings.caseload_guidance_min as u32, max: settings.caseload_guidance_max as u32 };
+        let mut members: Vec<(&String, &String)> = data.care_managers.iter().collect();
+        members.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
+        let mut care_managers: Vec<CareManagerReport> = members
+            .into_iter()
+            .map(|(id, name)| {
+                let r = report(Who::CareManager(id));
+                CareManagerReport { member_id: Some(id.clone()), name: name.clone(), caseload_guidance: guidance.judge(r.caseload), report: r }
+            })
+            .collect();
+        let unassigned = report(Who::Unassigned);
+        if unassigned.contact_rate.denominator > 0 || unassigned.newly_enrolled > 0 || unassigned.discharged > 0 {
+            let name = unassigned.care_manager.clone().unwrap_or_default();
+            care_managers.push(CareManagerReport { member_id: None, name, caseload_guidance: guidance.judge(unassigned.caseload), report: unassigned });
+        }
+        Ok(ProgramReport { practice: report(Who::Practice), guidance, care_managers })
+    }
+
+    /// The Reports screen's data: the program report for the period and the practice's 12
+    /// calendar months up to the period's end, from one load of the registry.
+    pub fn reports_view(&self, from: Date, to: Date, as_of: Date) -> Result<ReportsView> {
+        let p = period(from, to, as_of)?;
+        let first_month = Month::of(p.end).plus(-11);
+        let data = self.report_data(p.from.min(first_month.first_day()), p.end)?;
+        let mut billing = BillingMonths::default();
+        let program = self.program(&data, &mut billing, p)?;
+        let settings = self.settings()?;
+        let trend = (0..12)
+            .map(|i| {
+                let mp = month_period(first_month.plus(i), as_of)?;
+                let (mut r, _) = evaluate::evaluate(&data, &settings, mp, Who::Practice, None);
+                let months = billing_months(&mp);
+                billing.load(self, &months)?;
+                r.billing = billing.summarise(&data, Who::Practice, months, None);
+                Ok(r)
+            })
+            .collect::<Result<_>>()?;
+        Ok(ReportsView { program, trend })
+    }
+}
