@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks the CLI on a 10,000-patient demo registry: wall time (best and median of 5 runs)
-# and peak memory of `cocm caseload --json` and `cocm billing --month`. The registry is built
+# and peak memory of caseload, billing, queue and report commands. The registry is built
 # once, with a fixed as-of date, and reused.
 set -euo pipefail
 cocm=${1:-target/release/cocm}
@@ -39,3 +39,6 @@ measure "cocm caseload --json (practice)" caseload --as-of "$as_of" --json
 measure "cocm billing --month $month --json" billing --month "$month" --json
 measure "cocm billing --month $month --csv" billing --month "$month" --csv
 measure "cocm queue --json" queue --as-of "$as_of" --json
+measure "cocm report --from $month --json" report --from "$month" --as-of "$as_of" --json
+measure "cocm report --by-care-manager" report --from "$month" --as-of "$as_of" --by-care-manager --json
+measure "cocm report --monthly (12 months) --csv" report --monthly --from 2025-11 --to "$month" --as-of "$as_of" --csv

@@ -134,6 +134,11 @@ pub(crate) mod tests {
             new_patient_days: 28,
             billing_counts_pcp_minutes: false,
             billing_restart_gap_months: 6,
+            target_contact_rate_pct: 80,
+            target_improvement_rate_pct: 60,
+            target_consultation_rate_pct: 80,
+            caseload_guidance_min: 60,
+            caseload_guidance_max: 120,
         }
     }
 

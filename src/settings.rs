@@ -134,6 +134,15 @@ impl Registry {
             let known: Vec<&str> = NUMERIC_SETTINGS.iter().map(|(k, _, _)| *k).chain(BOOLEAN_SETTINGS.iter().copied()).collect();
             return Err(Error::validation("key", format!("no setting named '{key}'; settings are {}", known.join(", "))));
         };
+        let current = self.settings()?;
+        let (min, max) = match key {
+            "caseload_guidance_min" => (stored.parse().unwrap_or(0), current.caseload_guidance_max),
+            "caseload_guidance_max" => (current.caseload_guidance_min, stored.parse().unwrap_or(0)),
+            _ => (0, 0),
+        };
+        if min > max {
+            return Err(Error::validation(key, format!("the caseload guidance range must run low to high (got {min}–{max})")));
+        }
         self.write(|tx, actor| {
             require_practice_lead(actor, "changing practice settings")?;
             let old: String = tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))?;

@@ -56,6 +56,21 @@ fn check_demo_covers_everything(as_of: &str) {
     for reason in DischargeReason::ALL {
         assert!(discharged.contains(reason), "as of {as_of}: nobody discharged for {reason}");
     }
+
+    // A run of months in one pass is each month on its own, history and all.
+    let first = last_month.plus(-11);
+    let run = r.billing_months(first, last_month).unwrap();
+    assert_eq!(run.len(), 12);
+    for (month, rows) in run {
+        assert_eq!(rows, r.billing(month).unwrap(), "as of {as_of}: billing {month} in a run of months");
+    }
+
+    // The previous month's program report has every measure's population, the DRR and
+    // 12-month ones included (from the long-course patients D061–D068).
+    let report = r.report(last_month.first_day(), last_month.last_day(), as_of, None).unwrap();
+    for (key, rate) in cocm::reports::rates(&report) {
+        assert!(rate.denominator > 0, "as of {as_of}: the demo's {last_month} report has no one in {key}");
+    }
 }
 
 #[test]

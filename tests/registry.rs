@@ -92,6 +92,7 @@ fn upgrades_a_file_written_at_schema_version_1() {
     assert_eq!(r.practice_name().unwrap(), "Old Clinic");
     assert_eq!(r.list_members().unwrap()[0].name, "Old CM");
     assert_eq!(r.settings().unwrap().contact_due_days_active, 14, "0002 brought the default settings");
+    assert_eq!(r.settings().unwrap().target_improvement_rate_pct, 60, "0003 brought the report targets");
     assert_eq!(r.billing_rules(2026).unwrap().effective_year, 2026);
     drop(r);
     // Opening an up-to-date file changes nothing.
@@ -289,6 +290,10 @@ fn a_rule_set_is_chosen_by_year_and_a_missing_year_is_a_clear_error() {
     r.set_billing_rules(2027, &rules).unwrap();
     assert_eq!(r.billing_rules(2028).unwrap().effective_year, 2027);
     assert_eq!(r.billing_rules(2026).unwrap().rules.fees["G2214"], 61.0);
+    assert_eq!(r.billing(month("2024-05")).unwrap(), vec![], "nothing to bill needs no rules");
+    add_patient(&mut r, "P2");
+    enroll(&mut r, "P2", "2024-05-01", Some("2024-05-01"));
+    contact(&mut r, "P2", "2024-05-10", 20, "CM");
     let err = r.billing(month("2024-05")).unwrap_err();
     assert_eq!(err.code(), "not_found");
     assert!(err.to_string().contains("no billing rule set takes effect in or before 2024"));

@@ -331,7 +331,10 @@ fn report_cli_json_csv_and_lists() {
         "remission_12m_rate",
     ] {
         let rate = &report[key];
-        assert!(rate["numerator"].is_u64() && rate["denominator"].is_u64() && (rate["rate"].is_f64() || rate["rate"].is_null()), "{key}: {rate}");
+        assert!(
+            rate["numerator"].is_u64() && rate["denominator"].is_u64() && (rate["rate"].is_f64() || rate["rate"].is_null()),
+            "{key}: {rate}"
+        );
     }
     assert_eq!(report["consultation_rate"]["rate"], 0.5);
     for key in ["patients", "minutes", "estimated_revenue"] {
@@ -344,8 +347,12 @@ fn report_cli_json_csv_and_lists() {
     let mut csv = csv::Reader::from_reader(out.stdout.as_bytes());
     let headers = csv.headers().unwrap().clone();
     let row = csv.records().next().unwrap().unwrap();
-    let cell = |name: &str| row.get(headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))).unwrap().to_string();
-    assert_eq!((cell("care_manager"), cell("caseload"), cell("contact_rate_numerator"), cell("contact_rate")), ("BEN".into(), "4".into(), "3".into(), "0.7500".into()));
+    let cell =
+        |name: &str| row.get(headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))).unwrap().to_string();
+    assert_eq!(
+        (cell("care_manager"), cell("caseload"), cell("contact_rate_numerator"), cell("contact_rate")),
+        ("BEN".into(), "4".into(), "3".into(), "0.7500".into())
+    );
 
     let out = run(&t.path, &["report", "--monthly", "--from", "2026-08", "--to", "2026-10", "--as-of", AS_OF, "--csv"]);
     assert!(out.ok, "{}", out.stderr);
@@ -361,4 +368,18 @@ fn report_cli_json_csv_and_lists() {
 
     let out = run(&t.path, &["report", "--from", "2026-10", "--as-of", AS_OF, "--list", "everything"]);
     assert!(!out.ok && out.stderr.starts_with("error[validation]: list: must be one of caseload"), "{}", out.stderr);
+}
+
+#[test]
+fn targets_and_guidance_are_practice_settings() {
+    let (_t, mut r) = practice();
+    r.set_setting("target_contact_rate_pct", "50").unwrap();
+    let rep = october(&r, None);
+    assert_eq!((rep.contact_rate.target, rep.contact_rate.meets_target()), (Some(0.5), Some(true)));
+    r.set_setting("caseload_guidance_min", "3").unwrap();
+    let program = r.program_report(d("2026-10-01"), d("2026-10-31"), d(AS_OF)).unwrap();
+    assert_eq!(program.care_managers[0].caseload_guidance, GuidanceStatus::Within, "ANA has 4");
+    let e = r.set_setting("caseload_guidance_max", "2").unwrap_err();
+    assert_eq!(e.code(), "validation");
+    assert_eq!(r.settings().unwrap().caseload_guidance_max, 120, "unchanged");
 }

@@ -341,6 +341,11 @@ impl Registry {
         month::rows(&self.conn, month, None)
     }
 
+    /// The billing summaries of each month from `from` to `to`, in one pass over the registry.
+    pub fn billing_months(&self, from: Month, to: Month) -> Result<Vec<(Month, Vec<BillingRow>)>> {
+        month::months(&self.conn, from, to, None)
+    }
+
     /// A month's rows with their totals, as the billing screen shows them.
     pub fn billing_view(&self, month: Month) -> Result<BillingView> {
         let rows = self.billing(month)?;

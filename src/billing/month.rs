@@ -1,9 +1,10 @@
-//! Loads one calendar month's billing from the registry, set-based: the team, episodes and
-//! patients once each, the month's contacts from the covering `contacts_by_date` index, and
-//! each episode's billing history in one query; then applies the rules of `billing`.
+//! Loads calendar months' billing from the registry, set-based: the team, episodes and
+//! patients once each, the months' contacts from the covering `contacts_by_date` index, and
+//! each episode's billing history before the first month in one query; then applies the rules
+//! of `billing` month by month, each month's countable contacts becoming the next one's history.
 
 use rusqlite::Connection;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use super::{
     BilledContact, BillingRow, ContactFacts, ExcludedMinutes, ExclusionReason, MonthKind, codes, counted_roles, exclusion,
@@ -14,13 +15,13 @@ use crate::dates::{self, Date, Month};
 use crate::settings;
 use crate::vocab::{Payer, Role};
 
-/// The latest countable contact date in the `gap` months before the month (?3), per episode
-/// with contacts in the month: the same rule as [`exclusion`], as SQL, evaluated per episode
+/// The latest countable contact date from the horizon (?3) to before the first month (?1), per
+/// episode (of one patient, ?4, if asked): the same rule as [`exclusion`], as SQL, evaluated per episode
 /// so the history scan reads only the `contacts_by_episode` index. An earlier month would make
 /// the month initial just as no month would, so the scan stops there. The billing tests check
 /// the SQL and the Rust rule agree, reason by reason.
-fn last_countable_before_sql(roles: &[Role], patient_filter: &str) -> String {
-    let patient_filter = patient_filter.replace("?3", "?4");
+fn last_countable_before_sql(roles: &[Role], one_patient: bool) -> String {
+    let patient_filter = if one_patient { " AND e.patient_id = ?4" } else { "" };
     let roles: Vec<String> = roles.iter().map(|r| format!("'{}'", r.as_str())).collect();
     format!(
         "SELECT e.id,
@@ -30,14 +31,16 @@ fn last_countable_before_sql(roles: &[Role], patient_filter: &str) -> String {
                    AND c.voided_at IS NULL
                    AND c.author_id IN (SELECT id FROM team_members WHERE role IN ({})))
          FROM episodes e
-         WHERE e.consent_date IS NOT NULL
-           AND e.id IN (SELECT c.episode_id FROM contacts c WHERE c.date BETWEEN ?1 AND ?2{patient_filter})",
+         WHERE e.consent_date IS NOT NULL AND e.start_date <= ?2{patient_filter}",
         roles.join(", ")
     )
 }
 
 /// One contact of the month, as loaded.
 struct MonthContact {
+    month: Month,
+    /// The patient's place in `patients`, to group by without comparing ids.
+    patient: usize,
     patient_id: String,
     episode_id: String,
     created_at: String,
@@ -47,10 +50,14 @@ struct MonthContact {
 
 /// The billing rows of a month, for the whole practice or one patient.
 pub(crate) fn rows(conn: &Connection, month: Month, patient_id: Option<&str>) -> Result<Vec<BillingRow>> {
+    Ok(months(conn, month, month, patient_id)?.pop().map(|(_, rows)| rows).unwrap_or_default())
+}
+
+/// The billing rows of each month from `from` to `to`, for the whole practice or one patient.
+pub(crate) fn months(conn: &Connection, from: Month, to: Month, patient_id: Option<&str>) -> Result<Vec<(Month, Vec<BillingRow>)>> {
     let settings = settings::load(conn)?;
-    let (_, rules) = rules_for_year(conn, month.year)?;
     let roles = counted_roles(&settings);
-    let (first, last) = (month.first_day().to_string(), month.last_day().to_string());
+    let (first, last) = (from.first_day().to_string(), to.last_day().to_string());
     let patient_filter = if patient_id.is_some() { " AND c.patient_id = ?3" } else { "" };
     let mut params: Vec<&dyn rusqlite::ToSql> = vec![&first, &last];
     if let Some(p) = &patient_id {
@@ -79,7 +86,7 @@ pub(crate) fn rows(conn: &Connection, month: Month, patient_id: Option<&str>) ->
             episodes.insert(r.get(0)?, (date(r.get(1)?), date(r.get(2)?)));
         }
     }
-    let mut patients: HashMap<String, (String, String, String, Option<String>)> = HashMap::new();
+    let mut patients: HashMap<String, (usize, String, String, String, Option<String>)> = HashMap::new();
     {
         let sql = format!("SELECT id, mrn, name, payer, pcp_id FROM patients{}", where_patient("id"));
         let mut stmt = conn.prepare_cached(&sql)?;
@@ -87,7 +94,7 @@ pub(crate) fn rows(conn: &Connection, month: Month, patient_id: Option<&str>) ->
         while let Some(r) = rows.next()? {
             let pcp: Option<String> = r.get(4)?;
             let pcp = pcp.and_then(|id| team.get(&id).map(|(name, _)| name.clone()));
-            patients.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, pcp));
+            patients.insert(r.get(0)?, (patients.len(), r.get(1)?, r.get(2)?, r.get(3)?, pcp));
         }
     }
     let mut contacts: Vec<MonthContact> = Vec::new();
@@ -112,19 +119,24 @@ pub(crate) fn rows(conn: &Connection, month: Month, patient_id: Option<&str>) ->
             };
             let contact =
                 BilledContact { id: r.get(0)?, date: facts.date, author, role, minutes: r.get(4)?, excluded: exclusion(&facts, &roles) };
-            contacts.push(MonthContact { patient_id: r.get(1)?, episode_id, created_at: r.get(7)?, facts, contact });
+            let patient_id: String = r.get(1)?;
+            let patient = patients.get(&patient_id).map_or(usize::MAX, |p| p.0);
+            let (month, created_at) = (Month::of(facts.date), r.get(7)?);
+            contacts.push(MonthContact { month, patient, patient_id, episode_id, created_at, facts, contact });
         }
     }
-    // Grouped by patient, each patient's contacts in date order.
-    contacts.sort_by(|a, b| (&a.patient_id, a.facts.date, &a.created_at).cmp(&(&b.patient_id, b.facts.date, &b.created_at)));
+    // By month, then grouped by patient, each patient's contacts in date order.
+    contacts.sort_unstable_by(|a, b| {
+        (a.month, a.patient, a.facts.date).cmp(&(b.month, b.patient, b.facts.date)).then_with(|| a.created_at.cmp(&b.created_at))
+    });
 
     // The last countable month before this one, per episode counted this month.
     let mut last_before: HashMap<String, Month> = HashMap::new();
     if contacts.iter().any(|c| c.contact.excluded.is_none()) {
-        let horizon = month.plus(-(settings.billing_restart_gap_months as i32)).first_day().to_string();
+        let horizon = from.plus(-(settings.billing_restart_gap_months as i32)).first_day().to_string();
         let mut history: Vec<&dyn rusqlite::ToSql> = vec![&first, &last, &horizon];
         history.extend(patient_id.iter().map(|p| p as &dyn rusqlite::ToSql));
-        let mut stmt = conn.prepare_cached(&last_countable_before_sql(&roles, patient_filter))?;
+        let mut stmt = conn.prepare_cached(&last_countable_before_sql(&roles, patient_id.is_some()))?;
         let mut rows = stmt.query(history.as_slice())?;
         while let Some(r) = rows.next()? {
             let last: Option<String> = r.get(1)?;
@@ -134,29 +146,57 @@ pub(crate) fn rows(conn: &Connection, month: Month, patient_id: Option<&str>) ->
         }
     }
 
-    // Patients with an assessment this month (for the initial-month warning).
-    let mut assessed: HashSet<String> = HashSet::new();
-    {
-        let filter = if patient_id.is_some() { " AND patient_id = ?3" } else { "" };
-        let sql = format!("SELECT DISTINCT patient_id FROM assessments WHERE voided_at IS NULL AND date BETWEEN ?1 AND ?2{filter}");
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params.as_slice())?;
-        while let Some(r) = rows.next()? {
-            assessed.insert(r.get(0)?);
-        }
-    }
+    // Whether a patient had an assessment in a month (for the initial-month warning), asked
+    // only of the initial months, through the covering `assessments_by_patient` index.
+    let mut assessed_stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM assessments WHERE patient_id = ?1 AND date BETWEEN ?2 AND ?3 AND voided_at IS NULL)",
+    )?;
+    let mut assessed = |patient_id: &str, month: Month| -> Result<bool> {
+        Ok(assessed_stmt.query_row((patient_id, month.first_day().to_string(), month.last_day().to_string()), |r| r.get(0))?)
+    };
 
+    // The contacts of each month, still grouped by patient in date order.
+    let span = from.months_until(to).max(0) as usize + 1;
+    let mut by_month: Vec<Vec<MonthContact>> = (0..span).map(|_| Vec::new()).collect();
+    for c in contacts {
+        by_month[from.months_until(c.month) as usize].push(c);
+    }
+    let mut out = Vec::with_capacity(span);
+    for (i, contacts) in by_month.into_iter().enumerate() {
+        let month = from.plus(i as i32);
+        if contacts.is_empty() {
+            out.push((month, Vec::new()));
+            continue;
+        }
+        let (_, rules) = rules_for_year(conn, month.year)?;
+        let rows = month_rows(month, contacts, &rules, &settings, &patients, &mut assessed, &mut last_before)?;
+        out.push((month, rows));
+    }
+    Ok(out)
+}
+
+/// One month's rows from its contacts; afterwards `last_before` holds this month for every
+/// episode counted in it, ready for the next month.
+fn month_rows(
+    month: Month,
+    contacts: Vec<MonthContact>,
+    rules: &super::BillingRules,
+    settings: &settings::Settings,
+    patients: &HashMap<String, (usize, String, String, String, Option<String>)>,
+    assessed: &mut dyn FnMut(&str, Month) -> Result<bool>,
+    last_before: &mut HashMap<String, Month>,
+) -> Result<Vec<BillingRow>> {
     // One row per patient-month.
     let mut by_patient: Vec<(String, Vec<MonthContact>)> = Vec::new();
     for c in contacts {
         match by_patient.last_mut() {
-            Some((pid, list)) if *pid == c.patient_id => list.push(c),
+            Some((_, list)) if list[0].patient == c.patient => list.push(c),
             _ => by_patient.push((c.patient_id.clone(), vec![c])),
         }
     }
     let mut out = Vec::with_capacity(by_patient.len());
     for (pid, list) in by_patient {
-        let (mrn, name, payer, pcp) = patients.remove(&pid).unwrap_or_default();
+        let (_, mrn, name, payer, pcp) = patients.get(&pid).cloned().unwrap_or_default();
         let minutes: u32 = list.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.contact.minutes).sum();
         let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();
         for c in &list {
@@ -170,20 +210,23 @@ pub(crate) fn rows(conn: &Connection, month: Month, patient_id: Option<&str>) ->
             .filter(|c| c.contact.excluded.is_none())
             .any(|c| month_kind(month, last_before.get(&c.episode_id).copied(), settings.billing_restart_gap_months) == MonthKind::Initial);
         let kind = if minutes == 0 || initial { MonthKind::Initial } else { MonthKind::Subsequent };
-        let codes = codes(&rules, kind, minutes);
+        let codes = codes(rules, kind, minutes);
         let mut warnings = Vec::new();
         if list.iter().any(|c| c.facts.consent.is_none()) {
             warnings.push("no consent recorded".to_string());
         }
-        if kind == MonthKind::Initial && minutes > 0 && !assessed.contains(&pid) {
+        if kind == MonthKind::Initial && minutes > 0 && !assessed(&pid, month)? {
             warnings.push("initial month without an assessment".to_string());
         }
         for (reason, m) in &excluded {
             warnings.push(format!("{m} minutes excluded: {reason}"));
         }
+        for c in list.iter().filter(|c| c.contact.excluded.is_none()) {
+            last_before.insert(c.episode_id.clone(), month);
+        }
         out.push(BillingRow {
-            estimated_revenue: revenue(&rules, &codes),
-            minutes_to_next_tier: minutes_to_next_tier(&rules, kind, minutes),
+            estimated_revenue: revenue(rules, &codes),
+            minutes_to_next_tier: minutes_to_next_tier(rules, kind, minutes),
             mrn,
             name,
             patient_id: pid,

@@ -98,7 +98,8 @@ fn print_reports(reports: &[Report], as_json: bool, as_csv: bool) -> Result<()> 
     let rows: Vec<Vec<String>> = reports
         .iter()
         .map(|r| {
-            let mut row = vec![Month::of(r.from).to_string(), r.caseload.to_string(), r.newly_enrolled.to_string(), r.discharged.to_string()];
+            let mut row =
+                vec![Month::of(r.from).to_string(), r.caseload.to_string(), r.newly_enrolled.to_string(), r.discharged.to_string()];
             row.extend([&r.contact_rate, &r.improvement_rate, &r.consultation_rate].map(percent));
             row.extend([units(r), format!("{:.2}", r.billing.estimated_revenue)]);
             row
@@ -119,7 +120,13 @@ fn units(r: &Report) -> String {
 fn print_report(r: &Report) -> Result<()> {
     let mut out = stdout();
     let whose = r.care_manager.as_deref().unwrap_or("the practice");
-    writeln!(out, "Program report for {whose}, {} to {}{}", r.from, r.to, if r.end < r.to { format!(" (as of {})", r.end) } else { String::new() })?;
+    writeln!(
+        out,
+        "Program report for {whose}, {} to {}{}",
+        r.from,
+        r.to,
+        if r.end < r.to { format!(" (as of {})", r.end) } else { String::new() }
+    )?;
     let reasons: Vec<String> = r.discharged_by_reason.iter().map(|(k, v)| format!("{k} {v}")).collect();
     writeln!(out, "Caseload on {}: {}   newly enrolled: {}   discharged: {}", r.end, r.caseload, r.newly_enrolled, r.discharged)?;
     if !reasons.is_empty() {
@@ -171,7 +178,10 @@ fn print_program(p: &ProgramReport, as_json: bool, as_csv: bool) -> Result<()> {
         rows.push(row);
     }
     table(&["", "CASELOAD", "GUIDANCE", "CONTACT", "IMPROVED", "CONSULTED", "MINUTES", "UNITS"], &rows)?;
-    println!("\nAIMS caseload guidance: {}–{} active patients per full-time care manager (practice setting)", p.guidance.min, p.guidance.max);
+    println!(
+        "\nAIMS caseload guidance: {}–{} active patients per full-time care manager (practice setting)",
+        p.guidance.min, p.guidance.max
+    );
     Ok(())
 }
 

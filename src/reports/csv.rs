@@ -34,7 +34,8 @@ fn finish(w: csv::Writer<Vec<u8>>) -> Result<String> {
 /// The reports as CSV, one row each.
 pub fn to_csv(reports: &[Report]) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = ["from", "to", "end", "care_manager", "caseload", "newly_enrolled", "discharged"].map(String::from).to_vec();
+    let mut header: Vec<String> =
+        ["from", "to", "end", "care_manager", "caseload", "newly_enrolled", "discharged"].map(String::from).to_vec();
     header.extend(DischargeReason::ALL.iter().map(|r| format!("discharged_{r}")));
     header.push("avg_weeks_to_discharge".into());
     if let Some(first) = reports.first() {
@@ -59,7 +60,11 @@ pub fn to_csv(reports: &[Report]) -> Result<String> {
         row.extend(DischargeReason::ALL.iter().map(|reason| r.discharged_by_reason.get(reason.as_str()).copied().unwrap_or(0).to_string()));
         row.push(r.avg_weeks_to_discharge.map(|w| format!("{w:.1}")).unwrap_or_default());
         for (_, rate) in rates(r) {
-            row.extend([rate.numerator.to_string(), rate.denominator.to_string(), rate.rate.map(|x| format!("{x:.4}")).unwrap_or_default()]);
+            row.extend([
+                rate.numerator.to_string(),
+                rate.denominator.to_string(),
+                rate.rate.map(|x| format!("{x:.4}")).unwrap_or_default(),
+            ]);
         }
         let b = &r.billing;
         row.extend([b.months.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(";"), b.patients.to_string(), b.minutes.to_string()]);

@@ -113,7 +113,13 @@ fn describe(instrument: Instrument, points: &[Point]) -> String {
 }
 
 /// The report for one period and scope, billing aside; the members of `want` go to `members`.
-pub(super) fn evaluate(data: &ReportData, settings: &Settings, period: Period, who: Who, want: Option<Measure>) -> (Report, Vec<ReportMember>) {
+pub(super) fn evaluate(
+    data: &ReportData,
+    settings: &Settings,
+    period: Period,
+    who: Who,
+    want: Option<Measure>,
+) -> (Report, Vec<ReportMember>) {
     let Period { from, end, .. } = period;
     let mut t = Tally { counts: BTreeMap::new(), want, members: Vec::new(), data };
     let mut discharged_by_reason: BTreeMap<String, u32> = BTreeMap::new();
@@ -153,7 +159,8 @@ pub(super) fn evaluate(data: &ReportData, settings: &Settings, period: Period, w
             let assessment = p.assessments.iter().rev().find(|(_, pt)| in_range(pt.date, from, end));
             t.count(Measure::ContactRate, e.patient, contact.is_some() && assessment.is_some(), || {
                 let contact = contact.map_or("no contact in the period".to_string(), |d| format!("last contact {d}"));
-                let assessment = assessment.map_or("no assessment in the period".to_string(), |(i, pt)| format!("last {} {}", i.label(), pt.date));
+                let assessment =
+                    assessment.map_or("no assessment in the period".to_string(), |(i, pt)| format!("last {} {}", i.label(), pt.date));
                 format!("{contact}; {assessment}")
             });
         }
@@ -168,8 +175,9 @@ pub(super) fn evaluate(data: &ReportData, settings: &Settings, period: Period, w
                 .filter(|(_, points)| points.len() >= 2)
                 .collect();
             if !judged.is_empty() {
-                let outcome =
-                    patient_outcome(&e.targets, |i| judged.iter().find(|(j, _)| *j == i).and_then(|(_, points)| measures::measure(i, points)));
+                let outcome = patient_outcome(&e.targets, |i| {
+                    judged.iter().find(|(j, _)| *j == i).and_then(|(_, points)| measures::measure(i, points))
+                });
                 let detail = || judged.iter().map(|(i, points)| describe(*i, points)).collect::<Vec<_>>().join("; ");
                 t.count(Measure::ImprovementRate, e.patient, outcome.improved, detail);
                 t.count(Measure::ResponseRate, e.patient, outcome.response, detail);
@@ -189,7 +197,11 @@ pub(super) fn evaluate(data: &ReportData, settings: &Settings, period: Period, w
         let baseline = episode_points(e, p, Instrument::Phq9, settings.baseline_lookback_days, end).first().copied();
         if let Some(b) = baseline.filter(|b| b.total >= ELEVATED_PHQ9) {
             let phq9_between = |first: Date, last: Date| {
-                p.assessments.iter().filter(|(i, pt)| *i == Instrument::Phq9 && in_range(pt.date, first, last)).map(|(_, pt)| *pt).last()
+                p.assessments
+                    .iter()
+                    .filter(|(i, pt)| *i == Instrument::Phq9 && in_range(pt.date, first, last))
+                    .map(|(_, pt)| *pt)
+                    .next_back()
             };
             let (first, last) = (dates::add_days(b.date, DRR_WINDOW_DAYS.0), dates::add_days(b.date, DRR_WINDOW_DAYS.1));
             if in_range(last, from, end) {
@@ -206,16 +218,21 @@ pub(super) fn evaluate(data: &ReportData, settings: &Settings, period: Period, w
                 (dates::add_months(b.date, REMISSION_12M_WINDOW_MONTHS.0), dates::add_months(b.date, REMISSION_12M_WINDOW_MONTHS.1));
             if in_range(last, from, end) {
                 let follow_up = phq9_between(first, last);
-                t.count(Measure::Remission12mRate, e.patient, follow_up.is_some_and(|f| measures::is_remission(f.total)), || match follow_up {
-                    Some(f) => format!("baseline PHQ-9 {} on {}; last in {first}…{last}: {} on {}", b.total, b.date, f.total, f.date),
-                    None => format!("baseline PHQ-9 {} on {}; no PHQ-9 from {first} to {last}", b.total, b.date),
-                });
+                t.count(
+                    Measure::Remission12mRate,
+                    e.patient,
+                    follow_up.is_some_and(|f| measures::is_remission(f.total)),
+                    || match follow_up {
+                        Some(f) => format!("baseline PHQ-9 {} on {}; last in {first}…{last}: {} on {}", b.total, b.date, f.total, f.date),
+                        None => format!("baseline PHQ-9 {} on {}; no PHQ-9 from {first} to {last}", b.total, b.date),
+                    },
+                );
             }
         }
     }
 
-    let avg_weeks_to_discharge =
-        (!weeks_to_discharge.is_empty()).then(|| (weeks_to_discharge.iter().sum::<f64>() / weeks_to_discharge.len() as f64 * 10.0).round() / 10.0);
+    let avg_weeks_to_discharge = (!weeks_to_discharge.is_empty())
+        .then(|| (weeks_to_discharge.iter().sum::<f64>() / weeks_to_discharge.len() as f64 * 10.0).round() / 10.0);
     let report = Report {
         from: period.from,
         to: period.to,

@@ -1,6 +1,6 @@
 //! Loads, set-based, everything the program report needs up to the last day it looks at: every
 //! episode with its status history, and per patient the assessments, contact days and case
-//! reviews. A handful of queries over the whole practice, never one per patient; `evaluate`
+//! reviews (contact days come from the billing months). A handful of queries over the whole practice, never one per patient; `evaluate`
 //! then judges any period ending on or before that day from memory, so twelve monthly rows
 //! cost one load.
 
@@ -8,6 +8,7 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 
 use crate::Result;
+use crate::billing::{BillingRow, ExclusionReason};
 use crate::dates::{self, Date};
 use crate::instruments::Instrument;
 use crate::measures::Point;
@@ -22,7 +23,7 @@ pub(super) struct PatientRecords {
     pub payer: Option<Payer>,
     pub care_manager_id: Option<String>,
     pub assessments: Vec<(Instrument, Point)>,
-    /// Days with at least one contact.
+    /// Days with at least one contact (not entered in error), in the months loaded.
     pub contact_days: Vec<Date>,
     pub reviews: Vec<Date>,
 }
@@ -53,7 +54,10 @@ impl EpisodeRecord {
     /// Open on at least one day from `from` to `to` (spec §8 "on the caseload during the period").
     pub fn open_during(&self, from: Date, to: Date) -> bool {
         self.open_on(from)
-            || self.statuses.iter().any(|(d, s)| *d > from && *d <= to && matches!(s, EpisodeStatus::Active | EpisodeStatus::RelapsePrevention))
+            || self
+                .statuses
+                .iter()
+                .any(|(d, s)| *d > from && *d <= to && matches!(s, EpisodeStatus::Active | EpisodeStatus::RelapsePrevention))
     }
 }
 
@@ -66,13 +70,29 @@ pub(super) struct ReportData {
     pub patient_index: HashMap<String, usize>,
 }
 
+impl ReportData {
+    /// Contact days from billing summaries, which list every contact of their months.
+    pub fn add_contact_days<'a>(&mut self, rows: impl Iterator<Item = &'a BillingRow>) {
+        for row in rows {
+            let Some(&i) = self.patient_index.get(&row.patient_id) else { continue };
+            let days = &mut self.patients[i].contact_days;
+            days.extend(row.contacts.iter().filter(|c| c.excluded != Some(ExclusionReason::EnteredInError)).map(|c| c.date));
+        }
+        for p in &mut self.patients {
+            p.contact_days.sort_unstable();
+            p.contact_days.dedup();
+        }
+    }
+}
+
 fn date(s: &str) -> Date {
     dates::parse_iso(s).unwrap_or_default()
 }
 
-/// Everything dated on or before `last`; contact days only from `contacts_from` on, since only
-/// the contact rate reads them.
-pub(super) fn load(conn: &Connection, contacts_from: Date, last: Date) -> Result<ReportData> {
+/// Everything dated on or before `last`, but contact days: the contact rate needs them only in
+/// the report's months, whose billing summaries list every contact already (see
+/// [`ReportData::add_contact_days`]).
+pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
     let last_text = last.to_string();
     let mut data = ReportData::default();
 
@@ -108,7 +128,8 @@ pub(super) fn load(conn: &Connection, contacts_from: Date, last: Date) -> Result
         let mut rows = stmt.query([&last_text])?;
         while let Some(r) = rows.next()? {
             let Some(&patient) = data.patient_index.get(&r.get::<_, String>(1)?) else { continue };
-            let (start, targets, discharge, reason): (String, String, Option<String>, Option<String>) = (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+            let (start, targets, discharge, reason): (String, String, Option<String>, Option<String>) =
+                (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
             // A discharge after `last` is in the future as far as the report can see.
             let discharge = discharge.map(|d| date(&d)).filter(|d| *d <= last);
             episode_index.insert(r.get(0)?, data.episodes.len());
@@ -122,8 +143,9 @@ pub(super) fn load(conn: &Connection, contacts_from: Date, last: Date) -> Result
         }
     }
     {
-        let mut stmt =
-            conn.prepare_cached("SELECT episode_id, date, status FROM episode_status_changes WHERE date <= ?1 ORDER BY episode_id, date, seq")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT episode_id, date, status FROM episode_status_changes WHERE date <= ?1 ORDER BY episode_id, date, seq",
+        )?;
         let mut rows = stmt.query([&last_text])?;
         while let Some(r) = rows.next()? {
             let Some(&i) = episode_index.get(text(r, 0)?) else { continue };
@@ -134,25 +156,28 @@ pub(super) fn load(conn: &Connection, contacts_from: Date, last: Date) -> Result
     }
 
     // The rows of each query arrive grouped by patient: look each one up once, not per row.
-    let mut grouped = |sql: &str, from: &str, push: &mut dyn FnMut(&mut PatientRecords, &rusqlite::Row) -> rusqlite::Result<()>| -> Result<()> {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let mut rows = stmt.query([from, &last_text])?;
-        let mut current: (String, Option<usize>) = (String::new(), None);
-        while let Some(r) = rows.next()? {
-            let pid = text(r, 0)?;
-            if pid != current.0 {
-                current = (pid.to_string(), data.patient_index.get(pid).copied());
+    let mut grouped =
+        |sql: &str, params: &[&str], push: &mut dyn FnMut(&mut PatientRecords, &rusqlite::Row) -> rusqlite::Result<()>| -> Result<()> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+            let mut current: (String, Option<usize>) = (String::new(), None);
+            while let Some(r) = rows.next()? {
+                let pid = text(r, 0)?;
+                if pid != current.0 {
+                    current = (pid.to_string(), data.patient_index.get(pid).copied());
+                }
+                if let Some(i) = current.1 {
+                    push(&mut data.patients[i], r)?;
+                }
             }
-            if let Some(i) = current.1 {
-                push(&mut data.patients[i], r)?;
-            }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
+    // No lower date bound, so that SQLite reads the covering `assessments_by_patient` index in
+    // order rather than sorting rows fetched by date.
     grouped(
         "SELECT patient_id, date, instrument, total, item9 FROM assessments
-         WHERE voided_at IS NULL AND date >= ?1 AND date <= ?2 ORDER BY patient_id, date, created_at",
-        "0000-01-01",
+         WHERE voided_at IS NULL AND date <= ?1 ORDER BY patient_id, date, created_at",
+        &[&last_text],
         &mut |p, r| {
             let instrument = if text(r, 2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
             p.assessments.push((instrument, Point { date: date(text(r, 1)?), total: r.get(3)?, item9: r.get(4)? }));
@@ -160,16 +185,8 @@ pub(super) fn load(conn: &Connection, contacts_from: Date, last: Date) -> Result
         },
     )?;
     grouped(
-        "SELECT DISTINCT patient_id, date FROM contacts WHERE voided_at IS NULL AND date >= ?1 AND date <= ?2 ORDER BY patient_id, date",
-        &contacts_from.to_string(),
-        &mut |p, r| {
-            p.contact_days.push(date(text(r, 1)?));
-            Ok(())
-        },
-    )?;
-    grouped(
-        "SELECT patient_id, date FROM case_reviews WHERE voided_at IS NULL AND date >= ?1 AND date <= ?2 ORDER BY patient_id, date",
-        "0000-01-01",
+        "SELECT patient_id, date FROM case_reviews WHERE voided_at IS NULL AND date <= ?1 ORDER BY patient_id, date",
+        &[&last_text],
         &mut |p, r| {
             p.reviews.push(date(text(r, 1)?));
             Ok(())

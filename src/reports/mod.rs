@@ -200,10 +200,12 @@ fn billing_months(p: &Period) -> Vec<Month> {
 struct BillingMonths(BTreeMap<Month, Vec<BillingRow>>);
 
 impl BillingMonths {
+    /// Loads the months not loaded yet, in one pass from the first missing to the last.
     fn load(&mut self, registry: &Registry, months: &[Month]) -> Result<()> {
-        for m in months {
-            if !self.0.contains_key(m) {
-                self.0.insert(*m, registry.billing(*m)?);
+        let missing: Vec<Month> = months.iter().copied().filter(|m| !self.0.contains_key(m)).collect();
+        if let (Some(first), Some(last)) = (missing.iter().min(), missing.iter().max()) {
+            for (m, rows) in registry.billing_months(*first, *last)? {
+                self.0.entry(m).or_insert(rows);
             }
         }
         Ok(())
@@ -253,8 +255,12 @@ impl BillingMonths {
 }
 
 impl Registry {
-    fn report_data(&self, contacts_from: Date, last: Date) -> Result<ReportData> {
-        load::load(&self.conn, contacts_from, last)
+    /// The registry up to `last`, with contact days from the billing of `months`.
+    fn report_data(&self, last: Date, months: &[Month], billing: &mut BillingMonths) -> Result<ReportData> {
+        let mut data = load::load(&self.conn, last)?;
+        billing.load(self, months)?;
+        data.add_contact_days(months.iter().flat_map(|m| billing.0.get(m).into_iter().flatten()));
+        Ok(data)
     }
 
     /// The care manager's id, from an id or exact name.
@@ -280,11 +286,10 @@ impl Registry {
         let p = period(from, to, as_of)?;
         let id = self.care_manager_id(care_manager)?;
         let who = Who::of(id.as_deref());
-        let data = self.report_data(p.from, p.end)?;
-        let (mut report, mut members) = evaluate::evaluate(&data, &self.settings()?, p, who, measure);
         let mut billing = BillingMonths::default();
         let months = billing_months(&p);
-        billing.load(self, &months)?;
+        let data = self.report_data(p.end, &months, &mut billing)?;
+        let (mut report, mut members) = evaluate::evaluate(&data, &self.settings()?, p, who, measure);
         report.billing = billing.summarise(&data, who, months, (measure == Some(Measure::Billing)).then_some(&mut members));
         Ok((report, members))
     }
@@ -297,9 +302,10 @@ impl Registry {
         let periods: Vec<Period> = (0..=from.months_until(to)).map(|i| month_period(from.plus(i), as_of)).collect::<Result<_>>()?;
         let id = self.care_manager_id(care_manager)?;
         let who = Who::of(id.as_deref());
-        let data = self.report_data(from.first_day(), periods.last().expect("one month").end)?;
-        let settings = self.settings()?;
         let mut billing = BillingMonths::default();
+        let months: Vec<Month> = periods.iter().flat_map(billing_months).collect();
+        let data = self.report_data(periods.last().expect("one month").end, &months, &mut billing)?;
+        let settings = self.settings()?;
         periods
             .iter()
             .map(|p| {
@@ -316,8 +322,8 @@ impl Registry {
     /// if any are on the caseload during the period), judged against the AIMS guidance.
     pub fn program_report(&self, from: Date, to: Date, as_of: Date) -> Result<ProgramReport> {
         let p = period(from, to, as_of)?;
-        let data = self.report_data(p.from, p.end)?;
         let mut billing = BillingMonths::default();
+        let data = self.report_data(p.end, &billing_months(&p), &mut billing)?;
         self.program(&data, &mut billing, p)
     }
 
@@ -337,13 +343,23 @@ impl Registry {
             .into_iter()
             .map(|(id, name)| {
                 let r = report(Who::CareManager(id));
-                CareManagerReport { member_id: Some(id.clone()), name: name.clone(), caseload_guidance: guidance.judge(r.caseload), report: r }
+                CareManagerReport {
+                    member_id: Some(id.clone()),
+                    name: name.clone(),
+                    caseload_guidance: guidance.judge(r.caseload),
+                    report: r,
+                }
             })
             .collect();
         let unassigned = report(Who::Unassigned);
         if unassigned.contact_rate.denominator > 0 || unassigned.newly_enrolled > 0 || unassigned.discharged > 0 {
             let name = unassigned.care_manager.clone().unwrap_or_default();
-            care_managers.push(CareManagerReport { member_id: None, name, caseload_guidance: guidance.judge(unassigned.caseload), report: unassigned });
+            care_managers.push(CareManagerReport {
+                member_id: None,
+                name,
+                caseload_guidance: guidance.judge(unassigned.caseload),
+                report: unassigned,
+            });
         }
         Ok(ProgramReport { practice: report(Who::Practice), guidance, care_managers })
     }
@@ -353,8 +369,9 @@ impl Registry {
     pub fn reports_view(&self, from: Date, to: Date, as_of: Date) -> Result<ReportsView> {
         let p = period(from, to, as_of)?;
         let first_month = Month::of(p.end).plus(-11);
-        let data = self.report_data(p.from.min(first_month.first_day()), p.end)?;
         let mut billing = BillingMonths::default();
+        let trend_months: Vec<Month> = (0..12).map(|i| first_month.plus(i)).collect();
+        let data = self.report_data(p.end, &[trend_months, billing_months(&p)].concat(), &mut billing)?;
         let program = self.program(&data, &mut billing, p)?;
         let settings = self.settings()?;
         let trend = (0..12)

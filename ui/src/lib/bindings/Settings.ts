@@ -43,4 +43,25 @@ billing_counts_pcp_minutes: boolean,
 /**
  * §7: a month is initial again after this many empty calendar months. [6]
  */
-billing_restart_gap_months: number, };
+billing_restart_gap_months: number, 
+/**
+ * §8: the monthly contact rate target, in percent. [80]
+ */
+target_contact_rate_pct: number, 
+/**
+ * §8: the improvement rate target, in percent. [60]
+ */
+target_improvement_rate_pct: number, 
+/**
+ * §8: the psychiatric consultation rate target, in percent. [80]
+ */
+target_consultation_rate_pct: number, 
+/**
+ * §9 AIMS guidance: active patients per full-time care manager, low end (complex
+ * populations). [60]
+ */
+caseload_guidance_min: number, 
+/**
+ * §9 AIMS guidance, high end. [120]
+ */
+caseload_guidance_max: number, };
