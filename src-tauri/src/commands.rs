@@ -15,6 +15,7 @@ use cocm::episodes::Enrolment;
 use cocm::instruments::{self, Instrument, Item, LiveScore};
 use cocm::patients::{NewPatient, Patient, PatientChanges};
 use cocm::queue::QueueEntry;
+use cocm::reports::{Measure, ReportMember, ReportsView};
 use cocm::reviews::{NewCaseReview, NewReviewRequest};
 use cocm::settings::Settings;
 use cocm::store::{RegistryInfo, StartState};
@@ -246,6 +247,40 @@ pub fn export_billing_csv(state: State, month: String, path: String) -> Reply<us
     with(&state, |r| {
         let rows = r.billing(Month::parse("month", &month)?)?;
         std::fs::write(&path, cocm::billing::to_csv(&rows)?)?;
+        Ok(rows.len())
+    })
+}
+
+/// The Reports screen: the program report for a period and the last 12 months' trend.
+#[tauri::command]
+pub fn reports_view(state: State, from: String, to: String, as_of_date: Option<String>) -> Reply<ReportsView> {
+    with(&state, |r| r.reports_view(dates::parse_date("from", &from)?, dates::parse_date("to", &to)?, as_of(as_of_date)?))
+}
+
+/// The patients behind one figure of the period's report.
+#[tauri::command]
+pub fn report_members(
+    state: State,
+    from: String,
+    to: String,
+    care_manager: Option<String>,
+    measure: String,
+    as_of_date: Option<String>,
+) -> Reply<Vec<ReportMember>> {
+    with(&state, |r| {
+        let (from, to) = (dates::parse_date("from", &from)?, dates::parse_date("to", &to)?);
+        let measure = Measure::parse("measure", &measure)?;
+        Ok(r.report_members(from, to, as_of(as_of_date)?, care_manager.as_deref(), Some(measure))?.1)
+    })
+}
+
+/// Writes the program report's CSV (the practice, then each care manager) to the chosen path.
+#[tauri::command]
+pub fn export_report_csv(state: State, from: String, to: String, path: String, as_of_date: Option<String>) -> Reply<usize> {
+    with(&state, |r| {
+        let program = r.program_report(dates::parse_date("from", &from)?, dates::parse_date("to", &to)?, as_of(as_of_date)?)?;
+        let rows = program.reports();
+        std::fs::write(&path, cocm::reports::to_csv(&rows)?)?;
         Ok(rows.len())
     })
 }

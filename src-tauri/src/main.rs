@@ -42,6 +42,9 @@ fn main() {
             commands::queue,
             commands::billing,
             commands::export_billing_csv,
+            commands::reports_view,
+            commands::report_members,
+            commands::export_report_csv,
         ])
         .run(tauri::generate_context!())
         .expect("the CoCM Registry window failed to start");

@@ -164,9 +164,8 @@ fn print_program(p: &ProgramReport, as_json: bool, as_csv: bool) -> Result<()> {
     if as_json {
         return output::json(p);
     }
-    let reports: Vec<Report> = std::iter::once(p.practice.clone()).chain(p.care_managers.iter().map(|c| c.report.clone())).collect();
     if as_csv {
-        return write_out(&reports::to_csv(&reports)?);
+        return write_out(&reports::to_csv(&p.reports())?);
     }
     let mut rows: Vec<Vec<String>> = vec![];
     for (name, guidance, r) in std::iter::once(("Practice".to_string(), String::new(), &p.practice))

@@ -165,6 +165,13 @@ pub struct ProgramReport {
     pub care_managers: Vec<CareManagerReport>,
 }
 
+impl ProgramReport {
+    /// The practice's report, then each care manager's: the rows of the program report's CSV.
+    pub fn reports(&self) -> Vec<Report> {
+        std::iter::once(self.practice.clone()).chain(self.care_managers.iter().map(|c| c.report.clone())).collect()
+    }
+}
+
 /// The Reports screen: the program report and the practice's last 12 months, for trends.
 #[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct ReportsView {

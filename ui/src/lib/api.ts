@@ -22,6 +22,9 @@ import type { PatientChart } from "./bindings/PatientChart";
 import type { QueueEntry } from "./bindings/QueueEntry";
 import type { RegistryInfo } from "./bindings/RegistryInfo";
 import type { TeamMember } from "./bindings/TeamMember";
+import type { ReportsView } from "./bindings/ReportsView";
+import type { ReportMember } from "./bindings/ReportMember";
+import type { Measure } from "./bindings/Measure";
 
 export type { BillingView, CaseloadView, ErrorPayload, StartState };
 
@@ -74,5 +77,9 @@ export const api = {
   setBillingRules: (year: number, rules: BillingRules) => call<RuleSet[]>("set_billing_rules", { year, rules }),
   billing: (month: string) => call<BillingView>("billing", { month }),
   exportBillingCsv: (month: string, path: string) => call<number>("export_billing_csv", { month, path }),
+  reportsView: (from: string, to: string) => call<ReportsView>("reports_view", { from, to, asOfDate: null }),
+  reportMembers: (from: string, to: string, careManager: string | null, measure: Measure) =>
+    call<ReportMember[]>("report_members", { from, to, careManager, measure, asOfDate: null }),
+  exportReportCsv: (from: string, to: string, path: string) => call<number>("export_report_csv", { from, to, path, asOfDate: null }),
   markEnteredInError: (kind: string, id: string, reason: string) => call<null>("mark_entered_in_error", { kind, id, reason }),
 };

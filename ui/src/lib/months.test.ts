@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { monthLabel, recentMonths } from "./months";
+import { monthLabel, monthRange, percent, recentMonths } from "./months";
 
 describe("month picker", () => {
   it("lists the current month and those before it, across a year end", () => {
@@ -7,5 +7,17 @@ describe("month picker", () => {
   });
   it("labels months for people", () => {
     expect(monthLabel("2026-10")).toBe("October 2026");
+  });
+
+  it("gives a month's first and last day, leap years and year ends included", () => {
+    expect(monthRange("2026-02")).toEqual(["2026-02-01", "2026-02-28"]);
+    expect(monthRange("2024-02")).toEqual(["2024-02-01", "2024-02-29"]);
+    expect(monthRange("2026-12")).toEqual(["2026-12-01", "2026-12-31"]);
+  });
+
+  it("shows a rate as a whole percentage, and no rate as a dash", () => {
+    expect(percent(0.625)).toBe("63 %");
+    expect(percent(0)).toBe("0 %");
+    expect(percent(null)).toBe("—");
   });
 });

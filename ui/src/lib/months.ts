@@ -13,3 +13,15 @@ export function monthLabel(month: string): string {
   const [y, m] = month.split("-").map(Number);
   return new Date(y, m - 1, 1).toLocaleDateString("en-US", { month: "long", year: "numeric" });
 }
+
+/** The first and last day of a month: "2026-02" → ["2026-02-01", "2026-02-28"]. */
+export function monthRange(month: string): [string, string] {
+  const [y, m] = month.split("-").map(Number);
+  const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return [`${month}-01`, `${month}-${String(last).padStart(2, "0")}`];
+}
+
+/** A rate as a whole percentage, or "—" when it has no denominator. */
+export function percent(rate: number | null): string {
+  return rate === null ? "—" : `${Math.round(rate * 100)} %`;
+}

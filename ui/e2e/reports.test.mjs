@@ -1,0 +1,72 @@
+// The practice lead's program report: the figures are the core's, every figure opens onto the
+// patients behind it, and the report exports as the CLI's CSV.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { CLI, cli, demoRegistry, withApp } from "./driver.mjs";
+
+function lastMonth() {
+  const now = new Date();
+  const d = new Date(now.getFullYear(), now.getMonth() - 1, 1);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+}
+const percent = (rate) => (rate === null ? "—" : `${Math.round(rate * 100)} %`);
+
+test("practice lead: the program report is the core's, traceable to its patients, and exports", async () => {
+  const db = demoRegistry();
+  const month = lastMonth();
+  const [expected] = cli(db, "report", "--from", month);
+  const program = cli(db, "report", "--from", month, "--by-care-manager");
+  await withApp("reports", { db, as: "Morgan Grant" }, async (app) => {
+    await app.click('[data-testid="nav-reports"]');
+    await app.find('[data-testid="tile-contact_rate"]');
+
+    // Each rate tile shows the core's rate, numerator and denominator.
+    for (const key of ["contact_rate", "improvement_rate", "consultation_rate", "drr_followup_rate", "remission_12m_rate"]) {
+      const r = expected[key];
+      assert.equal(await app.text(`[data-testid="tile-${key}"] [data-testid="rate"]`), percent(r.rate), key);
+      assert.equal(await app.text(`[data-testid="tile-${key}"] [data-testid="numerator"]`), String(r.numerator), key);
+      assert.equal(await app.text(`[data-testid="tile-${key}"] [data-testid="denominator"]`), String(r.denominator), key);
+    }
+    assert.equal(await app.text('[data-testid="tile-caseload"] [data-testid="figure"]'), String(expected.caseload));
+    assert.match(await app.text('[data-testid="tile-contact_rate"]'), /target ≥ 80 %/);
+    // One line per care manager, against the AIMS guidance.
+    const names = await app.texts('[data-testid="cm-row"] td:first-child');
+    assert.deepEqual(names, program.care_managers.map((c) => c.name));
+    assert.match(await app.text('[data-testid="care-managers"]'), new RegExp(program.care_managers[0].caseload_guidance));
+    await app.screenshot("reports-1-program-report");
+
+    // The consultation rate's denominator: every patient in it, the counted ones marked, as the CLI lists them.
+    const behind = cli(db, "report", "--from", month, "--list", "consultation_rate");
+    await app.click('[data-testid="tile-consultation_rate"] [data-testid="denominator"]');
+    await app.waitFor("the patients behind the figure", async () => (await app.findAll('[data-testid="member"]')).length === behind.length);
+    const rows = await app.script(
+      "return [...document.querySelectorAll('[data-testid=member]')].map((r) => [r.dataset.mrn, r.dataset.counted === 'true'])",
+    );
+    assert.deepEqual(rows, behind.map((m) => [m.mrn, m.in_numerator]));
+    assert.match(await app.text('[data-testid="members-count"]'), new RegExp(`${expected.consultation_rate.numerator} of ${expected.consultation_rate.denominator} counted`));
+    await app.screenshot("reports-2-behind-the-consultation-rate");
+
+    // The numerator alone, then a patient opens from the list.
+    await app.click('[data-testid="show-numerator"]');
+    await app.waitFor("the numerator", async () => (await app.findAll('[data-testid="member"]')).length === expected.consultation_rate.numerator);
+    await app.click('[data-testid="show-all"]');
+    const first = behind[0];
+    await app.click(`[data-testid="member"][data-mrn="${first.mrn}"] button`);
+    await app.waitFor("the patient's chart", async () => (await app.text("main")).includes(first.name) && (await app.text("main")).includes(first.mrn));
+
+    // Export: the program report as the CLI writes it (the dialog's path goes to this command).
+    const path = join(dirname(db), `report-${month}.csv`);
+    const [from, to] = [expected.from, expected.to];
+    const exported = await app.asyncScript(
+      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('export_report_csv', { from: arguments[0], to: arguments[1], path: arguments[2], asOfDate: null }).then(done, (e) => done(e));",
+      from,
+      to,
+      path,
+    );
+    assert.equal(exported, 1 + program.care_managers.length);
+    assert.equal(readFileSync(path, "utf8"), execFileSync(CLI, ["--db", db, "report", "--from", month, "--by-care-manager", "--csv"], { encoding: "utf8" }));
+  });
+});
