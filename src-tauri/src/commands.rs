@@ -41,10 +41,10 @@ impl AppState {
     pub fn from_env() -> AppState {
         let act_as = std::env::var("COCM_AS").ok().filter(|s| !s.is_empty());
         let mut state = AppState { registry: None, act_as, startup_error: None };
-        if let Some(path) = std::env::var_os("COCM_DB").filter(|p| !p.is_empty()) {
-            if let Err(e) = state.open(Registry::open(&PathBuf::from(path))) {
-                state.startup_error = Some(e);
-            }
+        if let Some(path) = std::env::var_os("COCM_DB").filter(|p| !p.is_empty())
+            && let Err(e) = state.open(Registry::open(&PathBuf::from(path)))
+        {
+            state.startup_error = Some(e);
         }
         state
     }

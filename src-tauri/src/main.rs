@@ -4,6 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod print;
 
 use std::sync::Mutex;
 
@@ -45,6 +46,8 @@ fn main() {
             commands::reports_view,
             commands::report_members,
             commands::export_report_csv,
+            print::print_page,
+            print::save_pdf,
         ])
         .run(tauri::generate_context!())
         .expect("the CoCM Registry window failed to start");

@@ -68,5 +68,19 @@ test("practice lead: the program report is the core's, traceable to its patients
     );
     assert.equal(exported, 1 + program.care_managers.length);
     assert.equal(readFileSync(path, "utf8"), execFileSync(CLI, ["--db", db, "report", "--from", month, "--by-care-manager", "--csv"], { encoding: "utf8" }));
+
+    // The printed report, saved as a PDF by the same command the Save as PDF… dialog calls.
+    await app.click('[data-testid="nav-reports"]');
+    await app.find('[data-testid="tile-contact_rate"]');
+    const pdf = join(dirname(db), `report-${month}.pdf`);
+    const saved = await app.asyncScript(
+      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('save_pdf', { path: arguments[0] }).then(() => done('ok'), (e) => done(e));",
+      pdf,
+    );
+    assert.equal(saved, "ok");
+    const bytes = readFileSync(pdf);
+    assert.equal(bytes.subarray(0, 5).toString(), "%PDF-");
+    assert.ok(bytes.length > 20_000, `a report, not an empty page: ${bytes.length} bytes`);
+    if (process.env.COCM_KEEP_PDF) execFileSync("cp", [pdf, process.env.COCM_KEEP_PDF]);
   });
 });
