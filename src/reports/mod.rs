@@ -8,6 +8,7 @@
 //! Billing is per calendar month (§7), so a report's billing covers the calendar months from
 //! F's through min(L, T)'s.
 
+mod billing;
 mod csv;
 mod evaluate;
 mod load;
@@ -15,11 +16,11 @@ mod load;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+use billing::BillingMonths;
 pub use csv::{members_to_csv, rates, to_csv};
 use evaluate::{Period, Who};
 use load::ReportData;
 
-use crate::billing::BillingRow;
 use crate::dates::{Date, Month};
 use crate::vocab::string_enum;
 use crate::{Error, Registry, Result, team};
@@ -200,65 +201,6 @@ fn billing_months(p: &Period) -> Vec<Month> {
         months.push(months.last().expect("one month").next());
     }
     months
-}
-
-/// Billing rows by month, each month loaded once however many reports read it.
-#[derive(Default)]
-struct BillingMonths(BTreeMap<Month, Vec<BillingRow>>);
-
-impl BillingMonths {
-    /// Loads the months not loaded yet, in one pass from the first missing to the last.
-    fn load(&mut self, registry: &Registry, months: &[Month]) -> Result<()> {
-        let missing: Vec<Month> = months.iter().copied().filter(|m| !self.0.contains_key(m)).collect();
-        if let (Some(first), Some(last)) = (missing.iter().min(), missing.iter().max()) {
-            for (m, rows) in registry.billing_months(*first, *last)? {
-                self.0.entry(m).or_insert(rows);
-            }
-        }
-        Ok(())
-    }
-
-    /// The scope's billing over `months`, and its patient-months behind the figure.
-    fn summarise(&self, data: &ReportData, who: Who, months: Vec<Month>, members: Option<&mut Vec<ReportMember>>) -> ReportBilling {
-        let mut b = ReportBilling::default();
-        let mut billed: Vec<&str> = Vec::new();
-        let mut cents = 0i64;
-        let mut list = Vec::new();
-        for row in months.iter().flat_map(|m| self.0.get(m).into_iter().flatten()) {
-            let Some(p) = data.patient_index.get(&row.patient_id).map(|&i| &data.patients[i]) else { continue };
-            if !who.includes(p) {
-                continue;
-            }
-            b.minutes += row.minutes;
-            for c in &row.codes {
-                *b.units.entry(c.code.clone()).or_default() += c.units;
-            }
-            cents += (row.estimated_revenue * 100.0).round() as i64;
-            if !row.codes.is_empty() {
-                billed.push(&row.patient_id);
-            }
-            if members.is_some() && (row.minutes > 0 || !row.codes.is_empty()) {
-                let codes = if row.codes.is_empty() { "no code".to_string() } else { crate::billing::codes_text(&row.codes) };
-                list.push(ReportMember {
-                    mrn: row.mrn.clone(),
-                    name: row.name.clone(),
-                    care_manager: p.care_manager_id.as_ref().and_then(|id| data.care_managers.get(id).cloned()),
-                    in_numerator: !row.codes.is_empty(),
-                    detail: format!("{}: {} ({} {} min, ${:.2})", row.month, codes, row.month_kind, row.minutes, row.estimated_revenue),
-                });
-            }
-        }
-        billed.sort_unstable();
-        billed.dedup();
-        b.patients = billed.len() as u32;
-        b.estimated_revenue = cents as f64 / 100.0;
-        b.months = months;
-        if let Some(members) = members {
-            list.sort_by(|a, b| (&a.mrn, &a.detail).cmp(&(&b.mrn, &b.detail)));
-            *members = list;
-        }
-        b
-    }
 }
 
 impl Registry {
