@@ -305,6 +305,10 @@ fn monthly_reports_are_each_months_report() {
     assert_eq!(view.trend.len(), 12);
     assert_eq!(view.trend[11], october(&r, None));
     assert_eq!(view.trend[0].from, d("2025-11-01"));
+    // A period ending mid-month still shows that whole month in its trend.
+    let view = r.reports_view(d("2026-10-01"), d("2026-10-15"), d(AS_OF)).unwrap();
+    assert_eq!(view.program.practice.end, d("2026-10-15"));
+    assert_eq!(view.trend[11], october(&r, None));
 }
 
 #[test]

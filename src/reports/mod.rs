@@ -318,21 +318,22 @@ impl Registry {
     pub fn reports_view(&self, from: Date, to: Date, as_of: Date) -> Result<ReportsView> {
         let p = period(from, to, as_of)?;
         let first_month = Month::of(p.end).plus(-11);
+        let trend_periods: Vec<Period> = (0..12).map(|i| month_period(first_month.plus(i), as_of)).collect::<Result<_>>()?;
+        // A period ending mid-month still trends its whole month (to the as-of date).
+        let last = trend_periods.last().map_or(p.end, |t| t.end.max(p.end));
         let mut billing = BillingMonths::default();
-        let trend_months: Vec<Month> = (0..12).map(|i| first_month.plus(i)).collect();
-        let data = self.report_data(p.end, &[trend_months, billing_months(&p)].concat(), &mut billing)?;
+        let months: Vec<Month> = trend_periods.iter().flat_map(billing_months).chain(billing_months(&p)).collect();
+        let data = self.report_data(last, &months, &mut billing)?;
         let program = self.program(&data, &mut billing, p)?;
         let settings = self.settings()?;
-        let trend = (0..12)
-            .map(|i| {
-                let mp = month_period(first_month.plus(i), as_of)?;
-                let (mut r, _) = evaluate::evaluate(&data, &settings, mp, Who::Practice, None);
-                let months = billing_months(&mp);
-                billing.load(self, &months)?;
-                r.billing = billing.summarise(&data, Who::Practice, months, None);
-                Ok(r)
+        let trend = trend_periods
+            .iter()
+            .map(|mp| {
+                let (mut r, _) = evaluate::evaluate(&data, &settings, *mp, Who::Practice, None);
+                r.billing = billing.summarise(&data, Who::Practice, billing_months(mp), None);
+                r
             })
-            .collect::<Result<_>>()?;
+            .collect();
         Ok(ReportsView { program, trend })
     }
 }
