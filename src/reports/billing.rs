@@ -15,15 +15,12 @@ use crate::{Registry, Result};
 pub(super) struct BillingMonths(pub BTreeMap<Month, Vec<BillingRow>>);
 
 impl BillingMonths {
-    /// Loads the months not loaded yet, in one pass from the first missing to the last.
-    pub fn load(&mut self, registry: &Registry, months: &[Month]) -> Result<()> {
-        let missing: Vec<Month> = months.iter().copied().filter(|m| !self.0.contains_key(m)).collect();
-        if let (Some(first), Some(last)) = (missing.iter().min(), missing.iter().max()) {
-            for (m, rows) in registry.billing_months(*first, *last)? {
-                self.0.entry(m).or_insert(rows);
-            }
-        }
-        Ok(())
+    /// Loads every month from the earliest of `months` to the latest, in one pass.
+    pub fn load(registry: &Registry, months: &[Month]) -> Result<BillingMonths> {
+        Ok(match (months.iter().min(), months.iter().max()) {
+            (Some(first), Some(last)) => BillingMonths(registry.billing_months(*first, *last)?.into_iter().collect()),
+            _ => BillingMonths::default(),
+        })
     }
 
     /// The scope's billing over `months`, and its patient-months behind the figure.

@@ -22,6 +22,7 @@ use evaluate::{Period, Who};
 use load::ReportData;
 
 use crate::dates::{Date, Month};
+use crate::settings::Settings;
 use crate::vocab::string_enum;
 use crate::{Error, Registry, Result, team};
 
@@ -203,13 +204,47 @@ fn billing_months(p: &Period) -> Vec<Month> {
     months
 }
 
+/// The report of one period for one scope, its billing from months already loaded.
+fn judge(data: &ReportData, settings: &Settings, billing: &BillingMonths, p: Period, who: Who) -> Report {
+    let (mut report, _) = evaluate::evaluate(data, settings, p, who, None);
+    report.billing = billing.summarise(data, who, billing_months(&p), None);
+    report
+}
+
+/// The practice's report and one per care manager (and one for patients with none, if any
+/// were on the caseload during the period), judged against the AIMS guidance.
+fn program(data: &ReportData, settings: &Settings, billing: &BillingMonths, p: Period) -> ProgramReport {
+    let report = |who: Who| judge(data, settings, billing, p, who);
+    let guidance = CaseloadGuidance { min: settings.caseload_guidance_min as u32, max: settings.caseload_guidance_max as u32 };
+    let mut members: Vec<(&String, &String)> = data.care_managers.iter().collect();
+    members.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
+    let mut care_managers: Vec<CareManagerReport> = members
+        .into_iter()
+        .map(|(id, name)| {
+            let r = report(Who::CareManager(id));
+            CareManagerReport { member_id: Some(id.clone()), name: name.clone(), caseload_guidance: guidance.judge(r.caseload), report: r }
+        })
+        .collect();
+    let unassigned = report(Who::Unassigned);
+    if unassigned.contact_rate.denominator > 0 || unassigned.newly_enrolled > 0 || unassigned.discharged > 0 {
+        let name = unassigned.care_manager.clone().unwrap_or_default();
+        care_managers.push(CareManagerReport {
+            member_id: None,
+            name,
+            caseload_guidance: guidance.judge(unassigned.caseload),
+            report: unassigned,
+        });
+    }
+    ProgramReport { practice: report(Who::Practice), guidance, care_managers }
+}
+
 impl Registry {
-    /// The registry up to `last`, with contact days from the billing of `months`.
-    fn report_data(&self, last: Date, months: &[Month], billing: &mut BillingMonths) -> Result<ReportData> {
+    /// The registry up to `last`, and the billing of `months`, whose contact days it takes.
+    fn report_data(&self, last: Date, months: &[Month]) -> Result<(ReportData, BillingMonths)> {
         let mut data = load::load(&self.conn, last)?;
-        billing.load(self, months)?;
+        let billing = BillingMonths::load(self, months)?;
         data.add_contact_days(months.iter().flat_map(|m| billing.0.get(m).into_iter().flatten()));
-        Ok(data)
+        Ok((data, billing))
     }
 
     /// The care manager's id, from an id or exact name.
@@ -235,9 +270,8 @@ impl Registry {
         let p = period(from, to, as_of)?;
         let id = self.care_manager_id(care_manager)?;
         let who = Who::of(id.as_deref());
-        let mut billing = BillingMonths::default();
         let months = billing_months(&p);
-        let data = self.report_data(p.end, &months, &mut billing)?;
+        let (data, billing) = self.report_data(p.end, &months)?;
         let (mut report, mut members) = evaluate::evaluate(&data, &self.settings()?, p, who, measure);
         report.billing = billing.summarise(&data, who, months, (measure == Some(Measure::Billing)).then_some(&mut members));
         Ok((report, members))
@@ -251,66 +285,18 @@ impl Registry {
         let periods: Vec<Period> = (0..=from.months_until(to)).map(|i| month_period(from.plus(i), as_of)).collect::<Result<_>>()?;
         let id = self.care_manager_id(care_manager)?;
         let who = Who::of(id.as_deref());
-        let mut billing = BillingMonths::default();
         let months: Vec<Month> = periods.iter().flat_map(billing_months).collect();
-        let data = self.report_data(periods.last().expect("one month").end, &months, &mut billing)?;
+        let (data, billing) = self.report_data(periods.last().expect("one month").end, &months)?;
         let settings = self.settings()?;
-        periods
-            .iter()
-            .map(|p| {
-                let (mut report, _) = evaluate::evaluate(&data, &settings, *p, who, None);
-                let months = billing_months(p);
-                billing.load(self, &months)?;
-                report.billing = billing.summarise(&data, who, months, None);
-                Ok(report)
-            })
-            .collect()
+        Ok(periods.iter().map(|p| judge(&data, &settings, &billing, *p, who)).collect())
     }
 
     /// The practice's report with one line per care manager (and one for patients with none,
     /// if any are on the caseload during the period), judged against the AIMS guidance.
     pub fn program_report(&self, from: Date, to: Date, as_of: Date) -> Result<ProgramReport> {
         let p = period(from, to, as_of)?;
-        let mut billing = BillingMonths::default();
-        let data = self.report_data(p.end, &billing_months(&p), &mut billing)?;
-        self.program(&data, &mut billing, p)
-    }
-
-    fn program(&self, data: &ReportData, billing: &mut BillingMonths, p: Period) -> Result<ProgramReport> {
-        let settings = self.settings()?;
-        let months = billing_months(&p);
-        billing.load(self, &months)?;
-        let report = |who: Who| {
-            let (mut r, _) = evaluate::evaluate(data, &settings, p, who, None);
-            r.billing = billing.summarise(data, who, months.clone(), None);
-            r
-        };
-        let guidance = CaseloadGuidance { min: settings.caseload_guidance_min as u32, max: settings.caseload_guidance_max as u32 };
-        let mut members: Vec<(&String, &String)> = data.care_managers.iter().collect();
-        members.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
-        let mut care_managers: Vec<CareManagerReport> = members
-            .into_iter()
-            .map(|(id, name)| {
-                let r = report(Who::CareManager(id));
-                CareManagerReport {
-                    member_id: Some(id.clone()),
-                    name: name.clone(),
-                    caseload_guidance: guidance.judge(r.caseload),
-                    report: r,
-                }
-            })
-            .collect();
-        let unassigned = report(Who::Unassigned);
-        if unassigned.contact_rate.denominator > 0 || unassigned.newly_enrolled > 0 || unassigned.discharged > 0 {
-            let name = unassigned.care_manager.clone().unwrap_or_default();
-            care_managers.push(CareManagerReport {
-                member_id: None,
-                name,
-                caseload_guidance: guidance.judge(unassigned.caseload),
-                report: unassigned,
-            });
-        }
-        Ok(ProgramReport { practice: report(Who::Practice), guidance, care_managers })
+        let (data, billing) = self.report_data(p.end, &billing_months(&p))?;
+        Ok(program(&data, &self.settings()?, &billing, p))
     }
 
     /// The Reports screen's data: the program report for the period and the practice's 12
@@ -321,19 +307,11 @@ impl Registry {
         let trend_periods: Vec<Period> = (0..12).map(|i| month_period(first_month.plus(i), as_of)).collect::<Result<_>>()?;
         // A period ending mid-month still trends its whole month (to the as-of date).
         let last = trend_periods.last().map_or(p.end, |t| t.end.max(p.end));
-        let mut billing = BillingMonths::default();
         let months: Vec<Month> = trend_periods.iter().flat_map(billing_months).chain(billing_months(&p)).collect();
-        let data = self.report_data(last, &months, &mut billing)?;
-        let program = self.program(&data, &mut billing, p)?;
+        let (data, billing) = self.report_data(last, &months)?;
         let settings = self.settings()?;
-        let trend = trend_periods
-            .iter()
-            .map(|mp| {
-                let (mut r, _) = evaluate::evaluate(&data, &settings, *mp, Who::Practice, None);
-                r.billing = billing.summarise(&data, Who::Practice, billing_months(mp), None);
-                r
-            })
-            .collect();
+        let program = program(&data, &settings, &billing, p);
+        let trend = trend_periods.iter().map(|mp| judge(&data, &settings, &billing, *mp, Who::Practice)).collect();
         Ok(ReportsView { program, trend })
     }
 }
