@@ -179,7 +179,7 @@ fn october_for_the_practice_as_worked_out_by_hand() {
     assert_eq!(nd(&rep.contact_rate), rate(6, 10));
     assert_eq!(rep.contact_rate.rate, Some(0.6));
     assert_eq!(rep.contact_rate.target, Some(0.8));
-    assert_eq!(rep.contact_rate.meets_target(), Some(false));
+    assert_eq!(rep.contact_rate.meets_target, Some(false));
     // ≥ 70 days with two PHQ-9s: A B D G H (C 69 days, F's new episode, K, L 60 days).
     // Improved A G H; response A (9 ≤ 10) G (6 ≤ 7) H; remission H (G's 3 was entered in error).
     assert_eq!(nd(&rep.improvement_rate), rate(3, 5));
@@ -286,7 +286,7 @@ fn empty_denominators_are_none_not_zero() {
     let rep = r.report(d("2025-01-01"), d("2025-01-31"), d(AS_OF), None).unwrap();
     assert_eq!((rep.caseload, rep.newly_enrolled, rep.avg_weeks_to_discharge), (0, 0, None));
     for rate in [rep.contact_rate, rep.improvement_rate, rep.consultation_rate, rep.drr_followup_rate, rep.remission_12m_rate] {
-        assert_eq!((rate.denominator, rate.rate, rate.meets_target()), (0, None, None));
+        assert_eq!((rate.denominator, rate.rate, rate.meets_target), (0, None, None));
     }
     let json = serde_json::to_value(&rep).unwrap();
     assert!(json["improvement_rate"]["rate"].is_null());
@@ -379,7 +379,7 @@ fn targets_and_guidance_are_practice_settings() {
     let (_t, mut r) = practice();
     r.set_setting("target_contact_rate_pct", "50").unwrap();
     let rep = october(&r, None);
-    assert_eq!((rep.contact_rate.target, rep.contact_rate.meets_target()), (Some(0.5), Some(true)));
+    assert_eq!((rep.contact_rate.target, rep.contact_rate.meets_target), (Some(0.5), Some(true)));
     r.set_setting("caseload_guidance_min", "3").unwrap();
     let program = r.program_report(d("2026-10-01"), d("2026-10-31"), d(AS_OF)).unwrap();
     assert_eq!(program.care_managers[0].caseload_guidance, GuidanceStatus::Within, "ANA has 4");

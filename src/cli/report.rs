@@ -138,7 +138,7 @@ fn print_report(r: &Report) -> Result<()> {
     let rows: Vec<Vec<String>> = reports::rates(r)
         .iter()
         .map(|(key, rate)| {
-            let target = match (rate.target, rate.meets_target()) {
+            let target = match (rate.target, rate.meets_target) {
                 (Some(t), Some(met)) => format!("≥ {:.0} % ({})", t * 100.0, if met { "met" } else { "not met" }),
                 (Some(t), None) => format!("≥ {:.0} %", t * 100.0),
                 _ => String::new(),

@@ -54,16 +54,15 @@ pub struct Rate {
     pub rate: Option<f64>,
     /// The spec's target for this rate, 0–1, where it has one (a practice setting).
     pub target: Option<f64>,
+    /// Whether the rate meets its target; none without a rate or a target.
+    pub meets_target: Option<bool>,
 }
 
 impl Rate {
     pub fn new(numerator: u32, denominator: u32, target: Option<f64>) -> Rate {
-        Rate { numerator, denominator, rate: (denominator > 0).then(|| numerator as f64 / denominator as f64), target }
-    }
-
-    /// Whether the rate meets its target; none without a rate or a target.
-    pub fn meets_target(&self) -> Option<bool> {
-        Some(self.rate? >= self.target? - 1e-9)
+        let rate = (denominator > 0).then(|| numerator as f64 / denominator as f64);
+        let meets_target = rate.zip(target).map(|(rate, target)| rate >= target - 1e-9);
+        Rate { numerator, denominator, rate, target, meets_target }
     }
 }
 

@@ -11,4 +11,8 @@ rate: number | null,
 /**
  * The spec's target for this rate, 0–1, where it has one (a practice setting).
  */
-target: number | null, };
+target: number | null, 
+/**
+ * Whether the rate meets its target; none without a rate or a target.
+ */
+meets_target: boolean | null, };
