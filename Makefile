@@ -10,7 +10,7 @@ APT_PACKAGES := build-essential libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xau
 TAURI_DRIVER_VERSION := 2.1.0
 E2E_ENV := WEBKIT_DISABLE_COMPOSITING_MODE=1 NO_AT_BRIDGE=1
 
-.PHONY: run test deps lint app ui e2e bench cli-demo
+.PHONY: run test deps lint app ui e2e bench cli-demo bindings
 
 ## Build the desktop app and open it on a fresh demo registry (histories dated to today).
 run: deps app
@@ -35,6 +35,11 @@ deps:
 	fi
 	@command -v tauri-driver >/dev/null 2>&1 || $(CARGO) install tauri-driver@$(TAURI_DRIVER_VERSION) --locked
 	@if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then cd ui && npm ci --no-fund --no-audit; fi
+
+## Rewrite the UI's TypeScript types from the Rust API types (tests/bindings.rs fails while
+## the committed ones are stale).
+bindings:
+	COCM_WRITE_BINDINGS=1 $(CARGO) test --locked --test bindings
 
 ## Formatting and lints, where the toolchain has them.
 lint:

@@ -1,6 +1,7 @@
 //! The desktop UI's TypeScript types, generated from the core's API types with ts-rs, so they
-//! are never written twice. Outside CI this test writes them to `ui/src/lib/bindings`; in CI
-//! (`CI` set) it fails when the committed files are not what the Rust types generate.
+//! are never written twice. This test fails, everywhere, when the committed files in
+//! `ui/src/lib/bindings` are not what the Rust types generate; `make bindings` (which sets
+//! `COCM_WRITE_BINDINGS=1`) rewrites them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -89,21 +90,27 @@ fn typescript_bindings_are_current() {
     export(fresh.path());
     let generated = read_dir(fresh.path());
     assert!(generated.contains_key("CaseloadRow.ts"), "{:?}", generated.keys());
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        let stale: Vec<&String> = generated.keys().filter(|f| read_dir(&committed).get(*f) != generated.get(*f)).collect();
-        let extra: Vec<String> = read_dir(&committed).into_keys().filter(|f| !generated.contains_key(f)).collect();
-        assert!(stale.is_empty() && extra.is_empty(), "ui/src/lib/bindings is stale (run `cargo test` and commit): {stale:?} {extra:?}");
-    } else {
-        std::fs::create_dir_all(&committed).unwrap();
-        for old in read_dir(&committed).into_keys().filter(|f| !generated.contains_key(f)) {
-            std::fs::remove_file(committed.join(old)).unwrap();
-        }
-        for (file, text) in &generated {
-            if read_dir(&committed).get(file) != Some(text) {
-                let path = committed.join(file);
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(path, text).unwrap();
-            }
-        }
+    if std::env::var_os("COCM_WRITE_BINDINGS").is_some_and(|v| !v.is_empty()) {
+        write(&committed, &generated);
+    }
+    let committed = read_dir(&committed);
+    let stale: Vec<&String> = generated.keys().filter(|f| committed.get(*f) != generated.get(*f)).collect();
+    let extra: Vec<&String> = committed.keys().filter(|f| !generated.contains_key(*f)).collect();
+    assert!(
+        stale.is_empty() && extra.is_empty(),
+        "ui/src/lib/bindings is stale: run `make bindings` and commit. Changed: {stale:?}; no longer generated: {extra:?}"
+    );
+}
+
+/// Makes `dir` hold exactly the generated files.
+fn write(dir: &Path, generated: &BTreeMap<String, String>) {
+    std::fs::create_dir_all(dir).unwrap();
+    for old in read_dir(dir).into_keys().filter(|f| !generated.contains_key(f)) {
+        std::fs::remove_file(dir.join(old)).unwrap();
+    }
+    for (file, text) in generated {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
     }
 }
