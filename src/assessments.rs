@@ -94,7 +94,7 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Ass
             id: r.get(0)?,
             date: dates::parse_date("date", &date).unwrap_or_default(),
             instrument,
-            item9_positive: instrument == Instrument::Phq9 && items.get(8).is_some_and(|a| *a >= 1),
+            item9_positive: instrument == Instrument::Phq9 && instruments::item9_positive(items.get(8).copied()),
             items,
             total,
             severity: instrument.severity(total),

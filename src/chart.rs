@@ -7,7 +7,7 @@ use crate::assessments::{self, Assessment};
 use crate::billing::BillingRow;
 use crate::caseload::{self, CaseloadRow};
 use crate::contacts::{self, Contact};
-use crate::dates::{self, Date, Month};
+use crate::dates::Date;
 use crate::episodes::{self, Episode};
 use crate::flags;
 use crate::instruments::{Band, Instrument};
@@ -49,7 +49,7 @@ pub struct Trend {
     pub bands_of: Instrument,
     pub bands: Vec<Band>,
     pub response_lines: Vec<ResponseLine>,
-    /// Remission is a latest score below this.
+    /// Remission is a latest score below this (`measures::REMISSION_BELOW`).
     pub remission_below: u8,
     pub markers: Vec<Marker>,
 }
@@ -85,17 +85,19 @@ fn trend(
     lookback: i64,
     as_of: Date,
 ) -> Trend {
-    let Some(e) = episodes.iter().rev().find(|e| e.start_date <= as_of) else {
+    let remission_below = measures::REMISSION_BELOW;
+    // The latest episode that counts; the chart's episodes are already as of `as_of`.
+    let Some(e) = episodes.iter().rev().find(|e| e.entered_in_error.is_none()) else {
         return Trend {
             points: vec![],
             bands_of: Instrument::Phq9,
             bands: Instrument::Phq9.bands(),
             response_lines: vec![],
-            remission_below: 5,
+            remission_below,
             markers: vec![],
         };
     };
-    let (from, to) = (dates::add_days(e.start_date, -lookback), e.discharge_date.unwrap_or(as_of).min(as_of));
+    let (from, to) = measures::episode_window(e.start_date, e.discharge_date, as_of, lookback);
     let in_window = |d: Date| d >= from && d <= to;
     let points: Vec<TrendPoint> = assessments
         .iter()
@@ -104,7 +106,9 @@ fn trend(
         .collect();
     let response_lines = [Instrument::Phq9, Instrument::Gad7]
         .into_iter()
-        .filter_map(|i| points.iter().find(|p| p.instrument == i).map(|p| ResponseLine { instrument: i, value: p.total as f64 / 2.0 }))
+        .filter_map(|i| {
+            points.iter().find(|p| p.instrument == i).map(|p| ResponseLine { instrument: i, value: measures::response_line(p.total) })
+        })
         .collect();
     let bands_of = e.targets.first().map(|t| measures::instrument_for(*t)).unwrap_or(Instrument::Phq9);
     let mut markers: Vec<Marker> = changes
@@ -118,10 +122,11 @@ fn trend(
         }))
         .collect();
     markers.sort_by_key(|m| m.date);
-    Trend { points, bands_of, bands: bands_of.bands(), response_lines, remission_below: 5, markers }
+    Trend { points, bands_of, bands: bands_of.bands(), response_lines, remission_below, markers }
 }
 
 impl Registry {
+    /// The chart as it stood on `as_of`: no record, status change or minute dated after it.
     pub fn patient_chart(&self, mrn: &str, as_of: Date) -> Result<PatientChart> {
         let patient = patients::load(&self.conn, mrn)?;
         let settings = self.settings()?;
@@ -135,20 +140,26 @@ impl Registry {
                 (Some(row), reasons)
             }
         };
-        let episodes = episodes::for_patient(&self.conn, &patient.id)?;
-        let assessments = assessments::for_patient(&self.conn, &patient.id)?;
-        let case_reviews = reviews::case_reviews_for_patient(&self.conn, &patient.id)?;
-        let treatment_changes = treatment::for_patient(&self.conn, &patient.id)?;
+        let up_to = |d: Date| d <= as_of;
+        let episodes: Vec<Episode> = episodes::for_patient(&self.conn, &patient.id)?.iter().filter_map(|e| e.as_of(as_of)).collect();
+        let mut assessments = assessments::for_patient(&self.conn, &patient.id)?;
+        assessments.retain(|a| up_to(a.date));
+        let mut case_reviews = reviews::case_reviews_for_patient(&self.conn, &patient.id)?;
+        case_reviews.retain(|r| up_to(r.date));
+        let mut treatment_changes = treatment::for_patient(&self.conn, &patient.id)?;
+        treatment_changes.retain(|c| up_to(c.date));
+        let mut contacts = contacts::for_patient(&self.conn, &patient.id)?;
+        contacts.retain(|c| up_to(c.date));
         Ok(PatientChart {
             as_of,
             trend: trend(&episodes, &assessments, &case_reviews, &treatment_changes, settings.baseline_lookback_days, as_of),
             episodes,
             current,
             queue_reasons,
-            billing_this_month: self.patient_billing(mrn, Month::of(as_of))?,
+            billing_this_month: self.patient_billing_so_far(mrn, as_of)?,
             assessments,
-            contacts: contacts::for_patient(&self.conn, &patient.id)?,
-            review_requests: reviews::requests_for_patient(&self.conn, &patient.id)?,
+            contacts,
+            review_requests: reviews::requests_for_patient(&self.conn, &patient.id, as_of)?,
             case_reviews,
             treatment_changes,
             patient,

@@ -10,6 +10,7 @@ use crate::dates::{self, Date};
 use crate::patients::{self, PatientRow};
 use crate::store::new_id;
 use crate::vocab::{DischargeReason, EpisodeStatus, Target, parse_targets, targets_to_string};
+use crate::voids::{self, EnteredInError};
 use crate::{Error, Registry, Result};
 
 #[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
@@ -21,17 +22,33 @@ pub struct Episode {
     pub status: EpisodeStatus,
     pub discharge_date: Option<Date>,
     pub discharge_reason: Option<DischargeReason>,
+    /// Every status, the enrolment's `active` first; those entered in error are kept, marked.
     pub status_history: Vec<StatusChange>,
+    /// Every consent date recorded, oldest first; `consent_date` is the latest not in error.
+    pub consents: Vec<Consent>,
+    /// The enrolment itself was entered in error: the episode counts in no rule.
+    pub entered_in_error: Option<EnteredInError>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct StatusChange {
+    /// What `cocm void status-change ID` takes.
+    pub id: String,
     pub date: Date,
     pub status: EpisodeStatus,
     pub reason: Option<DischargeReason>,
+    pub entered_in_error: Option<EnteredInError>,
 }
 
-const EPISODE_COLUMNS: &str = "id, start_date, consent_date, targets, status, discharge_date, discharge_reason";
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+pub struct Consent {
+    pub id: String,
+    pub date: Date,
+    pub entered_in_error: Option<EnteredInError>,
+}
+
+const EPISODE_COLUMNS: &str =
+    "id, start_date, consent_date, targets, status, discharge_date, discharge_reason, voided_at, voided_by, void_reason";
 
 fn from_row(r: &Row) -> rusqlite::Result<Episode> {
     let date = |i: usize| -> rusqlite::Result<Option<Date>> {
@@ -49,23 +66,67 @@ fn from_row(r: &Row) -> rusqlite::Result<Episode> {
         discharge_date: date(5)?,
         discharge_reason: reason.and_then(|s| DischargeReason::parse("reason", &s).ok()),
         status_history: Vec::new(),
+        consents: Vec::new(),
+        entered_in_error: voids::from_columns(r.get(7)?, r.get(8)?, r.get(9)?),
     })
 }
 
 fn with_history(conn: &Connection, mut e: Episode) -> Result<Episode> {
-    let mut stmt =
-        conn.prepare_cached("SELECT date, status, reason FROM episode_status_changes WHERE episode_id = ?1 ORDER BY date, seq")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, date, status, reason, voided_at, voided_by, void_reason FROM episode_status_changes
+         WHERE episode_id = ?1 ORDER BY date, seq",
+    )?;
     e.status_history = stmt
         .query_map([&e.id], |r| {
-            let (d, s, reason): (String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let (seq, d, s, reason): (i64, String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
             Ok(StatusChange {
+                id: seq.to_string(),
                 date: dates::parse_date("date", &d).unwrap_or_default(),
                 status: EpisodeStatus::parse("status", &s).unwrap_or(EpisodeStatus::Active),
                 reason: reason.and_then(|s| DischargeReason::parse("reason", &s).ok()),
+                entered_in_error: voids::from_columns(r.get(4)?, r.get(5)?, r.get(6)?),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, date, voided_at, voided_by, void_reason FROM episode_consents WHERE episode_id = ?1 ORDER BY created_at, rowid",
+    )?;
+    e.consents = stmt
+        .query_map([&e.id], |r| {
+            let d: String = r.get(1)?;
+            Ok(Consent {
+                id: r.get(0)?,
+                date: dates::parse_date("date", &d).unwrap_or_default(),
+                entered_in_error: voids::from_columns(r.get(2)?, r.get(3)?, r.get(4)?),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(e)
+}
+
+impl Episode {
+    /// The status changes that count (not entered in error), oldest first.
+    pub fn valid_history(&self) -> impl Iterator<Item = &StatusChange> {
+        self.status_history.iter().filter(|c| c.entered_in_error.is_none())
+    }
+
+    /// The episode as it stood on `as_of`: its status, discharge and consent then (an enrolment
+    /// entered in error keeps its mark). None when it had not started.
+    pub fn as_of(&self, as_of: Date) -> Option<Episode> {
+        if self.start_date > as_of {
+            return None;
+        }
+        let mut e = self.clone();
+        e.status_history.retain(|c| c.date <= as_of);
+        e.consents.retain(|c| c.date <= as_of);
+        let last = e.valid_history().last().cloned();
+        e.status = last.as_ref().map_or(EpisodeStatus::Active, |c| c.status);
+        let discharged = last.filter(|c| c.status == EpisodeStatus::Discharged);
+        e.discharge_date = discharged.as_ref().map(|c| c.date);
+        e.discharge_reason = discharged.and_then(|c| c.reason);
+        e.consent_date = e.consents.iter().rev().find(|c| c.entered_in_error.is_none()).map(|c| c.date);
+        Some(e)
+    }
 }
 
 /// All of a patient's episodes, oldest first.
@@ -77,7 +138,9 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Epi
 
 pub(crate) fn open_episode(conn: &Connection, patient: &PatientRow) -> Result<Option<Episode>> {
     let e = conn
-        .prepare_cached(&format!("SELECT {EPISODE_COLUMNS} FROM episodes WHERE patient_id = ?1 AND discharge_date IS NULL"))?
+        .prepare_cached(&format!(
+            "SELECT {EPISODE_COLUMNS} FROM episodes WHERE patient_id = ?1 AND discharge_date IS NULL AND voided_at IS NULL"
+        ))?
         .query_row([&patient.id], from_row)
         .optional()?;
     e.map(|e| with_history(conn, e)).transpose()
@@ -88,7 +151,8 @@ pub(crate) fn open_episode(conn: &Connection, patient: &PatientRow) -> Result<Op
 pub(crate) fn episode_on(conn: &Connection, patient: &PatientRow, field: &str, date: Date) -> Result<Episode> {
     let found = conn
         .prepare_cached(&format!(
-            "SELECT {EPISODE_COLUMNS} FROM episodes WHERE patient_id = ?1 AND start_date <= ?2 ORDER BY start_date DESC LIMIT 1"
+            "SELECT {EPISODE_COLUMNS} FROM episodes WHERE patient_id = ?1 AND start_date <= ?2 AND voided_at IS NULL
+             ORDER BY start_date DESC LIMIT 1"
         ))?
         .query_row((&patient.id, date.to_string()), from_row)
         .optional()?;
@@ -96,7 +160,7 @@ pub(crate) fn episode_on(conn: &Connection, patient: &PatientRow, field: &str, d
         return Ok(e);
     }
     let first: Option<String> =
-        conn.query_row("SELECT MIN(start_date) FROM episodes WHERE patient_id = ?1", [&patient.id], |r| r.get(0))?;
+        conn.query_row("SELECT MIN(start_date) FROM episodes WHERE patient_id = ?1 AND voided_at IS NULL", [&patient.id], |r| r.get(0))?;
     Err(match first {
         None => Error::Conflict(format!("{} (MRN {}) was never enrolled; enrol them first", patient.name, patient.mrn)),
         Some(first) => Error::validation(field, format!("{date} is before {}'s enrolment on {first}", patient.name)),
@@ -125,7 +189,9 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         )));
     }
     let last_discharge: Option<String> =
-        conn.query_row("SELECT MAX(discharge_date) FROM episodes WHERE patient_id = ?1", [&patient.id], |r| r.get(0))?;
+        conn.query_row("SELECT MAX(discharge_date) FROM episodes WHERE patient_id = ?1 AND voided_at IS NULL", [&patient.id], |r| {
+            r.get(0)
+        })?;
     if let Some(last) = last_discharge.filter(|d| *d > start.to_string()) {
         return Err(Error::validation("date", format!("{start} is before the previous episode's discharge on {last}")));
     }
@@ -135,6 +201,9 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         (&id, &patient.id, start.to_string(), consent.map(|c| c.to_string()), targets_to_string(&targets), audit::now()),
     )?;
     conn.execute("INSERT INTO episode_status_changes (episode_id, date, status) VALUES (?1, ?2, 'active')", (&id, start.to_string()))?;
+    if let Some(consent) = consent {
+        insert_consent(conn, &id, consent)?;
+    }
     audit::record(
         conn,
         actor,
@@ -151,8 +220,26 @@ pub(crate) fn record_consent(conn: &Connection, actor: &audit::Actor, mrn: &str,
     let date = patients::clinical_date("date", date, &patient)?;
     let episode = open_episode(conn, &patient)?
         .ok_or_else(|| Error::Conflict(format!("{} (MRN {}) has no open episode to record consent for", patient.name, patient.mrn)))?;
-    conn.execute("UPDATE episodes SET consent_date = ?2 WHERE id = ?1", (&episode.id, date.to_string()))?;
-    audit::record(conn, actor, "consent", "episode", Some(&episode.id), serde_json::json!({ "from": episode.consent_date, "to": date }))
+    let consent_id = insert_consent(conn, &episode.id, date)?;
+    audit::record(
+        conn,
+        actor,
+        "consent",
+        "episode",
+        Some(&episode.id),
+        serde_json::json!({ "from": episode.consent_date, "to": date, "consent": consent_id }),
+    )
+}
+
+/// Records a consent date, and makes it the episode's consent date.
+fn insert_consent(conn: &Connection, episode_id: &str, date: Date) -> Result<String> {
+    let id = new_id();
+    conn.execute(
+        "INSERT INTO episode_consents (id, episode_id, date, created_at) VALUES (?1, ?2, ?3, ?4)",
+        (&id, episode_id, date.to_string(), audit::now()),
+    )?;
+    conn.execute("UPDATE episodes SET consent_date = ?2 WHERE id = ?1", (episode_id, date.to_string()))?;
+    Ok(id)
 }
 
 /// The allowed status path (spec §2). Relapse prevention may return to active (a relapse).
@@ -199,7 +286,7 @@ pub(crate) fn change_status(
         ))
     })?;
     check_transition(episode.status, to, reason)?;
-    let last_change = episode.status_history.last().map(|c| c.date).unwrap_or(episode.start_date);
+    let last_change = episode.valid_history().last().map(|c| c.date).unwrap_or(episode.start_date);
     if date < last_change {
         return Err(Error::validation("date", format!("{date} is before the episode's last status change on {last_change}")));
     }
@@ -219,6 +306,93 @@ pub(crate) fn change_status(
         "episode",
         Some(&episode.id),
         serde_json::json!({ "from": episode.status, "to": to, "date": date, "reason": reason }),
+    )
+}
+
+/// Marks an enrolment entered in error (spec §2): the episode is kept, and leaves every rule;
+/// its contacts' minutes are reported as excluded.
+pub(crate) fn void_enrolment(conn: &Connection, actor: &audit::Actor, episode_id: &str, reason: &str) -> Result<()> {
+    voids::set_voided(conn, actor, "episodes", "id", "enrolment", episode_id, reason)?;
+    audit::record(conn, actor, "entered-in-error", "enrolment", Some(episode_id), serde_json::json!({ "reason": reason }))
+}
+
+/// Marks a consent date entered in error; the episode's consent date becomes the one recorded
+/// before it, or none.
+pub(crate) fn void_consent(conn: &Connection, actor: &audit::Actor, consent_id: &str, reason: &str) -> Result<()> {
+    voids::set_voided(conn, actor, "episode_consents", "id", "consent", consent_id, reason)?;
+    let episode_id: String = conn.query_row("SELECT episode_id FROM episode_consents WHERE id = ?1", [consent_id], |r| r.get(0))?;
+    conn.execute(
+        "UPDATE episodes SET consent_date = (SELECT date FROM episode_consents WHERE episode_id = ?1 AND voided_at IS NULL
+                                             ORDER BY created_at DESC, rowid DESC LIMIT 1)
+         WHERE id = ?1",
+        [&episode_id],
+    )?;
+    audit::record(conn, actor, "entered-in-error", "consent", Some(consent_id), serde_json::json!({ "reason": reason }))
+}
+
+/// Marks a status change entered in error and restores the status before it (spec §2): voiding
+/// a discharge reopens the episode as it was. Only the latest status change that counts can be
+/// voided, so the path stays one the rules allow; the enrolment's own `active` is voided by
+/// voiding the enrolment.
+pub(crate) fn void_status_change(conn: &Connection, actor: &audit::Actor, id: &str, reason: &str) -> Result<()> {
+    let seq: i64 = id.trim().parse().map_err(|_| Error::NotFound(format!("no status-change with id '{id}'")))?;
+    let episode_id: Option<String> =
+        conn.query_row("SELECT episode_id FROM episode_status_changes WHERE seq = ?1", [seq], |r| r.get(0)).optional()?;
+    let episode_id = episode_id.ok_or_else(|| Error::NotFound(format!("no status-change with id '{id}'")))?;
+    let episode =
+        with_history(conn, conn.query_row(&format!("SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?1"), [&episode_id], from_row)?)?;
+    if episode.entered_in_error.is_some() {
+        return Err(Error::Conflict(format!("the enrolment of status-change {id} was already entered in error")));
+    }
+    let id = seq.to_string();
+    let valid: Vec<&StatusChange> = episode.valid_history().collect();
+    if valid.first().is_some_and(|c| c.id == id) {
+        return Err(Error::validation(
+            "id",
+            format!("status-change {id} is the enrolment itself; void the enrolment {episode_id} instead"),
+        ));
+    }
+    let last = valid.last().expect("an episode has its enrolment's active");
+    if valid.iter().any(|c| c.id == id) && last.id != id {
+        return Err(Error::Conflict(format!(
+            "only the latest status change can be entered in error; void {} ({} on {}) first",
+            last.id, last.status, last.date
+        )));
+    }
+    voids::set_voided(conn, actor, "episode_status_changes", "seq", "status-change", &id, reason)?;
+    let before = valid.iter().rev().nth(1).expect("the enrolment's active stays");
+    if before.status != EpisodeStatus::Discharged {
+        let patient_id: String = conn.query_row("SELECT patient_id FROM episodes WHERE id = ?1", [&episode_id], |r| r.get(0))?;
+        let other: Option<String> = conn
+            .query_row(
+                "SELECT start_date FROM episodes WHERE patient_id = ?1 AND id <> ?2 AND discharge_date IS NULL AND voided_at IS NULL",
+                (&patient_id, &episode_id),
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(start) = other {
+            return Err(Error::Conflict(format!(
+                "the patient was enrolled again on {start}; only one episode can be open, so void that enrolment first"
+            )));
+        }
+    }
+    let discharged = before.status == EpisodeStatus::Discharged;
+    conn.execute(
+        "UPDATE episodes SET status = ?2, discharge_date = ?3, discharge_reason = ?4 WHERE id = ?1",
+        (
+            &episode_id,
+            before.status.as_str(),
+            discharged.then(|| before.date.to_string()),
+            before.reason.filter(|_| discharged).map(|r| r.as_str()),
+        ),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        "entered-in-error",
+        "status-change",
+        Some(&id),
+        serde_json::json!({ "reason": reason, "restored": before.status }),
     )
 }
 

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::dates::{self, Date};
-use crate::instruments::Instrument;
+use crate::instruments::{self, Instrument};
 use crate::measures::{self, InstrumentMeasures, PatientOutcome};
 use crate::settings::Settings;
 use crate::snapshot::EpisodeSnapshot;
@@ -62,10 +62,13 @@ pub(crate) fn evaluate(s: &EpisodeSnapshot, settings: &Settings, as_of: Date) ->
     let due_days = if active { settings.contact_due_days_active } else { settings.contact_due_days_relapse_prevention };
     let follow_up_due = dates::add_days(s.last_contact.unwrap_or(s.start), due_days);
 
-    // safety: the latest PHQ-9 has item 9 ≥ 1 and no safety check on or after its date.
-    let latest_phq9 = s.points(Instrument::Phq9).last().copied();
-    let safety_since =
-        latest_phq9.filter(|p| p.item9.is_some_and(|a| a >= 1)).filter(|p| s.last_safety_check.is_none_or(|c| c < p.date)).map(|p| p.date);
+    // safety: the patient's latest PHQ-9 (any episode) has item 9 ≥ 1, and no safety check
+    // is dated on or after it.
+    let safety_since = s
+        .latest_phq9_with_item9
+        .filter(|p| instruments::item9_positive(p.item9))
+        .filter(|p| s.last_safety_check.is_none_or(|c| c < p.date))
+        .map(|p| p.date);
 
     // not-improving: for a target instrument with two assessments, the patient is not improved.
     let not_improving = active
@@ -168,22 +171,47 @@ pub(crate) mod tests {
         evaluate(s, &defaults(), d(as_of)).flags
     }
 
+    /// The patient's latest PHQ-9 (with item 9 known), as the snapshot loads it.
+    fn latest_phq9(date: &str, total: u8, item9: u8) -> Option<Point> {
+        Some(Point { date: d(date), total, item9: Some(item9) })
+    }
+
     #[test]
     fn safety_until_a_safety_check_on_or_after_the_phq9() {
         let mut s = episode();
         s.assessments = vec![phq("2026-06-01", 12, 1)];
+        s.latest_phq9_with_item9 = latest_phq9("2026-06-01", 12, 1);
         assert!(flags_on(&s, "2026-06-02").contains(&Flag::Safety));
         s.last_safety_check = Some(d("2026-05-31"));
         assert!(flags_on(&s, "2026-06-02").contains(&Flag::Safety), "a check before the PHQ-9 does not clear it");
         s.last_safety_check = Some(d("2026-06-01"));
         assert!(!flags_on(&s, "2026-06-02").contains(&Flag::Safety), "a same-day check clears it");
-        // Only the most recent PHQ-9 counts.
+        // Only the most recent PHQ-9 counts: a later one with item 9 = 0 ends it.
         s.last_safety_check = None;
-        s.assessments.push(phq("2026-06-10", 12, 0));
+        s.latest_phq9_with_item9 = latest_phq9("2026-06-10", 12, 0);
         assert!(!flags_on(&s, "2026-06-12").contains(&Flag::Safety));
-        // A GAD-7 after the positive PHQ-9 does not hide it.
+        // A GAD-7 after the positive PHQ-9 does not hide it (the latest PHQ-9 is still the positive one).
         s.assessments = vec![phq("2026-06-01", 12, 2), gad("2026-06-05", 3)];
+        s.latest_phq9_with_item9 = latest_phq9("2026-06-01", 12, 2);
         assert!(flags_on(&s, "2026-06-06").contains(&Flag::Safety));
+    }
+
+    #[test]
+    fn safety_from_a_phq9_of_an_earlier_episode() {
+        // §5: "the patient's most recent PHQ-9 on or before T, in whichever episode". Item 9 = 2
+        // on 2026-03-01 in a discharged episode; re-enrolled 2026-06-01 (window from 2026-05-18)
+        // with no PHQ-9 and no safety check since: the episode has no assessment, and the flag
+        // is raised, waiting since 2026-03-01.
+        let mut s = episode();
+        s.start = d("2026-06-01");
+        s.last_contact = None;
+        s.latest_phq9_with_item9 = latest_phq9("2026-03-01", 14, 2);
+        let e = evaluate(&s, &defaults(), d("2026-06-02"));
+        assert!(e.flags.contains(&Flag::Safety) && e.flags.contains(&Flag::NoBaseline), "{:?}", e.flags);
+        assert_eq!(e.safety_since, Some(d("2026-03-01")));
+        // A safety check on 2026-06-02 (on or after the PHQ-9's date) clears it.
+        s.last_safety_check = Some(d("2026-06-02"));
+        assert!(!flags_on(&s, "2026-06-02").contains(&Flag::Safety));
     }
 
     #[test]

@@ -159,7 +159,13 @@ pub fn score(instrument: Instrument, answers: &[i64]) -> Result<Score> {
     }
     let total = answers.iter().sum::<i64>() as u8;
     let item9 = (instrument == Instrument::Phq9).then(|| answers[8] as u8);
-    Ok(Score { total, severity: instrument.severity(total), item9, item9_positive: item9.is_some_and(|a| a >= 1) })
+    Ok(Score { total, severity: instrument.severity(total), item9, item9_positive: item9_positive(item9) })
+}
+
+/// Spec §3: PHQ-9 item 9 answered 1, 2 or 3 is a positive suicide-risk screen. `None` (a
+/// GAD-7, or a PHQ-9 whose item 9 is unknown) is not positive. The one definition.
+pub fn item9_positive(item9: Option<u8>) -> bool {
+    item9.is_some_and(|a| (1..=3).contains(&a))
 }
 
 /// The running score of a form still being filled in: what a care manager sees while entering
@@ -193,7 +199,7 @@ pub fn live_score(instrument: Instrument, answers: &[Option<i64>]) -> LiveScore 
         items: n,
         total,
         severity: complete.then(|| instrument.severity(total)),
-        item9_positive: item9.is_some_and(|a| (1..=3).contains(&a)),
+        item9_positive: item9_positive(item9.and_then(|a| u8::try_from(a).ok())),
         problem,
     }
 }

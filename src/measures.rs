@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::dates::Date;
-use crate::instruments::{Instrument, Severity};
+use crate::instruments::{Instrument, Severity, item9_positive};
 use crate::vocab::{Target, string_enum};
 
 /// One scored assessment, as the rules see it.
@@ -42,6 +42,8 @@ pub struct InstrumentMeasures {
     pub baseline_colour: Colour,
     pub latest_colour: Colour,
     pub change_colour: Option<Colour>,
+    /// The baseline PHQ-9 has item 9 positive: outlined red wherever it is shown (spec §4).
+    pub baseline_item9_positive: bool,
     /// The latest PHQ-9 has item 9 positive: outlined red wherever it is shown.
     pub latest_item9_positive: bool,
 }
@@ -63,10 +65,25 @@ pub fn change_pct(baseline: u8, latest: u8) -> Option<i64> {
     Some(if num < 0 { -magnitude } else { magnitude })
 }
 
+/// Spec §4: the episode's assessments are those dated from S − lookback days through the
+/// discharge date or T, whichever is first. The one definition of the window, read by the
+/// caseload snapshot, the reports and the chart.
+pub fn episode_window(start: Date, discharge: Option<Date>, as_of: Date, lookback_days: i64) -> (Date, Date) {
+    (crate::dates::add_days(start, -lookback_days), discharge.map_or(as_of, |d| d.min(as_of)))
+}
+
 /// Latest ≤ 50 % of baseline.
 pub fn is_response(baseline: u8, latest: u8) -> bool {
     2 * latest as u32 <= baseline as u32
 }
+
+/// The response line the trend chart draws: half the baseline (at or below it is a response).
+pub fn response_line(baseline: u8) -> f64 {
+    baseline as f64 / 2.0
+}
+
+/// Spec §4: remission is a latest score below this.
+pub const REMISSION_BELOW: u8 = 5;
 
 /// Response, or latest below 10.
 pub fn is_improved(baseline: u8, latest: u8) -> bool {
@@ -74,7 +91,7 @@ pub fn is_improved(baseline: u8, latest: u8) -> bool {
 }
 
 pub fn is_remission(latest: u8) -> bool {
-    latest < 5
+    latest < REMISSION_BELOW
 }
 
 pub fn score_colour(total: u8) -> Colour {
@@ -110,7 +127,8 @@ pub fn measure(instrument: Instrument, points: &[Point]) -> Option<InstrumentMea
         baseline_colour: score_colour(first.total),
         latest_colour: score_colour(last.total),
         change_colour: change_colour(change),
-        latest_item9_positive: last.item9.is_some_and(|a| a >= 1),
+        baseline_item9_positive: item9_positive(first.item9),
+        latest_item9_positive: item9_positive(last.item9),
     })
 }
 

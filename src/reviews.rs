@@ -133,13 +133,21 @@ pub(crate) fn case_reviews_for_patient(conn: &Connection, patient_id: &str) -> R
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub(crate) fn requests_for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<ReviewRequest>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.id, r.date, t.name, r.reason, r.voided_at, r.voided_by, r.void_reason,
-                (SELECT MIN(c.date) FROM case_reviews c WHERE c.patient_id = r.patient_id AND c.voided_at IS NULL AND c.date >= r.date)
-         FROM review_requests r JOIN team_members t ON t.id = r.requested_by WHERE r.patient_id = ?1 ORDER BY r.date, r.created_at",
-    )?;
-    let rows = stmt.query_map([patient_id], |r| {
+/// Spec §2, §6: the date of the case review that closes review request `r` as of `?1`: the
+/// earliest review of the patient, not entered in error, dated on or after the request and no
+/// later than the as-of date. NULL while the request is open. The one definition of open and
+/// closed, read by the snapshot (flags, queue) and the chart.
+pub(crate) const CLOSED_BY_REVIEW_SQL: &str = "(SELECT MIN(c.date) FROM case_reviews c
+      WHERE c.patient_id = r.patient_id AND c.voided_at IS NULL AND c.date >= r.date AND c.date <= ?1)";
+
+/// A patient's review requests dated on or before `as_of`, each closed or open as of that day.
+pub(crate) fn requests_for_patient(conn: &Connection, patient_id: &str, as_of: Date) -> Result<Vec<ReviewRequest>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT r.id, r.date, t.name, r.reason, r.voided_at, r.voided_by, r.void_reason, {CLOSED_BY_REVIEW_SQL}
+         FROM review_requests r JOIN team_members t ON t.id = r.requested_by
+         WHERE r.patient_id = ?2 AND r.date <= ?1 ORDER BY r.date, r.created_at"
+    ))?;
+    let rows = stmt.query_map((as_of.to_string(), patient_id), |r| {
         let date: String = r.get(1)?;
         let closed: Option<String> = r.get(7)?;
         Ok(ReviewRequest {

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use crate::Result;
 use crate::dates::{self, Date};
 use crate::instruments::Instrument;
-use crate::measures::Point;
+use crate::measures::{self, Point};
+use crate::reviews::CLOSED_BY_REVIEW_SQL;
 use crate::settings::Settings;
 use crate::vocab::{EpisodeStatus, Target, parse_targets};
 
@@ -28,13 +29,16 @@ pub(crate) struct EpisodeSnapshot {
     pub status: Option<EpisodeStatus>,
     /// The episode's assessments (spec §4 window, entered-in-error excluded), oldest first.
     pub assessments: Vec<(Instrument, Point)>,
+    /// The patient's most recent PHQ-9 on or before T whose item 9 is known, in whichever
+    /// episode (spec §5 `safety`; a total-only PHQ-9 neither raises nor clears it).
+    pub latest_phq9_with_item9: Option<Point>,
     pub last_contact: Option<Date>,
     pub contact_count: i64,
     /// The latest `safety-check` contact on or before T.
     pub last_safety_check: Option<Date>,
     /// Case reviews in the episode on or before T, oldest first.
     pub reviews: Vec<Date>,
-    /// Dates of review requests still open on T, oldest first.
+    /// Dates of this episode's review requests still open on T, oldest first.
     pub open_requests: Vec<Date>,
 }
 
@@ -89,9 +93,10 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
         let sql = format!(
             "SELECT e.id, e.patient_id, p.mrn, p.name, cm.name, e.start_date, e.consent_date, e.targets,
                     (SELECT s.status FROM episode_status_changes s WHERE s.episode_id = e.id AND s.date <= ?1
+                       AND s.voided_at IS NULL
                      ORDER BY s.date DESC, s.seq DESC LIMIT 1)
              FROM episodes e JOIN patients p ON p.id = e.patient_id LEFT JOIN team_members cm ON cm.id = p.care_manager_id
-             WHERE e.start_date <= ?1{}",
+             WHERE e.start_date <= ?1 AND e.voided_at IS NULL{}",
             scope.filter("e")
         );
         let mut stmt = conn.prepare_cached(&sql)?;
@@ -121,7 +126,8 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
     let by_patient: HashMap<String, usize> = snaps.iter().enumerate().map(|(i, s)| (s.patient_id.clone(), i)).collect();
     let by_episode: HashMap<String, usize> = snaps.iter().enumerate().map(|(i, s)| (s.episode_id.clone(), i)).collect();
 
-    // Assessments from S − lookback through T, entered-in-error excluded.
+    // Assessments from S − lookback through T, entered-in-error excluded; and the latest PHQ-9
+    // with item 9 known from any date up to T, for safety.
     {
         let sql = format!(
             "SELECT a.patient_id, a.date, a.instrument, a.total, a.item9 FROM assessments a
@@ -138,12 +144,16 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
                 current = (pid.to_string(), by_patient.get(pid).copied());
             }
             let Some(i) = current.1 else { continue };
-            let d = date(text(r, 1)?);
-            if d < dates::add_days(snaps[i].start, -settings.baseline_lookback_days) {
-                continue;
-            }
             let instrument = if text(r, 2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
-            snaps[i].assessments.push((instrument, Point { date: d, total: r.get(3)?, item9: r.get(4)? }));
+            let point = Point { date: date(text(r, 1)?), total: r.get(3)?, item9: r.get(4)? };
+            if instrument == Instrument::Phq9 && point.item9.is_some() {
+                snaps[i].latest_phq9_with_item9 = Some(point);
+            }
+            // Open on T, so the window runs to T (spec §4).
+            let (from, _) = measures::episode_window(snaps[i].start, None, as_of, settings.baseline_lookback_days);
+            if point.date >= from {
+                snaps[i].assessments.push((instrument, point));
+            }
         }
     }
 
@@ -195,20 +205,19 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
         }
     }
 
-    // Review requests open on T: no case review dated on or after the request (up to T).
+    // Review requests of the episode still open on T (spec §5: a request left open in a
+    // discharged episode does not carry over).
     {
         let sql = format!(
-            "SELECT r.patient_id, r.date FROM review_requests r
-             WHERE r.voided_at IS NULL AND r.date <= ?1{}
-               AND NOT EXISTS (SELECT 1 FROM case_reviews c WHERE c.patient_id = r.patient_id AND c.voided_at IS NULL
-                               AND c.date >= r.date AND c.date <= ?1)
+            "SELECT r.episode_id, r.date FROM review_requests r
+             WHERE r.voided_at IS NULL AND r.date <= ?1{} AND {CLOSED_BY_REVIEW_SQL} IS NULL
              ORDER BY r.date",
             scope.filter("r")
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
-            if let Some(&i) = by_patient.get(text(r, 0)?) {
+            if let Some(&i) = by_episode.get(text(r, 0)?) {
                 snaps[i].open_requests.push(date(text(r, 1)?));
             }
         }

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_registry", include_str!("../migrations/0001_registry.sql")),
     ("0002_practice_settings", include_str!("../migrations/0002_practice_settings.sql")),
     ("0003_report_targets", include_str!("../migrations/0003_report_targets.sql")),
+    ("0004_episode_entered_in_error", include_str!("../migrations/0004_episode_entered_in_error.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

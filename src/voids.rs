@@ -4,9 +4,9 @@
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
-use crate::audit;
 use crate::vocab::string_enum;
 use crate::{Error, Registry, Result};
+use crate::{audit, episodes};
 
 string_enum!(
     /// The kinds of record that can be marked entered in error.
@@ -16,20 +16,11 @@ string_enum!(
         Review => "review",
         Flag => "flag",
         TreatmentChange => "treatment-change",
+        Enrolment => "enrolment",
+        Consent => "consent",
+        StatusChange => "status-change",
     }
 );
-
-impl RecordKind {
-    fn table(self) -> &'static str {
-        match self {
-            RecordKind::Assessment => "assessments",
-            RecordKind::Contact => "contacts",
-            RecordKind::Review => "case_reviews",
-            RecordKind::Flag => "review_requests",
-            RecordKind::TreatmentChange => "treatment_changes",
-        }
-    }
-}
 
 #[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct EnteredInError {
@@ -47,19 +38,43 @@ pub(crate) fn mark(conn: &rusqlite::Connection, actor: &audit::Actor, kind: Reco
     if reason.is_empty() {
         return Err(Error::validation("reason", "say why the entry is in error"));
     }
-    let table = kind.table();
+    let table = match kind {
+        RecordKind::Enrolment => return episodes::void_enrolment(conn, actor, id, reason),
+        RecordKind::Consent => return episodes::void_consent(conn, actor, id, reason),
+        RecordKind::StatusChange => return episodes::void_status_change(conn, actor, id, reason),
+        RecordKind::Assessment => "assessments",
+        RecordKind::Contact => "contacts",
+        RecordKind::Review => "case_reviews",
+        RecordKind::Flag => "review_requests",
+        RecordKind::TreatmentChange => "treatment_changes",
+    };
+    set_voided(conn, actor, table, "id", kind.as_str(), id, reason)?;
+    audit::record(conn, actor, "entered-in-error", kind.as_str(), Some(id), serde_json::json!({ "reason": reason }))
+}
+
+/// Sets the entered-in-error columns of one row (`key` = `id`), after checking it exists and
+/// is not marked already. The caller audits.
+pub(crate) fn set_voided(
+    conn: &rusqlite::Connection,
+    actor: &audit::Actor,
+    table: &str,
+    key: &str,
+    kind: &str,
+    id: &str,
+    reason: &str,
+) -> Result<()> {
     let voided: Option<Option<String>> =
-        conn.query_row(&format!("SELECT voided_at FROM {table} WHERE id = ?1"), [id], |r| r.get(0)).optional()?;
+        conn.query_row(&format!("SELECT voided_at FROM {table} WHERE {key} = ?1"), [id], |r| r.get(0)).optional()?;
     match voided {
         None => return Err(Error::NotFound(format!("no {kind} with id '{id}'"))),
         Some(Some(at)) => return Err(Error::Conflict(format!("{kind} {id} was already marked entered in error at {at}"))),
         Some(None) => {}
     }
     conn.execute(
-        &format!("UPDATE {table} SET voided_at = ?2, voided_by = ?3, void_reason = ?4 WHERE id = ?1"),
+        &format!("UPDATE {table} SET voided_at = ?2, voided_by = ?3, void_reason = ?4 WHERE {key} = ?1"),
         (id, audit::now(), &actor.name, reason),
     )?;
-    audit::record(conn, actor, "entered-in-error", kind.as_str(), Some(id), serde_json::json!({ "reason": reason }))
+    Ok(())
 }
 
 impl Registry {

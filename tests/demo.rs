@@ -59,7 +59,7 @@ fn check_demo_covers_everything(as_of: &str) {
 
     // A run of months in one pass is each month on its own, history and all.
     let first = last_month.plus(-11);
-    let run = r.billing_months(first, last_month).unwrap();
+    let run = r.billing_months(first, last_month, None).unwrap();
     assert_eq!(run.len(), 12);
     for (month, rows) in run {
         assert_eq!(rows, r.billing(month).unwrap(), "as of {as_of}: billing {month} in a run of months");

@@ -6,8 +6,6 @@ mod common;
 
 use cocm::Registry;
 use cocm::assessments::NewAssessment;
-use cocm::contacts::NewContact;
-use cocm::dates::{Date, Month, parse_date};
 use cocm::episodes::Enrolment;
 use cocm::flags::Flag;
 use cocm::patients::{NewPatient, PatientChanges};
@@ -15,53 +13,7 @@ use cocm::reviews::{NewCaseReview, NewReviewRequest};
 use cocm::treatment::NewTreatmentChange;
 use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
 use cocm::voids::RecordKind;
-use common::{TempRegistry, dump};
-
-fn d(s: &str) -> Date {
-    parse_date("d", s).unwrap()
-}
-
-/// A registry with a care manager "CM", a consultant "PSY", a PCP "PCP", a lead "LEAD", and
-/// patient P1 enrolled on 2025-11-03 with consent.
-fn setup() -> (TempRegistry, Registry) {
-    let (t, mut r) = TempRegistry::created("Test");
-    r.add_member("CM", Role::CareManager).unwrap();
-    r.add_member("PSY", Role::PsychiatricConsultant).unwrap();
-    r.add_member("PCP", Role::Pcp).unwrap();
-    r.add_member("LEAD", Role::PracticeLead).unwrap();
-    add_patient(&mut r, "P1");
-    enroll(&mut r, "P1", "2025-11-03", Some("2025-11-03"));
-    (t, r)
-}
-
-fn add_patient(r: &mut Registry, mrn: &str) {
-    let p = NewPatient {
-        mrn: mrn.into(),
-        name: format!("Patient {mrn}"),
-        dob: "1970-05-05".into(),
-        care_manager: Some("CM".into()),
-        pcp: Some("PCP".into()),
-        ..Default::default()
-    };
-    r.add_patient(&p).unwrap();
-}
-
-fn enroll(r: &mut Registry, mrn: &str, start: &str, consent: Option<&str>) {
-    r.enroll(mrn, &Enrolment { start: start.into(), consent: consent.map(String::from), targets: None }).unwrap();
-}
-
-fn contact(r: &mut Registry, mrn: &str, date: &str, minutes: i64, by: &str) -> String {
-    r.log_contact(mrn, &NewContact { date: date.into(), minutes, by: by.into(), ..Default::default() }).unwrap()
-}
-
-fn phq(r: &mut Registry, mrn: &str, date: &str, answers: [i64; 9]) -> String {
-    r.record_assessment(mrn, &NewAssessment { date: date.into(), instrument: "phq9".into(), answers: answers.to_vec(), difficulty: None })
-        .unwrap()
-}
-
-fn month(s: &str) -> Month {
-    Month::parse("month", s).unwrap()
-}
+use common::{TempRegistry, add_patient, contact, d, dump, enroll, month, phq, setup};
 
 fn kind_of(r: &Registry, mrn: &str, m: &str) -> String {
     r.patient_billing(mrn, month(m)).unwrap().expect("a billing row").month_kind.to_string()
@@ -294,7 +246,11 @@ fn a_rule_set_is_chosen_by_year_and_a_missing_year_is_a_clear_error() {
     add_patient(&mut r, "P2");
     enroll(&mut r, "P2", "2024-05-01", Some("2024-05-01"));
     contact(&mut r, "P2", "2024-05-10", 20, "CM");
-    let err = r.billing(month("2024-05")).unwrap_err();
+    // A month with contacts and no rule set shows its minutes, no codes, and says why.
+    let may = r.billing(month("2024-05")).unwrap();
+    assert_eq!((may[0].minutes, may[0].month_kind.as_str(), may[0].codes.len()), (20, "initial", 0));
+    assert!(may[0].warnings.contains(&"no billing rule set for 2024: add one in Team & settings".to_string()), "{:?}", may[0].warnings);
+    let err = r.billing_rules(2024).unwrap_err();
     assert_eq!(err.code(), "not_found");
     assert!(err.to_string().contains("no billing rule set takes effect in or before 2024"));
     rules.subsequent_base_min_minutes = 10;

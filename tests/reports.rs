@@ -318,7 +318,9 @@ fn report_cli_json_csv_and_lists() {
     let out = run(&t.path, &["report", "--from", "2026-10-01", "--to", "2026-10-31", "--as-of", AS_OF, "--json"]);
     assert!(out.ok, "{}", out.stderr);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let report = &json[0];
+    // One report is one object (the contract); the lists are `--monthly` and `--by-care-manager`.
+    assert!(json.is_object(), "{json}");
+    let report = &json;
     for key in ["caseload", "newly_enrolled", "discharged"] {
         assert!(report[key].is_u64(), "{key}");
     }
@@ -369,6 +371,10 @@ fn report_cli_json_csv_and_lists() {
 
     let out = run(&t.path, &["report", "--from", "2026-10", "--as-of", AS_OF, "--by-care-manager"]);
     assert!(out.ok && out.stdout.contains("ANA") && out.stdout.contains("below"), "{}", out.stdout);
+    let out = run(&t.path, &["report", "--from", "2026-10", "--as-of", AS_OF, "--by-care-manager", "--json"]);
+    let lines: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(lines.is_array(), "--by-care-manager --json is the array of care-manager lines: {lines}");
+    assert_eq!((lines[0]["name"].as_str(), lines[0]["report"]["caseload"].as_u64()), (Some("ANA"), Some(4)));
 
     let out = run(&t.path, &["report", "--from", "2026-10", "--as-of", AS_OF, "--list", "everything"]);
     assert!(!out.ok && out.stderr.starts_with("error[validation]: list: must be one of caseload"), "{}", out.stderr);

@@ -55,6 +55,11 @@ impl BillingRules {
                 "thresholds must rise: G2214 minimum < 99492 minimum < first 99494, and G2214 minimum < 99493 minimum < first 99494; the add-on block is at least 1 minute",
             ));
         }
+        // §7: a cap on 99494 units is at least 1, or absent; a cap of 0 would bill
+        // "99492 + 99494×0".
+        if self.addon_max_units == Some(0) {
+            return Err(Error::validation("addon_max_units", "a cap on 99494 units must be at least 1; leave it empty for no cap"));
+        }
         if let Some((code, fee)) = self.fees.iter().find(|(_, f)| !f.is_finite() || **f < 0.0) {
             return Err(Error::validation("rules", format!("the fee for {code} must be 0 or more (got {fee})")));
         }
@@ -62,15 +67,21 @@ impl BillingRules {
     }
 }
 
-string_enum!(MonthKind {
-    Initial => "initial",
-    Subsequent => "subsequent",
-});
+string_enum!(
+    /// Spec §7. `none` is a month with no countable minutes: it has no kind and never starts
+    /// the initial month.
+    MonthKind {
+        Initial => "initial",
+        Subsequent => "subsequent",
+        None => "none",
+    }
+);
 
 string_enum!(
     /// Why a contact's minutes do not count (reported so the summary holds up to audit).
     ExclusionReason {
         EnteredInError => "entered-in-error",
+        EnrolmentEnteredInError => "enrolment-entered-in-error",
         PsychiatricConsultant => "psychiatric-consultant",
         RoleNotCounted => "role-not-counted",
         NoConsent => "no-consent",
@@ -87,7 +98,7 @@ pub struct CodeUnits {
 
 /// The codes a month reaches (spec §7 table). G2214 never goes with the CoCM codes.
 pub fn codes(rules: &BillingRules, kind: MonthKind, minutes: u32) -> Vec<CodeUnits> {
-    let (base_code, base_min, addon_from) = tiers(rules, kind);
+    let Some((base_code, base_min, addon_from)) = tiers(rules, kind) else { return vec![] };
     let code = |c: &str, units: u32| CodeUnits { code: c.to_string(), units };
     if minutes < rules.g2214_min_minutes {
         vec![]
@@ -100,10 +111,12 @@ pub fn codes(rules: &BillingRules, kind: MonthKind, minutes: u32) -> Vec<CodeUni
     }
 }
 
-fn tiers(rules: &BillingRules, kind: MonthKind) -> (&'static str, u32, u32) {
+/// The month's base code, its minimum, and the first 99494 minute; none for a `none` month.
+fn tiers(rules: &BillingRules, kind: MonthKind) -> Option<(&'static str, u32, u32)> {
     match kind {
-        MonthKind::Initial => (CPT_99492, rules.initial_base_min_minutes, rules.initial_addon_from_minutes),
-        MonthKind::Subsequent => (CPT_99493, rules.subsequent_base_min_minutes, rules.subsequent_addon_from_minutes),
+        MonthKind::Initial => Some((CPT_99492, rules.initial_base_min_minutes, rules.initial_addon_from_minutes)),
+        MonthKind::Subsequent => Some((CPT_99493, rules.subsequent_base_min_minutes, rules.subsequent_addon_from_minutes)),
+        MonthKind::None => None,
     }
 }
 
@@ -114,8 +127,10 @@ fn addon_units(rules: &BillingRules, addon_from: u32, minutes: u32) -> u32 {
 }
 
 /// How many more minutes this month reach the next code or unit; none once the 99494 cap is met.
+/// `kind` is what the month's countable minutes count as (for a month with none yet, what its
+/// first countable minute would make it).
 pub fn minutes_to_next_tier(rules: &BillingRules, kind: MonthKind, minutes: u32) -> Option<u32> {
-    let (_, base_min, addon_from) = tiers(rules, kind);
+    let (_, base_min, addon_from) = tiers(rules, kind)?;
     let next = if minutes < rules.g2214_min_minutes {
         rules.g2214_min_minutes
     } else if minutes < base_min {
@@ -138,8 +153,9 @@ pub fn revenue(rules: &BillingRules, codes: &[CodeUnits]) -> f64 {
     cents as f64 / 100.0
 }
 
-/// Initial when there is no countable month before it in the episode, or when the last one
-/// left at least `gap` whole calendar months empty in between; subsequent otherwise.
+/// What a month's countable minutes count as: initial when there is no countable month before
+/// it in the episode, or when the last one left at least `gap` whole calendar months empty in
+/// between; subsequent otherwise. A month with no countable minutes is `none` (see `BillingRow`).
 pub fn month_kind(month: Month, last_countable_month_before: Option<Month>, gap: i64) -> MonthKind {
     match last_countable_month_before {
         Some(prev) if (prev.months_until(month) - 1) < gap as i32 => MonthKind::Subsequent,
@@ -153,6 +169,8 @@ pub(crate) struct ContactFacts {
     pub date: Date,
     pub author_role: Role,
     pub entered_in_error: bool,
+    /// The contact's episode (its enrolment) was entered in error.
+    pub episode_entered_in_error: bool,
     pub consent: Option<Date>,
     pub discharge: Option<Date>,
 }
@@ -170,6 +188,8 @@ pub(crate) fn exclusion(c: &ContactFacts, roles: &[Role]) -> Option<ExclusionRea
     use ExclusionReason::*;
     if c.entered_in_error {
         Some(EnteredInError)
+    } else if c.episode_entered_in_error {
+        Some(EnrolmentEnteredInError)
     } else if c.author_role == Role::PsychiatricConsultant {
         Some(PsychiatricConsultant)
     } else if !roles.contains(&c.author_role) {
@@ -213,11 +233,18 @@ pub struct BillingRow {
     pub pcp: Option<String>,
     #[ts(type = "string")]
     pub month: Month,
+    /// The episode this row bills: a patient discharged and enrolled again in one month has a
+    /// row per episode (§7: a new registry episode starts over).
+    pub episode_id: String,
+    pub episode_start: Date,
+    /// `none` when no minutes count this month.
     pub month_kind: MonthKind,
     /// Countable minutes.
     pub minutes: u32,
     pub excluded: Vec<ExcludedMinutes>,
     pub codes: Vec<CodeUnits>,
+    /// The codes as a biller reads them ([`codes_text`]); empty for none.
+    pub codes_text: String,
     pub warnings: Vec<String>,
     pub minutes_to_next_tier: Option<u32>,
     pub estimated_revenue: f64,
@@ -238,8 +265,12 @@ pub struct BillingTotals {
 pub fn totals(rows: &[BillingRow]) -> BillingTotals {
     let mut t = BillingTotals::default();
     let mut cents = 0i64;
+    // A patient with two episodes in the month has two rows, and is one patient.
+    let mut billed: Vec<&str> = rows.iter().filter(|r| !r.codes.is_empty()).map(|r| r.patient_id.as_str()).collect();
+    billed.sort_unstable();
+    billed.dedup();
+    t.patients = billed.len();
     for r in rows {
-        t.patients += usize::from(!r.codes.is_empty());
         t.minutes += r.minutes;
         t.excluded_minutes += r.excluded.iter().map(|e| e.minutes).sum::<u32>();
         for c in &r.codes {
@@ -293,7 +324,7 @@ pub fn to_csv(rows: &[BillingRow]) -> Result<String> {
             r.minutes.to_string(),
             r.excluded.iter().map(|e| e.minutes).sum::<u32>().to_string(),
             excluded.join(";"),
-            codes_text(&r.codes),
+            r.codes_text.clone(),
             units(r, G2214),
             units(r, CPT_99492),
             units(r, CPT_99493),
@@ -316,15 +347,24 @@ pub struct BillingView {
 
 /// The rule set in effect in `year`: the latest one that took effect on or before it.
 pub(crate) fn rules_for_year(conn: &Connection, year: i32) -> Result<(i32, BillingRules)> {
+    find_rules_for_year(conn, year)?
+        .ok_or_else(|| Error::NotFound(format!("no billing rule set takes effect in or before {year}; add one for that year")))
+}
+
+/// The rule set in effect in `year`, if any has taken effect by then.
+pub(crate) fn find_rules_for_year(conn: &Connection, year: i32) -> Result<Option<(i32, BillingRules)>> {
     let found: Option<(i32, String)> = conn
         .prepare_cached(
             "SELECT effective_year, rules FROM billing_rule_sets WHERE effective_year <= ?1 ORDER BY effective_year DESC LIMIT 1",
         )?
         .query_row([year], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let (effective, json) =
-        found.ok_or_else(|| Error::NotFound(format!("no billing rule set takes effect in or before {year}; add one for that year")))?;
-    Ok((effective, serde_json::from_str(&json)?))
+    found.map(|(effective, json)| Ok((effective, serde_json::from_str(&json)?))).transpose()
+}
+
+/// The warning on a month whose year has no rule set: its minutes are shown, with no codes.
+pub fn no_rule_set_warning(year: i32) -> String {
+    format!("no billing rule set for {year}: add one in Team & settings")
 }
 
 /// A stored rule set and the year it takes effect.
@@ -338,12 +378,13 @@ impl Registry {
     /// The billing summary of a calendar month: one row per patient-month with any minutes,
     /// by MRN.
     pub fn billing(&self, month: Month) -> Result<Vec<BillingRow>> {
-        month::rows(&self.conn, month, None)
+        month::rows(&self.conn, month, None, None)
     }
 
-    /// The billing summaries of each month from `from` to `to`, in one pass over the registry.
-    pub fn billing_months(&self, from: Month, to: Month) -> Result<Vec<(Month, Vec<BillingRow>)>> {
-        month::months(&self.conn, from, to, None)
+    /// The billing summaries of each month from `from` to `to`, in one pass over the registry,
+    /// seeing no contact after `until` (a report's as-of date) when given.
+    pub fn billing_months(&self, from: Month, to: Month, until: Option<Date>) -> Result<Vec<(Month, Vec<BillingRow>)>> {
+        month::months(&self.conn, from, to, until, None)
     }
 
     /// A month's rows with their totals, as the billing screen shows them.
@@ -352,10 +393,17 @@ impl Registry {
         Ok(BillingView { totals: totals(&rows), rows })
     }
 
-    /// One patient's billing row for a month (none when they have no minutes in it).
+    /// One patient's billing row for a month (none when they have no minutes in it); with two
+    /// episodes in the month, the later episode's row.
     pub fn patient_billing(&self, mrn: &str, month: Month) -> Result<Option<BillingRow>> {
         let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
-        Ok(month::rows(&self.conn, month, Some(&patient.id))?.pop())
+        Ok(month::rows(&self.conn, month, None, Some(&patient.id))?.pop())
+    }
+
+    /// One patient's billing row for the month of `as_of`, from the contacts up to that day.
+    pub fn patient_billing_so_far(&self, mrn: &str, as_of: Date) -> Result<Option<BillingRow>> {
+        let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
+        Ok(month::rows(&self.conn, Month::of(as_of), Some(as_of), Some(&patient.id))?.pop())
     }
 
     pub fn billing_rule_sets(&self) -> Result<Vec<RuleSet>> {
@@ -392,7 +440,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use MonthKind::*;
+    use MonthKind::{Initial, Subsequent};
 
     pub(crate) fn rules_2026() -> BillingRules {
         serde_json::from_str(
@@ -457,6 +505,20 @@ mod tests {
     }
 
     #[test]
+    fn a_99494_cap_is_at_least_one_or_absent() {
+        // §7: "an optional cap on 99494 units [none; a cap is at least 1]".
+        let mut rules = rules_2026();
+        assert!(rules.check().is_ok(), "no cap");
+        rules.addon_max_units = Some(1);
+        assert!(rules.check().is_ok());
+        // With a cap of 1, 200 initial minutes bill 99492 + one 99494 (not floor(114/30)+1 = 4).
+        assert_eq!(codes(&rules, Initial, 200)[1].units, 1);
+        rules.addon_max_units = Some(0);
+        let e = rules.check().unwrap_err();
+        assert_eq!((e.code(), e.to_string().starts_with("addon_max_units: ")), ("validation", true), "{e}");
+    }
+
+    #[test]
     fn minutes_to_next_tier_examples() {
         let r = rules_2026();
         assert_eq!(minutes_to_next_tier(&r, Subsequent, 30), Some(1), "the spec's example: 30 → 1 to 99493");
@@ -498,6 +560,7 @@ mod tests {
             date: d("2026-03-10"),
             author_role: Role::CareManager,
             entered_in_error: false,
+            episode_entered_in_error: false,
             consent: Some(d("2026-03-01")),
             discharge: None,
         };
@@ -509,6 +572,7 @@ mod tests {
             exclusion(&c, &roles)
         };
         assert_eq!(with(&|c| c.entered_in_error = true), Some(ExclusionReason::EnteredInError));
+        assert_eq!(with(&|c| c.episode_entered_in_error = true), Some(ExclusionReason::EnrolmentEnteredInError));
         assert_eq!(with(&|c| c.author_role = Role::PsychiatricConsultant), Some(ExclusionReason::PsychiatricConsultant));
         assert_eq!(with(&|c| c.author_role = Role::Pcp), Some(ExclusionReason::RoleNotCounted));
         assert_eq!(exclusion(&ContactFacts { author_role: Role::Pcp, ..base.clone() }, &[Role::CareManager, Role::Pcp]), None);

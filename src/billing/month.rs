@@ -7,8 +7,8 @@ use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap};
 
 use super::{
-    BilledContact, BillingRow, ContactFacts, ExcludedMinutes, ExclusionReason, MonthKind, codes, counted_roles, exclusion,
-    minutes_to_next_tier, month_kind, revenue, rules_for_year,
+    BilledContact, BillingRow, BillingRules, ContactFacts, ExcludedMinutes, ExclusionReason, MonthKind, codes, codes_text, counted_roles,
+    exclusion, find_rules_for_year, minutes_to_next_tier, month_kind, no_rule_set_warning, revenue,
 };
 use crate::Result;
 use crate::dates::{self, Date, Month};
@@ -31,7 +31,7 @@ fn last_countable_before_sql(roles: &[Role], one_patient: bool) -> String {
                    AND c.voided_at IS NULL
                    AND c.author_id IN (SELECT id FROM team_members WHERE role IN ({})))
          FROM episodes e
-         WHERE e.consent_date IS NOT NULL AND e.start_date <= ?2{patient_filter}",
+         WHERE e.consent_date IS NOT NULL AND e.voided_at IS NULL AND e.start_date <= ?2{patient_filter}",
         roles.join(", ")
     )
 }
@@ -43,21 +43,41 @@ struct MonthContact {
     patient: usize,
     patient_id: String,
     episode_id: String,
+    episode_start: Date,
     created_at: String,
     facts: ContactFacts,
     contact: BilledContact,
 }
 
-/// The billing rows of a month, for the whole practice or one patient.
-pub(crate) fn rows(conn: &Connection, month: Month, patient_id: Option<&str>) -> Result<Vec<BillingRow>> {
-    Ok(months(conn, month, month, patient_id)?.pop().map(|(_, rows)| rows).unwrap_or_default())
+/// An episode's dates, as billing needs them.
+#[derive(Clone, Copy, Default)]
+struct EpisodeDates {
+    start: Date,
+    consent: Option<Date>,
+    discharge: Option<Date>,
+    entered_in_error: bool,
+}
+
+/// The billing rows of a month up to `until` (its last day when none), for the whole practice
+/// or one patient.
+pub(crate) fn rows(conn: &Connection, month: Month, until: Option<Date>, patient_id: Option<&str>) -> Result<Vec<BillingRow>> {
+    Ok(months(conn, month, month, until, patient_id)?.pop().map(|(_, rows)| rows).unwrap_or_default())
 }
 
 /// The billing rows of each month from `from` to `to`, for the whole practice or one patient.
-pub(crate) fn months(conn: &Connection, from: Month, to: Month, patient_id: Option<&str>) -> Result<Vec<(Month, Vec<BillingRow>)>> {
+/// Contacts dated after `until` are not seen, so a month read as of a day inside it is the
+/// month so far.
+pub(crate) fn months(
+    conn: &Connection,
+    from: Month,
+    to: Month,
+    until: Option<Date>,
+    patient_id: Option<&str>,
+) -> Result<Vec<(Month, Vec<BillingRow>)>> {
     let settings = settings::load(conn)?;
     let roles = counted_roles(&settings);
-    let (first, last) = (from.first_day().to_string(), to.last_day().to_string());
+    let last_day = until.map_or(to.last_day(), |u| u.min(to.last_day()));
+    let (first, last) = (from.first_day().to_string(), last_day.to_string());
     let patient_filter = if patient_id.is_some() { " AND c.patient_id = ?3" } else { "" };
     let mut params: Vec<&dyn rusqlite::ToSql> = vec![&first, &last];
     if let Some(p) = &patient_id {
@@ -77,13 +97,22 @@ pub(crate) fn months(conn: &Connection, from: Month, to: Month, patient_id: Opti
     let date = |s: Option<String>| s.as_deref().and_then(dates::parse_iso);
     let one_patient: Vec<&dyn rusqlite::ToSql> = patient_id.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
     let where_patient = |column: &str| if patient_id.is_some() { format!(" WHERE {column} = ?1") } else { String::new() };
-    let mut episodes: HashMap<String, (Option<Date>, Option<Date>)> = HashMap::new();
+    let mut episodes: HashMap<String, EpisodeDates> = HashMap::new();
     {
-        let sql = format!("SELECT id, consent_date, discharge_date FROM episodes{}", where_patient("patient_id"));
+        let sql = format!(
+            "SELECT id, start_date, consent_date, discharge_date, voided_at IS NOT NULL FROM episodes{}",
+            where_patient("patient_id")
+        );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(one_patient.as_slice())?;
         while let Some(r) = rows.next()? {
-            episodes.insert(r.get(0)?, (date(r.get(1)?), date(r.get(2)?)));
+            let dates = EpisodeDates {
+                start: date(r.get(1)?).unwrap_or_default(),
+                consent: date(r.get(2)?),
+                discharge: date(r.get(3)?),
+                entered_in_error: r.get(4)?,
+            };
+            episodes.insert(r.get(0)?, dates);
         }
     }
     let mut patients: HashMap<String, (usize, String, String, String, Option<String>)> = HashMap::new();
@@ -107,27 +136,31 @@ pub(crate) fn months(conn: &Connection, from: Month, to: Month, patient_id: Opti
         let mut rows = stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
             let episode_id: String = r.get(2)?;
-            let (consent, discharge) = episodes.get(&episode_id).copied().unwrap_or_default();
+            let episode = episodes.get(&episode_id).copied().unwrap_or_default();
             let author: String = r.get(5)?;
             let (author, role) = team.get(&author).cloned().unwrap_or((author, Role::PracticeLead));
             let facts = ContactFacts {
                 date: date(r.get(3)?).unwrap_or_default(),
                 author_role: role,
                 entered_in_error: r.get(6)?,
-                consent,
-                discharge,
+                episode_entered_in_error: episode.entered_in_error,
+                consent: episode.consent,
+                discharge: episode.discharge,
             };
             let contact =
                 BilledContact { id: r.get(0)?, date: facts.date, author, role, minutes: r.get(4)?, excluded: exclusion(&facts, &roles) };
             let patient_id: String = r.get(1)?;
             let patient = patients.get(&patient_id).map_or(usize::MAX, |p| p.0);
             let (month, created_at) = (Month::of(facts.date), r.get(7)?);
-            contacts.push(MonthContact { month, patient, patient_id, episode_id, created_at, facts, contact });
+            let episode_start = episode.start;
+            contacts.push(MonthContact { month, patient, patient_id, episode_id, episode_start, created_at, facts, contact });
         }
     }
-    // By month, then grouped by patient, each patient's contacts in date order.
+    // By month, then grouped by patient and episode, each episode's contacts in date order.
     contacts.sort_unstable_by(|a, b| {
-        (a.month, a.patient, a.facts.date).cmp(&(b.month, b.patient, b.facts.date)).then_with(|| a.created_at.cmp(&b.created_at))
+        (a.month, a.patient, a.episode_start, &a.episode_id, a.facts.date)
+            .cmp(&(b.month, b.patient, b.episode_start, &b.episode_id, b.facts.date))
+            .then_with(|| a.created_at.cmp(&b.created_at))
     });
 
     // The last countable month before this one, per episode counted this month.
@@ -168,34 +201,40 @@ pub(crate) fn months(conn: &Connection, from: Month, to: Month, patient_id: Opti
             out.push((month, Vec::new()));
             continue;
         }
-        let (_, rules) = rules_for_year(conn, month.year)?;
-        let rows = month_rows(month, contacts, &rules, &settings, &patients, &mut assessed, &mut last_before)?;
+        // A month whose year has no rule set still shows its minutes (with a warning): rates and
+        // charts never depend on billing rules.
+        let rules = find_rules_for_year(conn, month.year)?.map(|(_, rules)| rules);
+        let rows = month_rows(month, contacts, rules.as_ref(), &settings, &patients, &mut assessed, &mut last_before)?;
         out.push((month, rows));
     }
     Ok(out)
 }
 
-/// One month's rows from its contacts; afterwards `last_before` holds this month for every
-/// episode counted in it, ready for the next month.
+/// One month's rows from its contacts, one per patient and episode; afterwards `last_before`
+/// holds this month for every episode counted in it, ready for the next month.
 fn month_rows(
     month: Month,
     contacts: Vec<MonthContact>,
-    rules: &super::BillingRules,
+    rules: Option<&BillingRules>,
     settings: &settings::Settings,
     patients: &HashMap<String, (usize, String, String, String, Option<String>)>,
     assessed: &mut dyn FnMut(&str, Month) -> Result<bool>,
     last_before: &mut HashMap<String, Month>,
 ) -> Result<Vec<BillingRow>> {
-    // One row per patient-month.
-    let mut by_patient: Vec<(String, Vec<MonthContact>)> = Vec::new();
+    // One row per patient-month and episode (§7: a new registry episode starts over).
+    let mut groups: Vec<Vec<MonthContact>> = Vec::new();
     for c in contacts {
-        match by_patient.last_mut() {
-            Some((_, list)) if list[0].patient == c.patient => list.push(c),
-            _ => by_patient.push((c.patient_id.clone(), vec![c])),
+        match groups.last_mut() {
+            Some(list) if list[0].patient == c.patient && list[0].episode_id == c.episode_id => list.push(c),
+            _ => groups.push(vec![c]),
         }
     }
-    let mut out = Vec::with_capacity(by_patient.len());
-    for (pid, list) in by_patient {
+    let episodes_of = |patient: usize| groups.iter().filter(|g| g[0].patient == patient).count();
+    let episodes_in_month: Vec<usize> = groups.iter().map(|g| episodes_of(g[0].patient)).collect();
+    let mut out = Vec::with_capacity(groups.len());
+    for (list, episodes_in_month) in groups.into_iter().zip(episodes_in_month) {
+        let pid = list[0].patient_id.clone();
+        let (episode_id, episode_start) = (list[0].episode_id.clone(), list[0].episode_start);
         let (_, mrn, name, payer, pcp) = patients.get(&pid).cloned().unwrap_or_default();
         let minutes: u32 = list.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.contact.minutes).sum();
         let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();
@@ -204,43 +243,50 @@ fn month_rows(
                 *excluded.entry(reason).or_default() += c.contact.minutes;
             }
         }
-        // A new registry episode starts over, so the kind is judged per episode.
-        let initial = list
-            .iter()
-            .filter(|c| c.contact.excluded.is_none())
-            .any(|c| month_kind(month, last_before.get(&c.episode_id).copied(), settings.billing_restart_gap_months) == MonthKind::Initial);
-        let kind = if minutes == 0 || initial { MonthKind::Initial } else { MonthKind::Subsequent };
-        let codes = codes(rules, kind, minutes);
+        // What countable minutes count as in this episode; a month with none has no kind.
+        let counts_as = month_kind(month, last_before.get(&episode_id).copied(), settings.billing_restart_gap_months);
+        let kind = if minutes == 0 { MonthKind::None } else { counts_as };
+        let codes = rules.map(|r| codes(r, kind, minutes)).unwrap_or_default();
         let mut warnings = Vec::new();
+        if rules.is_none() {
+            warnings.push(no_rule_set_warning(month.year));
+        }
+        if episodes_in_month > 1 {
+            warnings
+                .push(format!("{episodes_in_month} episodes this month: this row bills the episode enrolled {episode_start} on its own"));
+        }
         if list.iter().any(|c| c.facts.consent.is_none()) {
             warnings.push("no consent recorded".to_string());
         }
-        if kind == MonthKind::Initial && minutes > 0 && !assessed(&pid, month)? {
+        if kind == MonthKind::Initial && !assessed(&pid, month)? {
             warnings.push("initial month without an assessment".to_string());
         }
         for (reason, m) in &excluded {
             warnings.push(format!("{m} minutes excluded: {reason}"));
         }
-        for c in list.iter().filter(|c| c.contact.excluded.is_none()) {
-            last_before.insert(c.episode_id.clone(), month);
+        if minutes > 0 {
+            last_before.insert(episode_id.clone(), month);
         }
         out.push(BillingRow {
-            estimated_revenue: revenue(rules, &codes),
-            minutes_to_next_tier: minutes_to_next_tier(rules, kind, minutes),
+            estimated_revenue: rules.map_or(0.0, |r| revenue(r, &codes)),
+            minutes_to_next_tier: rules.and_then(|r| minutes_to_next_tier(r, counts_as, minutes)),
             mrn,
             name,
             patient_id: pid,
             payer: Payer::parse("payer", &payer).unwrap_or(Payer::Other),
             pcp,
             month,
+            episode_id,
+            episode_start,
             month_kind: kind,
             minutes,
             excluded: excluded.into_iter().map(|(reason, minutes)| ExcludedMinutes { reason, minutes }).collect(),
+            codes_text: codes_text(&codes),
             codes,
             warnings,
             contacts: list.into_iter().map(|c| c.contact).collect(),
         });
     }
-    out.sort_by(|a, b| a.mrn.cmp(&b.mrn));
+    out.sort_by(|a, b| (&a.mrn, a.episode_start).cmp(&(&b.mrn, b.episode_start)));
     Ok(out)
 }

@@ -160,7 +160,7 @@ enum Command {
     },
     /// Mark a record entered in error (records are never deleted)
     Void {
-        /// assessment, contact, review, flag or treatment-change
+        /// assessment, contact, review, flag, treatment-change, enrolment, consent or status-change
         kind: String,
         id: String,
         #[arg(long)]

@@ -204,7 +204,7 @@ pub fn billing(rows: &[BillingRow], as_json: bool, as_csv: bool) -> Result<()> {
                 r.month_kind.to_string(),
                 r.minutes.to_string(),
                 excluded(r),
-                billing::codes_text(&r.codes),
+                r.codes_text.clone(),
                 or_dash(&r.minutes_to_next_tier),
                 format!("{:.2}", r.estimated_revenue),
                 r.warnings.join("; "),
@@ -253,10 +253,27 @@ pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
     let name = |m: &Option<TeamMember>| m.as_ref().map(|m| m.name.clone()).unwrap_or_else(|| "-".into());
     println!("{} (MRN {}), born {}, {}", p.name, p.mrn, p.dob, p.payer);
     println!("PCP {} · care manager {} · consultant {}", name(&p.pcp), name(&p.care_manager), name(&p.consultant));
+    let err =
+        |e: &Option<cocm::voids::EnteredInError>| e.as_ref().map(|e| format!("  [entered in error: {}]", e.reason)).unwrap_or_default();
     for e in &c.episodes {
         let targets: Vec<&str> = e.targets.iter().map(|t| t.as_str()).collect();
         let end = e.discharge_date.map(|d| format!(" → discharged {d} ({})", opt(&e.discharge_reason))).unwrap_or_default();
-        println!("Episode from {} ({}), consent {}, {}{end}", e.start_date, targets.join("+"), or_dash(&e.consent_date), e.status);
+        println!(
+            "Episode from {} ({}), consent {}, {}{end}{}  enrolment {}",
+            e.start_date,
+            targets.join("+"),
+            or_dash(&e.consent_date),
+            e.status,
+            err(&e.entered_in_error),
+            e.id
+        );
+        for s in &e.status_history {
+            let reason = s.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            println!("  {}  {}{reason}{}  status-change {}", s.date, s.status, err(&s.entered_in_error), s.id);
+        }
+        for x in &e.consents {
+            println!("  {}  consent{}  consent {}", x.date, err(&x.entered_in_error), x.id);
+        }
     }
     if let Some(r) = &c.current {
         println!(
@@ -279,12 +296,10 @@ pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
         println!(
             "This month: {} countable minutes ({}), {} minutes to the next tier",
             b.minutes,
-            if b.codes.is_empty() { "no code yet".into() } else { billing::codes_text(&b.codes) },
+            if b.codes.is_empty() { "no code yet" } else { b.codes_text.as_str() },
             or_dash(&b.minutes_to_next_tier)
         );
     }
-    let err =
-        |e: &Option<cocm::voids::EnteredInError>| e.as_ref().map(|e| format!("  [entered in error: {}]", e.reason)).unwrap_or_default();
     println!("\nAssessments:");
     for a in &c.assessments {
         let alert = if a.item9_positive { "  item 9 positive" } else { "" };

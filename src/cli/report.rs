@@ -75,8 +75,12 @@ pub fn run(registry: Registry, a: ReportArgs) -> Result<()> {
         return print_program(&program, a.json, a.csv);
     }
     let report = registry.report(from, to, as_of, a.care_manager.as_deref())?;
-    if a.json || a.csv {
-        return print_reports(std::slice::from_ref(&report), a.json, a.csv);
+    if a.json {
+        // The contract: one report is one object; `--monthly` and `--by-care-manager` are lists.
+        return output::json(&report);
+    }
+    if a.csv {
+        return print_reports(std::slice::from_ref(&report), false, true);
     }
     print_report(&report)
 }
@@ -162,7 +166,8 @@ fn print_report(r: &Report) -> Result<()> {
 
 fn print_program(p: &ProgramReport, as_json: bool, as_csv: bool) -> Result<()> {
     if as_json {
-        return output::json(p);
+        // The contract: the per-care-manager lines as one array; the practice is `report --json`.
+        return output::json(&p.care_managers);
     }
     if as_csv {
         return write_out(&reports::to_csv(&p.reports())?);

@@ -90,6 +90,7 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut status = conn.prepare("INSERT INTO episode_status_changes (episode_id, date, status, reason) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut consent_record = conn.prepare("INSERT INTO episode_consents (id, episode_id, date, created_at) VALUES (?1, ?2, ?3, ?4)")?;
     let mut assessment = conn.prepare(
         "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, recorded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'demo', ?8)",
     )?;
@@ -153,6 +154,9 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
             }
         };
         episode.execute(rusqlite::params![eid, pid, start.to_string(), consent, targets, state, discharge, reason, now])?;
+        if let Some(consent) = &consent {
+            consent_record.execute(rusqlite::params![new_id(), eid, consent, now])?;
+        }
         for (date, to, why) in changes {
             status.execute(rusqlite::params![eid, date.to_string(), to, why])?;
         }

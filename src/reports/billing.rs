@@ -7,7 +7,7 @@ use super::evaluate::Who;
 use super::load::ReportData;
 use super::{ReportBilling, ReportMember};
 use crate::billing::BillingRow;
-use crate::dates::Month;
+use crate::dates::{Date, Month};
 use crate::{Registry, Result};
 
 /// Billing rows by month, each month loaded once however many reports read it.
@@ -15,10 +15,11 @@ use crate::{Registry, Result};
 pub(super) struct BillingMonths(pub BTreeMap<Month, Vec<BillingRow>>);
 
 impl BillingMonths {
-    /// Loads every month from the earliest of `months` to the latest, in one pass.
-    pub fn load(registry: &Registry, months: &[Month]) -> Result<BillingMonths> {
+    /// Loads every month from the earliest of `months` to the latest, in one pass, seeing no
+    /// contact after `until`.
+    pub fn load(registry: &Registry, months: &[Month], until: Date) -> Result<BillingMonths> {
         Ok(match (months.iter().min(), months.iter().max()) {
-            (Some(first), Some(last)) => BillingMonths(registry.billing_months(*first, *last)?.into_iter().collect()),
+            (Some(first), Some(last)) => BillingMonths(registry.billing_months(*first, *last, Some(until))?.into_iter().collect()),
             _ => BillingMonths::default(),
         })
     }
@@ -43,7 +44,7 @@ impl BillingMonths {
                 billed.push(&row.patient_id);
             }
             if members.is_some() && (row.minutes > 0 || !row.codes.is_empty()) {
-                let codes = if row.codes.is_empty() { "no code".to_string() } else { crate::billing::codes_text(&row.codes) };
+                let codes = if row.codes.is_empty() { "no code" } else { row.codes_text.as_str() };
                 list.push(ReportMember {
                     mrn: row.mrn.clone(),
                     name: row.name.clone(),

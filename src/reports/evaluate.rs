@@ -97,8 +97,7 @@ fn in_range(d: Date, from: Date, to: Date) -> bool {
 /// The episode's assessments of one instrument as of `end` (spec §4: from S − lookback through
 /// the discharge date or `end`, whichever is first).
 fn episode_points(e: &EpisodeRecord, p: &PatientRecords, instrument: Instrument, lookback: i64, end: Date) -> Vec<Point> {
-    let first = dates::add_days(e.start, -lookback);
-    let last = e.discharge.map_or(end, |(d, _)| d.min(end));
+    let (first, last) = measures::episode_window(e.start, e.discharge.map(|(d, _)| d), end, lookback);
     p.assessments.iter().filter(|(i, pt)| *i == instrument && in_range(pt.date, first, last)).map(|(_, pt)| *pt).collect()
 }
 

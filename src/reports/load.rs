@@ -123,7 +123,7 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
     {
         let mut stmt = conn.prepare_cached(
             "SELECT id, patient_id, start_date, targets, discharge_date, discharge_reason FROM episodes
-             WHERE start_date <= ?1 ORDER BY start_date, id",
+             WHERE start_date <= ?1 AND voided_at IS NULL ORDER BY start_date, id",
         )?;
         let mut rows = stmt.query([&last_text])?;
         while let Some(r) = rows.next()? {
@@ -144,7 +144,8 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
     }
     {
         let mut stmt = conn.prepare_cached(
-            "SELECT episode_id, date, status FROM episode_status_changes WHERE date <= ?1 ORDER BY episode_id, date, seq",
+            "SELECT episode_id, date, status FROM episode_status_changes WHERE date <= ?1 AND voided_at IS NULL
+             ORDER BY episode_id, date, seq",
         )?;
         let mut rows = stmt.query([&last_text])?;
         while let Some(r) = rows.next()? {

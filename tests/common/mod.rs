@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cocm::Registry;
+use cocm::assessments::NewAssessment;
+use cocm::contacts::NewContact;
+use cocm::dates::{Date, Month, parse_date};
+use cocm::episodes::Enrolment;
+use cocm::patients::NewPatient;
+use cocm::vocab::Role;
 
 pub struct TempRegistry {
     pub dir: tempfile::TempDir,
@@ -88,4 +94,52 @@ pub fn ok(db: &Path, args: &[&str]) -> String {
 
 pub fn json(db: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(db, args)).expect("JSON output")
+}
+
+// A small practice for the registry's rule tests.
+
+pub fn d(s: &str) -> Date {
+    parse_date("d", s).unwrap()
+}
+
+/// A registry with a care manager "CM", a consultant "PSY", a PCP "PCP", a lead "LEAD", and
+/// patient P1 enrolled on 2025-11-03 with consent.
+pub fn setup() -> (TempRegistry, Registry) {
+    let (t, mut r) = TempRegistry::created("Test");
+    r.add_member("CM", Role::CareManager).unwrap();
+    r.add_member("PSY", Role::PsychiatricConsultant).unwrap();
+    r.add_member("PCP", Role::Pcp).unwrap();
+    r.add_member("LEAD", Role::PracticeLead).unwrap();
+    add_patient(&mut r, "P1");
+    enroll(&mut r, "P1", "2025-11-03", Some("2025-11-03"));
+    (t, r)
+}
+
+pub fn add_patient(r: &mut Registry, mrn: &str) {
+    let p = NewPatient {
+        mrn: mrn.into(),
+        name: format!("Patient {mrn}"),
+        dob: "1970-05-05".into(),
+        care_manager: Some("CM".into()),
+        pcp: Some("PCP".into()),
+        ..Default::default()
+    };
+    r.add_patient(&p).unwrap();
+}
+
+pub fn enroll(r: &mut Registry, mrn: &str, start: &str, consent: Option<&str>) {
+    r.enroll(mrn, &Enrolment { start: start.into(), consent: consent.map(String::from), targets: None }).unwrap();
+}
+
+pub fn contact(r: &mut Registry, mrn: &str, date: &str, minutes: i64, by: &str) -> String {
+    r.log_contact(mrn, &NewContact { date: date.into(), minutes, by: by.into(), ..Default::default() }).unwrap()
+}
+
+pub fn phq(r: &mut Registry, mrn: &str, date: &str, answers: [i64; 9]) -> String {
+    r.record_assessment(mrn, &NewAssessment { date: date.into(), instrument: "phq9".into(), answers: answers.to_vec(), difficulty: None })
+        .unwrap()
+}
+
+pub fn month(s: &str) -> Month {
+    Month::parse("month", s).unwrap()
 }

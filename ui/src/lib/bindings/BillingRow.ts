@@ -12,8 +12,21 @@ export type BillingRow = { mrn: string, name: string, patient_id: string, payer:
 /**
  * The treating practitioner, who bills.
  */
-pcp: string | null, month: string, month_kind: MonthKind, 
+pcp: string | null, month: string, 
+/**
+ * The episode this row bills: a patient discharged and enrolled again in one month has a
+ * row per episode (§7: a new registry episode starts over).
+ */
+episode_id: string, episode_start: string, 
+/**
+ * `none` when no minutes count this month.
+ */
+month_kind: MonthKind, 
 /**
  * Countable minutes.
  */
-minutes: number, excluded: Array<ExcludedMinutes>, codes: Array<CodeUnits>, warnings: Array<string>, minutes_to_next_tier: number | null, estimated_revenue: number, contacts: Array<BilledContact>, };
+minutes: number, excluded: Array<ExcludedMinutes>, codes: Array<CodeUnits>, 
+/**
+ * The codes as a biller reads them ([`codes_text`]); empty for none.
+ */
+codes_text: string, warnings: Array<string>, minutes_to_next_tier: number | null, estimated_revenue: number, contacts: Array<BilledContact>, };

@@ -3,4 +3,4 @@
 /**
  * Why a contact's minutes do not count (reported so the summary holds up to audit).
  */
-export type ExclusionReason = "entered-in-error" | "psychiatric-consultant" | "role-not-counted" | "no-consent" | "before-consent" | "after-discharge";
+export type ExclusionReason = "entered-in-error" | "enrolment-entered-in-error" | "psychiatric-consultant" | "role-not-counted" | "no-consent" | "before-consent" | "after-discharge";

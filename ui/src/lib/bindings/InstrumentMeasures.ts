@@ -7,6 +7,10 @@ import type { Severity } from "./Severity";
  */
 export type InstrumentMeasures = { count: number, baseline: number, baseline_date: string, latest: number, latest_date: string, change_pct: number | null, improved: boolean, response: boolean, remission: boolean, latest_severity: Severity, baseline_colour: Colour, latest_colour: Colour, change_colour: Colour | null, 
 /**
+ * The baseline PHQ-9 has item 9 positive: outlined red wherever it is shown (spec §4).
+ */
+baseline_item9_positive: boolean, 
+/**
  * The latest PHQ-9 has item 9 positive: outlined red wherever it is shown.
  */
 latest_item9_positive: boolean, };

@@ -13,6 +13,6 @@ import type { TrendPoint } from "./TrendPoint";
  */
 export type Trend = { points: Array<TrendPoint>, bands_of: Instrument, bands: Array<Band>, response_lines: Array<ResponseLine>, 
 /**
- * Remission is a latest score below this.
+ * Remission is a latest score below this (`measures::REMISSION_BELOW`).
  */
 remission_below: number, markers: Array<Marker>, };
