@@ -389,6 +389,14 @@ fn targets_and_guidance_are_practice_settings() {
     r.set_setting("caseload_guidance_min", "3").unwrap();
     let program = r.program_report(d("2026-10-01"), d("2026-10-31"), d(AS_OF)).unwrap();
     assert_eq!(program.care_managers[0].caseload_guidance, GuidanceStatus::Within, "ANA has 4");
+    // The labels read the settings the rules read: a 45-day review window says 45 days.
+    let about = |r: &Registry| {
+        let view = r.reports_view(d("2026-10-01"), d("2026-10-31"), d(AS_OF)).unwrap();
+        view.labels.into_iter().find(|l| l.measure == Measure::ConsultationRate).unwrap().about
+    };
+    assert!(about(&r).contains("in the 60 days up to"), "{}", about(&r));
+    r.set_setting("review_overdue_days", "45").unwrap();
+    assert!(about(&r).contains("in the 45 days up to"), "{}", about(&r));
     let e = r.set_setting("caseload_guidance_max", "2").unwrap_err();
     assert_eq!(e.code(), "validation");
     assert_eq!(r.settings().unwrap().caseload_guidance_max, 120, "unchanged");

@@ -113,7 +113,7 @@ fn print_reports(reports: &[Report], as_json: bool, as_csv: bool) -> Result<()> 
 }
 
 fn percent(rate: &reports::Rate) -> String {
-    rate.rate.map_or("-".into(), |r| format!("{:.0} %", r * 100.0))
+    rate.percent.map_or("-".into(), |p| format!("{p} %"))
 }
 
 fn units(r: &Report) -> String {

@@ -13,13 +13,13 @@ use crate::measures::{self, Point, instrument_for, patient_outcome};
 use crate::settings::Settings;
 
 /// §8: the improvement population has at least this many days in treatment.
-const IMPROVEMENT_MIN_DAYS: i64 = 70;
+pub(super) const IMPROVEMENT_MIN_DAYS: i64 = 70;
 /// §8 DRR-style follow-up window, in days after the baseline PHQ-9.
-const DRR_WINDOW_DAYS: (i64, i64) = (120, 240);
+pub(super) const DRR_WINDOW_DAYS: (i64, i64) = (120, 240);
 /// §8 CMS159-style remission window, in calendar months after the baseline PHQ-9.
-const REMISSION_12M_WINDOW_MONTHS: (i32, i32) = (10, 14);
+pub(super) const REMISSION_12M_WINDOW_MONTHS: (i32, i32) = (10, 14);
 /// §8: a baseline PHQ-9 at or above this opens the DRR and 12-month measures.
-const ELEVATED_PHQ9: u8 = 10;
+pub(super) const ELEVATED_PHQ9: u8 = 10;
 
 /// A reporting period from `from` to `to`, judged as far as `end` (the as-of date, when the
 /// period has not finished yet).
@@ -82,7 +82,7 @@ impl Tally<'_> {
 
     fn rate(&self, measure: Measure, target_pct: Option<i64>) -> Rate {
         let (numerator, denominator) = self.counts.get(&measure).copied().unwrap_or_default();
-        Rate::new(numerator, denominator, target_pct.map(|t| t as f64 / 100.0))
+        Rate::new(numerator, denominator, target_pct.map(|t| t.clamp(0, 100) as u32))
     }
 
     fn total(&self, measure: Measure) -> u32 {

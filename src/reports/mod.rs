@@ -11,6 +11,7 @@
 mod billing;
 mod csv;
 mod evaluate;
+mod labels;
 mod load;
 
 use serde::Serialize;
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use billing::BillingMonths;
 pub use csv::{members_to_csv, rates, to_csv};
 use evaluate::{Period, Who};
+pub use labels::{RateLabel, rate_labels};
 use load::ReportData;
 
 use crate::dates::{Date, Month};
@@ -52,17 +54,26 @@ pub struct Rate {
     pub denominator: u32,
     /// numerator / denominator, 0–1.
     pub rate: Option<f64>,
+    /// The rate as a whole percentage, rounded half away from zero (5 of 8 = 62.5 % → 63 %):
+    /// the one rounding every screen, CSV and command line shows.
+    pub percent: Option<u32>,
     /// The spec's target for this rate, 0–1, where it has one (a practice setting).
     pub target: Option<f64>,
+    /// The target as a whole percentage.
+    pub target_percent: Option<u32>,
     /// Whether the rate meets its target; none without a rate or a target.
     pub meets_target: Option<bool>,
 }
 
 impl Rate {
-    pub fn new(numerator: u32, denominator: u32, target: Option<f64>) -> Rate {
+    /// A rate against a target given in whole percent (a practice setting).
+    pub fn new(numerator: u32, denominator: u32, target_percent: Option<u32>) -> Rate {
         let rate = (denominator > 0).then(|| numerator as f64 / denominator as f64);
-        let meets_target = rate.zip(target).map(|(rate, target)| rate >= target - 1e-9);
-        Rate { numerator, denominator, rate, target, meets_target }
+        // round(100 n / d) with halves up, in integers: (200 n + d) / 2d.
+        let percent = (denominator > 0).then(|| (200 * numerator + denominator) / (2 * denominator));
+        // Met when n / d ≥ t / 100, i.e. 100 n ≥ t d: exact, so 4 of 5 meets 80 %.
+        let meets_target = target_percent.filter(|_| denominator > 0).map(|t| 100 * numerator as u64 >= t as u64 * denominator as u64);
+        Rate { numerator, denominator, rate, percent, target: target_percent.map(|t| t as f64 / 100.0), target_percent, meets_target }
     }
 }
 
@@ -178,6 +189,8 @@ impl ProgramReport {
 pub struct ReportsView {
     pub program: ProgramReport,
     pub trend: Vec<Report>,
+    /// What each rate counts, from the settings the rules read.
+    pub labels: Vec<RateLabel>,
 }
 
 fn period(from: Date, to: Date, as_of: Date) -> Result<Period> {
@@ -311,6 +324,35 @@ impl Registry {
         let settings = self.settings()?;
         let program = program(&data, &settings, &billing, p);
         let trend = trend_periods.iter().map(|mp| judge(&data, &settings, &billing, *mp, Who::Practice)).collect();
-        Ok(ReportsView { program, trend })
+        Ok(ReportsView { program, trend, labels: rate_labels(&settings) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rate;
+
+    #[test]
+    fn one_rounding_for_every_percentage() {
+        // 5 of 8 = 62.5 % → 63 % (halves away from zero); 1 of 8 = 12.5 % → 13 %; 2 of 3 =
+        // 66.67 % → 67 %; 1 of 3 = 33.33 % → 33 %; 0 of 0 has no rate at all.
+        assert_eq!(Rate::new(5, 8, None).percent, Some(63));
+        assert_eq!(Rate::new(1, 8, None).percent, Some(13));
+        assert_eq!(Rate::new(2, 3, None).percent, Some(67));
+        assert_eq!(Rate::new(1, 3, None).percent, Some(33));
+        let empty = Rate::new(0, 0, Some(80));
+        assert_eq!((empty.rate, empty.percent, empty.meets_target), (None, None, None));
+    }
+
+    #[test]
+    fn a_rate_exactly_at_its_target_meets_it() {
+        // §8 contact rate target ≥ 80 %: 4 of 5 = 80 % meets it; 79 of 100 does not; 5 of 6
+        // (83 %) does.
+        let at = Rate::new(4, 5, Some(80));
+        assert_eq!((at.percent, at.target_percent, at.meets_target), (Some(80), Some(80), Some(true)));
+        assert_eq!(Rate::new(79, 100, Some(80)).meets_target, Some(false));
+        assert_eq!(Rate::new(5, 6, Some(80)).meets_target, Some(true));
+        // 3 of 5 = 60 % against the 60 % improvement target: met.
+        assert_eq!(Rate::new(3, 5, Some(60)).meets_target, Some(true));
     }
 }

@@ -17,6 +17,14 @@ test("care manager: needs-action first; item 9 raises safety; a safety check cle
     assert.match(await app.text('[data-testid="caseload-row"]'), /Safety/);
     assert.match(await app.text('[data-testid="count-on-caseload"]'), new RegExp(`^${expected.length} `));
     assert.match(await app.script("return document.title"), /^CoCM Registry — Riverside Family Medicine \(demo\) — .*registry\.cocm$/);
+    // Every shown PHQ-9 whose item 9 is positive is outlined red: first and last scores alike.
+    const outlined = await app.script(`return [...document.querySelectorAll('[data-testid=caseload-row]')].slice(0, 8).map((r) => {
+      const cell = (id) => r.querySelector('[data-testid=' + id + ']');
+      return [cell('baseline-score')?.classList.contains('item9') ?? false, cell('latest-score')?.classList.contains('item9') ?? false];
+    })`);
+    const core = expected.slice(0, 8).map((r) => [r.phq9?.baseline_item9_positive ?? false, r.phq9?.latest_item9_positive ?? false]);
+    assert.deepEqual(outlined, core);
+    assert.ok(core.flat().some(Boolean), "the demo shows at least one positive item 9 on the first screen");
     await app.screenshot("care-manager-1-caseload");
 
     // Search as you type, then open Robert Chen.
@@ -37,6 +45,7 @@ test("care manager: needs-action first; item 9 raises safety; a safety check cle
     await app.click('[data-testid="save-assessment"]');
     await app.waitFor("the PHQ-9 to save", async () => /PHQ-9 saved/.test(await app.text('[data-testid="notice"]')));
     assert.match(await app.text('[data-testid="patient-flags"]'), /Safety/);
+    assert.match(await app.attribute('header [data-testid="latest-score"]', "class"), /\bitem9\b/);
     await app.screenshot("care-manager-3-safety-flag");
 
     // A safety check, with the minutes typed in: the flag clears and the minutes count.

@@ -55,5 +55,23 @@ test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to rel
     const episodes = cli(db, "patient", "show", "N100").episodes;
     assert.deepEqual(episodes[0].status_history.map((s) => s.status), ["active", "relapse-prevention", "discharged"]);
     assert.equal(cli(db, "audit", "--limit", "1")[0].actor, "Ana Morales");
+
+    // A wrong discharge is undone: marked entered in error (a reason is required), the episode
+    // is back in relapse prevention, and the discharge stays on the chart, struck out.
+    await app.click('[data-testid="void-status-change"]');
+    await app.click('[data-testid="void-confirm"]');
+    assert.equal(await app.text('[data-testid="void-error"]'), "reason: say why the entry is in error");
+    await app.type('[data-testid="void-reason"]', "discharged the wrong patient");
+    await app.click('[data-testid="void-confirm"]');
+    await app.waitFor("the episode to reopen", async () => /^relapse-prevention/.test(await app.text('[data-testid="episode-status"]')));
+    assert.equal(await app.text('[data-testid="notice"]'), "The status change is marked entered in error.");
+    assert.match(await app.text('[data-testid="episodes"]'), /→ discharged \(goals-met\)\s*entered in error: discharged the wrong patient/);
+    await app.screenshot("enrol-4-discharge-undone");
+    const reopened = cli(db, "patient", "show", "N100").episodes[0];
+    assert.deepEqual(
+      [reopened.status, reopened.discharge_date, reopened.status_history[2].entered_in_error.reason],
+      ["relapse-prevention", null, "discharged the wrong patient"],
+    );
+    assert.deepEqual(cli(db, "audit", "--limit", "1")[0].record_type, "status-change");
   });
 });

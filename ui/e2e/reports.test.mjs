@@ -12,7 +12,7 @@ function lastMonth() {
   const d = new Date(now.getFullYear(), now.getMonth() - 1, 1);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
 }
-const percent = (rate) => (rate === null ? "—" : `${Math.round(rate * 100)} %`);
+const percent = (pct) => (pct === null ? "—" : `${pct} %`);
 
 test("practice lead: the program report is the core's, traceable to its patients, and exports", async () => {
   const db = demoRegistry();
@@ -26,7 +26,7 @@ test("practice lead: the program report is the core's, traceable to its patients
     // Each rate tile shows the core's rate, numerator and denominator.
     for (const key of ["contact_rate", "improvement_rate", "consultation_rate", "drr_followup_rate", "remission_12m_rate"]) {
       const r = expected[key];
-      assert.equal(await app.text(`[data-testid="tile-${key}"] [data-testid="rate"]`), percent(r.rate), key);
+      assert.equal(await app.text(`[data-testid="tile-${key}"] [data-testid="rate"]`), percent(r.percent), key);
       assert.equal(await app.text(`[data-testid="tile-${key}"] [data-testid="numerator"]`), String(r.numerator), key);
       assert.equal(await app.text(`[data-testid="tile-${key}"] [data-testid="denominator"]`), String(r.denominator), key);
     }
@@ -66,7 +66,7 @@ test("practice lead: the program report is the core's, traceable to its patients
       to,
       path,
     );
-    assert.equal(exported, 1 + program.care_managers.length);
+    assert.equal(exported, 1 + program.length);
     assert.equal(readFileSync(path, "utf8"), execFileSync(CLI, ["--db", db, "report", "--from", month, "--by-care-manager", "--csv"], { encoding: "utf8" }));
 
     // The printed report, saved as a PDF by the same command the Save as PDF… dialog calls.

@@ -16,7 +16,7 @@ describe("month picker", () => {
   });
 
   it("shows a rate as a whole percentage, and no rate as a dash", () => {
-    expect(percent(0.625)).toBe("63 %");
+    expect(percent(63)).toBe("63 %");
     expect(percent(0)).toBe("0 %");
     expect(percent(null)).toBe("—");
   });

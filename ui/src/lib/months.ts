@@ -21,7 +21,7 @@ export function monthRange(month: string): [string, string] {
   return [`${month}-01`, `${month}-${String(last).padStart(2, "0")}`];
 }
 
-/** A rate as a whole percentage, or "—" when it has no denominator. */
-export function percent(rate: number | null): string {
-  return rate === null ? "—" : `${Math.round(rate * 100)} %`;
+/** A rate's whole percentage (rounded by the core, `Rate.percent`), or "—" when it has no denominator. */
+export function percent(pct: number | null): string {
+  return pct === null ? "—" : `${pct} %`;
 }

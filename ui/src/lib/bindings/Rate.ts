@@ -9,9 +9,18 @@ export type Rate = { numerator: number, denominator: number,
  */
 rate: number | null, 
 /**
+ * The rate as a whole percentage, rounded half away from zero (5 of 8 = 62.5 % → 63 %):
+ * the one rounding every screen, CSV and command line shows.
+ */
+percent: number | null, 
+/**
  * The spec's target for this rate, 0–1, where it has one (a practice setting).
  */
 target: number | null, 
+/**
+ * The target as a whole percentage.
+ */
+target_percent: number | null, 
 /**
  * Whether the rate meets its target; none without a rate or a target.
  */
