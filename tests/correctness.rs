@@ -344,6 +344,10 @@ fn voiding_an_enrolment_removes_the_episode_from_every_rule() {
     assert!(r.patient_chart("P2", d("2025-11-15")).unwrap().episodes[0].entered_in_error.is_some());
     enroll(&mut r, "P2", "2025-11-05", Some("2025-11-05"));
     assert_eq!(r.caseload(d("2025-11-15"), None).unwrap().len(), 2);
+    // November's contact rate: P1 had neither a contact nor an assessment; P2 had a PHQ-9 on
+    // 11-03, and its only contact was logged under the voided enrolment, so no contact: 0 of 2.
+    let report = r.report(d("2025-11-01"), d("2025-11-30"), d("2025-12-31"), None).unwrap();
+    assert_eq!((report.contact_rate.numerator, report.contact_rate.denominator), (0, 2));
 }
 
 #[test]
@@ -406,4 +410,70 @@ fn cli_void_enrolment_consent_and_status_change() {
     for record in ["\"status-change\"", "\"consent\"", "\"enrolment\""] {
         assert!(log.contains(record), "audited: {record}");
     }
+}
+
+// One home for "countable contact": the history before a month is read by SQL
+// (`last_countable_before_sql`) for speed; the Rust rule (`billing::exclusion`) judges the
+// month itself. Fed the same boundary cases, they must agree.
+
+#[test]
+fn countable_history_agrees_with_the_rust_rule() {
+    // Each case: a patient enrolled 2025-11-01 with consent on `consent`, one November contact
+    // (date, author), and 40 countable minutes on 2025-12-05. The Rust rule says whether the
+    // November contact counts; then December is subsequent exactly when it does, whether
+    // December is read alone (history by SQL) or in a run from November (history by Rust).
+    let (_t, mut r) = setup();
+    let cases: [(&str, &str, &str, &str, bool); 8] = [
+        // (mrn, consent, contact date, author, counts by §7)
+        ("C1", "2025-11-01", "2025-11-10", "CM", true),
+        ("C2", "2025-11-10", "2025-11-10", "CM", true),   // on the consent day
+        ("C3", "2025-11-11", "2025-11-10", "CM", false),  // the day before consent
+        ("C4", "2025-11-01", "2025-11-30", "CM", true),   // the month's last day
+        ("C5", "2025-11-01", "2025-11-10", "PSY", false), // the consultant's minutes
+        ("C6", "2025-11-01", "2025-11-10", "PCP", false), // PCP minutes, not counted by default
+        ("C7", "2025-11-01", "2025-11-10", "LEAD", false),
+        ("C8", "2025-11-01", "2025-11-10", "CM", false), // entered in error, below
+    ];
+    for (mrn, consent, date, by, _) in cases {
+        add_patient(&mut r, mrn);
+        enroll(&mut r, mrn, "2025-11-01", Some(consent));
+        let id = contact(&mut r, mrn, date, 40, by);
+        if mrn == "C8" {
+            r.mark_entered_in_error(RecordKind::Contact, &id, "duplicate").unwrap();
+        }
+        contact(&mut r, mrn, "2025-12-05", 40, "CM");
+    }
+    let november = r.billing(month("2025-11")).unwrap();
+    let december = r.billing(month("2025-12")).unwrap();
+    let run = r.billing_months(month("2025-11"), month("2025-12"), None).unwrap();
+    for (mrn, _, _, _, counts) in cases {
+        let nov = november.iter().find(|b| b.mrn == mrn).unwrap();
+        assert_eq!(nov.contacts[0].excluded.is_none(), counts, "{mrn}: the Rust rule");
+        let dec = december.iter().find(|b| b.mrn == mrn).unwrap();
+        let want = if counts { "subsequent" } else { "initial" };
+        assert_eq!(dec.month_kind.as_str(), want, "{mrn}: the SQL history");
+        let in_run = run[1].1.iter().find(|b| b.mrn == mrn).unwrap();
+        assert_eq!(in_run, dec, "{mrn}: a run of months equals the month alone");
+    }
+}
+
+#[test]
+fn a_2025_month_bills_by_the_2025_rule_set() {
+    // P1 enrolled 2025-11-03 with consent. November 2025: 86 minutes, the initial month →
+    // 99492 + 99494 × (floor((86 − 86) / 30) + 1 = 1); $160 + $61 = $221 at the 2025 fees.
+    // December 2025: 75 minutes, subsequent → 99493 only (its add-on starts at 76); $145.
+    let (_t, mut r) = setup();
+    contact(&mut r, "P1", "2025-11-10", 86, "CM");
+    contact(&mut r, "P1", "2025-12-10", 75, "CM");
+    // Raising the 2026 fees must not touch 2025's months.
+    let mut rules_2026 = r.billing_rules(2026).unwrap().rules;
+    rules_2026.fees.insert("99492".into(), 999.0);
+    rules_2026.fees.insert("99493".into(), 999.0);
+    r.set_billing_rules(2026, &rules_2026).unwrap();
+    assert_eq!(r.billing_rules(2025).unwrap().effective_year, 2025);
+    let nov = r.patient_billing("P1", month("2025-11")).unwrap().unwrap();
+    assert_eq!((nov.codes_text.as_str(), nov.estimated_revenue), ("99492 + 99494", 221.0));
+    let dec = r.patient_billing("P1", month("2025-12")).unwrap().unwrap();
+    assert_eq!((dec.month_kind.as_str(), dec.codes_text.as_str(), dec.estimated_revenue), ("subsequent", "99493", 145.0));
+    assert_eq!(dec.minutes_to_next_tier, Some(1), "76 reaches the first 99494");
 }

@@ -120,3 +120,85 @@ fn demo_refuses_an_existing_file_and_a_future_date() {
     assert!(!out.ok && out.stderr.contains("as-of: 2099-01-01 is in the future"), "{}", out.stderr);
     assert!(!other.exists());
 }
+
+/// The story patients (seeds/patients.csv `story`) pinned to what their stories say, as of
+/// 2026-11-20 (seed dates `d-N` are N days before it; last month is October 2026).
+#[test]
+fn the_demo_story_patients_show_exactly_what_their_stories_say() {
+    let t = TempRegistry::new();
+    let as_of = parse_date("as-of", "2026-11-20").unwrap();
+    let r = create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 0, seed: 1 }).unwrap();
+    let caseload = r.caseload(as_of, None).unwrap();
+    let flags = |mrn: &str| caseload.iter().find(|row| row.mrn == mrn).map(|row| row.flags.clone()).unwrap_or_default();
+    let queue = r.queue(as_of).unwrap();
+    let queued = |mrn: &str| -> Vec<(QueueReason, String)> {
+        queue.iter().find(|q| q.mrn == mrn).map(|q| q.reasons.iter().map(|x| (x.reason, x.since.to_string())).collect()).unwrap_or_default()
+    };
+    use Flag::*;
+    use QueueReason as Q;
+
+    // D001: PHQ-9 on d-2 = 2026-11-18, items 1,3,2,2,3,3,1,1,2 (total 18, item 9 = 2), no
+    // safety check since; baseline d-62 (3,3,3,3,0,3,2,2,0 = 19, item 9 = 0): 19 → 18, only the
+    // latest outlined. First in the queue, waiting since 2026-11-18.
+    assert_eq!(flags("D001").first(), Some(&Safety));
+    let phq9 = caseload.iter().find(|row| row.mrn == "D001").unwrap().phq9.clone().unwrap();
+    assert_eq!((phq9.baseline, phq9.latest, phq9.baseline_item9_positive, phq9.latest_item9_positive), (19, 18, false, true));
+    assert_eq!((queue[0].mrn.as_str(), queued("D001")[0].clone()), ("D001", (Q::Safety, "2026-11-18".to_string())));
+    // D002: item 9 positive on d-5 with a safety check the same day: cleared.
+    assert!(!flags("D002").contains(&Safety));
+    // D003: enrolled d-5 = 2026-11-15 with no PHQ-9: no-baseline, new patient since then.
+    assert!(flags("D003").contains(&NoBaseline));
+    assert!(queued("D003").contains(&(Q::NewPatient, "2026-11-15".to_string())));
+    // D004 (active) and D005 (relapse prevention): contact overdue.
+    assert!(flags("D004").contains(&ContactOverdue) && flags("D005").contains(&ContactOverdue));
+    // D006: last PHQ-9 45 days ago (> 30): measurement overdue.
+    assert!(flags("D006").contains(&MeasurementOverdue));
+    // D007: enrolled d-100 = 2026-08-12, never reviewed: waiting since S + 70 days = 2026-10-21.
+    assert!(flags("D007").contains(&NotImproving) && flags("D007").contains(&ReviewOverdue));
+    assert!(queued("D007").contains(&(Q::NotImproving, "2026-10-21".to_string())));
+    // D008: reviewed d-20, inside 60 days: not improving, not overdue, not queued.
+    assert!(flags("D008").contains(&NotImproving) && !flags("D008").contains(&ReviewOverdue));
+    assert!(queued("D008").is_empty());
+    // D009: last review d-75 = 2026-09-06: queued since + 61 days = 2026-11-06.
+    assert!(queued("D009").contains(&(Q::NotImproving, "2026-11-06".to_string())));
+    // D010: requested d-6 = 2026-11-14, not reviewed: flagged since then. D011: answered.
+    assert!(flags("D010").contains(&Flagged) && queued("D010").contains(&(Q::Flagged, "2026-11-14".to_string())));
+    assert!(!flags("D011").contains(&Flagged));
+    // D012: PHQ-9 16 → 3: consider relapse prevention. D013: enrolled 305 days ago (≥ 9 months).
+    assert!(flags("D012").contains(&ConsiderRelapsePrevention) && flags("D013").contains(&LongEpisode));
+    // D014: enrolled d-10 = 2026-11-10 with a baseline: new patient, not no-baseline.
+    assert!(queued("D014").contains(&(Q::NewPatient, "2026-11-10".to_string())) && !flags("D014").contains(&NoBaseline));
+    // D016: PHQ-9 improved, GAD-7 not: not improving (on GAD-7). D018: the voided item-9 PHQ-9.
+    assert!(flags("D016").contains(&NotImproving) && !flags("D018").contains(&Safety));
+
+    // Billing, October 2026: each story's minutes, month kind and codes (spec §7 table).
+    let october = r.billing(Month::parse("m", "2026-10").unwrap()).unwrap();
+    let row = |mrn: &str| {
+        let b = october.iter().find(|b| b.mrn == mrn).unwrap_or_else(|| panic!("{mrn} billed in October"));
+        (b.month_kind.as_str(), b.minutes, b.codes_text.as_str())
+    };
+    let expected = [
+        ("D019", ("initial", 20, "G2214")),               // 16–35
+        ("D020", ("initial", 60, "99492")),               // 36–85
+        ("D021", ("initial", 95, "99492 + 99494")),       // 86–115: one add-on
+        ("D022", ("initial", 125, "99492 + 99494×2")),    // 116–145: two
+        ("D023", ("subsequent", 10, "")),                 // under 16: none
+        ("D024", ("subsequent", 25, "G2214")),            // 16–30
+        ("D025", ("subsequent", 45, "99493")),            // 31–75
+        ("D026", ("subsequent", 80, "99493 + 99494")),    // 76–105
+        ("D027", ("subsequent", 110, "99493 + 99494×2")), // 106–135
+        ("D028", ("initial", 50, "99492")),               // 30 + 20; m-8…m-2 empty (7): initial again
+        ("D029", ("subsequent", 40, "99493")),            // 20 + 20; the consultant's 30 excluded
+        ("D030", ("none", 0, "")),                        // no consent: nothing counts
+        ("D031", ("initial", 40, "99492")),               // 25 + 15; the 15 before consent excluded
+        ("D033", ("subsequent", 30, "G2214")),            // 45 entered in error excluded
+        ("D034", ("subsequent", 35, "99493")),            // 20 PCP minutes not counted
+    ];
+    for (mrn, want) in expected {
+        assert_eq!(row(mrn), want, "{mrn}");
+    }
+    let d023 = october.iter().find(|b| b.mrn == "D023").unwrap();
+    assert_eq!(d023.minutes_to_next_tier, Some(6), "10 subsequent minutes: 6 to G2214");
+    let d032 = october.iter().find(|b| b.mrn == "D032").unwrap();
+    assert_eq!((d032.minutes, d032.excluded[0].reason.as_str(), d032.excluded[0].minutes), (20, "after-discharge", 25));
+}

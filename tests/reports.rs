@@ -193,14 +193,72 @@ fn october_for_the_practice_as_worked_out_by_hand() {
     assert_eq!(nd(&rep.drr_remission_rate), rate(0, 3));
     // 12-month windows closing in October: H (4: remission), J (baseline 10; nothing in window).
     assert_eq!(nd(&rep.remission_12m_rate), rate(1, 2));
-    // Billing equals the month's billing summary.
-    let totals = r.billing_view(Month::parse("m", "2026-10").unwrap()).unwrap().totals;
+    // Billing, worked from §7 (2026 rules). Every October contact is its episode's first, so
+    // each month is initial: A 30, B 20, C 20, D 20 → G2214 each (16–35); E 15 and H 10 → no
+    // code (under 16); F 40 (its new episode) and K 40 → 99492 (36–85); L's 20 were logged by
+    // the PCP and don't count. 4 × G2214 + 2 × 99492; 6 patients; 4 × $61 + 2 × $160 = $564.
     assert_eq!(rep.billing.months, vec![Month::parse("m", "2026-10").unwrap()]);
-    assert_eq!((rep.billing.minutes, rep.billing.patients as usize), (totals.minutes, totals.patients));
-    assert_eq!(rep.billing.units, totals.units);
-    assert_eq!(rep.billing.estimated_revenue, totals.estimated_revenue);
-    // K: 40 minutes in its initial month is a 99492; L's minutes were logged by the PCP and don't count.
     assert_eq!(rep.billing.minutes, 30 + 20 + 20 + 20 + 15 + 40 + 10 + 40);
+    let units: Vec<(&str, u32)> = rep.billing.units.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+    assert_eq!(units, [("99492", 2), ("G2214", 4)]);
+    assert_eq!((rep.billing.patients, rep.billing.estimated_revenue), (6, 564.0));
+}
+
+/// The follow-up windows at their edges, in a practice of their own (October 2026, as of
+/// 2026-11-15). Dates worked by hand: 2026-02-20 + 240 days = 2026-10-18 (Feb 20 → Oct 20 is
+/// 28 + 31 + 30 + 31 + 30 + 31 + 31 + 30 = 242 days, less 2).
+#[test]
+fn follow_up_windows_at_their_edges() {
+    let (_t, mut r) = TempRegistry::created("Edges");
+    for (name, role) in [("ANA", Role::CareManager), ("PSY", Role::PsychiatricConsultant), ("PCP", Role::Pcp)] {
+        r.add_member(name, role).unwrap();
+    }
+    // DRR (§8: baseline + 240 days falls in the period; a PHQ-9 120–240 days after baseline):
+    // N1 baseline Feb 20 → closes Oct 18; its PHQ-9 of 5 on Oct 18 (day 240) counts; 5 ≤ 7.5 is
+    // a response, 5 is not < 5.
+    add(&mut r, "N1", Some("ANA"), "2026-02-20");
+    phq(&mut r, "N1", "2026-02-20", 15);
+    phq(&mut r, "N1", "2026-10-18", 5);
+    // N2 baseline Feb 19 → closes Oct 17; its PHQ-9 on Oct 18 is day 241: outside.
+    add(&mut r, "N2", Some("ANA"), "2026-02-19");
+    phq(&mut r, "N2", "2026-02-19", 15);
+    phq(&mut r, "N2", "2026-10-18", 5);
+    // N3 baseline Feb 2 → closes Sep 30 (F − 1); N4 baseline Mar 6 → closes Nov 1 (L + 1):
+    // neither is October's.
+    add(&mut r, "N3", Some("ANA"), "2026-02-02");
+    phq(&mut r, "N3", "2026-02-02", 15);
+    add(&mut r, "N4", Some("ANA"), "2026-03-06");
+    phq(&mut r, "N4", "2026-03-06", 15);
+    // 12 months (§8: baseline + 14 calendar months falls in the period; the last PHQ-9 from +10
+    // through +14 months < 5): N5 baseline 2025-08-31 → closes 2026-10-31 (L); its PHQ-9 of 3
+    // on 2026-10-31, the window's last day, is a remission. N6 (2025-07-31 → 2026-09-30, F − 1)
+    // and N7 (2025-09-01 → 2026-11-01, L + 1) are not October's.
+    add(&mut r, "N5", Some("ANA"), "2025-08-31");
+    phq(&mut r, "N5", "2025-08-31", 12);
+    phq(&mut r, "N5", "2026-10-31", 3);
+    add(&mut r, "N6", Some("ANA"), "2025-07-31");
+    phq(&mut r, "N6", "2025-07-31", 12);
+    add(&mut r, "N7", Some("ANA"), "2025-09-01");
+    phq(&mut r, "N7", "2025-09-01", 12);
+
+    let rep = october(&r, None);
+    assert_eq!(nd(&rep.drr_followup_rate), rate(1, 2), "N1 and N2; N1 followed up");
+    assert_eq!(nd(&rep.drr_response_rate), rate(1, 2));
+    assert_eq!(nd(&rep.drr_remission_rate), rate(0, 2));
+    assert_eq!(nd(&rep.remission_12m_rate), rate(1, 1), "N5 only");
+
+    // An assessment on the discharge day is the episode's; the day after is not (§4: through
+    // the discharge date). N8: baseline 16 on Jun 1, 4 on Sep 10 (discharged that day), 20 on
+    // Sep 11: the chart's trend ends at 4 on Sep 10, with 50 % of baseline at 8.
+    add(&mut r, "N8", Some("ANA"), "2026-06-01");
+    phq(&mut r, "N8", "2026-06-01", 16);
+    phq(&mut r, "N8", "2026-09-10", 4);
+    status(&mut r, "N8", EpisodeStatus::Discharged, "2026-09-10", Some(DischargeReason::Moved));
+    phq(&mut r, "N8", "2026-09-11", 20);
+    let trend = r.patient_chart("N8", d("2026-09-15")).unwrap().trend;
+    let points: Vec<(String, u8)> = trend.points.iter().map(|p| (p.date.to_string(), p.total)).collect();
+    assert_eq!(points, [("2026-06-01".to_string(), 16), ("2026-09-10".to_string(), 4)]);
+    assert_eq!((trend.response_lines[0].value, trend.remission_below), (8.0, 5));
 }
 
 #[test]

@@ -76,7 +76,11 @@ impl ReportData {
         for row in rows {
             let Some(&i) = self.patient_index.get(&row.patient_id) else { continue };
             let days = &mut self.patients[i].contact_days;
-            days.extend(row.contacts.iter().filter(|c| c.excluded != Some(ExclusionReason::EnteredInError)).map(|c| c.date));
+            // A contact entered in error, or logged under an enrolment entered in error, was no contact.
+            let real = |c: &&crate::billing::BilledContact| {
+                !matches!(c.excluded, Some(ExclusionReason::EnteredInError | ExclusionReason::EnrolmentEnteredInError))
+            };
+            days.extend(row.contacts.iter().filter(real).map(|c| c.date));
         }
         for p in &mut self.patients {
             p.contact_days.sort_unstable();
