@@ -229,8 +229,11 @@ fn month_rows(
             _ => groups.push(vec![c]),
         }
     }
-    let episodes_of = |patient: usize| groups.iter().filter(|g| g[0].patient == patient).count();
-    let episodes_in_month: Vec<usize> = groups.iter().map(|g| episodes_of(g[0].patient)).collect();
+    // How many episodes each group's patient has this month: the groups arrive by patient.
+    let episodes_in_month: Vec<usize> = groups
+        .chunk_by(|a, b| a[0].patient == b[0].patient)
+        .flat_map(|same_patient| std::iter::repeat_n(same_patient.len(), same_patient.len()))
+        .collect();
     let mut out = Vec::with_capacity(groups.len());
     for (list, episodes_in_month) in groups.into_iter().zip(episodes_in_month) {
         let pid = list[0].patient_id.clone();
