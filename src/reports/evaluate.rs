@@ -232,6 +232,7 @@ pub(super) fn evaluate(
 
     let avg_weeks_to_discharge = (!weeks_to_discharge.is_empty())
         .then(|| (weeks_to_discharge.iter().sum::<f64>() / weeks_to_discharge.len() as f64 * 10.0).round() / 10.0);
+    let caseload = t.total(Measure::Caseload);
     let report = Report {
         from: period.from,
         to: period.to,
@@ -242,11 +243,12 @@ pub(super) fn evaluate(
             Who::CareManager(id) => data.care_managers.get(id).cloned(),
             Who::Unassigned => Some("(no care manager)".to_string()),
         },
-        caseload: t.total(Measure::Caseload),
+        caseload,
         newly_enrolled: t.total(Measure::NewlyEnrolled),
         discharged: t.total(Measure::Discharged),
         discharged_by_reason,
         avg_weeks_to_discharge,
+        payer_mix_percent: payer_mix.iter().filter_map(|(k, n)| Some((k.clone(), super::whole_percent(*n, caseload)?))).collect(),
         payer_mix,
         contact_rate: t.rate(Measure::ContactRate, Some(settings.target_contact_rate_pct)),
         improvement_rate: t.rate(Measure::ImprovementRate, Some(settings.target_improvement_rate_pct)),

@@ -65,12 +65,18 @@ pub struct Rate {
     pub meets_target: Option<bool>,
 }
 
+/// n of d as a whole percentage, halves rounded up (5 of 8 = 62.5 % → 63 %); none when d is 0.
+/// The one rounding of every percentage the registry shows.
+pub fn whole_percent(numerator: u32, denominator: u32) -> Option<u32> {
+    // round(100 n / d) with halves up, in integers: (200 n + d) / 2d.
+    (denominator > 0).then(|| ((200 * numerator as u64 + denominator as u64) / (2 * denominator as u64)) as u32)
+}
+
 impl Rate {
     /// A rate against a target given in whole percent (a practice setting).
     pub fn new(numerator: u32, denominator: u32, target_percent: Option<u32>) -> Rate {
         let rate = (denominator > 0).then(|| numerator as f64 / denominator as f64);
-        // round(100 n / d) with halves up, in integers: (200 n + d) / 2d.
-        let percent = (denominator > 0).then(|| (200 * numerator + denominator) / (2 * denominator));
+        let percent = whole_percent(numerator, denominator);
         // Met when n / d ≥ t / 100, i.e. 100 n ≥ t d: exact, so 4 of 5 meets 80 %.
         let meets_target = target_percent.filter(|_| denominator > 0).map(|t| 100 * numerator as u64 >= t as u64 * denominator as u64);
         Rate { numerator, denominator, rate, percent, target: target_percent.map(|t| t as f64 / 100.0), target_percent, meets_target }
@@ -108,6 +114,8 @@ pub struct Report {
     pub avg_weeks_to_discharge: Option<f64>,
     /// The caseload on `end` by payer.
     pub payer_mix: BTreeMap<String, u32>,
+    /// The same as whole percentages of the caseload ([`whole_percent`]).
+    pub payer_mix_percent: BTreeMap<String, u32>,
     pub contact_rate: Rate,
     pub improvement_rate: Rate,
     pub response_rate: Rate,
@@ -340,6 +348,8 @@ mod tests {
         assert_eq!(Rate::new(1, 8, None).percent, Some(13));
         assert_eq!(Rate::new(2, 3, None).percent, Some(67));
         assert_eq!(Rate::new(1, 3, None).percent, Some(33));
+        // The payer mix uses the same rounding: 1 of 8 on the caseload is 13 %.
+        assert_eq!(super::whole_percent(1, 8), Some(13));
         let empty = Rate::new(0, 0, Some(80));
         assert_eq!((empty.rate, empty.percent, empty.meets_target), (None, None, None));
     }

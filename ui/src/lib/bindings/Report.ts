@@ -21,4 +21,8 @@ caseload: number, newly_enrolled: number, discharged: number, discharged_by_reas
 /**
  * The caseload on `end` by payer.
  */
-payer_mix: { [key in string]?: number }, contact_rate: Rate, improvement_rate: Rate, response_rate: Rate, remission_rate: Rate, consultation_rate: Rate, drr_followup_rate: Rate, drr_response_rate: Rate, drr_remission_rate: Rate, remission_12m_rate: Rate, billing: ReportBilling, };
+payer_mix: { [key in string]?: number }, 
+/**
+ * The same as whole percentages of the caseload ([`whole_percent`]).
+ */
+payer_mix_percent: { [key in string]?: number }, contact_rate: Rate, improvement_rate: Rate, response_rate: Rate, remission_rate: Rate, consultation_rate: Rate, drr_followup_rate: Rate, drr_response_rate: Rate, drr_remission_rate: Rate, remission_12m_rate: Rate, billing: ReportBilling, };
