@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::access::Action;
 use crate::audit;
 use crate::dates::{self, Date};
 use crate::episodes;
@@ -109,6 +110,6 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Ass
 impl Registry {
     /// Scores and stores an assessment; returns its id. Nothing is stored when any item is wrong.
     pub fn record_assessment(&mut self, mrn: &str, a: &NewAssessment) -> Result<String> {
-        self.write(|tx, actor| insert(tx, actor, mrn, a))
+        self.write(Action::RecordAssessment, |tx, actor| insert(tx, actor, mrn, a))
     }
 }

@@ -1,27 +1,27 @@
 //! The audit log: every write appends a row saying when (UTC), who, what action, which record
 //! and what changed. Rows are never updated or deleted.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::vocab::Role;
 use crate::{Registry, Result};
 
-/// Who is acting: a team member, or (when none was named) the operating-system user.
+/// Who is acting: the signed-in team member. Emergency access with the recovery key acts as
+/// `RECOVERY_ACTOR_ID`, with a practice lead's permissions.
 #[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct Actor {
-    pub member_id: Option<String>,
+    pub member_id: String,
     pub name: String,
-    pub role: Option<Role>,
+    pub role: Role,
 }
 
+/// The actor id the audit log records for work done with the recovery key.
+pub const RECOVERY_ACTOR_ID: &str = "recovery-key";
+
 impl Actor {
-    pub fn os_user() -> Actor {
-        let name = ["USER", "LOGNAME", "USERNAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| "unknown".to_string());
-        Actor { member_id: None, name: format!("os:{name}"), role: None }
+    pub(crate) fn recovery_key() -> Actor {
+        Actor { member_id: RECOVERY_ACTOR_ID.into(), name: "recovery key".into(), role: Role::PracticeLead }
     }
 }
 
@@ -43,6 +43,25 @@ pub(crate) fn record(
         (now(), &actor.member_id, &actor.name, action, record_type, record_id, details.to_string()),
     )?;
     Ok(())
+}
+
+/// The member the audit log says entered a record: the actor of its creating row. `action`
+/// is the creating action (`create`, `enroll`…); `detail_key`, when given, matches the record
+/// by a key in that row's details instead of by `record_id` (a consent id, a status change).
+pub(crate) fn author_of(
+    conn: &Connection,
+    record_type: &str,
+    action: &[&str],
+    id: &str,
+    detail_key: Option<&str>,
+) -> Result<Option<String>> {
+    let actions = action.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+    let matcher = match detail_key {
+        Some(key) => format!("CAST(json_extract(details, '$.{key}') AS TEXT) = ?2"),
+        None => "record_id = ?2".to_string(),
+    };
+    let sql = format!("SELECT actor_id FROM audit_log WHERE record_type = ?1 AND action IN ({actions}) AND {matcher} ORDER BY seq LIMIT 1");
+    Ok(conn.query_row(&sql, (record_type, id), |r| r.get(0)).optional()?.flatten())
 }
 
 #[derive(Clone, Debug, Serialize, ts_rs::TS)]

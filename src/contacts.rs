@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::access::Action;
 use crate::audit;
 use crate::dates::{self, Date};
 use crate::episodes;
@@ -58,6 +59,7 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, c: &New
     let kind = ContactKind::parse("kind", c.kind.as_deref().unwrap_or("follow-up"))?;
     let mode = ContactMode::parse("mode", c.mode.as_deref().unwrap_or("phone"))?;
     let author = team::find(conn, "by", &c.by)?;
+    crate::access::require_own_name(actor, &author.id, Action::LogContact)?;
     let date = patients::clinical_date("date", &c.date, &patient)?;
     let episode = episodes::episode_on(conn, &patient, "date", date)?;
     let id = new_id();
@@ -114,6 +116,6 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Con
 impl Registry {
     /// Logs a contact; returns its id.
     pub fn log_contact(&mut self, mrn: &str, c: &NewContact) -> Result<String> {
-        self.write(|tx, actor| insert(tx, actor, mrn, c))
+        self.write(Action::LogContact, |tx, actor| insert(tx, actor, mrn, c))
     }
 }

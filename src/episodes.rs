@@ -5,6 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 
+use crate::access::Action;
 use crate::audit;
 use crate::dates::{self, Date};
 use crate::patients::{self, PatientRow};
@@ -201,16 +202,14 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         (&id, &patient.id, start.to_string(), consent.map(|c| c.to_string()), targets_to_string(&targets), audit::now()),
     )?;
     conn.execute("INSERT INTO episode_status_changes (episode_id, date, status) VALUES (?1, ?2, 'active')", (&id, start.to_string()))?;
-    if let Some(consent) = consent {
-        insert_consent(conn, &id, consent)?;
-    }
+    let consent_id = consent.map(|consent| insert_consent(conn, &id, consent)).transpose()?;
     audit::record(
         conn,
         actor,
         "enroll",
         "episode",
         Some(&id),
-        serde_json::json!({ "mrn": patient.mrn, "start": start, "consent": consent, "targets": targets }),
+        serde_json::json!({ "mrn": patient.mrn, "start": start, "consent": consent, "consent_id": consent_id, "targets": targets }),
     )?;
     Ok(id)
 }
@@ -227,7 +226,7 @@ pub(crate) fn record_consent(conn: &Connection, actor: &audit::Actor, mrn: &str,
         "consent",
         "episode",
         Some(&episode.id),
-        serde_json::json!({ "from": episode.consent_date, "to": date, "consent": consent_id }),
+        serde_json::json!({ "from": episode.consent_date, "to": date, "consent_id": consent_id }),
     )
 }
 
@@ -294,6 +293,7 @@ pub(crate) fn change_status(
         "INSERT INTO episode_status_changes (episode_id, date, status, reason) VALUES (?1, ?2, ?3, ?4)",
         (&episode.id, date.to_string(), to.as_str(), reason.map(|r| r.as_str())),
     )?;
+    let change = conn.last_insert_rowid();
     let discharge = (to == EpisodeStatus::Discharged).then(|| date.to_string());
     conn.execute(
         "UPDATE episodes SET status = ?2, discharge_date = ?3, discharge_reason = ?4 WHERE id = ?1",
@@ -305,7 +305,7 @@ pub(crate) fn change_status(
         "status",
         "episode",
         Some(&episode.id),
-        serde_json::json!({ "from": episode.status, "to": to, "date": date, "reason": reason }),
+        serde_json::json!({ "from": episode.status, "to": to, "date": date, "reason": reason, "change": change }),
     )
 }
 
@@ -399,13 +399,14 @@ pub(crate) fn void_status_change(conn: &Connection, actor: &audit::Actor, id: &s
 impl Registry {
     /// Opens a new episode; returns its id.
     pub fn enroll(&mut self, mrn: &str, e: &Enrolment) -> Result<String> {
-        self.write(|tx, actor| enroll(tx, actor, mrn, e))
+        self.write(Action::Enrol, |tx, actor| enroll(tx, actor, mrn, e))
     }
 
     /// Adds a new patient and enrols them, in one transaction: both happen or neither does.
     /// Returns the new episode's id.
     pub fn enroll_new_patient(&mut self, patient: &crate::patients::NewPatient, e: &Enrolment) -> Result<String> {
-        self.write(|tx, actor| {
+        self.permit(Action::AddPatient)?;
+        self.write(Action::Enrol, |tx, actor| {
             patients::insert(tx, actor, patient)?;
             enroll(tx, actor, &patient.mrn, e)
         })
@@ -413,11 +414,11 @@ impl Registry {
 
     /// Records (verbal) consent for the patient's open episode.
     pub fn record_consent(&mut self, mrn: &str, date: &str) -> Result<()> {
-        self.write(|tx, actor| record_consent(tx, actor, mrn, date))
+        self.write(Action::RecordConsent, |tx, actor| record_consent(tx, actor, mrn, date))
     }
 
     pub fn change_status(&mut self, mrn: &str, to: EpisodeStatus, date: &str, reason: Option<DischargeReason>) -> Result<()> {
-        self.write(|tx, actor| change_status(tx, actor, mrn, to, date, reason))
+        self.write(Action::ChangeStatus, |tx, actor| change_status(tx, actor, mrn, to, date, reason))
     }
 
     pub fn episodes(&self, mrn: &str) -> Result<Vec<Episode>> {

@@ -17,6 +17,13 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     PermissionDenied(String),
+    /// Sign-in failed: unknown account, wrong or missing password, a locked account, or a
+    /// password that must be changed first. Never says more than the person typing may know.
+    #[error("{0}")]
+    Auth(String),
+    /// The password was right, but a practice lead set it: the member chooses their own first.
+    #[error("{0}")]
+    PasswordChangeRequired(String),
     /// The file is not a registry, or was written by a newer version of the app.
     #[error("{0}")]
     Incompatible(String),
@@ -30,13 +37,15 @@ impl Error {
     }
 
     /// The stable code of this error: `validation`, `not_found`, `conflict`,
-    /// `permission_denied`, `incompatible` or `storage`.
+    /// `permission_denied`, `auth`, `password_change_required`, `incompatible` or `storage`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Validation { .. } => "validation",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
             Error::PermissionDenied(_) => "permission_denied",
+            Error::Auth(_) => "auth",
+            Error::PasswordChangeRequired(_) => "password_change_required",
             Error::Incompatible(_) => "incompatible",
             Error::Storage(_) => "storage",
         }

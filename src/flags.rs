@@ -142,6 +142,9 @@ pub(crate) mod tests {
             target_consultation_rate_pct: 80,
             caseload_guidance_min: 60,
             caseload_guidance_max: 120,
+            lockout_attempts: 5,
+            lockout_minutes: 15,
+            auto_lock_minutes: 10,
         }
     }
 

@@ -8,7 +8,11 @@ pub mod dates;
 pub mod error;
 pub mod vocab;
 
+pub mod access;
+pub mod accounts;
 pub mod audit;
+pub mod conversion;
+pub mod keyring;
 pub mod settings;
 pub mod store;
 

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 
+use crate::access::Action;
 use crate::audit;
 use crate::dates::{self, Date};
 use crate::store::new_id;
@@ -176,7 +177,7 @@ pub(crate) fn load(conn: &Connection, mrn: &str) -> Result<Patient> {
 impl Registry {
     /// Adds a patient; returns the new patient's id.
     pub fn add_patient(&mut self, p: &NewPatient) -> Result<String> {
-        self.write(|tx, actor| insert(tx, actor, p))
+        self.write(Action::AddPatient, |tx, actor| insert(tx, actor, p))
     }
 
     pub fn patient(&self, mrn: &str) -> Result<Patient> {
@@ -185,7 +186,7 @@ impl Registry {
 
     /// Edits demographics or the care team; the audit row records each old and new value.
     pub fn update_patient(&mut self, mrn: &str, c: &PatientChanges) -> Result<Patient> {
-        self.write(|tx, actor| {
+        self.write(Action::EditPatient, |tx, actor| {
             let before = load(tx, mrn)?;
             let mut changed = serde_json::Map::new();
             let mut set = |column: &str, old: serde_json::Value, new: Option<String>| -> Result<()> {

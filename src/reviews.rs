@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::access::Action;
 use crate::audit;
 use crate::dates::{self, Date};
 use crate::episodes;
@@ -165,11 +166,11 @@ pub(crate) fn requests_for_patient(conn: &Connection, patient_id: &str, as_of: D
 impl Registry {
     /// Asks the psychiatric consultant to review a patient; returns the request's id.
     pub fn request_review(&mut self, mrn: &str, r: &NewReviewRequest) -> Result<String> {
-        self.write(|tx, actor| insert_request(tx, actor, mrn, r))
+        self.write(Action::RequestReview, |tx, actor| insert_request(tx, actor, mrn, r))
     }
 
     /// Records a case review by a psychiatric consultant; returns its id.
     pub fn record_case_review(&mut self, mrn: &str, r: &NewCaseReview) -> Result<String> {
-        self.write(|tx, actor| insert_review(tx, actor, mrn, r))
+        self.write(Action::RecordCaseReview, |tx, actor| insert_review(tx, actor, mrn, r))
     }
 }

@@ -4,8 +4,8 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::access::Action;
 use crate::audit;
-use crate::vocab::Role;
 use crate::{Error, Registry, Result};
 
 /// The settings the rules read, loaded once per computation.
@@ -56,6 +56,15 @@ pub struct Settings {
     /// §9 AIMS guidance, high end. [120]
     #[ts(type = "number")]
     pub caseload_guidance_max: i64,
+    /// Wrong passwords in a row that lock an account. [5]
+    #[ts(type = "number")]
+    pub lockout_attempts: i64,
+    /// Minutes a locked account stays locked; a practice lead can unlock it sooner. [15]
+    #[ts(type = "number")]
+    pub lockout_minutes: i64,
+    /// The app covers the screen and drops the registry key after this long without input. [10]
+    #[ts(type = "number")]
+    pub auto_lock_minutes: i64,
 }
 
 /// Each setting's key and the range a practice may set it to.
@@ -74,6 +83,9 @@ const NUMERIC_SETTINGS: &[(&str, i64, i64)] = &[
     ("target_consultation_rate_pct", 0, 100),
     ("caseload_guidance_min", 1, 1000),
     ("caseload_guidance_max", 1, 1000),
+    ("lockout_attempts", 3, 20),
+    ("lockout_minutes", 1, 1440),
+    ("auto_lock_minutes", 1, 240),
 ];
 const BOOLEAN_SETTINGS: &[&str] = &["billing_counts_pcp_minutes"];
 
@@ -100,16 +112,10 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
         target_consultation_rate_pct: num("target_consultation_rate_pct")?,
         caseload_guidance_min: num("caseload_guidance_min")?,
         caseload_guidance_max: num("caseload_guidance_max")?,
+        lockout_attempts: num("lockout_attempts")?,
+        lockout_minutes: num("lockout_minutes")?,
+        auto_lock_minutes: num("auto_lock_minutes")?,
     })
-}
-
-/// Only a practice lead changes how the program is run; the OS user (no member named) may too,
-/// so that a new registry can be set up before its team exists.
-pub(crate) fn require_practice_lead(actor: &audit::Actor, what: &str) -> Result<()> {
-    match actor.role {
-        Some(Role::PracticeLead) | None => Ok(()),
-        Some(role) => Err(Error::PermissionDenied(format!("{what} is for a practice lead; {} is a {role}", actor.name))),
-    }
 }
 
 impl Registry {
@@ -119,6 +125,7 @@ impl Registry {
 
     /// Changes one setting by key, validating its value.
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<Settings> {
+        self.permit(Action::ChangeSettings)?;
         let value = value.trim();
         let stored = if let Some((_, min, max)) = NUMERIC_SETTINGS.iter().find(|(k, _, _)| *k == key) {
             match value.parse::<i64>() {
@@ -143,12 +150,15 @@ impl Registry {
         if min > max {
             return Err(Error::validation(key, format!("the caseload guidance range must run low to high (got {min}–{max})")));
         }
-        self.write(|tx, actor| {
-            require_practice_lead(actor, "changing practice settings")?;
+        let settings = self.write(Action::ChangeSettings, |tx, actor| {
             let old: String = tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))?;
             tx.execute("UPDATE settings SET value = ?2 WHERE key = ?1", (key, &stored))?;
             audit::record(tx, actor, "update", "setting", Some(key), serde_json::json!({ "from": old, "to": stored }))?;
             load(tx)
-        })
+        })?;
+        if key.starts_with("lockout_") {
+            self.sync_lockout_policy(&settings)?;
+        }
+        Ok(settings)
     }
 }

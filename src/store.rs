@@ -6,8 +6,11 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::access::{self, Action};
 use crate::audit::{self, Actor};
-use crate::{Error, Result};
+use crate::keyring::{self, DataKey, Keyring, RecoveryKey};
+use crate::vocab::Role;
+use crate::{Error, Result, accounts, team};
 
 /// Marks a SQLite file as a CoCM registry (`PRAGMA application_id`): "CoCM" in ASCII.
 pub const APPLICATION_ID: i32 = 0x436F_434D;
@@ -18,6 +21,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_practice_settings", include_str!("../migrations/0002_practice_settings.sql")),
     ("0003_report_targets", include_str!("../migrations/0003_report_targets.sql")),
     ("0004_episode_entered_in_error", include_str!("../migrations/0004_episode_entered_in_error.sql")),
+    ("0005_security", include_str!("../migrations/0005_security.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -40,45 +44,112 @@ pub struct StartState {
     pub demo_path: String,
 }
 
-/// An open registry: the handle the CLI and the desktop app call.
+/// An open registry: the handle the CLI and the desktop app call. There is no way to hold one
+/// without having signed in (or used the recovery key): the file is encrypted, and the key
+/// comes from the signed-in member's key slot. Dropping it drops (and zeroes) the key.
 pub struct Registry {
     pub(crate) conn: Connection,
     path: PathBuf,
-    actor: Actor,
+    pub(crate) actor: Actor,
+    /// Kept to seal it into a new account's slot; zeroed when the registry is dropped.
+    pub(crate) data_key: DataKey,
+}
+
+/// The first 16 bytes of every unencrypted SQLite file.
+const PLAIN_SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// True if `path` is an unencrypted SQLite file (a registry from before encryption, or a plain export).
+pub fn is_plain_sqlite(path: &Path) -> bool {
+    let mut header = [0u8; 16];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header)).is_ok() && &header == PLAIN_SQLITE_HEADER
 }
 
 impl Registry {
-    /// Creates a new, empty registry for a practice. The file must not exist yet.
-    pub fn create(path: &Path, practice_name: &str) -> Result<Registry> {
+    /// Creates a new, empty, encrypted registry for a practice, with its practice lead's account
+    /// (`lead` is the lead's name). Returns the recovery key, to be shown once and stored away.
+    pub fn create(path: &Path, practice_name: &str, lead: &str, password: &str) -> Result<(Registry, RecoveryKey)> {
+        Registry::create_with(path, practice_name, lead, password, false)
+    }
+
+    pub(crate) fn create_with(path: &Path, practice_name: &str, lead: &str, password: &str, demo: bool) -> Result<(Registry, RecoveryKey)> {
         let practice_name = practice_name.trim();
         if practice_name.is_empty() {
             return Err(Error::validation("practice", "give the practice a name"));
         }
+        let lead = lead.trim();
+        if lead.is_empty() {
+            return Err(Error::validation("lead", "name the practice lead who will sign in first"));
+        }
+        accounts::check_password_policy("password", password, lead)?;
         if path.exists() {
             return Err(Error::Conflict(format!("{} already exists; open it, or choose another file", path.display())));
+        }
+        if keyring::key_file_path(path).exists() {
+            return Err(Error::Conflict(format!("{} already exists; move it away first", keyring::key_file_path(path).display())));
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
-        configure(&conn)?;
-        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
-        let mut registry = Registry { conn, path: path.to_path_buf(), actor: Actor::os_user() };
-        registry.migrate_from(0)?;
-        registry.write(|tx, actor| {
+        let created = (|| {
+            let (mut ring, data_key, recovery) = Keyring::new(demo)?;
+            let conn = connect(path, &data_key, true)?;
+            conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+            let lead_id = new_id();
+            let actor = Actor { member_id: lead_id.clone(), name: lead.to_string(), role: Role::PracticeLead };
+            let mut registry = Registry { conn, path: path.to_path_buf(), actor, data_key };
+            registry.migrate_from(0)?;
+            let tx = registry.conn.transaction()?;
             tx.execute("INSERT INTO practice (id, name, created_at) VALUES (1, ?1, ?2)", (practice_name, audit::now()))?;
-            audit::record(tx, actor, "create", "registry", None, serde_json::json!({ "practice": practice_name }))
+            team::insert_with_id(&tx, &registry.actor, &lead_id, lead, Role::PracticeLead)?;
+            audit::record(&tx, &registry.actor, "create", "registry", None, serde_json::json!({ "practice": practice_name }))?;
+            audit::record(&tx, &registry.actor, "account-created", "account", Some(&lead_id), serde_json::json!({}))?;
+            tx.commit()?;
+            ring.set_slot(&lead_id, lead, password, &registry.data_key, false)?;
+            ring.save(path)?;
+            Ok((registry, recovery))
+        })();
+        if created.is_err() {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(keyring::key_file_path(path));
+        }
+        created
+    }
+
+    /// Signs `member` (id or exact name) in with their password and opens the registry as them.
+    /// A wrong password counts towards the lockout; a locked account is refused until it
+    /// unlocks. An account whose password a lead set must change it: pass `new_password`,
+    /// else the sign-in is refused with `password_change_required`.
+    pub fn sign_in(path: &Path, member: &str, password: &str, new_password: Option<&str>) -> Result<Registry> {
+        check_is_registry_file(path)?;
+        let (data_key, member_id) = accounts::unlock_slot(path, member, password, new_password.is_some())?;
+        let mut registry = open_after_interrupted_rekey(path, data_key, None, |next| {
+            next.open_slot(&member_id, password)?.ok_or_else(|| Error::Auth("the interrupted re-key's key file does not open".into()))
         })?;
+        registry.actor = registry.actor_for(&member_id)?;
+        if let Some(new_password) = new_password {
+            registry.change_own_password_unchecked(new_password)?;
+        }
+        registry.finish_sign_in()?;
         Ok(registry)
     }
 
-    /// Opens an existing registry, upgrading an older file in one transaction.
-    pub fn open(path: &Path) -> Result<Registry> {
-        if !path.is_file() {
-            return Err(Error::NotFound(format!("no registry at {}; create one with `cocm init` or `cocm demo`", path.display())));
-        }
+    /// Opens the registry with its recovery key (emergency access). The work done is audited as
+    /// the recovery key's, with a practice lead's permissions, so that a lead's lost password can
+    /// be reset.
+    pub fn open_with_recovery_key(path: &Path, key: &RecoveryKey) -> Result<Registry> {
+        check_is_registry_file(path)?;
+        let data_key = Keyring::load(path)?.open_with_recovery_key(key)?;
+        let mut registry =
+            open_after_interrupted_rekey(path, data_key, Some(Actor::recovery_key()), |next| next.open_with_recovery_key(key))?;
+        registry.finish_sign_in()?;
+        Ok(registry)
+    }
+
+    /// Opens the encrypted file with its data key, checks it is a registry this version reads,
+    /// and applies pending migrations in one transaction.
+    fn open_with_key(path: &Path, data_key: DataKey, actor: Option<Actor>) -> Result<Registry> {
         let not_a_registry = |why: &str| Error::Incompatible(format!("{} is not a CoCM registry ({why})", path.display()));
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| not_a_registry(&e.to_string()))?;
+        let conn = connect(path, &data_key, false)?;
         let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| not_a_registry(&e.to_string()))?;
         if app_id != APPLICATION_ID {
             return Err(not_a_registry("it is a SQLite file of another application"));
@@ -90,13 +161,19 @@ impl Registry {
                 path.display()
             )));
         }
-        configure(&conn)?;
-        let mut registry = Registry { conn, path: path.to_path_buf(), actor: Actor::os_user() };
+        let actor = actor.unwrap_or_else(Actor::recovery_key);
+        let mut registry = Registry { conn, path: path.to_path_buf(), actor, data_key };
         registry.migrate_from(version)?;
         Ok(registry)
     }
 
-    /// Applies the migrations a file has not had, all in one transaction.
+    fn actor_for(&self, member_id: &str) -> Result<Actor> {
+        let m = team::find(&self.conn, "as", member_id)
+            .map_err(|_| Error::Auth("this account's member is not in the registry; ask a practice lead".into()))?;
+        Ok(Actor { member_id: m.id, name: m.name, role: m.role })
+    }
+
+    /// Applies the missing migrations, all in one transaction.
     fn migrate_from(&mut self, version: i32) -> Result<()> {
         if version >= SCHEMA_VERSION {
             return Ok(());
@@ -132,26 +209,141 @@ impl Registry {
         Ok(self.conn.query_row("SELECT name FROM practice WHERE id = 1", [], |r| r.get(0))?)
     }
 
-    /// Who the writes are recorded as in the audit log (the OS user until `act_as`).
+    /// The signed-in member, as the audit log records them.
     pub fn actor(&self) -> &Actor {
         &self.actor
     }
 
-    /// Acts as a team member, named by id or exact name.
-    pub fn act_as(&mut self, member: &str) -> Result<()> {
-        let m = self.find_member("as", member)?;
-        self.actor = Actor { member_id: Some(m.id), name: m.name, role: Some(m.role) };
-        Ok(())
+    /// Refuses `action` unless the signed-in member's role allows it; a refusal is audited.
+    pub(crate) fn permit(&mut self, action: Action) -> Result<()> {
+        access::require(&self.actor, action).inspect_err(|e| self.audit_refusal(action, e))
     }
 
-    /// Runs one write as one transaction: it commits whole or leaves nothing behind.
-    /// The closure records its audit row through the transaction it is given.
-    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction, &Actor) -> Result<T>) -> Result<T> {
+    /// Runs one write as one transaction: it commits whole or leaves nothing behind. The role
+    /// check comes first; the closure records its audit row through the transaction it is given.
+    /// A refusal (`permission_denied`) rolls everything back and is audited on its own.
+    pub(crate) fn write<T>(&mut self, action: Action, f: impl FnOnce(&Transaction, &Actor) -> Result<T>) -> Result<T> {
+        self.permit(action)?;
         let tx = self.conn.transaction()?;
-        let out = f(&tx, &self.actor)?;
-        tx.commit()?;
-        Ok(out)
+        match f(&tx, &self.actor) {
+            Ok(out) => {
+                tx.commit()?;
+                Ok(out)
+            }
+            Err(e) => {
+                drop(tx);
+                if matches!(e, Error::PermissionDenied(_)) {
+                    self.audit_refusal(action, &e);
+                }
+                Err(e)
+            }
+        }
     }
+
+    /// Records a refused action in its own transaction. The refusal itself is the error the
+    /// caller sees, so a failure to audit it is not allowed to hide that error.
+    fn audit_refusal(&mut self, action: Action, refusal: &Error) {
+        let _ =
+            audit::record(&self.conn, &self.actor, "refused", action.as_str(), None, serde_json::json!({ "reason": refusal.to_string() }));
+    }
+}
+
+/// Opens with `data_key`, or, if a re-key stopped between `PRAGMA rekey` and replacing the key
+/// file (`.keys.next` is still there) and that key no longer decrypts the file, with the key
+/// `reopen` finds in the next key file, which then replaces the old one. A re-key that rolled
+/// back leaves the old key working, and the next file is removed.
+fn open_after_interrupted_rekey(
+    path: &Path,
+    data_key: DataKey,
+    actor: Option<Actor>,
+    reopen: impl FnOnce(&Keyring) -> Result<DataKey>,
+) -> Result<Registry> {
+    let next = keyring::next_key_file_path(path);
+    match Registry::open_with_key(path, data_key, actor.clone()) {
+        Err(Error::Incompatible(_)) if next.exists() => {
+            let registry = Registry::open_with_key(path, reopen(&Keyring::load_from(&next)?)?, actor)?;
+            std::fs::rename(&next, keyring::key_file_path(path))?;
+            Ok(registry)
+        }
+        opened => {
+            if opened.is_ok() && next.exists() {
+                std::fs::remove_file(&next)?;
+            }
+            opened
+        }
+    }
+}
+
+/// A missing file is `not_found`; an unencrypted one is a registry from before encryption (or a
+/// plain export), which `cocm encrypt` converts.
+fn check_is_registry_file(path: &Path) -> Result<()> {
+    if !path.is_file() {
+        return Err(Error::NotFound(format!("no registry at {}; create one with `cocm init` or `cocm demo`", path.display())));
+    }
+    if is_plain_sqlite(path) {
+        let app_id: Option<i32> = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.pragma_query_value(None, "application_id", |r| r.get(0)))
+            .ok();
+        if app_id != Some(APPLICATION_ID) {
+            return Err(Error::Incompatible(format!(
+                "{} is not a CoCM registry (it is a SQLite file of another application)",
+                path.display()
+            )));
+        }
+        return Err(Error::Incompatible(format!(
+            "{} is not encrypted; convert it with `cocm encrypt --db {}` before opening it",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A read-only connection on a registry's tables with `member`'s key, writing nothing (no audit
+/// row, no migration): for tests that compare a file's content before and after a command,
+/// and for checks of a file's integrity. A wrong password still counts towards the lockout.
+pub fn inspect(path: &Path, member: &str, password: &str) -> Result<Connection> {
+    check_is_registry_file(path)?;
+    let (data_key, _) = accounts::unlock_slot(path, member, password, true)?;
+    let conn = connect(path, &data_key, false)?;
+    conn.execute_batch("PRAGMA query_only = ON;")?;
+    Ok(conn)
+}
+
+/// Re-encrypts an open registry under a new data key (SQLCipher's `PRAGMA rekey`).
+pub(crate) fn connect_rekeyed(conn: &Connection, data_key: &DataKey) -> Result<()> {
+    let mut pragma = zeroize::Zeroizing::new(String::with_capacity(96));
+    pragma.push_str("PRAGMA rekey = \"");
+    pragma.push_str(&data_key.sqlcipher_literal());
+    pragma.push_str("\";");
+    conn.execute_batch(&pragma)?;
+    Ok(())
+}
+
+/// Opens a connection on an encrypted registry file with its data key. SQLCipher's own log stays
+/// off stderr. A key that does not decrypt the file is `incompatible` (the key file is not this
+/// registry's, or the file is damaged), never a storage error that would print the file's path.
+pub(crate) fn connect(path: &Path, data_key: &DataKey, create: bool) -> Result<Connection> {
+    if !create && !path.is_file() {
+        return Err(Error::NotFound(format!("no registry at {}", path.display())));
+    }
+    // CREATE also lets `ATTACH` make a new file (an export, a backup).
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    let mut pragma = zeroize::Zeroizing::new(String::with_capacity(96));
+    pragma.push_str("PRAGMA key = \"");
+    pragma.push_str(&data_key.sqlcipher_literal());
+    pragma.push_str("\";");
+    conn.execute_batch(&pragma)?;
+    drop(pragma);
+    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        return Err(Error::Incompatible(format!(
+            "{} does not open with the key in its key file ({e}); is the .keys file from another registry?",
+            path.display()
+        )));
+    }
+    configure(&conn)?;
+    Ok(conn)
 }
 
 fn configure(conn: &Connection) -> Result<()> {

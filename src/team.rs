@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 
+use crate::access::Action;
 use crate::audit;
 use crate::store::new_id;
 use crate::vocab::Role;
@@ -29,16 +30,21 @@ pub(crate) fn find(conn: &Connection, field: &str, key: &str) -> Result<TeamMemb
         .ok_or_else(|| Error::validation(field, format!("no team member with id or name '{key}'")))
 }
 
-/// Finds a member and checks the role the task needs.
+/// Finds a member and checks the role the task needs (a wrong member named is bad input; who
+/// may do the task at all is `access`'s business).
 pub(crate) fn find_with_role(conn: &Connection, field: &str, key: &str, role: Role, task: &str) -> Result<TeamMember> {
     let m = find(conn, field, key)?;
     if m.role != role {
-        return Err(Error::PermissionDenied(format!("{field}: {task} is for a {role}; {} is a {}", m.name, m.role)));
+        return Err(Error::validation(field, format!("{task} is for a {role}; {} is a {}", m.name, m.role)));
     }
     Ok(m)
 }
 
 pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, name: &str, role: Role) -> Result<TeamMember> {
+    insert_with_id(conn, actor, &new_id(), name, role)
+}
+
+pub(crate) fn insert_with_id(conn: &Connection, actor: &audit::Actor, id: &str, name: &str, role: Role) -> Result<TeamMember> {
     let name = name.trim();
     if name.is_empty() {
         return Err(Error::validation("name", "a team member needs a name"));
@@ -47,7 +53,7 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, name: &str, role: 
     if taken {
         return Err(Error::Conflict(format!("name: a team member named '{name}' already exists")));
     }
-    let member = TeamMember { id: new_id(), name: name.to_string(), role };
+    let member = TeamMember { id: id.to_string(), name: name.to_string(), role };
     conn.execute(
         "INSERT INTO team_members (id, name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
         (&member.id, &member.name, role.as_str(), audit::now()),
@@ -58,7 +64,7 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, name: &str, role: 
 
 impl Registry {
     pub fn add_member(&mut self, name: &str, role: Role) -> Result<TeamMember> {
-        self.write(|tx, actor| insert(tx, actor, name, role))
+        self.write(Action::ManageTeam, |tx, actor| insert(tx, actor, name, role))
     }
 
     pub fn list_members(&self) -> Result<Vec<TeamMember>> {

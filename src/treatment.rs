@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::access::Action;
 use crate::audit;
 use crate::dates::{self, Date};
 use crate::episodes;
@@ -78,6 +79,6 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Tre
 
 impl Registry {
     pub fn record_treatment_change(&mut self, mrn: &str, t: &NewTreatmentChange) -> Result<String> {
-        self.write(|tx, actor| insert(tx, actor, mrn, t))
+        self.write(Action::RecordTreatmentChange, |tx, actor| insert(tx, actor, mrn, t))
     }
 }

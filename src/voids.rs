@@ -4,6 +4,7 @@
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
+use crate::access::{self, Action};
 use crate::vocab::string_enum;
 use crate::{Error, Registry, Result};
 use crate::{audit, episodes};
@@ -38,6 +39,7 @@ pub(crate) fn mark(conn: &rusqlite::Connection, actor: &audit::Actor, kind: Reco
     if reason.is_empty() {
         return Err(Error::validation("reason", "say why the entry is in error"));
     }
+    check_author(conn, actor, kind, id)?;
     let table = match kind {
         RecordKind::Enrolment => return episodes::void_enrolment(conn, actor, id, reason),
         RecordKind::Consent => return episodes::void_consent(conn, actor, id, reason),
@@ -50,6 +52,32 @@ pub(crate) fn mark(conn: &rusqlite::Connection, actor: &audit::Actor, kind: Reco
     };
     set_voided(conn, actor, table, "id", kind.as_str(), id, reason)?;
     audit::record(conn, actor, "entered-in-error", kind.as_str(), Some(id), serde_json::json!({ "reason": reason }))
+}
+
+/// Only the member who entered a record, or a practice lead, marks it in error (ARCHITECTURE.md,
+/// "Roles"). The author is the actor of the record's creating audit row. A record that does not
+/// exist is `not_found` before it is anyone's to refuse.
+fn check_author(conn: &rusqlite::Connection, actor: &audit::Actor, kind: RecordKind, id: &str) -> Result<()> {
+    if actor.role == crate::vocab::Role::PracticeLead {
+        return Ok(());
+    }
+    let (table, key, record_type, actions, detail_key): (&str, &str, &str, &[&str], Option<&str>) = match kind {
+        RecordKind::Assessment => ("assessments", "id", "assessment", &["create"], None),
+        RecordKind::Contact => ("contacts", "id", "contact", &["create"], None),
+        RecordKind::Review => ("case_reviews", "id", "case_review", &["create"], None),
+        RecordKind::Flag => ("review_requests", "id", "review_request", &["create"], None),
+        RecordKind::TreatmentChange => ("treatment_changes", "id", "treatment_change", &["create"], None),
+        RecordKind::Enrolment => ("episodes", "id", "episode", &["enroll"], None),
+        RecordKind::Consent => ("episode_consents", "id", "episode", &["enroll", "consent"], Some("consent_id")),
+        RecordKind::StatusChange => ("episode_status_changes", "seq", "episode", &["status"], Some("change")),
+    };
+    let exists: bool =
+        conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE CAST({key} AS TEXT) = ?1)"), [id], |r| r.get(0))?;
+    if !exists {
+        return Err(Error::NotFound(format!("no {kind} with id '{id}'")));
+    }
+    let author = audit::author_of(conn, record_type, actions, id, detail_key)?;
+    access::require_author_or_lead(actor, author.as_deref())
 }
 
 /// Sets the entered-in-error columns of one row (`key` = `id`), after checking it exists and
@@ -81,6 +109,6 @@ impl Registry {
     /// Marks a record entered in error. It stays in the registry and the audit log, and stops
     /// counting in every score, flag, queue and billing figure.
     pub fn mark_entered_in_error(&mut self, kind: RecordKind, id: &str, reason: &str) -> Result<()> {
-        self.write(|tx, actor| mark(tx, actor, kind, id, reason))
+        self.write(Action::MarkEnteredInError, |tx, actor| mark(tx, actor, kind, id, reason))
     }
 }

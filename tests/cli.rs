@@ -3,18 +3,18 @@
 
 mod common;
 
-use common::{TempRegistry, cocm, dump, json, ok};
+use common::{CLI_LEAD, TempRegistry, cli_account, cocm, cocm_with, dump, json, ok};
 use std::path::Path;
 
 /// A small practice: one of each role, and patient P1 enrolled on 2026-01-05 with consent.
 fn practice() -> (TempRegistry, String) {
     let t = TempRegistry::new();
     let db = t.path.as_path();
-    ok(db, &["init", "--practice", "Test Clinic"]);
+    ok(db, &["init", "--practice", "Test Clinic", "--lead", CLI_LEAD]);
     ok(db, &["team", "add", "--name", "Casey CM", "--role", "care-manager"]);
     ok(db, &["team", "add", "--name", "Dr Psy", "--role", "psychiatric-consultant"]);
     ok(db, &["team", "add", "--name", "Dr PCP", "--role", "pcp"]);
-    ok(db, &["team", "add", "--name", "Lee Lead", "--role", "practice-lead"]);
+    cli_account(db, "Casey CM");
     let id = ok(
         db,
         &[
@@ -47,8 +47,8 @@ fn init_refuses_an_existing_file_and_commands_need_a_registry() {
     assert!(!missing.ok);
     assert!(missing.stderr.contains("error[not_found]: no registry at"), "{}", missing.stderr);
     assert!(!t.path.exists(), "reading must not create a registry");
-    ok(&t.path, &["init", "--practice", "A"]);
-    let again = cocm(&t.path, &["init", "--practice", "B"]);
+    ok(&t.path, &["init", "--practice", "A", "--lead", CLI_LEAD]);
+    let again = cocm(&t.path, &["init", "--practice", "B", "--lead", CLI_LEAD]);
     assert!(!again.ok && again.stderr.starts_with("error[conflict]"), "{}", again.stderr);
 }
 
@@ -225,13 +225,17 @@ fn actor_is_recorded_in_the_audit_log() {
     let (t, _) = practice();
     let db = t.path.as_path();
     ok(db, &["--as", "Casey CM", "contact", "P1", "--date", "2026-01-06", "--minutes", "20", "--by", "Casey CM"]);
-    let log = json(db, &["audit", "--json", "--limit", "2"]);
-    assert_eq!(log[0]["actor"], "Casey CM");
-    assert_eq!(log[0]["action"], "create");
-    assert_eq!(log[0]["record_type"], "contact");
-    assert_eq!(log[1]["actor"], "os:tester", "without --as, the OS user");
+    let log = json(db, &["audit", "--json", "--limit", "3"]);
+    assert_eq!((&log[0]["actor"], &log[0]["action"]), (&"Lee Lead".into(), &"sign-in".into()), "the reader's own sign-in");
+    assert_eq!(log[1]["actor"], "Casey CM");
+    assert_eq!(log[1]["action"], "create");
+    assert_eq!(log[1]["record_type"], "contact");
+    assert_eq!(log[2]["actor"], "Casey CM");
+    assert_eq!(log[2]["action"], "sign-in");
     let unknown = cocm(db, &["--as", "Nobody", "consent", "P1", "--date", "2026-01-06"]);
-    assert!(!unknown.ok && unknown.stderr.contains("no team member"), "{}", unknown.stderr);
+    assert!(!unknown.ok && unknown.stderr.starts_with("error[auth]: 'Nobody' has no account"), "{}", unknown.stderr);
+    let nobody = cocm_with(db, &["caseload"], &[("COCM_AS", "")]);
+    assert!(!nobody.ok && nobody.stderr.starts_with("error[auth]: say who is signing in"), "{}", nobody.stderr);
 }
 
 #[test]
@@ -348,8 +352,8 @@ fn bad_input_is_a_clear_error_and_changes_nothing() {
     rejects(
         db,
         &["review", "P1", "--by", "Casey CM", "--date", "2026-02-01"],
-        "permission_denied",
-        "a case review is for a psychiatric-consultant",
+        "validation",
+        "by: a case review is for a psychiatric-consultant",
     );
     rejects(
         db,
@@ -393,7 +397,9 @@ fn files_that_are_not_registries_are_refused_unchanged() {
 fn a_registry_from_a_newer_version_is_refused_unchanged() {
     let (t, _) = practice();
     let db = t.path.as_path();
-    rusqlite::Connection::open(db).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let conn = common::raw(db);
+    conn.execute_batch("PRAGMA query_only = OFF; PRAGMA user_version = 99;").unwrap();
+    drop(conn);
     let before = dump(db);
     let out = cocm(db, &["caseload"]);
     assert!(!out.ok && out.stderr.starts_with("error[incompatible]") && out.stderr.contains("newer version"), "{}", out.stderr);

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{TempRegistry, cocm, json, ok};
+use common::{TempRegistry, cocm, cocm_with, ok};
 use std::collections::BTreeSet;
 
 use cocm::dates::{Month, parse_date};
-use cocm::demo::{DemoOptions, create_demo};
+use cocm::demo::{DEMO_LEAD, DEMO_PASSWORD, DemoOptions, create_demo};
 use cocm::flags::Flag;
 use cocm::queue::QueueReason;
 use cocm::vocab::DischargeReason;
@@ -94,11 +94,16 @@ fn synthetic_patients_are_deterministic_for_a_seed() {
     let caseload = |seed: &str| {
         let t = TempRegistry::new();
         ok(&t.path, &["demo", "--patients", "40", "--seed", seed, "--as-of", "2026-06-15"]);
-        let mut rows = json(&t.path, &["caseload", "--as-of", "2026-06-15", "--json"]);
+        let demo = |args: &[&str]| {
+            let out = cocm_with(&t.path, args, &[("COCM_AS", DEMO_LEAD), ("COCM_PASSWORD", DEMO_PASSWORD)]);
+            assert!(out.ok, "{}", out.stderr);
+            serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()
+        };
+        let mut rows = demo(&["caseload", "--as-of", "2026-06-15", "--json"]);
         for row in rows.as_array_mut().unwrap() {
             row.as_object_mut().unwrap().remove("patient_id");
         }
-        (rows, json(&t.path, &["billing", "--month", "2026-05", "--json"]).as_array().unwrap().len())
+        (rows, demo(&["billing", "--month", "2026-05", "--json"]).as_array().unwrap().len())
     };
     let (a, billed) = caseload("7");
     let (b, _) = caseload("7");
@@ -112,7 +117,7 @@ fn synthetic_patients_are_deterministic_for_a_seed() {
 #[test]
 fn demo_refuses_an_existing_file_and_a_future_date() {
     let t = TempRegistry::new();
-    ok(&t.path, &["init", "--practice", "Existing"]);
+    ok(&t.path, &["init", "--practice", "Existing", "--lead", common::CLI_LEAD]);
     let out = cocm(&t.path, &["demo"]);
     assert!(!out.ok && out.stderr.starts_with("error[conflict]"), "{}", out.stderr);
     let other = t.dir.path().join("future.cocm");

@@ -13,14 +13,14 @@ use cocm::reviews::{NewCaseReview, NewReviewRequest};
 use cocm::treatment::NewTreatmentChange;
 use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
 use cocm::voids::RecordKind;
-use common::{TempRegistry, add_patient, contact, d, dump, enroll, month, phq, setup};
+use common::{PASSWORD, TempRegistry, add_patient, contact, d, dump, enroll, month, phq, setup, sign_in_as};
 
 fn kind_of(r: &Registry, mrn: &str, m: &str) -> String {
     r.patient_billing(mrn, month(m)).unwrap().expect("a billing row").month_kind.to_string()
 }
 
 fn audit_count(path: &std::path::Path) -> i64 {
-    rusqlite::Connection::open(path).unwrap().query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0)).unwrap()
+    cocm::store::inspect(path, "LEAD", PASSWORD).unwrap().query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0)).unwrap()
 }
 
 #[test]
@@ -39,24 +39,30 @@ fn upgrades_a_file_written_at_schema_version_1() {
         )
         .unwrap();
     }
-    let r = Registry::open(&t.path).unwrap();
+    // A plain file is refused until it is encrypted; encrypting upgrades it.
+    let refused = Registry::sign_in(&t.path, "Old CM", PASSWORD, None).err().unwrap();
+    assert_eq!(refused.code(), "incompatible");
+    assert!(refused.to_string().contains("is not encrypted; convert it with `cocm encrypt"), "{refused}");
+    let (r, _recovery) = cocm::conversion::encrypt(&t.path, "LEAD", PASSWORD).unwrap();
+    assert!(!cocm::store::is_plain_sqlite(&t.path));
     assert_eq!(r.schema_version().unwrap(), cocm::store::SCHEMA_VERSION);
     assert_eq!(r.practice_name().unwrap(), "Old Clinic");
-    assert_eq!(r.list_members().unwrap()[0].name, "Old CM");
+    let names: Vec<String> = r.list_members().unwrap().into_iter().map(|m| m.name).collect();
+    assert_eq!(names, ["Old CM", "LEAD"], "the old team, and the lead the conversion added");
     assert_eq!(r.settings().unwrap().contact_due_days_active, 14, "0002 brought the default settings");
     assert_eq!(r.settings().unwrap().target_improvement_rate_pct, 60, "0003 brought the report targets");
     assert_eq!(r.billing_rules(2026).unwrap().effective_year, 2026);
     drop(r);
     // Opening an up-to-date file changes nothing.
     let before = dump(&t.path);
-    Registry::open(&t.path).unwrap();
+    Registry::sign_in(&t.path, "LEAD", PASSWORD, None).unwrap();
     assert_eq!(dump(&t.path), before);
 }
 
 #[test]
 fn every_write_appends_exactly_one_audit_row_naming_the_actor() {
-    let (t, mut r) = setup();
-    r.act_as("CM").unwrap();
+    let (t, mut lead) = setup();
+    let mut r = sign_in_as(&mut lead, "CM");
     let mut expected = audit_count(&t.path);
     let mut step = |r: &mut Registry, what: &str, f: &dyn Fn(&mut Registry)| {
         f(r);
@@ -75,8 +81,11 @@ fn every_write_appends_exactly_one_audit_row_naming_the_actor() {
     step(&mut r, "review request", &|r| {
         r.request_review("P1", &NewReviewRequest { date: Some("2025-11-05".into()), by: "CM".into(), reason: "Why".into() }).unwrap();
     });
-    step(&mut r, "case review", &|r| {
-        r.record_case_review("P1", &NewCaseReview { date: "2025-11-06".into(), by: "PSY".into(), ..Default::default() }).unwrap();
+    step(&mut r, "a refused case review", &|r| {
+        let refused =
+            r.record_case_review("P1", &NewCaseReview { date: "2025-11-06".into(), by: "PSY".into(), ..Default::default() }).unwrap_err();
+        assert_eq!(refused.code(), "permission_denied");
+        assert_eq!(r.audit_log(1).unwrap()[0].action, "refused");
     });
     step(&mut r, "treatment change", &|r| {
         r.record_treatment_change(
@@ -260,7 +269,7 @@ fn a_rule_set_is_chosen_by_year_and_a_missing_year_is_a_clear_error() {
 #[test]
 fn two_handles_share_one_file() {
     let (t, mut app) = setup();
-    let cli = Registry::open(&t.path).unwrap();
+    let cli = Registry::sign_in(&t.path, "LEAD", PASSWORD, None).unwrap();
     contact(&mut app, "P1", "2025-11-10", 25, "CM");
     let rows = cli.caseload(d("2025-11-11"), None).unwrap();
     assert_eq!(rows[0].last_contact, Some(d("2025-11-10")));

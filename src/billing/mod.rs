@@ -9,9 +9,10 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::access::Action;
 use crate::audit;
 use crate::dates::{Date, Month};
-use crate::settings::{self, Settings};
+use crate::settings::Settings;
 use crate::vocab::{Payer, Role, string_enum};
 use crate::{Error, Registry, Result};
 
@@ -420,12 +421,12 @@ impl Registry {
 
     /// Adds or replaces the rule set that takes effect in `year`.
     pub fn set_billing_rules(&mut self, year: i32, rules: &BillingRules) -> Result<()> {
+        self.permit(Action::ChangeBillingRules)?;
         if !(2000..=2100).contains(&year) {
             return Err(Error::validation("year", format!("{year} is not a plausible year")));
         }
         rules.check()?;
-        self.write(|tx, actor| {
-            settings::require_practice_lead(actor, "changing billing rules")?;
+        self.write(Action::ChangeBillingRules, |tx, actor| {
             let json = serde_json::to_string(rules)?;
             tx.execute(
                 "INSERT INTO billing_rule_sets (effective_year, rules) VALUES (?1, ?2)

@@ -4,7 +4,9 @@ mod output;
 mod report;
 
 use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 use cocm::assessments::NewAssessment;
 use cocm::contacts::NewContact;
@@ -12,6 +14,7 @@ use cocm::dates::{self, Date, Month};
 use cocm::demo::{self, DemoOptions};
 use cocm::episodes::Enrolment;
 use cocm::instruments;
+use cocm::keyring::RecoveryKey;
 use cocm::patients::{NewPatient, PatientChanges};
 use cocm::reviews::{NewCaseReview, NewReviewRequest};
 use cocm::store::default_registry_path;
@@ -26,19 +29,28 @@ pub struct Cli {
     /// The registry file [default: $COCM_DB, else registry.cocm in the user's data directory]
     #[arg(long, global = true, value_name = "FILE")]
     db: Option<PathBuf>,
-    /// Who is acting, by team member id or exact name, for the audit log [default: $COCM_AS, else the OS user]
+    /// Who signs in, by team member id or exact name [default: $COCM_AS]; the password comes
+    /// from $COCM_PASSWORD, else a prompt that does not echo
     #[arg(long = "as", global = true, value_name = "MEMBER")]
     as_member: Option<String>,
+    /// Open the registry with its recovery key instead ($COCM_RECOVERY_KEY, else a prompt):
+    /// emergency access with a practice lead's permissions, e.g. to reset a lead's password
+    #[arg(long, global = true, conflicts_with = "as_member")]
+    recovery_key: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a new, empty registry (the file must not exist)
+    /// Create a new, empty, encrypted registry and its practice lead's account (the lead's
+    /// password from $COCM_PASSWORD, else a prompt); prints the recovery key once
     Init {
         #[arg(long)]
         practice: String,
+        /// The practice lead's name; they sign in first and add the team
+        #[arg(long)]
+        lead: String,
     },
     /// Create a registry filled with the demo practice
     Demo {
@@ -197,6 +209,20 @@ enum Command {
     /// Billing rule sets by the year they take effect
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Convert a plain registry (written before encryption) into an encrypted one in place, and
+    /// create the practice lead's account (password from $COCM_PASSWORD, else a prompt); prints
+    /// the recovery key once
+    Encrypt {
+        /// The practice lead who signs in first: an existing practice lead, or a new one
+        #[arg(long)]
+        lead: String,
+    },
+    /// Export the registry (practice lead; audited)
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Re-encrypt the registry under a new key, sealed to every account and the recovery key
+    /// (after a suspected leak of a password or a copy of the file)
+    Rekey,
     /// The audit log, newest first
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -228,6 +254,29 @@ enum TeamCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Set a password: your own (with your current one), or, as a practice lead, another
+    /// member's first password, which they change at first sign-in. The new password comes from
+    /// $COCM_NEW_PASSWORD, else a prompt that does not echo
+    Password { member: String },
+    /// Unlock an account locked by wrong passwords (practice lead)
+    Unlock { member: String },
+    /// Remove a member's account and re-key the registry, so a copy of their old key slot opens
+    /// nothing written afterwards (practice lead); the member stays named on their records
+    Revoke { member: String },
+    /// Who has an account, who must change their password, which accounts are locked
+    Accounts {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// A plain, unencrypted SQLite copy, for migration or inspection: it holds PHI in the clear
+    Sqlite {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -307,29 +356,110 @@ fn parse_minutes(s: &str) -> Result<i64> {
     s.trim().parse().map_err(|_| Error::validation("minutes", format!("'{s}' is not a whole number of minutes")))
 }
 
-/// Opens the registry and acts as `--as` (else `$COCM_AS`, else the OS user).
-fn open(db: &Path, as_member: Option<String>) -> Result<Registry> {
-    let mut registry = Registry::open(db)?;
-    let actor = as_member.or_else(|| std::env::var("COCM_AS").ok().filter(|s| !s.is_empty()));
-    if let Some(member) = actor {
-        registry.act_as(&member)?;
+/// A secret from an environment variable, else a no-echo prompt on a terminal.
+fn secret(var: &str, prompt: &str) -> Result<Zeroizing<String>> {
+    if let Some(value) = std::env::var_os(var) {
+        return Ok(Zeroizing::new(value.into_string().map_err(|_| Error::Auth(format!("${var} is not valid text")))?));
     }
-    Ok(registry)
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Auth(format!("no password given: set ${var}, or run in a terminal to be asked")));
+    }
+    rpassword::prompt_password(prompt).map(Zeroizing::new).map_err(|e| Error::Auth(format!("could not read the password: {e}")))
+}
+
+/// A new password, asked twice on a terminal.
+fn new_secret(var: &str, whose: &str) -> Result<Zeroizing<String>> {
+    if std::env::var_os(var).is_some() || !std::io::stdin().is_terminal() {
+        return secret(var, "");
+    }
+    let first = secret(var, &format!("New password for {whose}: "))?;
+    let again = secret(var, "Type it again: ")?;
+    if *first != *again {
+        return Err(Error::validation("new password", "the two passwords differ"));
+    }
+    Ok(first)
+}
+
+fn member_to_sign_in(as_member: &Option<String>) -> Result<String> {
+    as_member
+        .clone()
+        .or_else(|| std::env::var("COCM_AS").ok())
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| Error::Auth("say who is signing in: --as MEMBER (or $COCM_AS)".into()))
+}
+
+/// Signs in as `--as` (else `$COCM_AS`) with `$COCM_PASSWORD` or the prompt, or opens with the
+/// recovery key.
+fn open(db: &Path, as_member: &Option<String>, recovery_key: bool) -> Result<Registry> {
+    if recovery_key {
+        let key = secret("COCM_RECOVERY_KEY", "Recovery key: ")?;
+        return Registry::open_with_recovery_key(db, &RecoveryKey::parse(&key)?);
+    }
+    let member = member_to_sign_in(as_member)?;
+    let password = secret("COCM_PASSWORD", &format!("Password for {member}: "))?;
+    Registry::sign_in(db, &member, &password, None)
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let Cli { db, as_member, command } = cli;
+    let Cli { db, as_member, recovery_key, command } = cli;
     let db = db.unwrap_or_else(default_registry_path);
-    let open = || open(&db, as_member.clone());
+    let open = || open(&db, &as_member, recovery_key);
     match command {
-        Command::Init { practice } => {
-            let r = Registry::create(&db, &practice)?;
-            println!("created {} for {}", r.path().display(), r.practice_name()?);
+        Command::Init { practice, lead } => {
+            let password = new_secret("COCM_PASSWORD", &lead)?;
+            let (r, recovery) = Registry::create(&db, &practice, &lead, &password)?;
+            println!("created {} for {}; {} signs in first", r.path().display(), r.practice_name()?, lead.trim());
+            println!("recovery key (shown once; store it offline, it opens the registry if every password is lost):");
+            println!("  {}", recovery.as_str());
         }
         Command::Demo { patients, seed, as_of: date } => {
             let options = DemoOptions { as_of: as_of(date.as_deref())?, synthetic_patients: patients, seed };
             let r = demo::create_demo(&db, &options)?;
             println!("created {} for {} (as of {})", r.path().display(), r.practice_name()?, options.as_of);
+            println!("every demo member's password is {}", demo::DEMO_PASSWORD);
+        }
+        Command::Team(TeamCommand::Password { member }) => {
+            let signing_in = member_to_sign_in(&as_member).ok();
+            let is_self = !recovery_key && signing_in.as_deref().map(str::trim) == Some(member.trim());
+            if is_self {
+                // Your own password: the current one signs you in, even when it must be changed.
+                let current = secret("COCM_PASSWORD", &format!("Current password for {member}: "))?;
+                let new = new_secret("COCM_NEW_PASSWORD", &member)?;
+                Registry::sign_in(&db, &member, &current, Some(&new))?;
+                println!("password changed for {}", member.trim());
+            } else {
+                let mut r = open()?;
+                let m = r.find_member("member", &member)?;
+                let new = new_secret("COCM_NEW_PASSWORD", &m.name)?;
+                r.set_password(&m.id, &new)?;
+                println!("password set for {}; they choose their own at first sign-in", m.name);
+            }
+        }
+        Command::Team(TeamCommand::Unlock { member }) => {
+            let mut r = open()?;
+            r.unlock_account(&member)?;
+            println!("unlocked {}", r.find_member("member", &member)?.name);
+        }
+        Command::Team(TeamCommand::Revoke { member }) => {
+            let mut r = open()?;
+            r.remove_account(&member)?;
+            println!("removed {}'s account and re-keyed the registry", r.find_member("member", &member)?.name);
+        }
+        Command::Team(TeamCommand::Accounts { json }) => output::accounts(&open()?.accounts()?, json)?,
+        Command::Encrypt { lead } => {
+            let password = new_secret("COCM_PASSWORD", &lead)?;
+            let (r, recovery) = cocm::conversion::encrypt(&db, &lead, &password)?;
+            println!("encrypted {}; {} signs in first", r.path().display(), r.actor().name);
+            println!("recovery key (shown once; store it offline, it opens the registry if every password is lost):");
+            println!("  {}", recovery.as_str());
+        }
+        Command::Export(ExportCommand::Sqlite { out }) => {
+            open()?.export_plain_sqlite(&out)?;
+            println!("wrote a plain SQLite copy to {}; it is not encrypted, so keep it as safe as the data it holds", out.display());
+        }
+        Command::Rekey => {
+            open()?.rekey()?;
+            println!("re-keyed the registry; every account and the recovery key still open it");
         }
         Command::Team(TeamCommand::Add { name, role }) => {
             let role = Role::parse("role", &role)?;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use std::io::{BufWriter, Write};
 
+use cocm::accounts::Account;
 use cocm::audit::AuditEntry;
 use cocm::billing::{self, BillingRow};
 use cocm::caseload::{self, CaseloadRow};
@@ -81,6 +82,24 @@ pub fn team(members: &[TeamMember], as_json: bool) -> Result<()> {
     }
     let rows: Vec<Vec<String>> = members.iter().map(|m| vec![m.name.clone(), m.role.to_string(), m.id.clone()]).collect();
     table(&["NAME", "ROLE", "ID"], &rows)
+}
+
+pub fn accounts(accounts: &[Account], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(accounts);
+    }
+    let rows: Vec<Vec<String>> = accounts
+        .iter()
+        .map(|a| {
+            let state = match (&a.locked_until, a.must_change_password) {
+                (Some(until), _) => format!("locked until {until}"),
+                (None, true) => "must change password".to_string(),
+                (None, false) => "active".to_string(),
+            };
+            vec![a.member_name.clone(), state]
+        })
+        .collect();
+    table(&["MEMBER", "ACCOUNT"], &rows)
 }
 
 pub fn caseload(rows: &[CaseloadRow], as_json: bool, as_csv: bool) -> Result<()> {

@@ -12,6 +12,8 @@ use chrono::Datelike;
 use serde::Deserialize;
 use std::path::Path;
 
+use crate::access::Action;
+use crate::accounts;
 use crate::assessments::{self, NewAssessment};
 use crate::audit::{self, Actor};
 use crate::contacts::{self, NewContact};
@@ -28,6 +30,12 @@ use crate::{Error, Registry, Result};
 
 pub const DEMO_PRACTICE: &str = "Riverside Family Medicine (demo)";
 
+/// The demo practice's lead, who creates the demo registry (and so enters its seeded records).
+pub const DEMO_LEAD: &str = "Morgan Grant";
+
+/// Every demo member's password (README). The start screen offers it for a demo registry only.
+pub const DEMO_PASSWORD: &str = "cocm-demo-password";
+
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
     /// The date the demo's histories are written relative to (today by default).
@@ -43,11 +51,12 @@ impl Default for DemoOptions {
     }
 }
 
-/// Creates a new registry at `path` filled with the demo practice.
+/// Creates a new registry at `path` filled with the demo practice. Every demo member has an
+/// account with `DEMO_PASSWORD`, already changed (no first-sign-in change in a demo).
 pub fn create_demo(path: &Path, options: &DemoOptions) -> Result<Registry> {
     dates::not_in_future("as-of", options.as_of)?;
-    let mut registry = Registry::create(path, DEMO_PRACTICE)?;
-    let result = registry.write(|tx, actor| {
+    let (mut registry, _recovery) = Registry::create_with(path, DEMO_PRACTICE, DEMO_LEAD, DEMO_PASSWORD, true)?;
+    let result = registry.write(Action::ManageTeam, |tx, actor| {
         let seeded = load_seeds(tx, actor, options.as_of)?;
         let synthetic = synthetic::generate(tx, options)?;
         audit::record(
@@ -59,9 +68,18 @@ pub fn create_demo(path: &Path, options: &DemoOptions) -> Result<Registry> {
             serde_json::json!({ "as_of": options.as_of, "seeded_patients": seeded, "synthetic": synthetic }),
         )
     });
+    let result = result.and_then(|_| {
+        for member in registry.list_members()? {
+            if member.name != DEMO_LEAD {
+                registry.set_password(&member.id, DEMO_PASSWORD)?;
+            }
+        }
+        accounts::update_keyring(path, |ring| ring.slots.iter_mut().for_each(|s| s.must_change_password = false))
+    });
     if let Err(e) = result {
         drop(registry);
         let _ = std::fs::remove_file(path);
+        let _ = std::fs::remove_file(crate::keyring::key_file_path(path));
         return Err(e);
     }
     Ok(registry)
@@ -180,7 +198,9 @@ struct ChangeRow {
 fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result<usize> {
     let at = |s: &str| resolve_date(s, as_of);
     for t in rows::<TeamRow>("team.csv", TEAM)? {
-        team::insert(conn, actor, &t.name, Role::parse("role", &t.role)?)?;
+        if t.name != DEMO_LEAD {
+            team::insert(conn, actor, &t.name, Role::parse("role", &t.role)?)?;
+        }
     }
     let people = rows::<PatientRow>("patients.csv", PATIENTS)?;
     for p in &people {

@@ -27,16 +27,44 @@ impl TempRegistry {
         TempRegistry { dir, path }
     }
 
+    /// A new registry whose practice lead "LEAD" is signed in (password `PASSWORD`).
     pub fn created(practice: &str) -> (TempRegistry, Registry) {
         let t = TempRegistry::new();
-        let r = Registry::create(&t.path, practice).expect("create registry");
+        let (r, _recovery) = Registry::create(&t.path, practice, "LEAD", PASSWORD).expect("create registry");
         (t, r)
     }
 }
 
+/// Every test account's password once changed (12+ characters, not a common one).
+pub const PASSWORD: &str = "test-password-12";
+/// What a lead sets as a member's first password, before the member changes it.
+pub const FIRST_PASSWORD: &str = "first-password-12";
+/// The practice lead `cocm init` creates in the CLI tests, and `$COCM_AS` by default.
+pub const CLI_LEAD: &str = "Lee Lead";
+
+/// Gives `member` an account (the lead sets a first password, the member changes it to
+/// `PASSWORD` at first sign-in) unless they have one, and signs them in.
+pub fn sign_in_as(lead: &mut Registry, member: &str) -> Registry {
+    let path = lead.path().to_path_buf();
+    let m = lead.find_member("member", member).unwrap();
+    if !lead.accounts().unwrap().iter().any(|a| a.member_id == m.id) {
+        lead.set_password(member, FIRST_PASSWORD).unwrap();
+        return Registry::sign_in(&path, member, FIRST_PASSWORD, Some(PASSWORD)).unwrap();
+    }
+    Registry::sign_in(&path, member, PASSWORD, None).unwrap()
+}
+
 /// Every row of every table, and the schema version, as text: equal dumps mean equal content.
+/// Read through a read-only connection with the registry's first lead's key (no audit row);
+/// sign-in and sign-out rows (and the sequence counters they advance) are left out, because
+/// every command signs in.
 pub fn dump(path: &Path) -> String {
-    let conn = rusqlite::Connection::open(path).expect("open for dump");
+    dump_skipping(path, &["sign-in", "sign-out"])
+}
+
+/// `dump`, leaving out audit rows with the given actions.
+pub fn dump_skipping(path: &Path, actions: &[&str]) -> String {
+    let conn = if cocm::store::is_plain_sqlite(path) { rusqlite::Connection::open(path).unwrap() } else { raw(path) };
     let mut out = String::new();
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
     out.push_str(&format!("user_version {version}\n"));
@@ -47,9 +75,11 @@ pub fn dump(path: &Path) -> String {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    for t in tables {
+    for t in tables.into_iter().filter(|t| t != "sqlite_sequence") {
         out.push_str(&format!("== {t}\n"));
-        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\" ORDER BY rowid")).unwrap();
+        let skipped = actions.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+        let filter = if t == "audit_log" { format!(" WHERE action NOT IN ({skipped})") } else { String::new() };
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\"{filter} ORDER BY rowid")).unwrap();
         let n = stmt.column_count();
         let mut rows = stmt.query([]).unwrap();
         while let Some(row) = rows.next().unwrap() {
@@ -61,21 +91,45 @@ pub fn dump(path: &Path) -> String {
     out
 }
 
+/// A raw connection on a registry's tables (with its first lead's key), for a test to look at
+/// or tamper with the file as an attacker or a bug would. Writes nothing by itself.
+pub fn raw(path: &Path) -> rusqlite::Connection {
+    cocm::store::inspect(path, default_lead(path), PASSWORD).expect("open the registry's tables")
+}
+
+/// The lead a test registry was made with: `CLI_LEAD` by `cocm init` in the CLI tests (and for a
+/// file not made yet), "LEAD" by `TempRegistry::created`.
+pub fn default_lead(path: &Path) -> &'static str {
+    match cocm::accounts::sign_in_choices(path) {
+        Ok(choices) if !choices.members.iter().any(|m| m == CLI_LEAD) => "LEAD",
+        _ => CLI_LEAD,
+    }
+}
+
 pub struct Output {
     pub ok: bool,
     pub stdout: String,
     pub stderr: String,
 }
 
-/// Runs the built `cocm` binary on a registry file.
+/// Runs the built `cocm` binary on a registry file, signed in as the registry's test lead
+/// (`default_lead`) with `PASSWORD` unless the arguments say otherwise.
 pub fn cocm(db: &Path, args: &[&str]) -> Output {
+    cocm_with(db, args, &[])
+}
+
+/// `cocm` with extra environment variables (`COCM_PASSWORD`, `COCM_NEW_PASSWORD`…).
+pub fn cocm_with(db: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_cocm"))
         .arg("--db")
         .arg(db)
         .args(args)
         .env_remove("COCM_DB")
-        .env_remove("COCM_AS")
-        .env("USER", "tester")
+        .env_remove("COCM_RECOVERY_KEY")
+        .env_remove("COCM_NEW_PASSWORD")
+        .env("COCM_AS", default_lead(db))
+        .env("COCM_PASSWORD", PASSWORD)
+        .envs(env.iter().copied())
         .output()
         .expect("run cocm");
     Output {
@@ -92,6 +146,16 @@ pub fn ok(db: &Path, args: &[&str]) -> String {
     o.stdout.trim().to_string()
 }
 
+/// Gives `member` an account through the CLI: the lead sets a first password, and the member
+/// changes it to `PASSWORD` at first sign-in.
+pub fn cli_account(db: &Path, member: &str) {
+    let set = cocm_with(db, &["team", "password", member], &[("COCM_NEW_PASSWORD", FIRST_PASSWORD)]);
+    assert!(set.ok, "{}", set.stderr);
+    let changed =
+        cocm_with(db, &["--as", member, "team", "password", member], &[("COCM_PASSWORD", FIRST_PASSWORD), ("COCM_NEW_PASSWORD", PASSWORD)]);
+    assert!(changed.ok, "{}", changed.stderr);
+}
+
 pub fn json(db: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(db, args)).expect("JSON output")
 }
@@ -102,14 +166,13 @@ pub fn d(s: &str) -> Date {
     parse_date("d", s).unwrap()
 }
 
-/// A registry with a care manager "CM", a consultant "PSY", a PCP "PCP", a lead "LEAD", and
-/// patient P1 enrolled on 2025-11-03 with consent.
+/// A registry with a care manager "CM", a consultant "PSY", a PCP "PCP", a lead "LEAD" (who
+/// is signed in), and patient P1 enrolled on 2025-11-03 with consent.
 pub fn setup() -> (TempRegistry, Registry) {
     let (t, mut r) = TempRegistry::created("Test");
     r.add_member("CM", Role::CareManager).unwrap();
     r.add_member("PSY", Role::PsychiatricConsultant).unwrap();
     r.add_member("PCP", Role::Pcp).unwrap();
-    r.add_member("LEAD", Role::PracticeLead).unwrap();
     add_patient(&mut r, "P1");
     enroll(&mut r, "P1", "2025-11-03", Some("2025-11-03"));
     (t, r)

@@ -2,6 +2,7 @@
 import type { Role } from "./Role";
 
 /**
- * Who is acting: a team member, or (when none was named) the operating-system user.
+ * Who is acting: the signed-in team member. Emergency access with the recovery key acts as
+ * `RECOVERY_ACTOR_ID`, with a practice lead's permissions.
  */
-export type Actor = { member_id: string | null, name: string, role: Role | null, };
+export type Actor = { member_id: string, name: string, role: Role, };

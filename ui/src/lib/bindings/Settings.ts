@@ -64,4 +64,16 @@ caseload_guidance_min: number,
 /**
  * §9 AIMS guidance, high end. [120]
  */
-caseload_guidance_max: number, };
+caseload_guidance_max: number, 
+/**
+ * Wrong passwords in a row that lock an account. [5]
+ */
+lockout_attempts: number, 
+/**
+ * Minutes a locked account stays locked; a practice lead can unlock it sooner. [15]
+ */
+lockout_minutes: number, 
+/**
+ * The app covers the screen and drops the registry key after this long without input. [10]
+ */
+auto_lock_minutes: number, };
