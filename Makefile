@@ -4,9 +4,10 @@ CARGO ?= cargo
 DEMO_DB ?= target/demo/registry.cocm
 APP := target/debug/cocm-desktop
 COCM := target/debug/cocm
-# What a fresh Debian 12 machine lacks: a C compiler (SQLite), WebKitGTK for the app, and
-# WebKitWebDriver, Xvfb, D-Bus and xwd for the end-to-end tests.
-APT_PACKAGES := build-essential libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps
+# What a fresh Debian 12 machine lacks: a C compiler and OpenSSL's libcrypto headers
+# (SQLCipher), WebKitGTK for the app, and WebKitWebDriver, Xvfb, D-Bus and xwd for the
+# end-to-end tests.
+APT_PACKAGES := build-essential libssl-dev libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps
 TAURI_DRIVER_VERSION := 2.1.0
 E2E_ENV := WEBKIT_DISABLE_COMPOSITING_MODE=1 NO_AT_BRIDGE=1
 
@@ -15,7 +16,7 @@ E2E_ENV := WEBKIT_DISABLE_COMPOSITING_MODE=1 NO_AT_BRIDGE=1
 ## Build the desktop app and open it on a fresh demo registry (histories dated to today).
 run: deps app
 	$(CARGO) build --locked --bin cocm
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).keys
 	$(COCM) --db $(DEMO_DB) demo
 	COCM_DB=$(DEMO_DB) $(APP)
 
@@ -61,10 +62,11 @@ e2e:
 ## The CLI on the demo practice: caseload, consult queue and last month's billing.
 cli-demo:
 	$(CARGO) build --release --locked --bin cocm
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).keys
 	target/release/cocm --db $(DEMO_DB) demo
-	target/release/cocm --db $(DEMO_DB) caseload
-	target/release/cocm --db $(DEMO_DB) queue
+	export COCM_AS="Morgan Grant" COCM_PASSWORD=cocm-demo-password; \
+	target/release/cocm --db $(DEMO_DB) caseload && \
+	target/release/cocm --db $(DEMO_DB) queue && \
 	target/release/cocm --db $(DEMO_DB) billing --month $$(date -d "$$(date +%Y-%m-01) -1 day" +%Y-%m)
 
 ## Timings of the 10,000-patient registry (built once under target/bench).

@@ -6,7 +6,9 @@ set -euo pipefail
 cocm=${1:-target/release/cocm}
 as_of=2026-11-01
 month=2026-10
-db=target/bench/registry-10000-${as_of}.cocm
+db=${COCM_BENCH_DB:-target/bench/registry-10000-${as_of}-encrypted.cocm}
+# The demo's practice lead signs every command in (one argon2id derivation each).
+export COCM_AS="Morgan Grant" COCM_PASSWORD=cocm-demo-password
 
 if ! [ -x /usr/bin/time ]; then
   apt-get update && apt-get install -y --no-install-recommends time

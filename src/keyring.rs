@@ -194,7 +194,7 @@ pub fn key_file_path(registry: &Path) -> PathBuf {
 }
 
 /// Where a re-key writes the new key file before `PRAGMA rekey` (see `Registry::rekey_with`).
-pub(crate) fn next_key_file_path(registry: &Path) -> PathBuf {
+pub fn next_key_file_path(registry: &Path) -> PathBuf {
     let mut name = key_file_path(registry).into_os_string();
     name.push(".next");
     PathBuf::from(name)

@@ -35,13 +35,23 @@ pub struct RegistryInfo {
     pub actor: Actor,
 }
 
-/// What the desktop app's start screen needs: the registry it opened (from `COCM_DB`), why
-/// that failed if it did, and where the demo registry lives.
+/// What the desktop app's start screen needs: the signed-in registry if any, else the chosen
+/// registry's sign-in choices (from `COCM_DB` or the user's choice), the member `COCM_AS`
+/// suggests, why `COCM_DB` could not be used, and where the demo registry lives.
 #[derive(Clone, Debug, serde::Serialize, ts_rs::TS)]
 pub struct StartState {
     pub registry: Option<RegistryInfo>,
+    pub sign_in: Option<crate::accounts::SignInChoices>,
+    pub suggested_member: Option<String>,
     pub startup_error: Option<crate::ErrorPayload>,
     pub demo_path: String,
+}
+
+/// A new registry and its recovery key, which the app shows once for the lead to store.
+#[derive(Clone, Debug, serde::Serialize, ts_rs::TS)]
+pub struct CreatedRegistry {
+    pub info: RegistryInfo,
+    pub recovery_key: String,
 }
 
 /// An open registry: the handle the CLI and the desktop app call. There is no way to hold one

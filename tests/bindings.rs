@@ -32,6 +32,7 @@ fn export(dir: &Path) {
         cocm::audit::AuditEntry,
         cocm::team::TeamMember,
         cocm::accounts::Account,
+        cocm::store::CreatedRegistry,
         cocm::accounts::SignInChoices,
         cocm::access::Action,
         LiveScore,

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
+use cocm::accounts::{self, Account, SignInChoices};
 use cocm::assessments::NewAssessment;
 use cocm::billing::{BillingRules, BillingView, RuleSet};
 use cocm::caseload::CaseloadView;
@@ -18,45 +19,60 @@ use cocm::queue::QueueEntry;
 use cocm::reports::{Measure, ReportMember, ReportsView};
 use cocm::reviews::{NewCaseReview, NewReviewRequest};
 use cocm::settings::Settings;
-use cocm::store::{RegistryInfo, StartState};
+use cocm::store::{CreatedRegistry, RegistryInfo, StartState};
 use cocm::team::TeamMember;
 use cocm::treatment::NewTreatmentChange;
 use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
 use cocm::voids::RecordKind;
 use cocm::{Error, ErrorPayload, Registry};
+use zeroize::Zeroizing;
 
 type State<'a> = tauri::State<'a, Mutex<AppState>>;
 type Reply<T> = Result<T, ErrorPayload>;
 
-/// The open registry, if any (the start screen opens or creates one).
+/// The registry file the start screen chose, and, once someone has signed in, the open
+/// registry (which holds the data key). Signing out or locking drops the registry, and with
+/// it the key; the file stays chosen so that the next person can sign in.
 pub struct AppState {
+    path: Option<PathBuf>,
     registry: Option<Registry>,
-    /// Set from $COCM_AS, applied when a registry opens.
-    act_as: Option<String>,
-    /// Why $COCM_DB could not be opened, shown on the start screen.
+    /// The member the app locked for (auto-lock): only they unlock it, back to the same screen.
+    locked_for: Option<String>,
+    /// $COCM_AS: the member the sign-in screen starts on (never a password).
+    suggested_member: Option<String>,
+    /// Why $COCM_DB could not be used, shown on the start screen.
     startup_error: Option<ErrorPayload>,
 }
 
 impl AppState {
     pub fn from_env() -> AppState {
-        let act_as = std::env::var("COCM_AS").ok().filter(|s| !s.is_empty());
-        let mut state = AppState { registry: None, act_as, startup_error: None };
-        if let Some(path) = std::env::var_os("COCM_DB").filter(|p| !p.is_empty())
-            && let Err(e) = state.open(Registry::open(&PathBuf::from(path)))
-        {
-            state.startup_error = Some(e);
+        let suggested_member = std::env::var("COCM_AS").ok().filter(|s| !s.is_empty());
+        let mut state = AppState { path: None, registry: None, locked_for: None, suggested_member, startup_error: None };
+        if let Some(path) = std::env::var_os("COCM_DB").filter(|p| !p.is_empty()) {
+            match accounts::sign_in_choices(&PathBuf::from(&path)) {
+                Ok(_) => state.path = Some(PathBuf::from(path)),
+                Err(e) => state.startup_error = Some(e.payload()),
+            }
         }
         state
     }
 
-    fn open(&mut self, registry: cocm::Result<Registry>) -> Reply<RegistryInfo> {
-        let mut registry = registry.map_err(|e| e.payload())?;
-        if let Some(member) = &self.act_as {
-            registry.act_as(member).map_err(|e| e.payload())?;
+    fn choose(&mut self, path: PathBuf) -> Reply<SignInChoices> {
+        let choices = accounts::sign_in_choices(&path).map_err(|e| e.payload())?;
+        self.sign_out();
+        self.path = Some(path);
+        Ok(choices)
+    }
+
+    fn chosen(&self) -> Reply<&PathBuf> {
+        self.path.as_ref().ok_or_else(|| Error::NotFound("choose a registry first".into()).payload())
+    }
+
+    fn sign_out(&mut self) {
+        if let Some(registry) = self.registry.take() {
+            let _ = registry.sign_out();
         }
-        let info = registry.info().map_err(|e| e.payload())?;
-        self.registry = Some(registry);
-        Ok(info)
+        self.locked_for = None;
     }
 }
 
@@ -68,7 +84,7 @@ fn lock<'a>(state: &'a State) -> Reply<MutexGuard<'a, AppState>> {
 /// Runs `f` on the open registry.
 fn with<T>(state: &State, f: impl FnOnce(&mut Registry) -> cocm::Result<T>) -> Reply<T> {
     let mut guard = lock(state)?;
-    let registry = guard.registry.as_mut().ok_or_else(|| Error::NotFound("no registry is open".into()).payload())?;
+    let registry = guard.registry.as_mut().ok_or_else(|| Error::Auth("sign in to use the registry".into()).payload())?;
     f(registry).map_err(|e| e.payload())
 }
 
@@ -80,19 +96,34 @@ fn as_of(value: Option<String>) -> cocm::Result<Date> {
 pub fn registry_info(state: State) -> Reply<StartState> {
     let guard = lock(&state)?;
     let registry = guard.registry.as_ref().map(|r| r.info()).transpose().map_err(|e| e.payload())?;
-    Ok(StartState { registry, startup_error: guard.startup_error.clone(), demo_path: demo_path().display().to_string() })
+    let sign_in = guard.path.as_ref().map(|p| accounts::sign_in_choices(p)).transpose().map_err(|e| e.payload())?;
+    Ok(StartState {
+        registry,
+        sign_in,
+        suggested_member: guard.suggested_member.clone(),
+        startup_error: guard.startup_error.clone(),
+        demo_path: demo_path().display().to_string(),
+    })
 }
 
+/// Chooses a registry file; the sign-in screen follows.
 #[tauri::command]
-pub fn open_registry(state: State, path: String) -> Reply<RegistryInfo> {
-    let mut guard = lock(&state)?;
-    guard.open(Registry::open(&PathBuf::from(path)))
+pub fn choose_registry(state: State, path: String) -> Reply<SignInChoices> {
+    lock(&state)?.choose(PathBuf::from(path))
 }
 
+/// Creates a registry and its practice lead's account, signed in as the lead. The recovery key
+/// is returned this once, for the lead to store.
 #[tauri::command]
-pub fn create_registry(state: State, path: String, practice: String) -> Reply<RegistryInfo> {
+pub fn create_registry(state: State, path: String, practice: String, lead: String, password: String) -> Reply<CreatedRegistry> {
+    let password = Zeroizing::new(password);
     let mut guard = lock(&state)?;
-    guard.open(Registry::create(&PathBuf::from(path), &practice))
+    guard.sign_out();
+    let (registry, recovery) = Registry::create(&PathBuf::from(&path), &practice, &lead, &password).map_err(|e| e.payload())?;
+    let info = registry.info().map_err(|e| e.payload())?;
+    guard.path = Some(PathBuf::from(path));
+    guard.registry = Some(registry);
+    Ok(CreatedRegistry { info, recovery_key: recovery.as_str().to_string() })
 }
 
 /// The demo registry lives beside the default registry in the user's data directory.
@@ -101,25 +132,89 @@ fn demo_path() -> PathBuf {
     default.with_file_name("demo.cocm")
 }
 
-/// Opens the demo registry, creating it from the seeds (as of today) the first time.
+/// Chooses the demo registry, creating it from the seeds (as of today) the first time.
 #[tauri::command]
-pub fn open_demo_registry(state: State) -> Reply<RegistryInfo> {
+pub fn choose_demo_registry(state: State) -> Reply<SignInChoices> {
     let path = demo_path();
     let mut guard = lock(&state)?;
-    if path.exists() { guard.open(Registry::open(&path)) } else { guard.open(demo::create_demo(&path, &DemoOptions::default())) }
+    if !path.exists() {
+        demo::create_demo(&path, &DemoOptions::default()).map_err(|e| e.payload())?;
+    }
+    guard.choose(path)
+}
+
+/// Signs a member in on the chosen registry. `new_password` answers `password_change_required`.
+#[tauri::command]
+pub fn sign_in(state: State, member: String, password: String, new_password: Option<String>) -> Reply<RegistryInfo> {
+    let (password, new_password) = (Zeroizing::new(password), new_password.map(Zeroizing::new));
+    let mut guard = lock(&state)?;
+    let path = guard.chosen()?.clone();
+    guard.sign_out();
+    let registry = Registry::sign_in(&path, &member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
+    let info = registry.info().map_err(|e| e.payload())?;
+    guard.registry = Some(registry);
+    Ok(info)
+}
+
+/// Signs out: the registry and its key are dropped; the file stays chosen.
+#[tauri::command]
+pub fn sign_out(state: State) -> Reply<()> {
+    lock(&state)?.sign_out();
+    Ok(())
+}
+
+/// Locks the app (no input for `auto_lock_minutes`): the key is dropped, and only the same
+/// member's password opens it again.
+#[tauri::command]
+pub fn lock_app(state: State) -> Reply<()> {
+    let mut guard = lock(&state)?;
+    if let Some(registry) = guard.registry.take() {
+        let member = registry.actor().member_id.clone();
+        let _ = registry.lock_for_inactivity();
+        guard.locked_for = Some(member);
+    }
+    Ok(())
+}
+
+/// Unlocks the app for the member it locked for.
+#[tauri::command]
+pub fn unlock_app(state: State, password: String) -> Reply<RegistryInfo> {
+    let password = Zeroizing::new(password);
+    let mut guard = lock(&state)?;
+    let path = guard.chosen()?.clone();
+    let member = guard.locked_for.clone().ok_or_else(|| Error::NotFound("the app is not locked".into()).payload())?;
+    let registry = Registry::sign_in(&path, &member, &password, None).map_err(|e| e.payload())?;
+    let info = registry.info().map_err(|e| e.payload())?;
+    guard.registry = Some(registry);
+    guard.locked_for = None;
+    Ok(info)
+}
+
+#[tauri::command]
+pub fn change_own_password(state: State, current: String, new: String) -> Reply<()> {
+    let (current, new) = (Zeroizing::new(current), Zeroizing::new(new));
+    with(&state, |r| r.change_own_password(&current, &new))
+}
+
+#[tauri::command]
+pub fn accounts(state: State) -> Reply<Vec<Account>> {
+    with(&state, |r| r.accounts())
+}
+
+#[tauri::command]
+pub fn set_password(state: State, member: String, password: String) -> Reply<()> {
+    let password = Zeroizing::new(password);
+    with(&state, |r| r.set_password(&member, &password))
+}
+
+#[tauri::command]
+pub fn unlock_account(state: State, member: String) -> Reply<()> {
+    with(&state, |r| r.unlock_account(&member))
 }
 
 #[tauri::command]
 pub fn team(state: State) -> Reply<Vec<TeamMember>> {
     with(&state, |r| r.list_members())
-}
-
-#[tauri::command]
-pub fn act_as(state: State, member: String) -> Reply<RegistryInfo> {
-    with(&state, |r| {
-        r.act_as(&member)?;
-        r.info()
-    })
 }
 
 #[tauri::command]

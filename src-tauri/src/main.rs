@@ -9,18 +9,25 @@ mod print;
 use std::sync::Mutex;
 
 fn main() {
-    // Like the CLI: $COCM_DB opens a registry, $COCM_AS acts as a team member.
+    // Like the CLI: $COCM_DB chooses a registry, $COCM_AS the member the sign-in screen starts on.
     let state = commands::AppState::from_env();
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(Mutex::new(state))
         .invoke_handler(tauri::generate_handler![
             commands::registry_info,
-            commands::open_registry,
+            commands::choose_registry,
             commands::create_registry,
-            commands::open_demo_registry,
+            commands::choose_demo_registry,
+            commands::sign_in,
+            commands::sign_out,
+            commands::lock_app,
+            commands::unlock_app,
+            commands::change_own_password,
+            commands::accounts,
+            commands::set_password,
+            commands::unlock_account,
             commands::team,
-            commands::act_as,
             commands::caseload,
             commands::patient_chart,
             commands::instrument_items,

@@ -30,7 +30,8 @@ pub fn check_password_policy(field: &str, password: &str, member_name: &str) -> 
     }
     let squash = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
     let (typed, name) = (squash(password), squash(member_name));
-    if !name.is_empty() && typed.contains(&name) {
+    // Names of one or two letters (initials) would forbid half the alphabet; longer ones count.
+    if name.chars().count() >= 3 && typed.contains(&name) {
         return Err(Error::validation(field, "a password may not contain the member's name"));
     }
     let lower = password.to_lowercase();
@@ -176,6 +177,11 @@ impl Registry {
     /// Signs out: audited, and the registry (with its key) is dropped.
     pub fn sign_out(self) -> Result<()> {
         audit::record(&self.conn, &self.actor, "sign-out", "account", Some(&self.actor.member_id), serde_json::json!({}))
+    }
+
+    /// The app locked itself after `auto_lock_minutes` without input: audited, and dropped.
+    pub fn lock_for_inactivity(self) -> Result<()> {
+        audit::record(&self.conn, &self.actor, "auto-lock", "account", Some(&self.actor.member_id), serde_json::json!({}))
     }
 
     pub(crate) fn sync_lockout_policy(&mut self, settings: &Settings) -> Result<()> {

@@ -14,6 +14,10 @@ const SHOTS = join(ROOT, "target/e2e-screenshots");
 const PORT = 4444 + Math.floor(Math.random() * 500);
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
+/** Every demo member's password, and the demo's practice lead (who the CLI signs in as). */
+export const DEMO_PASSWORD = "cocm-demo-password";
+export const DEMO_LEAD = "Morgan Grant";
+
 /** A fresh demo registry (as of today) in a temporary directory. */
 export function demoRegistry() {
   const dir = mkdtempSync(join(tmpdir(), "cocm-e2e-"));
@@ -22,9 +26,22 @@ export function demoRegistry() {
   return db;
 }
 
-/** Runs the `cocm` CLI on a registry and parses its JSON. */
+/** Runs the `cocm` CLI on a registry, signed in as the demo's lead, and returns its output. */
+export function cliText(db, args, env = {}) {
+  return execFileSync(CLI, ["--db", db, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, COCM_AS: DEMO_LEAD, COCM_PASSWORD: DEMO_PASSWORD, ...env },
+  });
+}
+
+/** Runs the `cocm` CLI on a registry, signed in as the demo's lead, and parses its JSON. */
 export function cli(db, ...args) {
-  return JSON.parse(execFileSync(CLI, ["--db", db, ...args, "--json"], { encoding: "utf8" }));
+  return JSON.parse(cliText(db, [...args, "--json"]));
+}
+
+/** The newest audit entries other than sign-ins (every `cli` call signs in to read). */
+export function audit(db, limit = 1) {
+  return cli(db, "audit", "--limit", String(limit + 30)).filter((e) => e.action !== "sign-in").slice(0, limit);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -149,6 +166,20 @@ export class App {
     return this.#post(this.#s("/execute/sync"), { script: source, args });
   }
 
+  /** Signs in on the sign-in screen, as a person would: member, password, Sign in. */
+  async signIn(member, password = DEMO_PASSWORD) {
+    await this.select('[data-testid="sign-in-member"]', member);
+    await this.clear('[data-testid="password"]');
+    await this.type('[data-testid="password"]', password);
+    await this.click('[data-testid="sign-in"]');
+  }
+
+  /** Signs in and waits for the top bar to name the member. */
+  async signedIn(member, password = DEMO_PASSWORD) {
+    await this.signIn(member, password);
+    await this.waitFor(`${member} signed in`, async () => (await this.script("return document.querySelector('[data-testid=actor]')?.textContent ?? ''")) === member);
+  }
+
   /** Saves what the screen shows now as target/e2e-screenshots/NAME.png. */
   async screenshot(name) {
     await sleep(250); // let the last change paint
@@ -173,12 +204,15 @@ export class App {
 }
 
 /**
- * Runs a test body on the app started on `db` as member `as`; on failure saves a screenshot
- * named failed-NAME before the error propagates. The app is always stopped.
+ * Runs a test body on the app started on `db`, signed in through the sign-in screen as member
+ * `as` (with the demo password unless `password` says otherwise; `as` null leaves the app on
+ * its first screen); on failure saves a screenshot named failed-NAME before the error
+ * propagates. The app is always stopped.
  */
-export async function withApp(name, { db, as }, body) {
+export async function withApp(name, { db, as, password = DEMO_PASSWORD }, body) {
   const app = await App.start({ db, as });
   try {
+    if (as) await app.signedIn(as, password);
     await body(app);
   } catch (e) {
     await app.screenshot(`failed-${name}`).catch(() => {});

@@ -1,7 +1,7 @@
 // Enrolling a new patient, then moving them through relapse prevention to discharge.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cli, demoRegistry, withApp } from "./driver.mjs";
+import { audit, cli, demoRegistry, withApp } from "./driver.mjs";
 
 test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to relapse prevention and discharged", async () => {
   const db = demoRegistry();
@@ -33,7 +33,7 @@ test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to rel
     await app.type('[data-testid="edit-name"]', "Nora Quinn-Baker");
     await app.click('[data-testid="save-edit"]');
     await app.waitFor("the new name", async () => (await app.text('[data-testid="patient-name"]')) === "Nora Quinn-Baker");
-    const edit = cli(db, "audit", "--limit", "1")[0];
+    const edit = audit(db)[0];
     assert.deepEqual([edit.action, edit.record_type, edit.details.name.to], ["update", "patient", "Nora Quinn-Baker"]);
 
     // A goals-met discharge goes through relapse prevention (the core refuses the shortcut).
@@ -54,7 +54,7 @@ test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to rel
 
     const episodes = cli(db, "patient", "show", "N100").episodes;
     assert.deepEqual(episodes[0].status_history.map((s) => s.status), ["active", "relapse-prevention", "discharged"]);
-    assert.equal(cli(db, "audit", "--limit", "1")[0].actor, "Ana Morales");
+    assert.equal(audit(db)[0].actor, "Ana Morales");
 
     // A wrong discharge is undone: marked entered in error (a reason is required), the episode
     // is back in relapse prevention, and the discharge stays on the chart, struck out.
@@ -72,6 +72,6 @@ test("enrol: a duplicate MRN is refused; a new patient is enrolled, moved to rel
       [reopened.status, reopened.discharge_date, reopened.status_history[2].entered_in_error.reason],
       ["relapse-prevention", null, "discharged the wrong patient"],
     );
-    assert.deepEqual(cli(db, "audit", "--limit", "1")[0].record_type, "status-change");
+    assert.deepEqual(audit(db)[0].record_type, "status-change");
   });
 });

@@ -1,10 +1,9 @@
 // The practice lead's month-end: the billing summary the core computes, and its CSV export.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CLI, cli, demoRegistry, withApp } from "./driver.mjs";
+import { cli, cliText, demoRegistry, withApp } from "./driver.mjs";
 
 function monthsAgo(n) {
   const now = new Date();
@@ -51,7 +50,7 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
     );
     assert.equal(exported, expected.length);
     const csv = readFileSync(path, "utf8");
-    assert.equal(csv, execFileSync(CLI, ["--db", db, "billing", "--month", lastMonth, "--csv"], { encoding: "utf8" }));
+    assert.equal(csv, cliText(db, ["billing", "--month", lastMonth, "--csv"]));
     assert.equal(csv.trim().split("\n").length, expected.length + 1);
 
     // Team & settings: a threshold out of range is refused with the core's message; a valid

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CLI, cli, demoRegistry, withApp } from "./driver.mjs";
+import { cli, cliText, demoRegistry, withApp } from "./driver.mjs";
 
 function lastMonth() {
   const now = new Date();
@@ -67,7 +67,7 @@ test("practice lead: the program report is the core's, traceable to its patients
       path,
     );
     assert.equal(exported, 1 + program.length);
-    assert.equal(readFileSync(path, "utf8"), execFileSync(CLI, ["--db", db, "report", "--from", month, "--by-care-manager", "--csv"], { encoding: "utf8" }));
+    assert.equal(readFileSync(path, "utf8"), cliText(db, ["report", "--from", month, "--by-care-manager", "--csv"]));
 
     // The printed report, saved as a PDF by the same command the Save as PDF… dialog calls.
     await app.click('[data-testid="nav-reports"]');

@@ -25,8 +25,11 @@ import type { TeamMember } from "./bindings/TeamMember";
 import type { ReportsView } from "./bindings/ReportsView";
 import type { ReportMember } from "./bindings/ReportMember";
 import type { Measure } from "./bindings/Measure";
+import type { Account } from "./bindings/Account";
+import type { CreatedRegistry } from "./bindings/CreatedRegistry";
+import type { SignInChoices } from "./bindings/SignInChoices";
 
-export type { BillingView, CaseloadView, ErrorPayload, StartState };
+export type { Account, BillingView, CaseloadView, ErrorPayload, SignInChoices, StartState };
 
 /** A rejected command's payload, with its human message (never a debug string). */
 export class ApiError extends Error {
@@ -48,11 +51,20 @@ async function call<T>(command: string, args: Record<string, unknown> = {}): Pro
 
 export const api = {
   registryInfo: () => call<StartState>("registry_info"),
-  openRegistry: (path: string) => call<RegistryInfo>("open_registry", { path }),
-  createRegistry: (path: string, practice: string) => call<RegistryInfo>("create_registry", { path, practice }),
-  openDemoRegistry: () => call<RegistryInfo>("open_demo_registry"),
+  chooseRegistry: (path: string) => call<SignInChoices>("choose_registry", { path }),
+  createRegistry: (path: string, practice: string, lead: string, password: string) =>
+    call<CreatedRegistry>("create_registry", { path, practice, lead, password }),
+  chooseDemoRegistry: () => call<SignInChoices>("choose_demo_registry"),
+  signIn: (member: string, password: string, newPassword: string | null = null) =>
+    call<RegistryInfo>("sign_in", { member, password, newPassword }),
+  signOut: () => call<null>("sign_out"),
+  lockApp: () => call<null>("lock_app"),
+  unlockApp: (password: string) => call<RegistryInfo>("unlock_app", { password }),
+  changeOwnPassword: (current: string, next: string) => call<null>("change_own_password", { current, new: next }),
+  accounts: () => call<Account[]>("accounts"),
+  setPassword: (member: string, password: string) => call<null>("set_password", { member, password }),
+  unlockAccount: (member: string) => call<null>("unlock_account", { member }),
   team: () => call<TeamMember[]>("team"),
-  actAs: (member: string) => call<RegistryInfo>("act_as", { member }),
   caseload: (careManager: string | null, asOfDate?: string) =>
     call<CaseloadView>("caseload", { careManager, asOfDate: asOfDate ?? null }),
   patientChart: (mrn: string, asOfDate?: string) => call<PatientChart>("patient_chart", { mrn, asOfDate: asOfDate ?? null }),
