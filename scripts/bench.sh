@@ -6,7 +6,7 @@ set -euo pipefail
 cocm=${1:-target/release/cocm}
 as_of=2026-11-01
 month=2026-10
-db=${COCM_BENCH_DB:-target/bench/registry-10000-${as_of}-encrypted.cocm}
+db=${COCM_BENCH_DB:-target/bench/registry-10000-${as_of}-sqlcipher-16k.cocm}
 # The demo's practice lead signs every command in (one argon2id derivation each).
 export COCM_AS="Morgan Grant" COCM_PASSWORD=cocm-demo-password
 
@@ -37,6 +37,9 @@ measure() {
 }
 
 echo "registry: $db ($(du -h "$db" | cut -f1)), as of $as_of"
+if [ -f "$db.keys" ]; then
+  measure "sign-in alone (cocm team accounts)" team accounts
+fi
 measure "cocm caseload --json (practice)" caseload --as-of "$as_of" --json
 measure "cocm billing --month $month --json" billing --month "$month" --json
 measure "cocm billing --month $month --csv" billing --month "$month" --csv

@@ -1,5 +1,9 @@
-//! The audit log: every write appends a row saying when (UTC), who, what action, which record
-//! and what changed. Rows are never updated or deleted.
+//! The audit log: every write, every chart opened, every export and every sign-in appends a
+//! row saying when (UTC), who, what action, which record and what changed. Rows are never
+//! updated or deleted, and each carries a hash over its content and the previous row's hash
+//! (BLAKE2b-256), so that a row changed or removed afterwards breaks the chain at that point
+//! (`verify_chain`, `cocm verify`). The chain shows tampering; it cannot stop someone who holds
+//! the key from rewriting the whole log and every hash after the change.
 
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
@@ -38,11 +42,135 @@ pub(crate) fn record(
     record_id: Option<&str>,
     details: serde_json::Value,
 ) -> Result<()> {
-    conn.execute(
-        "INSERT INTO audit_log (at, actor_id, actor, action, record_type, record_id, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        (now(), &actor.member_id, &actor.name, action, record_type, record_id, details.to_string()),
-    )?;
+    let row = Row {
+        at: now(),
+        actor_id: Some(actor.member_id.clone()),
+        actor: actor.name.clone(),
+        action: action.into(),
+        record_type: record_type.into(),
+        record_id: record_id.map(String::from),
+        details: details.to_string(),
+    };
+    append(conn, &row)
+}
+
+/// One audit row's content, as the hash covers it.
+pub(crate) struct Row {
+    pub at: String,
+    pub actor_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub record_type: String,
+    pub record_id: Option<String>,
+    pub details: String,
+}
+
+/// The hash of a row: BLAKE2b-256 over a JSON array of its sequence number, content and the
+/// previous row's hash (JSON, so that no two different rows hash the same text).
+fn row_hash(seq: i64, row: &Row, prev_hash: Option<&str>) -> String {
+    use blake2::Digest;
+    let text =
+        serde_json::json!([seq, row.at, row.actor_id, row.actor, row.action, row.record_type, row.record_id, row.details, prev_hash]);
+    let digest = blake2::Blake2b::<blake2::digest::consts::U32>::digest(text.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The last row's sequence number and hash; sqlite_sequence keeps the highest number ever
+/// used, so a removed last row does not give its number to the next one.
+fn chain_head(conn: &Connection) -> Result<(i64, Option<String>)> {
+    let used: i64 = conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'", [], |r| r.get(0)).optional()?.unwrap_or(0);
+    let last: Option<(i64, Option<String>)> =
+        conn.query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let (last_seq, hash) = last.unwrap_or((0, None));
+    Ok((used.max(last_seq), hash))
+}
+
+/// Appends a row, chained to the one before it.
+pub(crate) fn append(conn: &Connection, row: &Row) -> Result<()> {
+    let (used, prev_hash) = chain_head(conn)?;
+    let seq = used + 1;
+    let hash = row_hash(seq, row, prev_hash.as_deref());
+    conn.prepare_cached(
+        "INSERT INTO audit_log (seq, at, actor_id, actor, action, record_type, record_id, details, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(rusqlite::params![
+        seq,
+        row.at,
+        row.actor_id,
+        row.actor,
+        row.action,
+        row.record_type,
+        row.record_id,
+        row.details,
+        prev_hash,
+        hash
+    ])?;
     Ok(())
+}
+
+/// Chains the rows written before the chain existed (migration 0006), in order.
+pub(crate) fn chain_unhashed(conn: &Connection) -> Result<()> {
+    let rows: Vec<(i64, Row)> = conn
+        .prepare("SELECT seq, at, actor_id, actor, action, record_type, record_id, details FROM audit_log WHERE hash IS NULL ORDER BY seq")?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                Row {
+                    at: r.get(1)?,
+                    actor_id: r.get(2)?,
+                    actor: r.get(3)?,
+                    action: r.get(4)?,
+                    record_type: r.get(5)?,
+                    record_id: r.get(6)?,
+                    details: r.get(7)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (seq, row) in rows {
+        let prev: Option<String> = conn
+            .query_row("SELECT hash FROM audit_log WHERE seq < ?1 ORDER BY seq DESC LIMIT 1", [seq], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let hash = row_hash(seq, &row, prev.as_deref());
+        conn.execute("UPDATE audit_log SET prev_hash = ?2, hash = ?3 WHERE seq = ?1", rusqlite::params![seq, prev, hash])?;
+    }
+    Ok(())
+}
+
+/// Checks the whole chain: the first row whose previous-row hash or own hash does not match,
+/// by sequence number and why; `None` when every row holds.
+pub(crate) fn verify_chain(conn: &Connection) -> Result<Option<String>> {
+    let mut stmt = conn
+        .prepare("SELECT seq, at, actor_id, actor, action, record_type, record_id, details, prev_hash, hash FROM audit_log ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    let mut expected_prev: Option<String> = None;
+    let mut previous_seq = 0;
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let row = Row {
+            at: r.get(1)?,
+            actor_id: r.get(2)?,
+            actor: r.get(3)?,
+            action: r.get(4)?,
+            record_type: r.get(5)?,
+            record_id: r.get(6)?,
+            details: r.get(7)?,
+        };
+        let (prev_hash, hash): (Option<String>, Option<String>) = (r.get(8)?, r.get(9)?);
+        if prev_hash != expected_prev {
+            return Ok(Some(format!(
+                "audit row {seq} does not follow row {previous_seq}: a row between them, or row {previous_seq} itself, was removed or changed"
+            )));
+        }
+        if hash.as_deref() != Some(row_hash(seq, &row, prev_hash.as_deref()).as_str()) {
+            return Ok(Some(format!("audit row {seq} was changed after it was written")));
+        }
+        expected_prev = hash;
+        previous_seq = seq;
+    }
+    Ok(None)
 }
 
 /// The member the audit log says entered a record: the actor of its creating row. `action`
@@ -77,25 +205,78 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
+/// Every record of one patient, for `Registry::patient_audit`: ?1 is the patient's id, ?2 the
+/// MRN. Ids are UUIDs, so any row naming one of them is about this patient; status changes are
+/// numbered, so they are matched by type as well.
+const PATIENT_AUDIT_SQL: &str = "
+    SELECT seq, at, actor_id, actor, action, record_type, record_id, details FROM audit_log
+    WHERE (record_type = 'patient' AND record_id = ?1)
+       OR json_extract(details, '$.mrn') = ?2
+       OR record_id IN (
+            SELECT id FROM assessments WHERE patient_id = ?1
+            UNION ALL SELECT id FROM contacts WHERE patient_id = ?1
+            UNION ALL SELECT id FROM case_reviews WHERE patient_id = ?1
+            UNION ALL SELECT id FROM review_requests WHERE patient_id = ?1
+            UNION ALL SELECT id FROM treatment_changes WHERE patient_id = ?1
+            UNION ALL SELECT id FROM episodes WHERE patient_id = ?1
+            UNION ALL SELECT c.id FROM episode_consents c JOIN episodes e ON e.id = c.episode_id WHERE e.patient_id = ?1)
+       OR (record_type = 'status-change' AND record_id IN (
+            SELECT CAST(s.seq AS TEXT) FROM episode_status_changes s JOIN episodes e ON e.id = s.episode_id WHERE e.patient_id = ?1))
+    ORDER BY seq";
+
+fn entry(r: &rusqlite::Row) -> rusqlite::Result<AuditEntry> {
+    let details: String = r.get(7)?;
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor_id: r.get(2)?,
+        actor: r.get(3)?,
+        action: r.get(4)?,
+        record_type: r.get(5)?,
+        record_id: r.get(6)?,
+        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+    })
+}
+
 impl Registry {
+    /// Who viewed or changed one patient's record, and when, oldest first (`cocm audit --patient`).
+    pub fn patient_audit(&self, mrn: &str) -> Result<Vec<AuditEntry>> {
+        let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
+        let mut stmt = self.conn.prepare(PATIENT_AUDIT_SQL)?;
+        let rows = stmt.query_map((&patient.id, &patient.mrn), entry)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records that the signed-in member opened a patient's chart (reading PHI is audited).
+    /// A chart reopened by the same member with nothing else in between is one view.
+    pub(crate) fn audit_chart_view(&self, patient_id: &str, as_of: crate::dates::Date) -> Result<()> {
+        let last: Option<(String, Option<String>, Option<String>)> = self
+            .conn
+            .query_row("SELECT action, record_id, actor_id FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        if last == Some(("view".into(), Some(patient_id.into()), Some(self.actor.member_id.clone()))) {
+            return Ok(());
+        }
+        let details = if as_of == crate::dates::today() { serde_json::json!({}) } else { serde_json::json!({ "as_of": as_of }) };
+        record(&self.conn, &self.actor, "view", "patient", Some(patient_id), details)
+    }
+
+    /// An export of registry data (a CSV, a PDF or print-out, a plain copy): a practice lead's,
+    /// and audited with what was exported. Call it before writing anything out.
+    pub fn record_export(&mut self, what: &str, details: serde_json::Value) -> Result<()> {
+        self.permit(crate::access::Action::Export)?;
+        let actor = self.actor.clone();
+        record(&self.conn, &actor, "export", what, None, details)
+    }
+
     /// The most recent audit entries, newest first.
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         let mut stmt = self.conn.prepare(
             "SELECT seq, at, actor_id, actor, action, record_type, record_id, details FROM audit_log ORDER BY seq DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            let details: String = r.get(7)?;
-            Ok(AuditEntry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                actor_id: r.get(2)?,
-                actor: r.get(3)?,
-                action: r.get(4)?,
-                record_type: r.get(5)?,
-                record_id: r.get(6)?,
-                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-            })
-        })?;
+        let rows = stmt.query_map([limit as i64], entry)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -129,6 +129,7 @@ impl Registry {
     /// The chart as it stood on `as_of`: no record, status change or minute dated after it.
     pub fn patient_chart(&self, mrn: &str, as_of: Date) -> Result<PatientChart> {
         let patient = patients::load(&self.conn, mrn)?;
+        self.audit_chart_view(&patient.id, as_of)?;
         let settings = self.settings()?;
         let snap = snapshot::load(&self.conn, as_of, Scope::Patient(&patient.id), &settings)?.pop();
         let (current, queue_reasons) = match snap {

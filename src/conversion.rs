@@ -67,6 +67,7 @@ pub fn encrypt(path: &Path, lead: &str, password: &str) -> Result<(Registry, Rec
     // The copy is compared with the original table by table below; a write that slipped in
     // between (the app should be closed) shows as a difference and nothing is replaced.
     plain.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    plain.execute_batch(store::CIPHER_SETTINGS)?;
     let copy = sibling(path, ".encrypting");
     let _ = std::fs::remove_file(&copy);
     let (mut ring, data_key, recovery) = Keyring::new(false)?;
@@ -95,8 +96,8 @@ pub fn encrypt(path: &Path, lead: &str, password: &str) -> Result<(Registry, Rec
     }
     // The copy is whole: upgrade it, add the lead's account, then put it in the original's place.
     let finish = (|| {
-        // Signing in below applies the migrations the old schema lacks.
-        let conn = store::connect(&copy, &data_key, false)?;
+        let mut conn = store::connect(&copy, &data_key, false)?;
+        store::migrate(&mut conn, version)?;
         let tx = conn.unchecked_transaction()?;
         let member = match team::find(&tx, "lead", lead) {
             Ok(m) => m,

@@ -145,6 +145,7 @@ pub(crate) mod tests {
             lockout_attempts: 5,
             lockout_minutes: 15,
             auto_lock_minutes: 10,
+            backup_keep: 14,
         }
     }
 

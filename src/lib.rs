@@ -11,6 +11,7 @@ pub mod vocab;
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod conversion;
 pub mod keyring;
 pub mod settings;

@@ -65,6 +65,9 @@ pub struct Settings {
     /// The app covers the screen and drops the registry key after this long without input. [10]
     #[ts(type = "number")]
     pub auto_lock_minutes: i64,
+    /// Daily backups kept in `backups/` beside the registry. [14]
+    #[ts(type = "number")]
+    pub backup_keep: i64,
 }
 
 /// Each setting's key and the range a practice may set it to.
@@ -86,6 +89,7 @@ const NUMERIC_SETTINGS: &[(&str, i64, i64)] = &[
     ("lockout_attempts", 3, 20),
     ("lockout_minutes", 1, 1440),
     ("auto_lock_minutes", 1, 240),
+    ("backup_keep", 1, 365),
 ];
 const BOOLEAN_SETTINGS: &[&str] = &["billing_counts_pcp_minutes"];
 
@@ -115,6 +119,7 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
         lockout_attempts: num("lockout_attempts")?,
         lockout_minutes: num("lockout_minutes")?,
         auto_lock_minutes: num("auto_lock_minutes")?,
+        backup_keep: num("backup_keep")?,
     })
 }
 

@@ -33,6 +33,7 @@ fn export(dir: &Path) {
         cocm::team::TeamMember,
         cocm::accounts::Account,
         cocm::store::CreatedRegistry,
+        cocm::backup::VerifyReport,
         cocm::accounts::SignInChoices,
         cocm::access::Action,
         LiveScore,

@@ -271,3 +271,20 @@ fn cli_init_prints_the_recovery_key_once_and_it_opens_the_registry() {
     assert!(!weak.ok && weak.stderr.contains("may not contain the member's name"), "{}", weak.stderr);
     assert!(!u.path.exists() && !key_file_path(&u.path).exists());
 }
+
+#[test]
+fn a_page_changed_without_the_key_is_refused() {
+    let (t, mut r) = setup();
+    add_marked_patient(&mut r);
+    drop(r); // the last connection closes: the WAL is folded into the file
+    let mut bytes = std::fs::read(&t.path).unwrap();
+    assert_eq!(bytes.len() % 16384, 0, "16 KiB pages");
+    // One bit flipped in the middle of the last page, as a disk fault or a tamperer would.
+    let offset = bytes.len() - 8192;
+    bytes[offset] ^= 0x01;
+    std::fs::write(&t.path, bytes).unwrap();
+    match cocm::backup::verify_file(&t.path, "LEAD", PASSWORD) {
+        Ok(report) => assert!(!report.ok, "a changed page verifies: {}", report.verdict),
+        Err(e) => assert!(e.to_string().contains("not a database") || e.to_string().contains("malformed"), "{e}"),
+    }
+}

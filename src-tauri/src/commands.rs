@@ -76,6 +76,12 @@ impl AppState {
     }
 }
 
+/// Refuses an export unless the signed-in member may export, and audits it (a PDF or a
+/// print-out of the program report goes through here before the page is printed).
+pub fn record_export(state: &State, what: &str, details: serde_json::Value) -> Reply<()> {
+    with(state, |r| r.record_export(what, details))
+}
+
 /// The app state, or a storage error if a panicking command poisoned its lock.
 fn lock<'a>(state: &'a State) -> Reply<MutexGuard<'a, AppState>> {
     state.lock().map_err(|_| Error::Storage("the app state is unavailable".into()).payload())
@@ -150,7 +156,11 @@ pub fn sign_in(state: State, member: String, password: String, new_password: Opt
     let mut guard = lock(&state)?;
     let path = guard.chosen()?.clone();
     guard.sign_out();
-    let registry = Registry::sign_in(&path, &member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
+    let mut registry =
+        Registry::sign_in(&path, &member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
+    // The first sign-in of the day backs the registry up beside it (backups/). A failed backup
+    // must not keep anyone out of the registry; it shows on the next sign-in's attempt.
+    let _ = registry.backup_daily(dates::today());
     let info = registry.info().map_err(|e| e.payload())?;
     guard.registry = Some(registry);
     Ok(info)
@@ -340,7 +350,9 @@ pub fn billing(state: State, month: String) -> Reply<BillingView> {
 #[tauri::command]
 pub fn export_billing_csv(state: State, month: String, path: String) -> Reply<usize> {
     with(&state, |r| {
-        let rows = r.billing(Month::parse("month", &month)?)?;
+        let month = Month::parse("month", &month)?;
+        r.record_export("billing-csv", serde_json::json!({ "month": month.to_string(), "file": path }))?;
+        let rows = r.billing(month)?;
         std::fs::write(&path, cocm::billing::to_csv(&rows)?)?;
         Ok(rows.len())
     })
@@ -373,7 +385,9 @@ pub fn report_members(
 #[tauri::command]
 pub fn export_report_csv(state: State, from: String, to: String, path: String, as_of_date: Option<String>) -> Reply<usize> {
     with(&state, |r| {
-        let program = r.program_report(dates::parse_date("from", &from)?, dates::parse_date("to", &to)?, as_of(as_of_date)?)?;
+        let (from, to) = (dates::parse_date("from", &from)?, dates::parse_date("to", &to)?);
+        r.record_export("report-csv", serde_json::json!({ "from": from, "to": to, "file": path }))?;
+        let program = r.program_report(from, to, as_of(as_of_date)?)?;
         let rows = program.reports();
         std::fs::write(&path, cocm::reports::to_csv(&rows)?)?;
         Ok(rows.len())

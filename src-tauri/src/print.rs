@@ -11,19 +11,27 @@ fn failed(what: &str, e: impl std::fmt::Display) -> ErrorPayload {
     Error::Storage(format!("{what}: {e}")).payload()
 }
 
-/// Opens the system print dialog for the page.
+/// Opens the system print dialog for the page. `what` names the page for the audit log (an
+/// export: a practice lead's).
 #[tauri::command]
-pub fn print_page(window: WebviewWindow) -> Reply<()> {
+pub fn print_page(window: WebviewWindow, state: tauri::State<'_, std::sync::Mutex<crate::commands::AppState>>, what: String) -> Reply<()> {
+    crate::commands::record_export(&state, &format!("{what}-print"), serde_json::json!({}))?;
     window.print().map_err(|e| failed("printing", e))
 }
 
 /// Writes the page, as it prints, to a PDF file at `path` (the path the save dialog chose).
 #[tauri::command]
-pub async fn save_pdf(window: WebviewWindow, path: String) -> Reply<()> {
+pub async fn save_pdf(
+    window: WebviewWindow,
+    state: tauri::State<'_, std::sync::Mutex<crate::commands::AppState>>,
+    what: String,
+    path: String,
+) -> Reply<()> {
     let path = std::path::absolute(&path).map_err(|e| failed("path", e))?;
     if path.parent().is_none_or(|dir| !dir.is_dir()) {
         return Err(Error::validation("path", format!("{} is not in an existing folder", path.display())).payload());
     }
+    crate::commands::record_export(&state, &format!("{what}-pdf"), serde_json::json!({ "file": path.display().to_string() }))?;
     let (done, finished) = std::sync::mpsc::channel::<Result<(), String>>();
     #[cfg(target_os = "linux")]
     {

@@ -159,10 +159,16 @@ impl Registry {
         let events = Keyring::load(self.path())?.pending_audit;
         let tx = self.conn.transaction()?;
         for e in &events {
-            tx.execute(
-                "INSERT INTO audit_log (at, actor_id, actor, action, record_type, record_id, details) VALUES (?1, ?2, ?3, ?4, 'account', ?2, '{}')",
-                (&e.at, &e.member_id, &e.member_name, &e.action),
-            )?;
+            let row = audit::Row {
+                at: e.at.clone(),
+                actor_id: Some(e.member_id.clone()),
+                actor: e.member_name.clone(),
+                action: e.action.clone(),
+                record_type: "account".into(),
+                record_id: Some(e.member_id.clone()),
+                details: "{}".into(),
+            };
+            audit::append(&tx, &row)?;
         }
         let action = if self.actor.member_id == RECOVERY_ACTOR_ID { "recovery-key-used" } else { "sign-in" };
         audit::record(&tx, &self.actor, action, "account", Some(&self.actor.member_id.clone()), serde_json::json!({}))?;

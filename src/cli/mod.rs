@@ -223,12 +223,34 @@ enum Command {
     /// Re-encrypt the registry under a new key, sealed to every account and the recovery key
     /// (after a suspected leak of a password or a copy of the file)
     Rekey,
-    /// The audit log, newest first
+    /// The audit log, newest first; with --patient, who viewed or changed that patient's
+    /// record and when, oldest first
     Audit {
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        #[arg(long, value_name = "MRN")]
+        patient: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Copy the registry (and its key file) while it is in use; the copy opens with the same
+    /// passwords or the recovery key
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Check a registry or backup: integrity, foreign keys, the audit chain, the schema version
+    Verify {
+        /// The file to check [default: the registry, --db]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a backup to a new file (it must not exist), after verifying the backup
+    Restore {
+        backup: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
     },
 }
 
@@ -508,13 +530,21 @@ pub fn run(cli: Cli) -> Result<()> {
             open()?.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason)?;
         }
         Command::Caseload { as_of: date, care_manager, format } => {
-            let rows = open()?.caseload(as_of(date.as_deref())?, care_manager.as_deref())?;
-            output::caseload(&rows, format.json, format.csv)?;
+            let mut r = open()?;
+            let date = as_of(date.as_deref())?;
+            if format.csv {
+                r.record_export("caseload-csv", serde_json::json!({ "as_of": date, "care_manager": care_manager }))?;
+            }
+            output::caseload(&r.caseload(date, care_manager.as_deref())?, format.json, format.csv)?;
         }
         Command::Queue { as_of: date, json } => output::queue(&open()?.queue(as_of(date.as_deref())?)?, json)?,
         Command::Billing { month, format } => {
             let month = Month::parse("month", &month)?;
-            output::billing(&open()?.billing(month)?, format.json, format.csv)?;
+            let mut r = open()?;
+            if format.csv {
+                r.record_export("billing-csv", serde_json::json!({ "month": month.to_string() }))?;
+            }
+            output::billing(&r.billing(month)?, format.json, format.csv)?;
         }
         Command::Report(args) => report::run(open()?, args)?,
         Command::Settings(SettingsCommand::List { json }) => output::settings(&open()?.settings()?, json)?,
@@ -525,7 +555,37 @@ pub fn run(cli: Cli) -> Result<()> {
             let rules = serde_json::from_str(&text).map_err(|e| Error::validation("file", format!("not a billing rule set: {e}")))?;
             open()?.set_billing_rules(year, &rules)?;
         }
-        Command::Audit { limit, json } => output::audit(&open()?.audit_log(limit)?, json)?,
+        Command::Audit { limit, patient, json } => {
+            let r = open()?;
+            match patient {
+                Some(mrn) => output::audit(&r.patient_audit(&mrn)?, json)?,
+                None => output::audit(&r.audit_log(limit)?, json)?,
+            }
+        }
+        Command::Backup { to } => {
+            open()?.backup_to(&to)?;
+            println!("backed up to {} (and {})", to.display(), cocm::keyring::key_file_path(&to).display());
+        }
+        Command::Verify { file, json } => {
+            let file = file.unwrap_or_else(|| db.clone());
+            let member = member_to_sign_in(&as_member)?;
+            let password = secret("COCM_PASSWORD", &format!("Password for {member}: "))?;
+            let report = cocm::backup::verify_file(&file, &member, &password)?;
+            if json {
+                output::json(&report)?;
+            } else {
+                println!("{}", report.verdict);
+            }
+            if !report.ok {
+                return Err(Error::Incompatible(report.verdict));
+            }
+        }
+        Command::Restore { backup, to } => {
+            let member = member_to_sign_in(&as_member)?;
+            let password = secret("COCM_PASSWORD", &format!("Password for {member}: "))?;
+            let r = cocm::backup::restore(&backup, &to, &member, &password)?;
+            println!("restored {} to {}", backup.display(), r.path().display());
+        }
     }
     Ok(())
 }

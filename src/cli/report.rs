@@ -54,7 +54,12 @@ fn month_of(field: &str, s: Option<&str>, default: Month) -> Result<Month> {
     s.map_or(Ok(default), |s| Month::parse(field, s))
 }
 
-pub fn run(registry: Registry, a: ReportArgs) -> Result<()> {
+pub fn run(mut registry: Registry, a: ReportArgs) -> Result<()> {
+    if a.csv {
+        let details =
+            serde_json::json!({ "from": a.from, "to": a.to, "care_manager": a.care_manager, "list": a.list, "monthly": a.monthly });
+        registry.record_export("report-csv", details)?;
+    }
     let as_of = a.as_of.as_deref().map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", s))?;
     let last_month = Month::of(as_of).plus(-1);
     if a.monthly {

@@ -39,5 +39,11 @@ test("consultant: the queue in order; a review session reviews a patient, who le
     await app.click(`[data-testid="caseload-row"][data-mrn="${reviewed.mrn}"]`);
     await app.waitFor("the case review on the chart", async () => /medication: Switch sertraline to escitalopram 10 mg/.test(await app.text('[data-testid="reviews"]')));
     await app.screenshot("consultant-4-patient-review");
+
+    // A consultant records scores and review requests, not contacts, status or demographics:
+    // the app shows only what the core's role matrix allows.
+    const shown = (id) => app.script(`return document.querySelector('[data-testid=${id}]') !== null`);
+    for (const id of ["record-phq9", "request-review"]) assert.ok(await shown(id), `${id} shown`);
+    for (const id of ["log-contact", "change-status", "edit-patient", "record-treatment", "nav-enrol"]) assert.ok(!(await shown(id)), `${id} hidden`);
   });
 });

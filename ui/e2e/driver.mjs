@@ -39,9 +39,9 @@ export function cli(db, ...args) {
   return JSON.parse(cliText(db, [...args, "--json"]));
 }
 
-/** The newest audit entries other than sign-ins (every `cli` call signs in to read). */
+/** The newest audit entries other than sign-ins (every `cli` call signs in to read) and chart views. */
 export function audit(db, limit = 1) {
-  return cli(db, "audit", "--limit", String(limit + 30)).filter((e) => e.action !== "sign-in").slice(0, limit);
+  return cli(db, "audit", "--limit", String(limit + 30)).filter((e) => !["sign-in", "view"].includes(e.action)).slice(0, limit);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

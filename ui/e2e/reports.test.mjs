@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { cli, cliText, demoRegistry, withApp } from "./driver.mjs";
+import { audit, cli, cliText, demoRegistry, withApp } from "./driver.mjs";
 
 function lastMonth() {
   const now = new Date();
@@ -74,7 +74,7 @@ test("practice lead: the program report is the core's, traceable to its patients
     await app.find('[data-testid="tile-contact_rate"]');
     const pdf = join(dirname(db), `report-${month}.pdf`);
     const saved = await app.asyncScript(
-      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('save_pdf', { path: arguments[0] }).then(() => done('ok'), (e) => done(e));",
+      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('save_pdf', { what: 'program-report', path: arguments[0] }).then(() => done('ok'), (e) => done(e));",
       pdf,
     );
     assert.equal(saved, "ok");
@@ -83,4 +83,7 @@ test("practice lead: the program report is the core's, traceable to its patients
     assert.ok(bytes.length > 20_000, `a report, not an empty page: ${bytes.length} bytes`);
     if (process.env.COCM_KEEP_PDF) execFileSync("cp", [pdf, process.env.COCM_KEEP_PDF]);
   });
+  // Each export is in the audit log, by the practice lead.
+  const exports = audit(db, 10).filter((e) => e.action === "export").map((e) => `${e.actor} ${e.record_type}`);
+  assert.deepEqual(exports.slice(0, 2), ["Morgan Grant program-report-pdf", "Morgan Grant report-csv"]);
 });

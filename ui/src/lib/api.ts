@@ -92,8 +92,8 @@ export const api = {
   reportsView: (from: string, to: string) => call<ReportsView>("reports_view", { from, to, asOfDate: null }),
   reportMembers: (from: string, to: string, careManager: string | null, measure: Measure) =>
     call<ReportMember[]>("report_members", { from, to, careManager, measure, asOfDate: null }),
-  printPage: () => call<null>("print_page"),
-  savePdf: (path: string) => call<null>("save_pdf", { path }),
+  printPage: (what: string) => call<null>("print_page", { what }),
+  savePdf: (what: string, path: string) => call<null>("save_pdf", { what, path }),
   exportReportCsv: (from: string, to: string, path: string) => call<number>("export_report_csv", { from, to, path, asOfDate: null }),
   markEnteredInError: (kind: string, id: string, reason: string) => call<null>("mark_entered_in_error", { kind, id, reason }),
 };

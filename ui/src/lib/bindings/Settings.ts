@@ -76,4 +76,8 @@ lockout_minutes: number,
 /**
  * The app covers the screen and drops the registry key after this long without input. [10]
  */
-auto_lock_minutes: number, };
+auto_lock_minutes: number, 
+/**
+ * Daily backups kept in `backups/` beside the registry. [14]
+ */
+backup_keep: number, };
