@@ -132,6 +132,20 @@ pub fn create_registry(state: State, path: String, practice: String, lead: Strin
     Ok(CreatedRegistry { info, recovery_key: recovery.as_str().to_string() })
 }
 
+/// Encrypts the chosen registry (one from before encryption) in place, creating the practice
+/// lead's account, signed in as them. The recovery key is returned this once.
+#[tauri::command]
+pub fn encrypt_registry(state: State, lead: String, password: String) -> Reply<CreatedRegistry> {
+    let password = Zeroizing::new(password);
+    let mut guard = lock(&state)?;
+    let path = guard.chosen()?.clone();
+    guard.sign_out();
+    let (registry, recovery) = cocm::conversion::encrypt(&path, &lead, &password).map_err(|e| e.payload())?;
+    let info = registry.info().map_err(|e| e.payload())?;
+    guard.registry = Some(registry);
+    Ok(CreatedRegistry { info, recovery_key: recovery.as_str().to_string() })
+}
+
 /// The demo registry lives beside the default registry in the user's data directory.
 fn demo_path() -> PathBuf {
     let default = cocm::store::default_registry_path();

@@ -20,6 +20,7 @@ fn main() {
             commands::create_registry,
             commands::choose_demo_registry,
             commands::sign_in,
+            commands::encrypt_registry,
             commands::sign_out,
             commands::lock_app,
             commands::unlock_app,

@@ -137,6 +137,8 @@ pub struct SignInChoices {
     pub path: String,
     pub members: Vec<String>,
     pub demo: bool,
+    /// A registry from before encryption: no one can sign in until a practice lead encrypts it.
+    pub needs_encryption: bool,
 }
 
 /// The sign-in screen's choices for a registry file.
@@ -144,10 +146,15 @@ pub fn sign_in_choices(registry: &Path) -> Result<SignInChoices> {
     if !registry.is_file() {
         return Err(Error::NotFound(format!("no registry at {}", registry.display())));
     }
+    let path = registry.display().to_string();
+    if crate::store::is_plain_sqlite(registry) {
+        crate::store::check_plain_registry(registry)?;
+        return Ok(SignInChoices { path, members: Vec::new(), demo: false, needs_encryption: true });
+    }
     let ring = Keyring::load(registry)?;
     let mut members: Vec<String> = ring.slots.iter().map(|s| s.member_name.clone()).collect();
     members.sort();
-    Ok(SignInChoices { path: registry.display().to_string(), members, demo: ring.demo })
+    Ok(SignInChoices { path, members, demo: ring.demo, needs_encryption: false })
 }
 
 impl Registry {

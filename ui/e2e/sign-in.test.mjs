@@ -1,6 +1,8 @@
 // Sign-in, lockout, the first-sign-in password change and auto-lock, in the real app.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { DEMO_PASSWORD, audit, cliText, demoRegistry, withApp } from "./driver.mjs";
 
 const errorText = (app) => app.script("return document.querySelector('[data-testid=sign-in-error]')?.textContent ?? ''");
@@ -96,4 +98,29 @@ test("auto-lock: after auto_lock_minutes without input the screen is covered and
   });
   const actions = audit(db, 6).map((e) => `${e.actor} ${e.action}`);
   assert.ok(actions.includes("Ana Morales auto-lock"), actions.join(", "));
+});
+
+test("an unencrypted registry is encrypted in the app by a practice lead, who is shown the recovery key once", async () => {
+  const db = demoRegistry();
+  const plain = join(dirname(db), "before-encryption.cocm");
+  cliText(db, ["export", "sqlite", "--out", plain]);
+  assert.equal(readFileSync(plain).subarray(0, 15).toString(), "SQLite format 3");
+  let key = "";
+  await withApp("encrypt", { db: plain, as: null }, async (app) => {
+    await app.find('[data-testid="encrypt-form"]');
+    await app.screenshot("encrypt-1-offered");
+    await app.type('[data-testid="encrypt-lead"]', "Morgan Grant");
+    await app.type('[data-testid="encrypt-password"]', "morgans-own-password");
+    await app.type('[data-testid="encrypt-confirm"]', "morgans-own-password");
+    await app.click('[data-testid="encrypt"]');
+    key = await app.waitFor("the recovery key", async () => (await app.script("return document.querySelector('[data-testid=recovery-key]')?.textContent ?? ''")) || null, 60_000);
+    assert.match(key, /^[0-9a-f]{8}(-[0-9a-f]{8}){7}$/);
+    await app.click('[data-testid="recovery-stored"]');
+    await app.click('[data-testid="recovery-continue"]');
+    await app.waitFor("the lead's home", async () => (await app.script("return document.querySelector('[data-testid=actor]')?.textContent ?? ''")) === "Morgan Grant");
+  });
+  // The file is encrypted in place; the new password and the recovery key open it.
+  assert.notEqual(readFileSync(plain).subarray(0, 15).toString(), "SQLite format 3");
+  assert.match(cliText(plain, ["team", "accounts"], { COCM_PASSWORD: "morgans-own-password" }), /Morgan Grant/);
+  assert.match(cliText(plain, ["--recovery-key", "caseload"], { COCM_AS: "", COCM_RECOVERY_KEY: key }), /on caseload/);
 });

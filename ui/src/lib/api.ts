@@ -58,6 +58,7 @@ export const api = {
   signIn: (member: string, password: string, newPassword: string | null = null) =>
     call<RegistryInfo>("sign_in", { member, password, newPassword }),
   signOut: () => call<null>("sign_out"),
+  encryptRegistry: (lead: string, password: string) => call<CreatedRegistry>("encrypt_registry", { lead, password }),
   lockApp: () => call<null>("lock_app"),
   unlockApp: (password: string) => call<RegistryInfo>("unlock_app", { password }),
   changeOwnPassword: (current: string, next: string) => call<null>("change_own_password", { current, new: next }),

@@ -4,4 +4,8 @@
  * What the sign-in screen may know before anyone has signed in: the names of the members who
  * have an account, and whether this is the demo registry (whose password it may show).
  */
-export type SignInChoices = { path: string, members: Array<string>, demo: boolean, };
+export type SignInChoices = { path: string, members: Array<string>, demo: boolean, 
+/**
+ * A registry from before encryption: no one can sign in until a practice lead encrypts it.
+ */
+needs_encryption: boolean, };
