@@ -419,3 +419,69 @@ fn void_stops_a_record_counting() {
     let again = cocm(db, &["void", "contact", &c, "--reason", "again"]);
     assert!(!again.ok && again.stderr.starts_with("error[conflict]"), "{}", again.stderr);
 }
+
+#[test]
+fn the_security_commands_bad_input_is_one_line_and_changes_nothing() {
+    let (t, _) = practice();
+    let db = t.path.as_path();
+    let existing = t.dir.path().join("existing.sqlite");
+    std::fs::write(&existing, b"x").unwrap();
+    let existing = existing.to_str().unwrap();
+    let keys = cocm::keyring::key_file_path(db);
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str, &str)> = vec![
+        (
+            vec!["team", "password", "Nobody"],
+            vec![("COCM_NEW_PASSWORD", "a-good-password-1")],
+            "validation",
+            "member: no team member with id or name 'Nobody'",
+        ),
+        (
+            vec!["team", "password", "Dr PCP"],
+            vec![("COCM_NEW_PASSWORD", "short")],
+            "validation",
+            "new password: a password has at least 12 characters",
+        ),
+        (
+            vec!["team", "password", "Dr PCP"],
+            vec![("COCM_NEW_PASSWORD", "dr-pcp-2026-pass")],
+            "validation",
+            "may not contain the member's name",
+        ),
+        (vec!["team", "password", "Dr PCP"], vec![("COCM_NEW_PASSWORD", "Password1234")], "validation", "list of common passwords"),
+        (
+            vec!["--as", "Casey CM", "team", "password", "Dr PCP"],
+            vec![("COCM_NEW_PASSWORD", "a-good-password-1")],
+            "permission_denied",
+            "is for a practice-lead",
+        ),
+        (vec!["team", "unlock", "Dr PCP"], vec![], "not_found", "Dr PCP has no account to unlock"),
+        (vec!["--as", "Casey CM", "team", "unlock", "Casey CM"], vec![], "permission_denied", "is for a practice-lead"),
+        (vec!["team", "revoke", CLI_LEAD], vec![], "validation", "you cannot remove your own account"),
+        (vec!["team", "revoke", "Dr Psy"], vec![], "not_found", "Dr Psy has no account to remove"),
+        (vec!["--as", "Casey CM", "rekey"], vec![], "permission_denied", "is for a practice-lead"),
+        (vec!["encrypt", "--lead", CLI_LEAD], vec![], "conflict", "is already encrypted"),
+        (vec!["export", "sqlite", "--out", existing], vec![], "conflict", "already exists"),
+        (
+            vec!["--as", "Casey CM", "export", "sqlite", "--out", "/tmp/never-written.sqlite"],
+            vec![],
+            "permission_denied",
+            "exporting registry data is for a practice-lead",
+        ),
+        (vec!["init", "--practice", "Again", "--lead", CLI_LEAD], vec![], "conflict", "already exists"),
+        (vec!["audit", "--patient", "NOPE"], vec![], "not_found", "no patient with MRN 'NOPE'"),
+        (vec!["--recovery-key", "caseload"], vec![("COCM_RECOVERY_KEY", "not-a-key")], "auth", "a recovery key is 64 hexadecimal digits"),
+    ];
+    for (args, env, code, says) in cases {
+        let before = common::dump_skipping(db, &["sign-in", "sign-out", "refused"]);
+        let slots_before = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&keys).unwrap()).unwrap()["slots"].clone();
+        let out = common::cocm_with(db, &args, &env);
+        assert!(!out.ok, "cocm {args:?} should fail");
+        let line = out.stderr.trim();
+        assert_eq!(line.lines().count(), 1, "one line: {line}");
+        assert!(line.starts_with(&format!("error[{code}]")) && line.contains(says), "cocm {args:?}: expected {code} '{says}', got: {line}");
+        assert_eq!(common::dump_skipping(db, &["sign-in", "sign-out", "refused"]), before, "cocm {args:?} changed the registry");
+        let slots_after = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&keys).unwrap()).unwrap()["slots"].clone();
+        assert_eq!(slots_after, slots_before, "cocm {args:?} changed an account");
+    }
+    assert!(!std::path::Path::new("/tmp/never-written.sqlite").exists());
+}

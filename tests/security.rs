@@ -288,3 +288,13 @@ fn a_page_changed_without_the_key_is_refused() {
         Err(e) => assert!(e.to_string().contains("not a database") || e.to_string().contains("malformed"), "{e}"),
     }
 }
+
+#[test]
+fn the_registry_is_sqlcipher_4() {
+    let (t, r) = setup();
+    drop(r);
+    let version: String = raw(&t.path).query_row("PRAGMA cipher_version", [], |r| r.get(0)).unwrap();
+    assert!(version.starts_with("4."), "SQLCipher {version}");
+    let page_size: String = raw(&t.path).query_row("PRAGMA cipher_page_size", [], |r| r.get(0)).unwrap();
+    assert_eq!(page_size, "16384");
+}
