@@ -428,7 +428,9 @@ fn the_security_commands_bad_input_is_one_line_and_changes_nothing() {
     std::fs::write(&existing, b"x").unwrap();
     let existing = existing.to_str().unwrap();
     let keys = cocm::keyring::key_file_path(db);
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str, &str)> = vec![
+    // (arguments, environment, error code, what the message says)
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["team", "password", "Nobody"],
             vec![("COCM_NEW_PASSWORD", "a-good-password-1")],
