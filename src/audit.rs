@@ -65,6 +65,25 @@ pub(crate) struct Row {
     pub details: String,
 }
 
+/// The columns `Row::read` reads, in its order (the sequence number first).
+const ROW_COLUMNS: &str = "seq, at, actor_id, actor, action, record_type, record_id, details";
+
+impl Row {
+    /// The sequence number and content of a row selected with `ROW_COLUMNS` first.
+    fn read(r: &rusqlite::Row) -> rusqlite::Result<(i64, Row)> {
+        let row = Row {
+            at: r.get(1)?,
+            actor_id: r.get(2)?,
+            actor: r.get(3)?,
+            action: r.get(4)?,
+            record_type: r.get(5)?,
+            record_id: r.get(6)?,
+            details: r.get(7)?,
+        };
+        Ok((r.get(0)?, row))
+    }
+}
+
 /// The hash of a row: BLAKE2b-256 over a JSON array of its sequence number, content and the
 /// previous row's hash (JSON, so that no two different rows hash the same text).
 fn row_hash(seq: i64, row: &Row, prev_hash: Option<&str>) -> String {
@@ -112,21 +131,8 @@ pub(crate) fn append(conn: &Connection, row: &Row) -> Result<()> {
 /// Chains the rows written before the chain existed (migration 0006), in order.
 pub(crate) fn chain_unhashed(conn: &Connection) -> Result<()> {
     let rows: Vec<(i64, Row)> = conn
-        .prepare("SELECT seq, at, actor_id, actor, action, record_type, record_id, details FROM audit_log WHERE hash IS NULL ORDER BY seq")?
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                Row {
-                    at: r.get(1)?,
-                    actor_id: r.get(2)?,
-                    actor: r.get(3)?,
-                    action: r.get(4)?,
-                    record_type: r.get(5)?,
-                    record_id: r.get(6)?,
-                    details: r.get(7)?,
-                },
-            ))
-        })?
+        .prepare(&format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE hash IS NULL ORDER BY seq"))?
+        .query_map([], Row::read)?
         .collect::<rusqlite::Result<_>>()?;
     for (seq, row) in rows {
         let prev: Option<String> = conn
@@ -142,22 +148,12 @@ pub(crate) fn chain_unhashed(conn: &Connection) -> Result<()> {
 /// Checks the whole chain: the first row whose previous-row hash or own hash does not match,
 /// by sequence number and why; `None` when every row holds.
 pub(crate) fn verify_chain(conn: &Connection) -> Result<Option<String>> {
-    let mut stmt = conn
-        .prepare("SELECT seq, at, actor_id, actor, action, record_type, record_id, details, prev_hash, hash FROM audit_log ORDER BY seq")?;
+    let mut stmt = conn.prepare(&format!("SELECT {ROW_COLUMNS}, prev_hash, hash FROM audit_log ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     let mut expected_prev: Option<String> = None;
     let mut previous_seq = 0;
     while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        let row = Row {
-            at: r.get(1)?,
-            actor_id: r.get(2)?,
-            actor: r.get(3)?,
-            action: r.get(4)?,
-            record_type: r.get(5)?,
-            record_id: r.get(6)?,
-            details: r.get(7)?,
-        };
+        let (seq, row) = Row::read(r)?;
         let (prev_hash, hash): (Option<String>, Option<String>) = (r.get(8)?, r.get(9)?);
         if prev_hash != expected_prev {
             return Ok(Some(format!(
@@ -225,16 +221,16 @@ const PATIENT_AUDIT_SQL: &str = "
     ORDER BY seq";
 
 fn entry(r: &rusqlite::Row) -> rusqlite::Result<AuditEntry> {
-    let details: String = r.get(7)?;
+    let (seq, row) = Row::read(r)?;
     Ok(AuditEntry {
-        seq: r.get(0)?,
-        at: r.get(1)?,
-        actor_id: r.get(2)?,
-        actor: r.get(3)?,
-        action: r.get(4)?,
-        record_type: r.get(5)?,
-        record_id: r.get(6)?,
-        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+        seq,
+        at: row.at,
+        actor_id: row.actor_id,
+        actor: row.actor,
+        action: row.action,
+        record_type: row.record_type,
+        record_id: row.record_id,
+        details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
     })
 }
 
@@ -273,9 +269,7 @@ impl Registry {
 
     /// The most recent audit entries, newest first.
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, at, actor_id, actor, action, record_type, record_id, details FROM audit_log ORDER BY seq DESC LIMIT ?1",
-        )?;
+        let mut stmt = self.conn.prepare(&format!("SELECT {ROW_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT ?1"))?;
         let rows = stmt.query_map([limit as i64], entry)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
