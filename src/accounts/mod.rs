@@ -43,15 +43,19 @@ pub fn check_password_policy(field: &str, password: &str, member_name: &str) -> 
     Ok(())
 }
 
-/// Runs `f` on the key file under an exclusive lock, then saves it, so that the app and the
+/// Runs `f` on the key file under an exclusive lock, then saves it if `f` changed it, so that the app and the
 /// CLI cannot lose each other's failed attempts or slots. The lock is a `flock` on the registry
 /// file itself, which on Linux is independent of SQLite's own (POSIX) locks.
 pub(crate) fn update_keyring<T>(registry: &Path, f: impl FnOnce(&mut Keyring) -> T) -> Result<T> {
     let lock = fs::File::open(registry)?;
     lock.lock()?;
     let mut ring = Keyring::load(registry)?;
+    let before = serde_json::to_string(&ring).map_err(|e| Error::Storage(e.to_string()))?;
     let out = f(&mut ring);
-    ring.save(registry)?;
+    // Most sign-ins change nothing here; they skip the write and its fsync.
+    if serde_json::to_string(&ring).map_err(|e| Error::Storage(e.to_string()))? != before {
+        ring.save(registry)?;
+    }
     Ok(out)
 }
 
