@@ -97,11 +97,13 @@ fn row_hash(seq: i64, row: &Row, prev_hash: Option<&str>) -> String {
 /// The last row's sequence number and hash; sqlite_sequence keeps the highest number ever
 /// used, so a removed last row does not give its number to the next one.
 fn chain_head(conn: &Connection) -> Result<(i64, Option<String>)> {
-    let used: i64 = conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'", [], |r| r.get(0)).optional()?.unwrap_or(0);
-    let last: Option<(i64, Option<String>)> =
-        conn.query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-    let (last_seq, hash) = last.unwrap_or((0, None));
-    Ok((used.max(last_seq), hash))
+    Ok(conn
+        .prepare_cached(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'), 0),
+                    coalesce((SELECT max(seq) FROM audit_log), 0)),
+                (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1)",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
 /// Appends a row, chained to the one before it.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::dates::Date;
-use crate::keyring::{self, Keyring};
+use crate::keyring::{self, Keyring, sibling};
 use crate::store::{self, SCHEMA_VERSION};
 use crate::{Error, Registry, Result, audit};
 
@@ -32,12 +32,6 @@ pub struct VerifyReport {
     pub schema_version: i32,
     pub ok: bool,
     pub verdict: String,
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 impl Registry {

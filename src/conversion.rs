@@ -3,13 +3,13 @@
 //! user's explicit choice, for migration or inspection). Both go through SQLCipher's
 //! `sqlcipher_export`, which copies every table, index and row.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rusqlite::Connection;
 
 use crate::access::Action;
 use crate::audit::{self, Actor};
-use crate::keyring::{self, Keyring, RecoveryKey};
+use crate::keyring::{self, Keyring, RecoveryKey, sibling};
 use crate::store::{self, APPLICATION_ID, SCHEMA_VERSION};
 
 use crate::vocab::Role;
@@ -28,12 +28,6 @@ fn row_counts(conn: &Connection) -> Result<Vec<(String, i64)>> {
             Ok((t, n))
         })
         .collect()
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 /// Converts a plain registry (any schema this version reads) into an encrypted one in place:

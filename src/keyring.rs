@@ -186,18 +186,21 @@ pub(crate) struct Keyring {
     pub pending_audit: Vec<PendingEvent>,
 }
 
+/// A file beside `path` named by adding `suffix` (`registry.cocm` → `registry.cocm-wal`).
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// The key file of a registry file: `registry.cocm` → `registry.cocm.keys`.
 pub fn key_file_path(registry: &Path) -> PathBuf {
-    let mut name = registry.as_os_str().to_owned();
-    name.push(".keys");
-    PathBuf::from(name)
+    sibling(registry, ".keys")
 }
 
 /// Where a re-key writes the new key file before `PRAGMA rekey` (see `Registry::rekey_with`).
 pub fn next_key_file_path(registry: &Path) -> PathBuf {
-    let mut name = key_file_path(registry).into_os_string();
-    name.push(".next");
-    PathBuf::from(name)
+    sibling(registry, ".keys.next")
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -295,14 +298,12 @@ impl Keyring {
 
     /// Writes a key file whole: to a temporary file, synced, then renamed over the old one.
     pub(crate) fn save_to(&self, path: &Path) -> Result<()> {
-        let path = path.to_path_buf();
-        let mut tmp = path.clone().into_os_string();
-        tmp.push(".tmp");
+        let tmp = sibling(path, ".tmp");
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::Storage(e.to_string()))?;
         let mut file = fs::File::create(&tmp)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
-        fs::rename(&tmp, &path)?;
+        fs::rename(&tmp, path)?;
         Ok(())
     }
 

@@ -410,15 +410,20 @@ fn member_to_sign_in(as_member: &Option<String>) -> Result<String> {
         .ok_or_else(|| Error::Auth("say who is signing in: --as MEMBER (or $COCM_AS)".into()))
 }
 
-/// Signs in as `--as` (else `$COCM_AS`) with `$COCM_PASSWORD` or the prompt, or opens with the
-/// recovery key.
+/// Who signs in, and their password: `--as` (else `$COCM_AS`) and `$COCM_PASSWORD` or the prompt.
+fn credentials(as_member: &Option<String>) -> Result<(String, Zeroizing<String>)> {
+    let member = member_to_sign_in(as_member)?;
+    let password = secret("COCM_PASSWORD", &format!("Password for {member}: "))?;
+    Ok((member, password))
+}
+
+/// Signs in with `credentials`, or opens with the recovery key.
 fn open(db: &Path, as_member: &Option<String>, recovery_key: bool) -> Result<Registry> {
     if recovery_key {
         let key = secret("COCM_RECOVERY_KEY", "Recovery key: ")?;
         return Registry::open_with_recovery_key(db, &RecoveryKey::parse(&key)?);
     }
-    let member = member_to_sign_in(as_member)?;
-    let password = secret("COCM_PASSWORD", &format!("Password for {member}: "))?;
+    let (member, password) = credentials(as_member)?;
     Registry::sign_in(db, &member, &password, None)
 }
 
@@ -568,8 +573,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Verify { file, json } => {
             let file = file.unwrap_or_else(|| db.clone());
-            let member = member_to_sign_in(&as_member)?;
-            let password = secret("COCM_PASSWORD", &format!("Password for {member}: "))?;
+            let (member, password) = credentials(&as_member)?;
             let report = cocm::backup::verify_file(&file, &member, &password)?;
             if json {
                 output::json(&report)?;
@@ -581,8 +585,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Restore { backup, to } => {
-            let member = member_to_sign_in(&as_member)?;
-            let password = secret("COCM_PASSWORD", &format!("Password for {member}: "))?;
+            let (member, password) = credentials(&as_member)?;
             let r = cocm::backup::restore(&backup, &to, &member, &password)?;
             println!("restored {} to {}", backup.display(), r.path().display());
         }
