@@ -9,7 +9,9 @@ use crate::audit;
 use crate::dates::{self, Date};
 use crate::episodes;
 use crate::instruments::{self, Difficulty, Instrument, Severity};
+use crate::measures;
 use crate::patients;
+use crate::snapshot::text;
 use crate::store::new_id;
 use crate::{Error, Registry, Result};
 
@@ -112,4 +114,48 @@ impl Registry {
     pub fn record_assessment(&mut self, mrn: &str, a: &NewAssessment) -> Result<String> {
         self.write(Action::RecordAssessment, |tx, actor| insert(tx, actor, mrn, a))
     }
+}
+
+/// Every live assessment's score dated on or before `until`, grouped by patient, in date order
+/// and, within a day, in the order entered; `filter` narrows the patients (extra SQL on `a`,
+/// its parameters after `until`). For the set-based readers (caseload, queue, reports): the
+/// covering `assessments_by_patient` index alone is read, which orders a day's entries by
+/// instrument and score, so each patient-day's few rows are put back in rowid (entry) order
+/// here; asking SQL for that order would sort the whole table.
+pub(crate) fn for_each_score(
+    conn: &Connection,
+    filter: &str,
+    params: &[&dyn rusqlite::ToSql],
+    mut each: impl FnMut(&str, Instrument, measures::Point) -> Result<()>,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT a.patient_id, a.date, a.instrument, a.total, a.item9, a.rowid FROM assessments a
+         WHERE a.voided_at IS NULL AND a.date <= ?1{filter} ORDER BY a.patient_id, a.date"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params)?;
+    // The current patient-day's rows: (rowid, instrument, point).
+    let mut day: Vec<(i64, Instrument, measures::Point)> = Vec::new();
+    let (mut day_patient, mut day_date) = (String::new(), String::new());
+    let mut flush = |patient: &str, day: &mut Vec<(i64, Instrument, measures::Point)>| -> Result<()> {
+        day.sort_unstable_by_key(|(rowid, _, _)| *rowid);
+        for (_, instrument, point) in day.drain(..) {
+            each(patient, instrument, point)?;
+        }
+        Ok(())
+    };
+    while let Some(r) = rows.next()? {
+        let (patient, date) = (text(r, 0)?, text(r, 1)?);
+        if patient != day_patient || date != day_date {
+            flush(&day_patient, &mut day)?;
+            day_patient.clear();
+            day_patient.push_str(patient);
+            day_date.clear();
+            day_date.push_str(date);
+        }
+        let instrument = if text(r, 2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
+        let date = dates::parse_iso(date).unwrap_or_default();
+        day.push((r.get(5)?, instrument, measures::Point { date, total: r.get(3)?, item9: r.get(4)? }));
+    }
+    flush(&day_patient, &mut day)
 }

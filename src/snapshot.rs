@@ -7,6 +7,7 @@ use rusqlite::{Connection, ToSql};
 use std::collections::HashMap;
 
 use crate::Result;
+use crate::assessments;
 use crate::dates::{self, Date};
 use crate::instruments::Instrument;
 use crate::measures::{self, Point};
@@ -129,23 +130,13 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
     // Assessments from S − lookback through T, entered-in-error excluded; and the latest PHQ-9
     // with item 9 known from any date up to T, for safety.
     {
-        let sql = format!(
-            "SELECT a.patient_id, a.date, a.instrument, a.total, a.item9 FROM assessments a
-             WHERE a.voided_at IS NULL AND a.date <= ?1{} ORDER BY a.patient_id, a.date, a.created_at",
-            scope.filter("a")
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params.as_slice())?;
         // Rows arrive grouped by patient: look each patient up once, not once per row.
         let mut current: (String, Option<usize>) = (String::new(), None);
-        while let Some(r) = rows.next()? {
-            let pid = text(r, 0)?;
+        assessments::for_each_score(conn, &scope.filter("a"), &params, |pid, instrument, point| {
             if pid != current.0 {
                 current = (pid.to_string(), by_patient.get(pid).copied());
             }
-            let Some(i) = current.1 else { continue };
-            let instrument = if text(r, 2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
-            let point = Point { date: date(text(r, 1)?), total: r.get(3)?, item9: r.get(4)? };
+            let Some(i) = current.1 else { return Ok(()) };
             if instrument == Instrument::Phq9 && point.item9.is_some() {
                 snaps[i].latest_phq9_with_item9 = Some(point);
             }
@@ -154,7 +145,8 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
             if point.date >= from {
                 snaps[i].assessments.push((instrument, point));
             }
-        }
+            Ok(())
+        })?;
     }
 
     // Contacts: the latest and how many, per episode.

@@ -112,6 +112,27 @@ fn safety_carries_into_a_new_episode_until_a_safety_check() {
     assert!(flags(&r, "P1", "2026-01-08").contains(&Flag::Safety), "a voided check does not count");
 }
 
+// Two PHQ-9s on one day: the one entered last is the latest (the indexes order same-day
+// assessments by entry, migration 0007).
+
+#[test]
+fn of_two_same_day_phq9s_the_one_entered_last_is_the_latest() {
+    // P1 (enrolled 2025-11-03 by setup): PHQ-9 item 9 = 2 entered first, then an all-zero PHQ-9
+    // on the same day (a corrected re-screen). §5: the latest PHQ-9 has item 9 = 0, so no
+    // safety flag; the latest PHQ-9 total is 0.
+    let (_t, mut r) = setup();
+    phq(&mut r, "P1", "2025-11-03", ITEM9_POSITIVE);
+    phq(&mut r, "P1", "2025-11-03", [0; 9]);
+    assert!(!flags(&r, "P1", "2025-11-04").contains(&Flag::Safety));
+    let row = r.caseload(d("2025-11-04"), None).unwrap().into_iter().find(|row| row.mrn == "P1").unwrap();
+    assert_eq!(row.phq9.unwrap().latest, 0);
+    // Entered the other way round, the positive screen is the latest and raises the flag.
+    let (_t, mut r) = setup();
+    phq(&mut r, "P1", "2025-11-03", [0; 9]);
+    phq(&mut r, "P1", "2025-11-03", ITEM9_POSITIVE);
+    assert!(flags(&r, "P1", "2025-11-04").contains(&Flag::Safety));
+}
+
 // 3. A month with no countable minutes has no kind and does not start the initial month.
 
 #[test]
@@ -412,48 +433,62 @@ fn cli_void_enrolment_consent_and_status_change() {
     }
 }
 
-// One home for "countable contact": the history before a month is read by SQL
-// (`last_countable_before_sql`) for speed; the Rust rule (`billing::exclusion`) judges the
-// month itself. Fed the same boundary cases, they must agree.
+// One home for "countable contact": the month before the months read is judged by the Rust
+// rule (`billing::exclusion`) as a lead-in, and older history by SQL
+// (`last_countable_before_sql`) for speed. Fed the same boundary cases, all must agree.
 
 #[test]
-fn countable_history_agrees_with_the_rust_rule() {
-    // Each case: a patient enrolled 2025-11-01 with consent on `consent`, one November contact
-    // (date, author), and 40 countable minutes on 2025-12-05. The Rust rule says whether the
-    // November contact counts; then December is subsequent exactly when it does, whether
-    // December is read alone (history by SQL) or in a run from November (history by Rust).
+fn countable_history_in_the_month_before_agrees_with_the_rust_rule() {
+    // November is the lead-in month when December is read alone.
+    countable_history_agrees("2025-11", "2025-12");
+}
+
+#[test]
+fn countable_history_read_by_sql_agrees_with_the_rust_rule() {
+    // October: December read alone finds an empty November lead-in, so the SQL history decides.
+    // One empty month between is within the 6-month gap (§7), so December is subsequent exactly
+    // when the October contact counts.
+    countable_history_agrees("2025-10", "2025-12");
+}
+
+/// Each case: a patient enrolled on the first of `earlier` with consent on `consent`, one
+/// contact in `earlier` (day, author), and 40 countable minutes on the 5th of `later`. The Rust
+/// rule says whether the earlier contact counts; then `later` is subsequent exactly when it
+/// does, whether it is read alone or in a run of months from `earlier`.
+fn countable_history_agrees(earlier: &str, later: &str) {
     let (_t, mut r) = setup();
+    let last_day = if earlier.ends_with("-11") { "30" } else { "31" };
     let cases: [(&str, &str, &str, &str, bool); 8] = [
-        // (mrn, consent, contact date, author, counts by §7)
-        ("C1", "2025-11-01", "2025-11-10", "CM", true),
-        ("C2", "2025-11-10", "2025-11-10", "CM", true),   // on the consent day
-        ("C3", "2025-11-11", "2025-11-10", "CM", false),  // the day before consent
-        ("C4", "2025-11-01", "2025-11-30", "CM", true),   // the month's last day
-        ("C5", "2025-11-01", "2025-11-10", "PSY", false), // the consultant's minutes
-        ("C6", "2025-11-01", "2025-11-10", "PCP", false), // PCP minutes, not counted by default
-        ("C7", "2025-11-01", "2025-11-10", "LEAD", false),
-        ("C8", "2025-11-01", "2025-11-10", "CM", false), // entered in error, below
+        // (mrn, consent day, contact day, author, counts by §7)
+        ("C1", "01", "10", "CM", true),
+        ("C2", "10", "10", "CM", true),     // on the consent day
+        ("C3", "11", "10", "CM", false),    // the day before consent
+        ("C4", "01", last_day, "CM", true), // the month's last day
+        ("C5", "01", "10", "PSY", false),   // the consultant's minutes
+        ("C6", "01", "10", "PCP", false),   // PCP minutes, not counted by default
+        ("C7", "01", "10", "LEAD", false),
+        ("C8", "01", "10", "CM", false), // entered in error, below
     ];
-    for (mrn, consent, date, by, _) in cases {
+    for (mrn, consent, day, by, _) in cases {
         add_patient(&mut r, mrn);
-        enroll(&mut r, mrn, "2025-11-01", Some(consent));
-        let id = contact(&mut r, mrn, date, 40, by);
+        enroll(&mut r, mrn, &format!("{earlier}-01"), Some(&format!("{earlier}-{consent}")));
+        let id = contact(&mut r, mrn, &format!("{earlier}-{day}"), 40, by);
         if mrn == "C8" {
             r.mark_entered_in_error(RecordKind::Contact, &id, "duplicate").unwrap();
         }
-        contact(&mut r, mrn, "2025-12-05", 40, "CM");
+        contact(&mut r, mrn, &format!("{later}-05"), 40, "CM");
     }
-    let november = r.billing(month("2025-11")).unwrap();
-    let december = r.billing(month("2025-12")).unwrap();
-    let run = r.billing_months(month("2025-11"), month("2025-12"), None).unwrap();
+    let first = r.billing(month(earlier)).unwrap();
+    let alone = r.billing(month(later)).unwrap();
+    let run = r.billing_months(month(earlier), month(later), None).unwrap();
     for (mrn, _, _, _, counts) in cases {
-        let nov = november.iter().find(|b| b.mrn == mrn).unwrap();
-        assert_eq!(nov.contacts[0].excluded.is_none(), counts, "{mrn}: the Rust rule");
-        let dec = december.iter().find(|b| b.mrn == mrn).unwrap();
+        let row = first.iter().find(|b| b.mrn == mrn).unwrap();
+        assert_eq!(row.contacts[0].excluded.is_none(), counts, "{mrn}: the Rust rule");
+        let row = alone.iter().find(|b| b.mrn == mrn).unwrap();
         let want = if counts { "subsequent" } else { "initial" };
-        assert_eq!(dec.month_kind.as_str(), want, "{mrn}: the SQL history");
-        let in_run = run[1].1.iter().find(|b| b.mrn == mrn).unwrap();
-        assert_eq!(in_run, dec, "{mrn}: a run of months equals the month alone");
+        assert_eq!(row.month_kind.as_str(), want, "{mrn}: {later} read alone");
+        let in_run = run.last().unwrap().1.iter().find(|b| b.mrn == mrn).unwrap();
+        assert_eq!(in_run, row, "{mrn}: a run of months equals the month alone");
     }
 }
 

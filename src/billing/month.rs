@@ -1,10 +1,11 @@
 //! Loads calendar months' billing from the registry, set-based: the team, episodes and
-//! patients once each, the months' contacts from the covering `contacts_by_date` index, and
-//! each episode's billing history before the first month in one query; then applies the rules
-//! of `billing` month by month, each month's countable contacts becoming the next one's history.
+//! patients once each, the months' contacts (and the month before's, for their history) from the
+//! covering `contacts_by_date` index, and the older history of the few episodes that need it;
+//! then applies the rules of `billing` month by month, each month's countable contacts becoming
+//! the next one's history.
 
 use rusqlite::Connection;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{
     BilledContact, BillingRow, BillingRules, ContactFacts, ExcludedMinutes, ExclusionReason, MonthKind, codes, codes_text, counted_roles,
@@ -15,23 +16,19 @@ use crate::dates::{self, Date, Month};
 use crate::settings;
 use crate::vocab::{Payer, Role};
 
-/// The latest countable contact date from the horizon (?3) to before the first month (?1), per
-/// episode (of one patient, ?4, if asked): the same rule as [`exclusion`], as SQL, evaluated per episode
-/// so the history scan reads only the `contacts_by_episode` index. An earlier month would make
-/// the month initial just as no month would, so the scan stops there. The billing tests check
-/// the SQL and the Rust rule agree, reason by reason.
-fn last_countable_before_sql(roles: &[Role], one_patient: bool) -> String {
-    let patient_filter = if one_patient { " AND e.patient_id = ?4" } else { "" };
+/// The latest countable contact date of one episode (?3) from the horizon (?2) to before ?1:
+/// the same rule as [`exclusion`], as SQL, so the scan reads only the `contacts_by_episode`
+/// index. Asked only of the episodes the lead-in month (see [`months`]) leaves without a
+/// history. The billing tests check the SQL and the Rust rule agree, reason by reason.
+fn last_countable_before_sql(roles: &[Role]) -> String {
     let roles: Vec<String> = roles.iter().map(|r| format!("'{}'", r.as_str())).collect();
     format!(
-        "SELECT e.id,
-                (SELECT MAX(c.date) FROM contacts c
-                 WHERE c.episode_id = e.id AND c.date < ?1 AND c.date >= ?3 AND c.date >= e.consent_date
-                   AND (e.discharge_date IS NULL OR c.date <= e.discharge_date)
-                   AND c.voided_at IS NULL
-                   AND c.author_id IN (SELECT id FROM team_members WHERE role IN ({})))
-         FROM episodes e
-         WHERE e.consent_date IS NOT NULL AND e.voided_at IS NULL AND e.start_date <= ?2{patient_filter}",
+        "SELECT MAX(c.date) FROM episodes e JOIN contacts c ON c.episode_id = e.id
+         WHERE e.id = ?3 AND e.consent_date IS NOT NULL AND e.voided_at IS NULL
+           AND c.date < ?1 AND c.date >= ?2 AND c.date >= e.consent_date
+           AND (e.discharge_date IS NULL OR c.date <= e.discharge_date)
+           AND c.voided_at IS NULL
+           AND c.author_id IN (SELECT id FROM team_members WHERE role IN ({}))",
         roles.join(", ")
     )
 }
@@ -77,7 +74,11 @@ pub(crate) fn months(
     let settings = settings::load(conn)?;
     let roles = counted_roles(&settings);
     let last_day = until.map_or(to.last_day(), |u| u.min(to.last_day()));
-    let (first, last) = (from.first_day().to_string(), last_day.to_string());
+    // The month before `from` is loaded too, as a lead-in: its countable contacts give most
+    // episodes their last countable month before `from` by the Rust rule, and only the rest need
+    // the per-episode history query below (which reads far more of the file).
+    let lead_in = from.plus(-1);
+    let (first, last) = (lead_in.first_day().to_string(), last_day.to_string());
     let patient_filter = if patient_id.is_some() { " AND c.patient_id = ?3" } else { "" };
     let mut params: Vec<&dyn rusqlite::ToSql> = vec![&first, &last];
     if let Some(p) = &patient_id {
@@ -127,6 +128,8 @@ pub(crate) fn months(
         }
     }
     let mut contacts: Vec<MonthContact> = Vec::new();
+    // The last countable month before the month being read, per episode.
+    let mut last_before: HashMap<String, Month> = HashMap::new();
     {
         let sql = format!(
             "SELECT c.id, c.patient_id, c.episode_id, c.date, c.minutes, c.author_id, c.voided_at IS NOT NULL, c.created_at
@@ -152,6 +155,12 @@ pub(crate) fn months(
             let patient_id: String = r.get(1)?;
             let patient = patients.get(&patient_id).map_or(usize::MAX, |p| p.0);
             let (month, created_at) = (Month::of(facts.date), r.get(7)?);
+            if month == lead_in {
+                if contact.excluded.is_none() {
+                    last_before.insert(episode_id, lead_in);
+                }
+                continue;
+            }
             let episode_start = episode.start;
             contacts.push(MonthContact { month, patient, patient_id, episode_id, episode_start, created_at, facts, contact });
         }
@@ -163,18 +172,19 @@ pub(crate) fn months(
             .then_with(|| a.created_at.cmp(&b.created_at))
     });
 
-    // The last countable month before this one, per episode counted this month.
-    let mut last_before: HashMap<String, Month> = HashMap::new();
-    if contacts.iter().any(|c| c.contact.excluded.is_none()) {
+    // Episodes with countable minutes in the months read and none in the lead-in: their last
+    // countable month before it, from the horizon on (older history cannot make a month subsequent).
+    {
         let horizon = from.plus(-(settings.billing_restart_gap_months as i32)).first_day().to_string();
-        let mut history: Vec<&dyn rusqlite::ToSql> = vec![&first, &last, &horizon];
-        history.extend(patient_id.iter().map(|p| p as &dyn rusqlite::ToSql));
-        let mut stmt = conn.prepare_cached(&last_countable_before_sql(&roles, patient_id.is_some()))?;
-        let mut rows = stmt.query(history.as_slice())?;
-        while let Some(r) = rows.next()? {
-            let last: Option<String> = r.get(1)?;
+        let mut stmt = conn.prepare_cached(&last_countable_before_sql(&roles))?;
+        let mut asked: HashSet<&str> = HashSet::new();
+        for c in contacts.iter().filter(|c| c.contact.excluded.is_none()) {
+            if last_before.contains_key(&c.episode_id) || !asked.insert(&c.episode_id) {
+                continue;
+            }
+            let last: Option<String> = stmt.query_row((&first, &horizon, &c.episode_id), |r| r.get(0))?;
             if let Some(d) = last.as_deref().and_then(dates::parse_iso) {
-                last_before.insert(r.get(0)?, Month::of(d));
+                last_before.insert(c.episode_id.clone(), Month::of(d));
             }
         }
     }

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 
 use crate::Result;
+use crate::assessments;
 use crate::billing::{BillingRow, ExclusionReason};
 use crate::dates::{self, Date};
 use crate::instruments::Instrument;
@@ -160,6 +161,21 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
         }
     }
 
+    // No lower date bound, so that SQLite reads the covering `assessments_by_patient` index in
+    // order rather than sorting rows fetched by date.
+    {
+        let mut current: (String, Option<usize>) = (String::new(), None);
+        assessments::for_each_score(conn, "", &[&last_text], |pid, instrument, point| {
+            if pid != current.0 {
+                current = (pid.to_string(), data.patient_index.get(pid).copied());
+            }
+            if let Some(i) = current.1 {
+                data.patients[i].assessments.push((instrument, point));
+            }
+            Ok(())
+        })?;
+    }
+
     // The rows of each query arrive grouped by patient: look each one up once, not per row.
     let mut grouped =
         |sql: &str, params: &[&str], push: &mut dyn FnMut(&mut PatientRecords, &rusqlite::Row) -> rusqlite::Result<()>| -> Result<()> {
@@ -177,18 +193,6 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
             }
             Ok(())
         };
-    // No lower date bound, so that SQLite reads the covering `assessments_by_patient` index in
-    // order rather than sorting rows fetched by date.
-    grouped(
-        "SELECT patient_id, date, instrument, total, item9 FROM assessments
-         WHERE voided_at IS NULL AND date <= ?1 ORDER BY patient_id, date, created_at",
-        &[&last_text],
-        &mut |p, r| {
-            let instrument = if text(r, 2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
-            p.assessments.push((instrument, Point { date: date(text(r, 1)?), total: r.get(3)?, item9: r.get(4)? }));
-            Ok(())
-        },
-    )?;
     grouped(
         "SELECT patient_id, date FROM case_reviews WHERE voided_at IS NULL AND date <= ?1 ORDER BY patient_id, date",
         &[&last_text],
