@@ -31,6 +31,7 @@ string_enum!(
         ChangeSettings => "change-settings",
         ChangeBillingRules => "change-billing-rules",
         Export => "export",
+        Import => "import",
     }
 );
 
@@ -54,6 +55,7 @@ impl Action {
             Action::ChangeSettings => "changing practice settings",
             Action::ChangeBillingRules => "changing billing rules",
             Action::Export => "exporting registry data",
+            Action::Import => "importing records from a file",
         }
     }
 }
@@ -133,7 +135,7 @@ mod tests {
 
     #[test]
     fn a_refusal_names_who_may() {
-        let actor = Actor { member_id: "m1".into(), name: "Dr Lee".into(), role: Role::PsychiatricConsultant };
+        let actor = Actor::new("m1", "Dr Lee", Role::PsychiatricConsultant);
         let e = require(&actor, Action::ChangeSettings).unwrap_err();
         assert_eq!(e.to_string(), "changing practice settings is for a practice-lead; Dr Lee is a psychiatric-consultant");
     }

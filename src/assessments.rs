@@ -31,8 +31,12 @@ pub struct Assessment {
     pub id: String,
     pub date: Date,
     pub instrument: Instrument,
+    /// Empty for an imported total-only score.
     pub items: Vec<u8>,
     pub total: u8,
+    /// Imported with its total alone (items and item 9 unknown): it counts for the measures,
+    /// never for the safety flag.
+    pub total_only: bool,
     pub severity: Severity,
     pub item9_positive: bool,
     pub difficulty: Option<Difficulty>,
@@ -84,7 +88,7 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, a: &New
 
 pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Assessment>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, date, instrument, items, total, difficulty, recorded_by, voided_at, voided_by, void_reason
+        "SELECT id, date, instrument, items, total, difficulty, recorded_by, voided_at, voided_by, void_reason, total_only
          FROM assessments WHERE patient_id = ?1 ORDER BY date, created_at",
     )?;
     let rows = stmt.query_map([patient_id], |r| {
@@ -100,6 +104,7 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Ass
             item9_positive: instrument == Instrument::Phq9 && instruments::item9_positive(items.get(8).copied()),
             items,
             total,
+            total_only: r.get(10)?,
             severity: instrument.severity(total),
             difficulty: difficulty.and_then(|d| Difficulty::parse("difficulty", &d).ok()),
             recorded_by: r.get(6)?,
@@ -107,6 +112,42 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Ass
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Stores a historical score whose items are unknown (an import's), marked total-only: item 9
+/// is unknown, so it never raises or clears the safety flag (spec §3, §5). The same date rules
+/// as an assessment with items; the total must be one the instrument can reach.
+pub(crate) fn insert_total_only(
+    conn: &Connection,
+    actor: &audit::Actor,
+    mrn: &str,
+    date: Date,
+    instrument: Instrument,
+    total: i64,
+) -> Result<String> {
+    let patient = patients::find_by_mrn(conn, mrn)?;
+    let max = 3 * instrument.items().len() as i64;
+    if !(0..=max).contains(&total) {
+        return Err(Error::validation("total", format!("{total} is outside the {}'s 0–{max}", instrument.label())));
+    }
+    let date = patients::clinical_date("date", &date.to_string(), &patient)?;
+    let lookback = crate::settings::load(conn)?.baseline_lookback_days;
+    episodes::episode_on(conn, &patient, "date", dates::add_days(date, lookback))?;
+    let id = new_id();
+    conn.execute(
+        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, recorded_by, created_at, total_only)
+         VALUES (?1, ?2, ?3, ?4, '', ?5, NULL, ?6, ?7, 1)",
+        rusqlite::params![id, patient.id, date.to_string(), instrument.as_str(), total, actor.name, audit::now()],
+    )?;
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "assessment",
+        Some(&id),
+        serde_json::json!({ "mrn": patient.mrn, "date": date, "instrument": instrument, "total": total, "total_only": true }),
+    )?;
+    Ok(id)
 }
 
 impl Registry {

@@ -18,6 +18,11 @@ pub struct Actor {
     pub member_id: String,
     pub name: String,
     pub role: Role,
+    /// Where the act came from beyond the member, recorded in each audit row's details as
+    /// `source`: an import's file and row.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub source: Option<String>,
 }
 
 /// The actor id the audit log records for work done with the recovery key.
@@ -25,7 +30,16 @@ pub const RECOVERY_ACTOR_ID: &str = "recovery-key";
 
 impl Actor {
     pub(crate) fn recovery_key() -> Actor {
-        Actor { member_id: RECOVERY_ACTOR_ID.into(), name: "recovery key".into(), role: Role::PracticeLead }
+        Actor::new(RECOVERY_ACTOR_ID, "recovery key", Role::PracticeLead)
+    }
+
+    pub(crate) fn new(member_id: &str, name: &str, role: Role) -> Actor {
+        Actor { member_id: member_id.to_string(), name: name.to_string(), role, source: None }
+    }
+
+    /// The same member, acting from `source` (an import file's row).
+    pub(crate) fn with_source(&self, source: String) -> Actor {
+        Actor { source: Some(source), ..self.clone() }
     }
 }
 
@@ -40,8 +54,11 @@ pub(crate) fn record(
     action: &str,
     record_type: &str,
     record_id: Option<&str>,
-    details: serde_json::Value,
+    mut details: serde_json::Value,
 ) -> Result<()> {
+    if let (Some(source), Some(map)) = (&actor.source, details.as_object_mut()) {
+        map.insert("source".into(), source.clone().into());
+    }
     let row = Row {
         at: now(),
         actor_id: Some(actor.member_id.clone()),

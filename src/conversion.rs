@@ -96,11 +96,11 @@ pub fn encrypt(path: &Path, lead: &str, password: &str) -> Result<(Registry, Rec
         let member = match team::find(&tx, "lead", lead) {
             Ok(m) => m,
             Err(_) => {
-                let actor = Actor { member_id: crate::store::new_id(), name: lead.to_string(), role: Role::PracticeLead };
+                let actor = Actor::new(&crate::store::new_id(), lead, Role::PracticeLead);
                 team::insert_with_id(&tx, &actor, &actor.member_id, lead, Role::PracticeLead)?
             }
         };
-        let actor = Actor { member_id: member.id.clone(), name: member.name.clone(), role: Role::PracticeLead };
+        let actor = Actor::new(&member.id, &member.name, Role::PracticeLead);
         audit::record(&tx, &actor, "encrypt", "registry", None, serde_json::json!({ "from_schema": version }))?;
         audit::record(&tx, &actor, "account-created", "account", Some(&member.id), serde_json::json!({}))?;
         tx.commit()?;

@@ -37,6 +37,7 @@ pub mod reports;
 mod snapshot;
 
 pub mod demo;
+pub mod import;
 
 pub use error::{Error, ErrorPayload, Result};
 pub use store::Registry;

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_security", include_str!("../migrations/0005_security.sql")),
     ("0006_audit_chain", include_str!("../migrations/0006_audit_chain.sql")),
     ("0007_slimmer_caseload_indexes", include_str!("../migrations/0007_slimmer_caseload_indexes.sql")),
+    ("0008_total_only_assessments", include_str!("../migrations/0008_total_only_assessments.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -109,7 +110,7 @@ impl Registry {
             let conn = connect(path, &data_key, true)?;
             conn.pragma_update(None, "application_id", APPLICATION_ID)?;
             let lead_id = new_id();
-            let actor = Actor { member_id: lead_id.clone(), name: lead.to_string(), role: Role::PracticeLead };
+            let actor = Actor::new(&lead_id, lead, Role::PracticeLead);
             let mut registry = Registry { conn, path: path.to_path_buf(), actor, data_key };
             registry.migrate_from(0)?;
             let tx = registry.conn.transaction()?;
@@ -184,7 +185,7 @@ impl Registry {
     fn actor_for(&self, member_id: &str) -> Result<Actor> {
         let m = team::find(&self.conn, "as", member_id)
             .map_err(|_| Error::Auth("this account's member is not in the registry; ask a practice lead".into()))?;
-        Ok(Actor { member_id: m.id, name: m.name, role: m.role })
+        Ok(Actor::new(&m.id, &m.name, m.role))
     }
 
     fn migrate_from(&mut self, version: i32) -> Result<()> {
@@ -243,6 +244,16 @@ impl Registry {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `f` as [`Registry::write`] would, then rolls back whatever it did: a dry run
+    /// (an import's preview) that meets every rule a real write meets.
+    pub(crate) fn rehearse<T>(&mut self, action: Action, f: impl FnOnce(&Transaction, &Actor) -> Result<T>) -> Result<T> {
+        self.permit(action)?;
+        let tx = self.conn.transaction()?;
+        let out = f(&tx, &self.actor);
+        tx.rollback()?;
+        out
     }
 
     /// Records a refused action in its own transaction. The refusal itself is the error the

@@ -44,6 +44,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("change a setting", [N, N, N, Y]),
     ("change billing rules", [N, N, N, Y]),
     ("export a plain copy", [N, N, N, Y]),
+    ("import a file", [N, N, N, Y]),
 ];
 
 const ROLES: [(&str, Role); 4] =
@@ -108,6 +109,14 @@ fn attempt(cell: &str, r: &mut Registry, me: &str, theirs: &str, dir: &Path) -> 
             r.set_billing_rules(2030, &rules)
         }
         "export a plain copy" => r.export_plain_sqlite(&dir.join(format!("plain-{me}.sqlite"))),
+        "import a file" => {
+            let mapping = serde_json::from_value(serde_json::json!({
+                "shape": "patients", "columns": { "mrn": "MRN", "name": "Name", "dob": "DOB" }
+            }))
+            .unwrap();
+            let csv = format!("MRN,Name,DOB\nIMP-{me},Imported Patient,1970-01-01\n");
+            r.import_csv("patients.csv", csv.as_bytes(), &mapping, false, &mut |_, _| {}).map(|_| ())
+        }
         other => panic!("no such cell: {other}"),
     }
 }
@@ -159,6 +168,7 @@ fn the_matrix_in_the_core_is_the_one_written_here() {
         ("change a setting", Action::ChangeSettings),
         ("change billing rules", Action::ChangeBillingRules),
         ("export a plain copy", Action::Export),
+        ("import a file", Action::Import),
     ];
     for (cell, action) in actions {
         let row = MATRIX.iter().find(|(c, _)| *c == cell).unwrap().1;

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for `cocm`. The command set is a contract (see README.md).
 
+mod import;
 mod output;
 mod report;
 
@@ -220,6 +221,9 @@ enum Command {
     /// Export the registry (practice lead; audited)
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Import records from a practice's files (practice lead; audited by file and row)
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Re-encrypt the registry under a new key, sealed to every account and the recovery key
     /// (after a suspected leak of a password or a copy of the file)
     Rekey,
@@ -484,6 +488,8 @@ pub fn run(cli: Cli) -> Result<()> {
             open()?.export_plain_sqlite(&out)?;
             println!("wrote a plain SQLite copy to {}; it is not encrypted, so keep it as safe as the data it holds", out.display());
         }
+        Command::Import(import::ImportCommand::Csv(args)) => import::csv(open(), args)?,
+        Command::Import(import::ImportCommand::Guess { file, shape }) => import::guess(file, &shape)?,
         Command::Rekey => {
             open()?.rekey()?;
             println!("re-keyed the registry; every account and the recovery key still open it");

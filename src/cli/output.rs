@@ -321,7 +321,13 @@ pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
     }
     println!("\nAssessments:");
     for a in &c.assessments {
-        let alert = if a.item9_positive { "  item 9 positive" } else { "" };
+        let alert = if a.item9_positive {
+            "  item 9 positive"
+        } else if a.total_only {
+            "  imported, total only (item 9 unknown)"
+        } else {
+            ""
+        };
         println!("  {}  {}  {:>2} {}{alert}{}  {}", a.date, a.instrument.label(), a.total, a.severity, err(&a.entered_in_error), a.id);
     }
     println!("Contacts:");

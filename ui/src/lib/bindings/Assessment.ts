@@ -4,4 +4,13 @@ import type { EnteredInError } from "./EnteredInError";
 import type { Instrument } from "./Instrument";
 import type { Severity } from "./Severity";
 
-export type Assessment = { id: string, date: string, instrument: Instrument, items: Array<number>, total: number, severity: Severity, item9_positive: boolean, difficulty: Difficulty | null, recorded_by: string | null, entered_in_error: EnteredInError | null, };
+export type Assessment = { id: string, date: string, instrument: Instrument, 
+/**
+ * Empty for an imported total-only score.
+ */
+items: Array<number>, total: number, 
+/**
+ * Imported with its total alone (items and item 9 unknown): it counts for the measures,
+ * never for the safety flag.
+ */
+total_only: boolean, severity: Severity, item9_positive: boolean, difficulty: Difficulty | null, recorded_by: string | null, entered_in_error: EnteredInError | null, };

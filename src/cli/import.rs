@@ -1,0 +1,98 @@
+//! `cocm import …`: bringing a practice's existing records in from CSV files.
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use super::output;
+use cocm::import::{ImportCounts, ImportReport, ImportShape, Mapping, table};
+use cocm::{Error, Registry, Result};
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Import a CSV file's rows as MAP.json maps them (practice lead): all or nothing, and a
+    /// record already in the registry is not added twice
+    Csv(CsvArgs),
+    /// Print a first guess at the mapping of a CSV file's columns, to check and save as MAP.json
+    Guess {
+        file: PathBuf,
+        /// patients, assessments, contacts or wide
+        #[arg(long)]
+        shape: String,
+    },
+}
+
+#[derive(Args)]
+pub struct CsvArgs {
+    file: PathBuf,
+    #[arg(long, value_name = "MAP.json")]
+    mapping: PathBuf,
+    /// Check every row and list every problem; store nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+fn read(path: &PathBuf, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::validation(what, format!("cannot read {}: {e}", path.display())))
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+pub fn guess(file: PathBuf, shape: &str) -> Result<()> {
+    let shape = ImportShape::parse("shape", shape)?;
+    let name = file_name(&file);
+    let table = table::parse_csv(&name, &table::decode(&name, &read(&file, "file")?)?)?;
+    output::json(&Mapping::guess(shape, &table))
+}
+
+pub fn csv(registry: Result<Registry>, args: CsvArgs) -> Result<()> {
+    let mapping: Mapping = serde_json::from_slice(&read(&args.mapping, "mapping")?)
+        .map_err(|e| Error::validation("mapping", format!("{} is not a mapping: {e}", args.mapping.display())))?;
+    let bytes = read(&args.file, "file")?;
+    let mut registry = registry?;
+    // A progress bar on a terminal only: scripts and pipes get the summary alone.
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({eta} left)").expect("a valid template"));
+    let mut progress = |done: usize, all: usize| {
+        bar.set_length(all as u64);
+        bar.set_position(done as u64);
+    };
+    let report = registry.import_csv(&file_name(&args.file), &bytes, &mapping, args.dry_run, &mut progress);
+    bar.finish_and_clear();
+    let report = report?;
+    if args.json {
+        output::json(&report)?;
+    } else {
+        summary(&report);
+    }
+    if !report.problems.is_empty() {
+        return Err(Error::validation("file", format!("{} problem(s) in {}; nothing was imported", report.problems.len(), report.file)));
+    }
+    Ok(())
+}
+
+/// "5 patients, 4 enrolments", leaving out kinds with none.
+fn counts(c: &ImportCounts) -> String {
+    let parts: Vec<String> = [(c.patients, "patient"), (c.episodes, "enrolment"), (c.assessments, "assessment"), (c.contacts, "contact")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+    if parts.is_empty() { "nothing".to_string() } else { parts.join(", ") }
+}
+
+fn summary(r: &ImportReport) {
+    let verb = if r.dry_run { "would add" } else { "added" };
+    println!("{}: {} rows; {verb} {}; already there: {}", r.file, r.rows, counts(&r.added), counts(&r.already_present));
+    for problem in &r.problems {
+        println!("{} {problem}", r.file);
+    }
+    if r.dry_run && r.problems.is_empty() {
+        println!("dry run: nothing was stored");
+    }
+}

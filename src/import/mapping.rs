@@ -1,0 +1,227 @@
+//! How a file's columns map onto the registry's fields, per row shape, and a first guess at it
+//! from the file's headers (the user confirms it, and may keep it as a JSON file).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::table::Table;
+use crate::vocab::string_enum;
+use crate::{Error, Result};
+
+string_enum!(
+    /// The row shapes a practice's files have: one row per patient (demographics, care team,
+    /// and optionally enrolment and consent), per PHQ-9 or GAD-7 (the total, or every item),
+    /// per care-manager contact, or `wide`: one row per patient with repeated date / PHQ-9 /
+    /// GAD-7 column groups, as tracking spreadsheets have (the scores are totals).
+    ImportShape {
+        Patients => "patients",
+        Assessments => "assessments",
+        Contacts => "contacts",
+        Wide => "wide",
+    }
+);
+
+/// A file's mapping: which column holds each registry field. Saved as JSON
+/// (`seeds/import/*.mapping.json` are examples).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Mapping {
+    pub shape: ImportShape,
+    /// Registry field → the file's column header (compared without case).
+    pub columns: BTreeMap<String, String>,
+    /// Wide layout only: each repeated group, field (`date`, `phq9`, `gad7`) → column header.
+    #[serde(default)]
+    pub groups: Vec<BTreeMap<String, String>>,
+    /// How dates written with slashes read: `mdy` (03/11/2025 is March 11, the default) or `dmy`.
+    #[serde(default)]
+    pub date_order: Option<String>,
+}
+
+/// The fields of each shape, required ones first, with the header spellings a guess accepts.
+pub fn fields(shape: ImportShape) -> &'static [Field] {
+    match shape {
+        ImportShape::Patients => PATIENT_FIELDS,
+        ImportShape::Assessments => ASSESSMENT_FIELDS,
+        ImportShape::Contacts => CONTACT_FIELDS,
+        ImportShape::Wide => WIDE_FIELDS,
+    }
+}
+
+/// One registry field a column can fill.
+pub struct Field {
+    pub name: &'static str,
+    pub required: bool,
+    /// Header spellings that suggest this field, lower case, no punctuation.
+    pub guesses: &'static [&'static str],
+}
+
+const fn f(name: &'static str, required: bool, guesses: &'static [&'static str]) -> Field {
+    Field { name, required, guesses }
+}
+
+const MRN: Field = f("mrn", true, &["mrn", "medical record number", "record number", "patient id", "chart number"]);
+const PATIENT_FIELDS: &[Field] = &[
+    MRN,
+    f("name", true, &["name", "patient name", "patient", "full name"]),
+    f("dob", true, &["dob", "date of birth", "birth date", "birthdate"]),
+    f("payer", false, &["payer", "insurance", "insurer", "coverage"]),
+    f("care_manager", false, &["care manager", "cm", "bhcm", "behavioral health care manager"]),
+    f("pcp", false, &["pcp", "primary care provider", "primary care physician", "provider"]),
+    f("consultant", false, &["consultant", "psychiatric consultant", "psychiatrist"]),
+    f("enrolled", false, &["enrolled", "enrollment date", "enrolment date", "date enrolled", "initial assessment date", "start date"]),
+    f("consent", false, &["consent", "consent date", "date of consent"]),
+    f("targets", false, &["targets", "target", "diagnosis", "condition"]),
+];
+const ASSESSMENT_FIELDS: &[Field] = &[
+    MRN,
+    f("date", true, &["date", "assessment date", "score date", "date of assessment"]),
+    f("instrument", true, &["instrument", "measure", "tool", "questionnaire"]),
+    f("total", false, &["total", "score", "total score"]),
+    f("item1", false, &["item 1", "item1", "q1"]),
+    f("item2", false, &["item 2", "item2", "q2"]),
+    f("item3", false, &["item 3", "item3", "q3"]),
+    f("item4", false, &["item 4", "item4", "q4"]),
+    f("item5", false, &["item 5", "item5", "q5"]),
+    f("item6", false, &["item 6", "item6", "q6"]),
+    f("item7", false, &["item 7", "item7", "q7"]),
+    f("item8", false, &["item 8", "item8", "q8"]),
+    f("item9", false, &["item 9", "item9", "q9"]),
+    f("difficulty", false, &["difficulty", "functional difficulty"]),
+];
+const CONTACT_FIELDS: &[Field] = &[
+    MRN,
+    f("date", true, &["date", "contact date", "date of contact"]),
+    f("minutes", true, &["minutes", "mins", "duration", "time spent"]),
+    f("by", true, &["by", "care manager", "staff", "author", "provider"]),
+    f("kind", false, &["kind", "contact type", "type"]),
+    f("mode", false, &["mode", "contact mode", "method"]),
+    f("note", false, &["note", "notes", "comment", "comments"]),
+];
+const WIDE_FIELDS: &[Field] = &[
+    MRN,
+    f("name", false, &["name", "patient name", "patient", "full name"]),
+    f("dob", false, &["dob", "date of birth", "birth date", "birthdate"]),
+    f("payer", false, &["payer", "insurance", "insurer", "coverage"]),
+    f("care_manager", false, &["care manager", "cm", "bhcm"]),
+    f("enrolled", false, &["enrolled", "enrollment date", "enrolment date", "date enrolled", "initial assessment date", "start date"]),
+    f("consent", false, &["consent", "consent date"]),
+    f("targets", false, &["targets", "target", "diagnosis"]),
+];
+
+/// A header reduced for comparison: lower case, letters and digits, single spaces.
+fn normal(header: &str) -> String {
+    let spaced: String = header.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Mapping {
+    /// A first guess from the file's headers; the user reviews it before importing.
+    pub fn guess(shape: ImportShape, table: &Table) -> Mapping {
+        let headers: Vec<String> = table.headers.iter().map(|h| normal(h)).collect();
+        let mut columns = BTreeMap::new();
+        for field in fields(shape) {
+            if let Some(i) = headers.iter().position(|h| field.guesses.contains(&h.as_str())) {
+                columns.insert(field.name.to_string(), table.headers[i].clone());
+            }
+        }
+        let groups = if shape == ImportShape::Wide { guess_groups(table) } else { Vec::new() };
+        Mapping { shape, columns, groups, date_order: None }
+    }
+
+    /// The column index of each mapped field, checking that every required field is mapped to a
+    /// column the file has, and that no unknown field is named.
+    pub(crate) fn resolve(&self, file: &str, table: &Table) -> Result<Resolved> {
+        let known = fields(self.shape);
+        let mut at = BTreeMap::new();
+        for (field, header) in &self.columns {
+            if !known.iter().any(|f| f.name == field) {
+                let names: Vec<&str> = known.iter().map(|f| f.name).collect();
+                return Err(Error::validation(
+                    "mapping",
+                    format!("{field} is not a field of a {} file (its fields: {})", self.shape, names.join(", ")),
+                ));
+            }
+            if header.trim().is_empty() {
+                continue;
+            }
+            let i = table.column(header).ok_or_else(|| {
+                Error::validation(
+                    "mapping",
+                    format!("{file} has no column \"{header}\" (mapped to {field}); its columns: {}", table.headers.join(", ")),
+                )
+            })?;
+            at.insert(field.clone(), (i, table.headers[i].clone()));
+        }
+        for field in known.iter().filter(|f| f.required) {
+            if !at.contains_key(field.name) {
+                return Err(Error::validation("mapping", format!("{file}: the required column for {} is not mapped", field.name)));
+            }
+        }
+        if self.shape == ImportShape::Assessments && !at.contains_key("total") && !at.contains_key("item1") {
+            return Err(Error::validation("mapping", format!("{file}: map either the total or the items (item1…) of each assessment")));
+        }
+        let mut groups = Vec::new();
+        for (n, group) in self.groups.iter().enumerate() {
+            let mut g = BTreeMap::new();
+            for (field, header) in group {
+                if !["date", "phq9", "gad7"].contains(&field.as_str()) {
+                    return Err(Error::validation("mapping", format!("group {}: {field} is not date, phq9 or gad7", n + 1)));
+                }
+                let i = table
+                    .column(header)
+                    .ok_or_else(|| Error::validation("mapping", format!("{file} has no column \"{header}\" (group {}, {field})", n + 1)))?;
+                g.insert(field.clone(), (i, table.headers[i].clone()));
+            }
+            if !g.contains_key("date") {
+                return Err(Error::validation("mapping", format!("group {}: the date column is not mapped", n + 1)));
+            }
+            groups.push(g);
+        }
+        if self.shape == ImportShape::Wide && groups.is_empty() {
+            return Err(Error::validation("mapping", format!("{file}: a wide file needs at least one date / PHQ-9 / GAD-7 group")));
+        }
+        let day_first = match self.date_order.as_deref() {
+            None | Some("mdy") => false,
+            Some("dmy") => true,
+            Some(other) => return Err(Error::validation("date_order", format!("\"{other}\" is not mdy or dmy"))),
+        };
+        Ok(Resolved { at, groups, day_first })
+    }
+}
+
+/// A mapping checked against one file: column indexes and headers by field.
+pub(crate) struct Resolved {
+    pub at: BTreeMap<String, (usize, String)>,
+    pub groups: Vec<BTreeMap<String, (usize, String)>>,
+    pub day_first: bool,
+}
+
+impl Resolved {
+    /// A row's cell for a field; `None` when unmapped or blank.
+    pub fn cell<'r>(&self, row: &'r [String], field: &str) -> Option<&'r str> {
+        self.at.get(field).map(|(i, _)| row[*i].as_str()).filter(|c| !c.is_empty())
+    }
+
+    /// The file's header for a field (what a problem names), else the field.
+    pub fn header(&self, field: &str) -> String {
+        self.at.get(field).map_or_else(|| field.to_string(), |(_, h)| h.clone())
+    }
+}
+
+/// Repeated groups in a wide file: headers ending in the same number (`Date 1`, `PHQ-9 1`,
+/// `GAD-7 1`, or `PHQ9_2`…), each with a date column.
+fn guess_groups(table: &Table) -> Vec<BTreeMap<String, String>> {
+    let mut by_number: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
+    for header in &table.headers {
+        let n = normal(header);
+        let Some((stem, number)) = n.rsplit_once(' ') else { continue };
+        let Ok(number) = number.parse::<u32>() else { continue };
+        let field = match stem.replace(' ', "").as_str() {
+            "date" | "visitdate" | "assessmentdate" => "date",
+            "phq9" | "phq9score" | "phq" => "phq9",
+            "gad7" | "gad7score" | "gad" => "gad7",
+            _ => continue,
+        };
+        by_number.entry(number).or_default().insert(field.to_string(), header.clone());
+    }
+    by_number.into_values().filter(|g| g.contains_key("date") && g.len() > 1).collect()
+}

@@ -1,0 +1,146 @@
+//! Importing a practice's existing caseload from a CSV file (issue 10): one row per patient,
+//! per assessment or per contact, or the wide layout of tracking spreadsheets. The file is read
+//! (`table`), its columns mapped (`mapping`), and every row applied (`apply`) in one transaction
+//! with the same rules and audit rows as typing it in, each audit row naming the file and row.
+//! All or nothing: any problem, and nothing is stored; a dry run applies every row, lists
+//! every problem and rolls back.
+
+mod apply;
+pub mod mapping;
+pub mod table;
+
+use serde::Serialize;
+
+use crate::access::Action;
+use crate::{Error, Registry, Result};
+pub use mapping::{ImportShape, Mapping};
+pub use table::Table;
+
+/// How many records of each kind an import added, or found already there.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, ts_rs::TS)]
+pub struct ImportCounts {
+    pub patients: usize,
+    pub episodes: usize,
+    pub assessments: usize,
+    pub contacts: usize,
+}
+
+impl ImportCounts {
+    fn add(&mut self, other: &ImportCounts) {
+        self.patients += other.patients;
+        self.episodes += other.episodes;
+        self.assessments += other.assessments;
+        self.contacts += other.contacts;
+    }
+}
+
+/// One problem, by the file's row (the header is row 1) and column header.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct ImportProblem {
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ImportProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "row {}, column {}: {}", self.row, self.column, self.message)
+    }
+}
+
+/// What an import did, or (a dry run) would do.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct ImportReport {
+    pub file: String,
+    pub shape: ImportShape,
+    pub rows: usize,
+    pub added: ImportCounts,
+    /// Records the registry already had (matched, not added twice).
+    pub already_present: ImportCounts,
+    /// Empty when the import was stored.
+    pub problems: Vec<ImportProblem>,
+    pub dry_run: bool,
+}
+
+/// The most problems an error message lists; a dry run lists them all.
+const PROBLEMS_IN_MESSAGE: usize = 10;
+
+impl Registry {
+    /// Imports a CSV file's rows as `mapping` says (a practice lead's). Either every row is
+    /// stored, or (any problem) nothing is and the error lists the problems by row and column.
+    /// `dry_run` applies every row, rolls back, and reports the problems instead of failing.
+    /// `progress` is told the rows done and the rows in all, as they go.
+    pub fn import_csv(
+        &mut self,
+        file: &str,
+        bytes: &[u8],
+        mapping: &Mapping,
+        dry_run: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ImportReport> {
+        self.permit(Action::Import)?;
+        let table = table::parse_csv(file, &table::decode(file, bytes)?)?;
+        let resolved = mapping.resolve(file, &table)?;
+        let shape = mapping.shape;
+        let mut apply_all = |tx: &rusqlite::Transaction, actor: &crate::audit::Actor| -> Result<ImportReport> {
+            let mut total = apply::RowOutcome::default();
+            let mut problems = Vec::new();
+            for (done, (line, cells)) in table.rows.iter().enumerate() {
+                let row_actor = actor.with_source(format!("{file} row {line}"));
+                // Each row in a savepoint: a row with a problem leaves nothing half-applied for
+                // the rows after it to trip over (the whole import rolls back anyway).
+                tx.execute_batch("SAVEPOINT import_row")?;
+                match apply::row(tx, &row_actor, shape, &resolved, cells) {
+                    Ok(outcome) => {
+                        tx.execute_batch("RELEASE import_row")?;
+                        apply::add(&mut total, outcome);
+                    }
+                    Err(p) => {
+                        tx.execute_batch("ROLLBACK TO import_row; RELEASE import_row")?;
+                        let column = resolved_header(&resolved, &p.field);
+                        problems.push(ImportProblem { row: *line, column, message: p.message });
+                    }
+                }
+                progress(done + 1, table.rows.len());
+            }
+            Ok(ImportReport {
+                file: file.to_string(),
+                shape,
+                rows: table.rows.len(),
+                added: total.added,
+                already_present: total.present,
+                problems,
+                dry_run,
+            })
+        };
+        if dry_run {
+            return self.rehearse(Action::Import, apply_all);
+        }
+        self.write(Action::Import, |tx, actor| {
+            let report = apply_all(tx, actor)?;
+            if report.problems.is_empty() {
+                return Ok(report);
+            }
+            let mut lines: Vec<String> = report.problems.iter().take(PROBLEMS_IN_MESSAGE).map(|p| format!("{file} {p}")).collect();
+            if report.problems.len() > PROBLEMS_IN_MESSAGE {
+                lines.push(format!("… and {} more (a dry run lists them all)", report.problems.len() - PROBLEMS_IN_MESSAGE));
+            }
+            Err(Error::validation("file", format!("{} problem(s), nothing was imported:\n{}", report.problems.len(), lines.join("\n"))))
+        })
+    }
+}
+
+/// A problem's column: the file's header for a mapped field (or group field), else the field.
+fn resolved_header(resolved: &mapping::Resolved, field: &str) -> String {
+    if let Some(rest) = field.strip_prefix("group ") {
+        let header = rest.split_once(' ').and_then(|(n, f)| {
+            let group = n.parse::<usize>().ok().and_then(|n| resolved.groups.get(n.checked_sub(1)?))?;
+            group.get(f).map(|(_, header)| header.clone())
+        });
+        if let Some(header) = header {
+            return header;
+        }
+        return field.to_string();
+    }
+    resolved.header(field)
+}

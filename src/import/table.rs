@@ -1,0 +1,119 @@
+//! Reading an import file into a table of text cells: the bytes decoded (UTF-8 with or without
+//! a byte-order mark, else Windows-1252, as Excel on Windows saves "CSV"), then parsed by the
+//! `csv` crate. Nothing here knows what the columns mean.
+
+use crate::{Error, Result};
+
+/// The most rows one import takes: a practice's whole history is far smaller, and a larger
+/// file is more likely the wrong file than a registry.
+pub const MAX_ROWS: usize = 200_000;
+
+/// A file's header row and its data rows, every cell trimmed text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    pub headers: Vec<String>,
+    /// Each data row with its line number in the file (the header is row 1).
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+impl Table {
+    /// The position of a header, compared without case or surrounding spaces.
+    pub fn column(&self, header: &str) -> Option<usize> {
+        let want = header.trim().to_lowercase();
+        self.headers.iter().position(|h| h.trim().to_lowercase() == want)
+    }
+}
+
+/// Decodes a file's bytes to text: UTF-8 (a leading byte-order mark dropped) when they are valid
+/// UTF-8, else Windows-1252. UTF-16 and files with NUL bytes (a spreadsheet saved in another
+/// format, or not a text file at all) are refused with what to do instead.
+pub fn decode(file: &str, bytes: &[u8]) -> Result<String> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Error::validation("file", format!("{file} is UTF-16 text; save it as \"CSV UTF-8\" and import that")));
+    }
+    if bytes.contains(&0) {
+        return Err(Error::validation(
+            "file",
+            format!("{file} is not a text CSV file (it contains NUL bytes); save the sheet as CSV, or import the .xlsx itself"),
+        ));
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(_) => Ok(encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()),
+    }
+}
+
+/// Parses CSV text: the first row is the header. Rows may be shorter than the header (missing
+/// cells are empty); a row longer than the header is an error naming it.
+pub fn parse_csv(file: &str, text: &str) -> Result<Table> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let headers: Vec<String> = match records.next() {
+        None => return Err(Error::validation("file", format!("{file} is empty: the first row must name the columns"))),
+        Some(r) => r.map_err(|e| csv_error(file, &e))?.iter().map(|h| h.trim().to_string()).collect(),
+    };
+    if headers.iter().all(|h| h.is_empty()) {
+        return Err(Error::validation("file", format!("{file} row 1: the first row must name the columns")));
+    }
+    let mut rows = Vec::new();
+    for record in records {
+        let record = record.map_err(|e| csv_error(file, &e))?;
+        let line = record.position().map_or(rows.len() + 2, |p| p.line() as usize);
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if record.len() > headers.len() {
+            return Err(Error::validation(
+                "file",
+                format!("{file} row {line}: {} cells, but the header names {} columns", record.len(), headers.len()),
+            ));
+        }
+        if rows.len() == MAX_ROWS {
+            return Err(Error::validation(
+                "file",
+                format!("{file} has more than {MAX_ROWS} rows; split it into smaller files and import them one after another"),
+            ));
+        }
+        let mut cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
+        cells.resize(headers.len(), String::new());
+        rows.push((line, cells));
+    }
+    Ok(Table { headers, rows })
+}
+
+fn csv_error(file: &str, e: &csv::Error) -> Error {
+    let row = e.position().map(|p| format!(" row {}", p.line())).unwrap_or_default();
+    // The kind without its position (the message names the row itself).
+    let what = match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "text that is not UTF-8",
+        _ => "malformed CSV",
+    };
+    Error::validation("file", format!("{file}{row}: not readable as CSV ({what})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_rows_are_padded_blank_rows_skipped_and_lines_counted_from_the_header() {
+        let t = parse_csv("f.csv", "A,B,C\n1,2\n\n,,\n4,5,6\n").unwrap();
+        assert_eq!(t.headers, ["A", "B", "C"]);
+        // Rows: line 2 padded; lines 3 (empty) and 4 (blank cells) skipped; line 5 kept.
+        assert_eq!(t.rows, [(2, vec!["1".into(), "2".into(), String::new()]), (5, vec!["4".into(), "5".into(), "6".into()])]);
+        assert_eq!(t.column(" b "), Some(1));
+    }
+
+    #[test]
+    fn a_quoted_cell_keeps_its_commas_and_newlines() {
+        let t = parse_csv("f.csv", "Note,N\n\"a, b\nc\",1\n").unwrap();
+        assert_eq!(t.rows[0].1, ["a, b\nc", "1"]);
+    }
+
+    #[test]
+    fn an_empty_file_or_header_is_refused() {
+        assert!(parse_csv("f.csv", "").unwrap_err().to_string().contains("f.csv is empty"));
+        assert!(parse_csv("f.csv", ",,\n1,2,3\n").unwrap_err().to_string().contains("row 1"));
+    }
+}
