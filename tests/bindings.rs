@@ -36,6 +36,8 @@ fn export(dir: &Path) {
         cocm::backup::VerifyReport,
         cocm::accounts::SignInChoices,
         cocm::access::Action,
+        cocm::import::ImportPreview,
+        cocm::import::ImportReport,
         LiveScore,
         StartState,
         cocm::caseload::CaseloadView,

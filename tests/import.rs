@@ -345,3 +345,35 @@ fn any_csv_imports_or_fails_cleanly() {
         })
         .unwrap();
 }
+
+#[test]
+fn the_preview_guesses_the_mapping_and_shows_the_first_rows_as_stored() {
+    use cocm::import::ImportShape;
+    let (t, mut r) = team_registry();
+    let (bytes, sample_mapping) = sample("contacts");
+    let before = dump(&t.path);
+    // Before the patients are in, every contact's MRN is unknown: 7 problems, shown per row.
+    let p = r.import_preview("contacts.csv", &bytes, ImportShape::Contacts, None).unwrap();
+    assert_eq!(p.mapping, sample_mapping, "the guess from the headers is the sample mapping");
+    assert_eq!(p.headers, ["MRN", "Contact Date", "Minutes", "Staff", "Contact Type", "Method", "Notes"]);
+    let report = p.report.unwrap();
+    assert_eq!(report.problems.len(), 7);
+    assert_eq!(report.preview[0].outcome, "problem");
+    assert_eq!(dump(&t.path), before, "looking stores nothing");
+
+    import(&mut r, "patients");
+    let p = r.import_preview("contacts.csv", &bytes, ImportShape::Contacts, None).unwrap();
+    let report = p.report.unwrap();
+    assert!(report.problems.is_empty());
+    assert_eq!(report.preview.len(), 7);
+    assert_eq!(
+        (report.preview[0].row, report.preview[0].outcome.as_str(), report.preview[0].stored.as_str()),
+        (2, "new", "contact on 2026-08-03 for MRN I001: 45 min by Ana Morales, initial-assessment, in-person")
+    );
+    // A mapping without a required field is named, and not run.
+    let mut partial = sample_mapping.clone();
+    partial.columns.remove("minutes");
+    let p = r.import_preview("contacts.csv", &bytes, ImportShape::Contacts, Some(partial)).unwrap();
+    assert!(p.report.is_none());
+    assert!(p.mapping_problem.unwrap().contains("required column for minutes is not mapped"));
+}

@@ -13,6 +13,7 @@ use cocm::contacts::NewContact;
 use cocm::dates::{self, Date, Month};
 use cocm::demo::{self, DemoOptions};
 use cocm::episodes::Enrolment;
+use cocm::import::{ImportPreview, ImportReport, ImportShape, Mapping};
 use cocm::instruments::{self, Instrument, Item, LiveScore};
 use cocm::patients::{NewPatient, Patient, PatientChanges};
 use cocm::queue::QueueEntry;
@@ -406,4 +407,38 @@ pub fn export_report_csv(state: State, from: String, to: String, path: String, a
         std::fs::write(&path, cocm::reports::to_csv(&rows)?)?;
         Ok(rows.len())
     })
+}
+
+/// The import wizard's look at a file: its columns, the mapping (the one given, else a guess)
+/// and a dry run of the whole file with it.
+#[tauri::command]
+pub fn import_preview(state: State, path: String, shape: String, mapping: Option<Mapping>) -> Reply<ImportPreview> {
+    with(&state, |r| {
+        let (name, bytes) = read_import_file(&path)?;
+        r.import_preview(&name, &bytes, ImportShape::parse("shape", &shape)?, mapping)
+    })
+}
+
+/// Imports a file, all or nothing, telling the window its progress (`import-progress`, rows
+/// done and rows in all) every 500 rows.
+#[tauri::command]
+pub fn import_file(app: tauri::AppHandle, state: State, path: String, mapping: Mapping) -> Reply<ImportReport> {
+    use tauri::Emitter;
+    with(&state, |r| {
+        let (name, bytes) = read_import_file(&path)?;
+        let mut progress = |done: usize, all: usize| {
+            if done % 500 == 0 || done == all {
+                let _ = app.emit("import-progress", (done, all));
+            }
+        };
+        r.import_csv(&name, &bytes, &mapping, false, &mut progress)
+    })
+}
+
+/// The file's name (what problems and the audit log name) and its bytes.
+fn read_import_file(path: &str) -> cocm::Result<(String, Vec<u8>)> {
+    let path = PathBuf::from(path);
+    let bytes = std::fs::read(&path).map_err(|e| Error::validation("file", format!("cannot read {}: {e}", path.display())))?;
+    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    Ok((name, bytes))
 }

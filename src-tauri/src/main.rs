@@ -54,6 +54,8 @@ fn main() {
             commands::reports_view,
             commands::report_members,
             commands::export_report_csv,
+            commands::import_preview,
+            commands::import_file,
             print::print_page,
             print::save_pdf,
         ])

@@ -22,6 +22,8 @@ use crate::patients::{self, NewPatient};
 pub(crate) struct RowOutcome {
     pub added: ImportCounts,
     pub present: ImportCounts,
+    /// Each record of the row as the registry stores it, for the preview.
+    pub stored: Vec<String>,
 }
 
 /// A problem on one row, before the row and file are attached.
@@ -134,6 +136,10 @@ fn patient(
                 care_manager: map.cell(cells, "care_manager").map(String::from),
                 consultant: map.cell(cells, "consultant").map(String::from),
             };
+            let team = [("care manager", &new.care_manager), ("PCP", &new.pcp), ("consultant", &new.consultant)];
+            let team: String = team.iter().filter_map(|(role, m)| m.as_ref().map(|m| format!(", {role} {m}"))).collect();
+            let payer = new.payer.as_deref().unwrap_or("other");
+            out.stored.push(format!("new patient {} (MRN {mrn}), born {dob}, {payer}{team}", new.name));
             patients::insert(conn, actor, &new).map_err(|e| {
                 let field = match &e {
                     Error::Validation { field, .. } => match field.as_str() {
@@ -157,6 +163,7 @@ fn patient_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String
     let p = patient(conn, actor, map, cells, &mut out)?;
     if out.added.patients == 0 {
         out.present.patients += 1;
+        out.stored.push(format!("patient {} (MRN {}) already there", p.name, p.mrn));
     }
     let Some(start) = date_cell(map, cells, "enrolled")?.filter(|_| enrol) else {
         if map.cell(cells, "consent").is_some() {
@@ -175,6 +182,7 @@ fn patient_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String
         .map_err(|e| from_core("enrolled", e.into()))?;
     if same_start.is_some() {
         out.present.episodes += 1;
+        out.stored.push(format!("enrolment of {start} already there"));
         return Ok(out);
     }
     let enrolment = Enrolment {
@@ -190,6 +198,9 @@ fn patient_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String
         from_core(&field, e)
     })?;
     out.added.episodes += 1;
+    let consent = consent.map_or_else(|| "no consent yet".to_string(), |c| format!("consent {c}"));
+    let targets = enrolment.targets.as_deref().unwrap_or("depression").replace(',', " and ");
+    out.stored.push(format!("enrolled {start}, {consent}, treating {targets}"));
     Ok(out)
 }
 
@@ -234,6 +245,9 @@ fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[Str
             };
             from_core(field, e)
         })?;
+        let answers: Vec<String> = new.answers.iter().map(|a| a.to_string()).collect();
+        let sum: i64 = new.answers.iter().sum();
+        out.stored.push(format!("{} on {date} for MRN {}: {sum} (items {})", instrument.label(), p.mrn, answers.join(",")));
         if let Some(total) = total.and_then(|t| t.parse::<i64>().ok()) {
             let stored: i64 = conn
                 .query_row(
@@ -249,6 +263,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[Str
     } else {
         let text = total.unwrap_or_default();
         let total: i64 = text.parse().map_err(|_| problem("total", format!("\"{text}\" is not a whole number")))?;
+        out.stored.push(format!("{} on {date} for MRN {}: {total} (imported, total only)", instrument.label(), p.mrn));
         assessments::insert_total_only(conn, actor, &p.mrn, date, instrument, total).map_err(|e| {
             let field = match &e {
                 Error::Validation { field, .. } if field == "total" => "total",
@@ -275,8 +290,10 @@ fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String
         &[&p.id, &date.to_string(), &author.id, &minutes],
     )? {
         out.present.contacts += 1;
+        out.stored.push(format!("contact of {date}, {minutes} min by {} for MRN {} already there", author.name, p.mrn));
         return Ok(out);
     }
+    let author_name = author.name.clone();
     let new = NewContact {
         date: date.to_string(),
         minutes,
@@ -294,6 +311,8 @@ fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String
         from_core(&field, e)
     })?;
     out.added.contacts += 1;
+    let (kind, mode) = (new.kind.as_deref().unwrap_or("follow-up"), new.mode.as_deref().unwrap_or("phone"));
+    out.stored.push(format!("contact on {date} for MRN {}: {minutes} min by {author_name}, {kind}, {mode}", p.mrn));
     Ok(out)
 }
 

@@ -59,8 +59,43 @@ pub struct ImportReport {
     pub already_present: ImportCounts,
     /// Empty when the import was stored.
     pub problems: Vec<ImportProblem>,
+    /// The first rows, as the registry stores them (or their problem).
+    pub preview: Vec<ImportPreviewRow>,
     pub dry_run: bool,
 }
+
+/// One row of the preview.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct ImportPreviewRow {
+    pub row: usize,
+    /// `new`, `already-there` or `problem`.
+    pub outcome: String,
+    /// What the registry stores from the row, or the problem.
+    pub stored: String,
+}
+
+/// A registry field a column can fill, for the wizard's mapping table.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct ImportField {
+    pub name: String,
+    pub required: bool,
+}
+
+/// What the import wizard shows before importing: the file's columns, the shape's fields, the
+/// mapping (the one given, else a guess from the headers) and a dry run with it.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct ImportPreview {
+    pub file: String,
+    pub headers: Vec<String>,
+    pub fields: Vec<ImportField>,
+    pub mapping: Mapping,
+    /// Why the mapping cannot be applied yet (a required field not mapped…): no dry run then.
+    pub mapping_problem: Option<String>,
+    pub report: Option<ImportReport>,
+}
+
+/// How many rows the preview shows.
+const PREVIEW_ROWS: usize = 20;
 
 /// The most problems an error message lists; a dry run lists them all.
 const PROBLEMS_IN_MESSAGE: usize = 10;
@@ -85,6 +120,7 @@ impl Registry {
         let mut apply_all = |tx: &rusqlite::Transaction, actor: &crate::audit::Actor| -> Result<ImportReport> {
             let mut total = apply::RowOutcome::default();
             let mut problems = Vec::new();
+            let mut preview = Vec::new();
             for (done, (line, cells)) in table.rows.iter().enumerate() {
                 let row_actor = actor.with_source(format!("{file} row {line}"));
                 // Each row in a savepoint: a row with a problem leaves nothing half-applied for
@@ -93,12 +129,21 @@ impl Registry {
                 match apply::row(tx, &row_actor, shape, &resolved, cells) {
                     Ok(outcome) => {
                         tx.execute_batch("RELEASE import_row")?;
+                        if preview.len() < PREVIEW_ROWS {
+                            let added = outcome.added != ImportCounts::default();
+                            let outcome_name = if added { "new" } else { "already-there" };
+                            preview.push(ImportPreviewRow { row: *line, outcome: outcome_name.into(), stored: outcome.stored.join("; ") });
+                        }
                         apply::add(&mut total, outcome);
                     }
                     Err(p) => {
                         tx.execute_batch("ROLLBACK TO import_row; RELEASE import_row")?;
                         let column = resolved_header(&resolved, &p.field);
-                        problems.push(ImportProblem { row: *line, column, message: p.message });
+                        let problem = ImportProblem { row: *line, column, message: p.message };
+                        if preview.len() < PREVIEW_ROWS {
+                            preview.push(ImportPreviewRow { row: *line, outcome: "problem".into(), stored: problem.to_string() });
+                        }
+                        problems.push(problem);
                     }
                 }
                 progress(done + 1, table.rows.len());
@@ -110,6 +155,7 @@ impl Registry {
                 added: total.added,
                 already_present: total.present,
                 problems,
+                preview,
                 dry_run,
             })
         };
@@ -127,6 +173,23 @@ impl Registry {
             }
             Err(Error::validation("file", format!("{} problem(s), nothing was imported:\n{}", report.problems.len(), lines.join("\n"))))
         })
+    }
+}
+
+impl Registry {
+    /// The wizard's look at a file before importing it: its headers, the fields of `shape`, the
+    /// mapping (`mapping`, else a guess from the headers), and, when that mapping can be
+    /// applied, a dry run of the whole file with it (a practice lead's).
+    pub fn import_preview(&mut self, file: &str, bytes: &[u8], shape: ImportShape, mapping: Option<Mapping>) -> Result<ImportPreview> {
+        self.permit(Action::Import)?;
+        let table = table::parse_csv(file, &table::decode(file, bytes)?)?;
+        let mapping = mapping.filter(|m| m.shape == shape).unwrap_or_else(|| Mapping::guess(shape, &table));
+        let fields = mapping::fields(shape).iter().map(|f| ImportField { name: f.name.to_string(), required: f.required }).collect();
+        let (mapping_problem, report) = match mapping.resolve(file, &table) {
+            Err(e) => (Some(e.to_string()), None),
+            Ok(_) => (None, Some(self.import_csv(file, bytes, &mapping, true, &mut |_, _| {})?)),
+        };
+        Ok(ImportPreview { file: file.to_string(), headers: table.headers, fields, mapping, mapping_problem, report })
     }
 }
 

@@ -28,6 +28,9 @@ import type { Measure } from "./bindings/Measure";
 import type { Account } from "./bindings/Account";
 import type { CreatedRegistry } from "./bindings/CreatedRegistry";
 import type { SignInChoices } from "./bindings/SignInChoices";
+import type { ImportPreview } from "./bindings/ImportPreview";
+import type { ImportReport } from "./bindings/ImportReport";
+import type { Mapping } from "./bindings/Mapping";
 
 export type { Account, BillingView, CaseloadView, ErrorPayload, SignInChoices, StartState };
 
@@ -97,4 +100,7 @@ export const api = {
   savePdf: (what: string, path: string) => call<null>("save_pdf", { what, path }),
   exportReportCsv: (from: string, to: string, path: string) => call<number>("export_report_csv", { from, to, path, asOfDate: null }),
   markEnteredInError: (kind: string, id: string, reason: string) => call<null>("mark_entered_in_error", { kind, id, reason }),
+  importPreview: (path: string, shape: string, mapping: Mapping | null) =>
+    call<ImportPreview>("import_preview", { path, shape, mapping }),
+  importFile: (path: string, mapping: Mapping) => call<ImportReport>("import_file", { path, mapping }),
 };
