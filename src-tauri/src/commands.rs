@@ -427,7 +427,7 @@ pub fn import_file(app: tauri::AppHandle, state: State, path: String, mapping: M
     with(&state, |r| {
         let (name, bytes) = read_import_file(&path)?;
         let mut progress = |done: usize, all: usize| {
-            if done % 500 == 0 || done == all {
+            if done.is_multiple_of(500) || done == all {
                 let _ = app.emit("import-progress", (done, all));
             }
         };
