@@ -47,3 +47,26 @@ measure "cocm queue --json" queue --as-of "$as_of" --json
 measure "cocm report --from $month --json" report --from "$month" --as-of "$as_of" --json
 measure "cocm report --by-care-manager" report --from "$month" --as-of "$as_of" --by-care-manager --json
 measure "cocm report --monthly (12 months) --csv" report --monthly --from 2025-11 --to "$month" --as-of "$as_of" --csv
+
+# Importing the same practice from CSV into a fresh registry (issue 10): the registry's records
+# written as the long import shapes (needs python3), then imported file by file.
+if command -v python3 >/dev/null; then
+  dir=target/bench/import
+  rm -rf "$dir" && mkdir -p "$dir"
+  "$cocm" --db "$db" export sqlite --out "$dir/plain.sqlite" >/dev/null
+  python3 scripts/synthetic-csv.py "$dir/plain.sqlite" "$dir"
+  rm -f "$dir/plain.sqlite"
+  fresh=$dir/imported.cocm
+  "$cocm" --db "$fresh" init --practice "Import bench" --lead "$COCM_AS" >/dev/null
+  "$cocm" --db "$db" team list --json | python3 -c 'import json,sys; [print(m["name"] + "\t" + m["role"]) for m in json.load(sys.stdin)]' |
+    while IFS=$'\t' read -r name role; do
+      [ "$name" = "$COCM_AS" ] || "$cocm" --db "$fresh" team add --name "$name" --role "$role" >/dev/null
+    done
+  start=$(date +%s.%N) peak=0
+  while read -r shape file; do
+    out=$( { /usr/bin/time -f "%e %M" "$cocm" --db "$fresh" import csv "$file" --mapping "$dir/$shape.mapping.json" >/dev/null; } 2>&1 | tail -1)
+    printf '  import %-28s %6.1f s   peak %4d MB\n' "$(basename "$file")" "${out% *}" "$(( ${out#* } / 1024 ))"
+    (( ${out#* } > peak )) && peak=${out#* }
+  done < "$dir/files.txt"
+  printf '%-34s %5.1f s in all   peak %4d MB\n' "import the practice from CSV" "$(awk "BEGIN { print $(date +%s.%N) - $start }")" "$((peak / 1024))"
+fi

@@ -59,22 +59,22 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, a: &New
     episodes::episode_on(conn, &patient, "date", dates::add_days(date, lookback))?;
     let items: Vec<String> = a.answers.iter().map(|x| x.to_string()).collect();
     let id = new_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, difficulty, recorded_by, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        rusqlite::params![
-            id,
-            patient.id,
-            date.to_string(),
-            instrument.as_str(),
-            items.join(","),
-            score.total,
-            score.item9,
-            difficulty.map(|d| d.as_str()),
-            actor.name,
-            audit::now()
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        id,
+        patient.id,
+        date.to_string(),
+        instrument.as_str(),
+        items.join(","),
+        score.total,
+        score.item9,
+        difficulty.map(|d| d.as_str()),
+        actor.name,
+        audit::now()
+    ])?;
     audit::record(
         conn,
         actor,
@@ -134,11 +134,11 @@ pub(crate) fn insert_total_only(
     let lookback = crate::settings::load(conn)?.baseline_lookback_days;
     episodes::episode_on(conn, &patient, "date", dates::add_days(date, lookback))?;
     let id = new_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, recorded_by, created_at, total_only)
          VALUES (?1, ?2, ?3, ?4, '', ?5, NULL, ?6, ?7, 1)",
-        rusqlite::params![id, patient.id, date.to_string(), instrument.as_str(), total, actor.name, audit::now()],
-    )?;
+    )?
+    .execute(rusqlite::params![id, patient.id, date.to_string(), instrument.as_str(), total, actor.name, audit::now()])?;
     audit::record(
         conn,
         actor,

@@ -63,22 +63,22 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, c: &New
     let date = patients::clinical_date("date", &c.date, &patient)?;
     let episode = episodes::episode_on(conn, &patient, "date", date)?;
     let id = new_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO contacts (id, patient_id, episode_id, date, author_id, kind, mode, minutes, note, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        rusqlite::params![
-            id,
-            patient.id,
-            episode.id,
-            date.to_string(),
-            author.id,
-            kind.as_str(),
-            mode.as_str(),
-            c.minutes,
-            c.note.trim(),
-            audit::now()
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        id,
+        patient.id,
+        episode.id,
+        date.to_string(),
+        author.id,
+        kind.as_str(),
+        mode.as_str(),
+        c.minutes,
+        c.note.trim(),
+        audit::now()
+    ])?;
     audit::record(
         conn,
         actor,

@@ -197,11 +197,14 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         return Err(Error::validation("date", format!("{start} is before the previous episode's discharge on {last}")));
     }
     let id = new_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO episodes (id, patient_id, start_date, consent_date, targets, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
+    )?
+    .execute(
         (&id, &patient.id, start.to_string(), consent.map(|c| c.to_string()), targets_to_string(&targets), audit::now()),
     )?;
-    conn.execute("INSERT INTO episode_status_changes (episode_id, date, status) VALUES (?1, ?2, 'active')", (&id, start.to_string()))?;
+    conn.prepare_cached("INSERT INTO episode_status_changes (episode_id, date, status) VALUES (?1, ?2, 'active')")?
+        .execute((&id, start.to_string()))?;
     let consent_id = consent.map(|consent| insert_consent(conn, &id, consent)).transpose()?;
     audit::record(
         conn,
@@ -233,10 +236,12 @@ pub(crate) fn record_consent(conn: &Connection, actor: &audit::Actor, mrn: &str,
 /// Records a consent date, and makes it the episode's consent date.
 fn insert_consent(conn: &Connection, episode_id: &str, date: Date) -> Result<String> {
     let id = new_id();
-    conn.execute(
-        "INSERT INTO episode_consents (id, episode_id, date, created_at) VALUES (?1, ?2, ?3, ?4)",
-        (&id, episode_id, date.to_string(), audit::now()),
-    )?;
+    conn.prepare_cached("INSERT INTO episode_consents (id, episode_id, date, created_at) VALUES (?1, ?2, ?3, ?4)")?.execute((
+        &id,
+        episode_id,
+        date.to_string(),
+        audit::now(),
+    ))?;
     conn.execute("UPDATE episodes SET consent_date = ?2 WHERE id = ?1", (episode_id, date.to_string()))?;
     Ok(id)
 }
@@ -289,10 +294,12 @@ pub(crate) fn change_status(
     if date < last_change {
         return Err(Error::validation("date", format!("{date} is before the episode's last status change on {last_change}")));
     }
-    conn.execute(
-        "INSERT INTO episode_status_changes (episode_id, date, status, reason) VALUES (?1, ?2, ?3, ?4)",
-        (&episode.id, date.to_string(), to.as_str(), reason.map(|r| r.as_str())),
-    )?;
+    conn.prepare_cached("INSERT INTO episode_status_changes (episode_id, date, status, reason) VALUES (?1, ?2, ?3, ?4)")?.execute((
+        &episode.id,
+        date.to_string(),
+        to.as_str(),
+        reason.map(|r| r.as_str()),
+    ))?;
     let change = conn.last_insert_rowid();
     let discharge = (to == EpisodeStatus::Discharged).then(|| date.to_string());
     conn.execute(

@@ -121,21 +121,21 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, p: &NewPatient) ->
         return Err(Error::Conflict(format!("mrn: a patient with MRN '{mrn}' already exists")));
     }
     let id = new_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO patients (id, mrn, name, dob, payer, pcp_id, care_manager_id, consultant_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        rusqlite::params![
-            id,
-            mrn,
-            name,
-            dob.to_string(),
-            payer.as_str(),
-            pcp.as_ref().map(|m| &m.id),
-            cm.as_ref().map(|m| &m.id),
-            psy.as_ref().map(|m| &m.id),
-            audit::now()
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        id,
+        mrn,
+        name,
+        dob.to_string(),
+        payer.as_str(),
+        pcp.as_ref().map(|m| &m.id),
+        cm.as_ref().map(|m| &m.id),
+        psy.as_ref().map(|m| &m.id),
+        audit::now()
+    ])?;
     audit::record(conn, actor, "create", "patient", Some(&id), serde_json::json!({ "mrn": mrn, "name": name }))?;
     Ok(id)
 }

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::ImportCounts;
 use super::mapping::{ImportShape, Resolved};
+use super::table::Cells;
 use crate::Error;
 use crate::assessments::{self, NewAssessment};
 use crate::audit::Actor;
@@ -49,7 +50,7 @@ fn from_core(field: &str, e: Error) -> CellProblem {
 }
 
 /// Applies one row of a file of `shape`.
-pub(crate) fn row(conn: &Connection, actor: &Actor, shape: ImportShape, map: &Resolved, cells: &[String]) -> RowResult {
+pub(crate) fn row(conn: &Connection, actor: &Actor, shape: ImportShape, map: &Resolved, cells: &Cells) -> RowResult {
     match shape {
         ImportShape::Patients => patient_row(conn, actor, map, cells, true),
         ImportShape::Assessments => assessment_row(conn, actor, map, cells),
@@ -75,7 +76,7 @@ pub(crate) fn parse_date(text: &str, day_first: bool) -> Option<Date> {
     Date::from_ymd_opt(year, month, day)
 }
 
-fn date_cell(map: &Resolved, cells: &[String], field: &str) -> std::result::Result<Option<Date>, CellProblem> {
+fn date_cell(map: &Resolved, cells: &Cells, field: &str) -> std::result::Result<Option<Date>, CellProblem> {
     let Some(text) = map.cell(cells, field) else { return Ok(None) };
     let order = if map.day_first { "DD/MM/YYYY" } else { "MM/DD/YYYY" };
     parse_date(text, map.day_first)
@@ -83,7 +84,7 @@ fn date_cell(map: &Resolved, cells: &[String], field: &str) -> std::result::Resu
         .ok_or_else(|| problem(field, format!("\"{text}\" is not a date (write YYYY-MM-DD or {order})")))
 }
 
-fn required<'c>(map: &Resolved, cells: &'c [String], field: &str) -> std::result::Result<&'c str, CellProblem> {
+fn required<'c>(map: &Resolved, cells: &'c Cells, field: &str) -> std::result::Result<&'c str, CellProblem> {
     map.cell(cells, field).ok_or_else(|| problem(field, "is empty"))
 }
 
@@ -107,7 +108,7 @@ fn patient(
     conn: &Connection,
     actor: &Actor,
     map: &Resolved,
-    cells: &[String],
+    cells: &Cells,
     out: &mut RowOutcome,
 ) -> std::result::Result<patients::PatientRow, CellProblem> {
     let mrn = required(map, cells, "mrn")?;
@@ -158,7 +159,7 @@ fn patient(
     }
 }
 
-fn patient_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String], enrol: bool) -> RowResult {
+fn patient_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells, enrol: bool) -> RowResult {
     let mut out = RowOutcome::default();
     let p = patient(conn, actor, map, cells, &mut out)?;
     if out.added.patients == 0 {
@@ -204,7 +205,7 @@ fn patient_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String
     Ok(out)
 }
 
-fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String]) -> RowResult {
+fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
     let mut out = RowOutcome::default();
     let p = patient(conn, actor, map, cells, &mut out)?;
     let date = date_cell(map, cells, "date")?.ok_or_else(|| problem("date", "is empty"))?;
@@ -276,7 +277,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[Str
     Ok(out)
 }
 
-fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String]) -> RowResult {
+fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
     let mut out = RowOutcome::default();
     let p = patient(conn, actor, map, cells, &mut out)?;
     let date = date_cell(map, cells, "date")?.ok_or_else(|| problem("date", "is empty"))?;
@@ -318,11 +319,11 @@ fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String
 
 /// A wide row: the patient (added when the row has name and date of birth) and enrolment, then
 /// each group's scores as totals.
-fn wide_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &[String]) -> RowResult {
+fn wide_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
     let mut out = patient_row(conn, actor, map, cells, true)?;
     let mrn = required(map, cells, "mrn")?;
     for (n, group) in map.groups.iter().enumerate() {
-        let cell = |field: &str| group.get(field).map(|(i, _)| cells[*i].as_str()).filter(|c| !c.is_empty());
+        let cell = |field: &str| group.get(field).and_then(|(i, _)| cells.get(*i)).filter(|c| !c.is_empty());
         let date_field = format!("group {} date", n + 1);
         let scores: Vec<(Instrument, &str, &str)> = [(Instrument::Phq9, "phq9"), (Instrument::Gad7, "gad7")]
             .into_iter()

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::table::Table;
+use super::table::{Cells, Table};
 use crate::vocab::string_enum;
 use crate::{Error, Result};
 
@@ -197,8 +197,8 @@ pub(crate) struct Resolved {
 
 impl Resolved {
     /// A row's cell for a field; `None` when unmapped or blank.
-    pub fn cell<'r>(&self, row: &'r [String], field: &str) -> Option<&'r str> {
-        self.at.get(field).map(|(i, _)| row[*i].as_str()).filter(|c| !c.is_empty())
+    pub fn cell<'r>(&self, row: &'r Cells, field: &str) -> Option<&'r str> {
+        self.at.get(field).and_then(|(i, _)| row.get(*i)).filter(|c| !c.is_empty())
     }
 
     /// The file's header for a field (what a problem names), else the field.

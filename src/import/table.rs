@@ -8,12 +8,17 @@ use crate::{Error, Result};
 /// file is more likely the wrong file than a registry.
 pub const MAX_ROWS: usize = 200_000;
 
+/// One data row's cells, trimmed, in one buffer (a large file holds a million cells: one
+/// allocation per row, not per cell). A cell past the row's end reads as missing.
+pub type Cells = csv::StringRecord;
+
 /// A file's header row and its data rows, every cell trimmed text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
     pub headers: Vec<String>,
-    /// Each data row with its line number in the file (the header is row 1).
-    pub rows: Vec<(usize, Vec<String>)>,
+    /// Each data row with its row number as a spreadsheet shows it: the header is row 1, and a
+    /// quoted cell spanning lines is still one row (blank lines are not rows).
+    pub rows: Vec<(usize, Cells)>,
 }
 
 impl Table {
@@ -57,9 +62,9 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Table> {
         return Err(Error::validation("file", format!("{file} row 1: the first row must name the columns")));
     }
     let mut rows = Vec::new();
-    for record in records {
+    for (index, record) in records.enumerate() {
         let record = record.map_err(|e| csv_error(file, &e))?;
-        let line = record.position().map_or(rows.len() + 2, |p| p.line() as usize);
+        let line = index + 2;
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -75,15 +80,15 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Table> {
                 format!("{file} has more than {MAX_ROWS} rows; split it into smaller files and import them one after another"),
             ));
         }
-        let mut cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
-        cells.resize(headers.len(), String::new());
+        let mut cells = record;
+        cells.trim();
         rows.push((line, cells));
     }
     Ok(Table { headers, rows })
 }
 
 fn csv_error(file: &str, e: &csv::Error) -> Error {
-    let row = e.position().map(|p| format!(" row {}", p.line())).unwrap_or_default();
+    let row = e.position().map(|p| format!(" row {}", p.record() + 1)).unwrap_or_default();
     // The kind without its position (the message names the row itself).
     let what = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => "text that is not UTF-8",
@@ -100,15 +105,24 @@ mod tests {
     fn short_rows_are_padded_blank_rows_skipped_and_lines_counted_from_the_header() {
         let t = parse_csv("f.csv", "A,B,C\n1,2\n\n,,\n4,5,6\n").unwrap();
         assert_eq!(t.headers, ["A", "B", "C"]);
-        // Rows: line 2 padded; lines 3 (empty) and 4 (blank cells) skipped; line 5 kept.
-        assert_eq!(t.rows, [(2, vec!["1".into(), "2".into(), String::new()]), (5, vec!["4".into(), "5".into(), "6".into()])]);
+        // Rows: row 2 padded; the empty line is no row; row 3 (blank cells) skipped; row 4 kept.
+        let rows: Vec<(usize, Vec<&str>)> = t.rows.iter().map(|(line, cells)| (*line, cells.iter().collect())).collect();
+        assert_eq!(rows, [(2, vec!["1", "2"]), (4, vec!["4", "5", "6"])]);
+        assert_eq!(t.rows[0].1.get(2), None, "a short row's missing cell");
         assert_eq!(t.column(" b "), Some(1));
     }
 
     #[test]
+    fn windows_line_endings_count_rows_the_same() {
+        let t = parse_csv("f.csv", "A,B\r\n1,2\r\n3,4\r\n").unwrap();
+        assert_eq!(t.rows.iter().map(|(line, _)| *line).collect::<Vec<_>>(), [2, 3]);
+    }
+
+    #[test]
     fn a_quoted_cell_keeps_its_commas_and_newlines() {
-        let t = parse_csv("f.csv", "Note,N\n\"a, b\nc\",1\n").unwrap();
-        assert_eq!(t.rows[0].1, ["a, b\nc", "1"]);
+        let t = parse_csv("f.csv", "Note,N\n\"a, b\nc\",1\nd,2\n").unwrap();
+        assert_eq!(t.rows[0].1.iter().collect::<Vec<_>>(), ["a, b\nc", "1"]);
+        assert_eq!(t.rows[1].0, 3, "the two-line cell is one row, as a spreadsheet shows it");
     }
 
     #[test]
