@@ -55,7 +55,7 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
 
     // Team & settings: a threshold out of range is refused with the core's message; a valid
     // one is stored.
-    await app.click("nav button:nth-child(6)");
+    await app.click('[data-testid="nav-settings"]');
     await app.clear('[data-testid="setting-contact_due_days_active"]');
     await app.type('[data-testid="setting-contact_due_days_active"]', "0");
     await app.click('[data-testid="save-setting-contact_due_days_active"]');

@@ -30,7 +30,7 @@ test("sign-in: the demo password is offered, a wrong password is refused, five l
 
     // The practice lead unlocks it in Team & settings; then Chloe signs in.
     await app.signedIn("Morgan Grant");
-    await app.click("nav button:last-child");
+    await app.click('[data-testid="nav-settings"]');
     await app.waitFor("Chloe's account shown locked", async () =>
       /locked until/.test(await app.text('[data-testid="member-Chloe Nguyen"] [data-testid="account-state"]')));
     await app.screenshot("sign-in-3-lead-sees-the-lock");
