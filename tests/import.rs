@@ -198,7 +198,8 @@ fn bad_input_is_named_by_file_row_and_column_and_changes_nothing() {
     // Encodings: UTF-16 and binary files are refused with what to do instead.
     let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain("MRN,Name\n".encode_utf16().flat_map(u16::to_le_bytes)).collect();
     refused(&utf16, patients_mapping(), &["bad.csv is UTF-16", "CSV UTF-8"]);
-    refused(b"PK\x03\x04\x00\x00binary", patients_mapping(), &["not a text CSV file"]);
+    refused(b"\x7fELF\x02\x01\x00binary", patients_mapping(), &["not a text CSV file"]);
+    refused(b"PK\x03\x04\x00\x00not a workbook", patients_mapping(), &["bad.csv is not a readable .xlsx workbook"]);
     // A row with more cells than the header names.
     refused(b"MRN,Name,DOB,CM\nN001,Lee Fisher,1970-01-01,,extra\n", patients_mapping(), &["bad.csv row 2: 5 cells"]);
     // More rows than an import takes.
@@ -291,6 +292,9 @@ proptest! {
         if let Ok(text) = table::decode("fuzz.csv", &bytes) {
             let _ = table::parse_csv("fuzz.csv", &text);
         }
+        // And as a workbook would start: the zip signature, then anything.
+        let zip: Vec<u8> = b"PK\x03\x04".iter().copied().chain(bytes.iter().copied()).collect();
+        let _ = table::read("fuzz.xlsx", &zip, None);
     }
 }
 
@@ -376,4 +380,35 @@ fn the_preview_guesses_the_mapping_and_shows_the_first_rows_as_stored() {
     let p = r.import_preview("contacts.csv", &bytes, ImportShape::Contacts, Some(partial)).unwrap();
     assert!(p.report.is_none());
     assert!(p.mapping_problem.unwrap().contains("required column for minutes is not mapped"));
+}
+
+#[test]
+fn an_excel_sheet_imports_like_the_csv_title_rows_and_date_cells_included() {
+    use cocm::import::ImportShape;
+    let (t, mut r) = team_registry();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import");
+    // patients.xlsx: the patients sample with a title row above the header and its dates as
+    // Excel date serials (scripts/sample-xlsx.py), on the sheet "Caseload", then "Notes".
+    let xlsx = std::fs::read(dir.join("patients.xlsx")).unwrap();
+    let p = r.import_preview("patients.xlsx", &xlsx, ImportShape::Patients, None).unwrap();
+    assert_eq!(p.sheets, ["Caseload", "Notes"]);
+    let (_, csv_mapping) = sample("patients");
+    assert_eq!(p.mapping, Mapping { sheet: Some("Caseload".into()), ..csv_mapping.clone() }, "the same guess, naming the sheet");
+    let report = p.report.unwrap();
+    assert_eq!(report.preview[0].row, 3, "the sheet's own row numbers: title 1, header 2");
+    assert!(report.preview[0].stored.contains("born 1961-03-14") && report.preview[0].stored.contains("enrolled 2026-08-03"));
+    let added = r.import_csv("patients.xlsx", &xlsx, &csv_mapping, false, &mut |_, _| {}).unwrap();
+    assert_eq!(counts(&added.added), [5, 4, 0, 0]);
+    // The CSV of the same patients then finds every record there.
+    let again = import(&mut r, "patients");
+    assert_eq!((counts(&again.added), counts(&again.already_present)), ([0; 4], [5, 4, 0, 0]));
+    // Another sheet by name; a sheet the workbook lacks is named with the ones it has.
+    let before = dump(&t.path);
+    let notes = Mapping { sheet: Some("notes".into()), ..csv_mapping.clone() };
+    let err = r.import_csv("patients.xlsx", &xlsx, &notes, false, &mut |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("no row names the columns"), "{err}");
+    let missing = Mapping { sheet: Some("Sheet9".into()), ..csv_mapping };
+    let err = r.import_csv("patients.xlsx", &xlsx, &missing, false, &mut |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("has no sheet \"Sheet9\"; its sheets: Caseload, Notes"), "{err}");
+    assert_eq!(dump(&t.path), before);
 }

@@ -11,10 +11,12 @@ use cocm::{Error, Registry, Result};
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
-    /// Import a CSV file's rows as MAP.json maps them (practice lead): all or nothing, and a
-    /// record already in the registry is not added twice
+    /// Import a CSV file's rows (or an .xlsx sheet's: "sheet" in the mapping, else the first) as
+    /// MAP.json maps them (practice lead): all or nothing, and a record already in the registry
+    /// is not added twice
     Csv(CsvArgs),
-    /// Print a first guess at the mapping of a CSV file's columns, to check and save as MAP.json
+    /// Print a first guess at the mapping of a CSV file's (or .xlsx sheet's) columns, to check
+    /// and save as MAP.json
     Guess {
         file: PathBuf,
         /// patients, assessments, contacts or wide
@@ -46,7 +48,7 @@ fn file_name(path: &std::path::Path) -> String {
 pub fn guess(file: PathBuf, shape: &str) -> Result<()> {
     let shape = ImportShape::parse("shape", shape)?;
     let name = file_name(&file);
-    let table = table::parse_csv(&name, &table::decode(&name, &read(&file, "file")?)?)?;
+    let table = table::read(&name, &read(&file, "file")?, None)?;
     output::json(&Mapping::guess(shape, &table))
 }
 

@@ -34,6 +34,9 @@ pub struct Mapping {
     /// How dates written with slashes read: `mdy` (03/11/2025 is March 11, the default) or `dmy`.
     #[serde(default)]
     pub date_order: Option<String>,
+    /// A workbook's sheet to read (the first when none); not used for CSV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
 }
 
 /// The fields of each shape, required ones first, with the header spellings a guess accepts.
@@ -124,7 +127,7 @@ impl Mapping {
             }
         }
         let groups = if shape == ImportShape::Wide { guess_groups(table) } else { Vec::new() };
-        Mapping { shape, columns, groups, date_order: None }
+        Mapping { shape, columns, groups, date_order: None, sheet: table.sheet.clone() }
     }
 
     /// The column index of each mapped field, checking that every required field is mapped to a

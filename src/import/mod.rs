@@ -1,4 +1,4 @@
-//! Importing a practice's existing caseload from a CSV file (issue 10): one row per patient,
+//! Importing a practice's existing caseload from a CSV file or an Excel sheet (issue 10): one row per patient,
 //! per assessment or per contact, or the wide layout of tracking spreadsheets. The file is read
 //! (`table`), its columns mapped (`mapping`), and every row applied (`apply`) in one transaction
 //! with the same rules and audit rows as typing it in, each audit row naming the file and row.
@@ -86,6 +86,8 @@ pub struct ImportField {
 #[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct ImportPreview {
     pub file: String,
+    /// A workbook's sheets (none for CSV); the mapping names the one read.
+    pub sheets: Vec<String>,
     pub headers: Vec<String>,
     pub fields: Vec<ImportField>,
     pub mapping: Mapping,
@@ -117,7 +119,7 @@ impl Registry {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ImportReport> {
         self.permit(Action::Import)?;
-        let table = table::parse_csv(file, &table::decode(file, bytes)?)?;
+        let table = table::read(file, bytes, mapping.sheet.as_deref())?;
         let resolved = mapping.resolve(file, &table)?;
         let shape = mapping.shape;
         let apply_all = |tx: &rusqlite::Transaction, actor: &crate::audit::Actor| -> Result<ImportReport> {
@@ -189,19 +191,22 @@ impl Registry {
 }
 
 impl Registry {
-    /// The wizard's look at a file before importing it: its headers, the fields of `shape`, the
-    /// mapping (`mapping`, else a guess from the headers), and, when that mapping can be
+    /// The wizard's look at a file before importing it: its headers (of the mapping's sheet, for
+    /// a workbook), the fields of `shape`, the mapping (`mapping`, else a guess from the
+    /// headers), and, when that mapping can be
     /// applied, a dry run of the whole file with it (a practice lead's).
     pub fn import_preview(&mut self, file: &str, bytes: &[u8], shape: ImportShape, mapping: Option<Mapping>) -> Result<ImportPreview> {
         self.permit(Action::Import)?;
-        let table = table::parse_csv(file, &table::decode(file, bytes)?)?;
-        let mapping = mapping.filter(|m| m.shape == shape).unwrap_or_else(|| Mapping::guess(shape, &table));
+        let sheet = mapping.as_ref().and_then(|m| m.sheet.clone());
+        let table = table::read(file, bytes, sheet.as_deref())?;
+        // A mapping of another shape, or one with no columns (a sheet just chosen), is guessed anew.
+        let mapping = mapping.filter(|m| m.shape == shape && !m.columns.is_empty()).unwrap_or_else(|| Mapping::guess(shape, &table));
         let fields = mapping::fields(shape).iter().map(|f| ImportField { name: f.name.to_string(), required: f.required }).collect();
         let (mapping_problem, report) = match mapping.resolve(file, &table) {
             Err(e) => (Some(e.to_string()), None),
             Ok(_) => (None, Some(self.import_csv(file, bytes, &mapping, true, &mut |_, _| {})?)),
         };
-        Ok(ImportPreview { file: file.to_string(), headers: table.headers, fields, mapping, mapping_problem, report })
+        Ok(ImportPreview { file: file.to_string(), sheets: table.sheets, headers: table.headers, fields, mapping, mapping_problem, report })
     }
 }
 

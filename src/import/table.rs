@@ -1,6 +1,6 @@
-//! Reading an import file into a table of text cells: the bytes decoded (UTF-8 with or without
-//! a byte-order mark, else Windows-1252, as Excel on Windows saves "CSV"), then parsed by the
-//! `csv` crate. Nothing here knows what the columns mean.
+//! Reading an import file into a table of text cells: an Excel workbook's sheet through
+//! `calamine`, or CSV text (UTF-8 with or without a byte-order mark, else Windows-1252, as Excel
+//! on Windows saves "CSV") through the `csv` crate. Nothing here knows what the columns mean.
 
 use crate::{Error, Result};
 
@@ -15,6 +15,9 @@ pub type Cells = csv::StringRecord;
 /// A file's header row and its data rows, every cell trimmed text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
+    /// A workbook's sheet names (none for CSV), and the one read.
+    pub sheets: Vec<String>,
+    pub sheet: Option<String>,
     pub headers: Vec<String>,
     /// Each data row with its row number as a spreadsheet shows it: the header is row 1, and a
     /// quoted cell spanning lines is still one row (blank lines are not rows).
@@ -84,7 +87,74 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Table> {
         cells.trim();
         rows.push((line, cells));
     }
-    Ok(Table { headers, rows })
+    Ok(Table { sheets: Vec::new(), sheet: None, headers, rows })
+}
+
+/// Whether the bytes are a zip archive, as an `.xlsx` workbook is.
+pub fn is_workbook(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+}
+
+/// Reads an import file: a workbook's sheet (`sheet`, else the first) or CSV text.
+pub fn read(file: &str, bytes: &[u8], sheet: Option<&str>) -> Result<Table> {
+    if is_workbook(bytes) {
+        return parse_xlsx(file, bytes, sheet);
+    }
+    parse_csv(file, &decode(file, bytes)?)
+}
+
+/// Reads a sheet of an `.xlsx` workbook. Title rows above the header (fewer than two filled
+/// cells) are skipped; row numbers are the sheet's own. Dates become `YYYY-MM-DD`, whole
+/// numbers lose their `.0`.
+pub fn parse_xlsx(file: &str, bytes: &[u8], sheet: Option<&str>) -> Result<Table> {
+    use calamine::Reader;
+    let unreadable = |e: &dyn std::fmt::Display| Error::validation("file", format!("{file} is not a readable .xlsx workbook ({e})"));
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let sheets = book.sheet_names();
+    let name = match sheet {
+        Some(want) => sheets
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(want.trim()))
+            .cloned()
+            .ok_or_else(|| Error::validation("sheet", format!("{file} has no sheet \"{want}\"; its sheets: {}", sheets.join(", "))))?,
+        None => sheets.first().cloned().ok_or_else(|| Error::validation("file", format!("{file} has no sheets")))?,
+    };
+    let range = book.worksheet_range(&name).map_err(|e| unreadable(&e))?;
+    let first_row = range.start().map_or(0, |(row, _)| row as usize);
+    let mut rows = range.rows().enumerate().map(|(i, cells)| (first_row + i + 1, cells.iter().map(cell_text).collect::<Vec<String>>()));
+    let Some((_, headers)) = rows.by_ref().find(|(_, cells)| cells.iter().filter(|c| !c.is_empty()).count() >= 2) else {
+        return Err(Error::validation("file", format!("{file}, sheet {name}: no row names the columns")));
+    };
+    let mut table = Table { sheets: sheets.clone(), sheet: Some(name), headers, rows: Vec::new() };
+    for (line, cells) in rows.filter(|(_, cells)| cells.iter().any(|c| !c.is_empty())) {
+        if table.rows.len() == MAX_ROWS {
+            return Err(Error::validation(
+                "file",
+                format!("{file} has more than {MAX_ROWS} rows; split it into smaller files and import them one after another"),
+            ));
+        }
+        table.rows.push((line, cells.iter().map(String::as_str).collect()));
+    }
+    Ok(table)
+}
+
+/// A workbook cell as the text a CSV would hold.
+fn cell_text(cell: &calamine::Data) -> String {
+    use calamine::Data;
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.trim().to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Data::DateTime(d) => match d.as_datetime() {
+            Some(t) if t.time() == chrono::NaiveTime::MIN => t.date().to_string(),
+            Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+            None => d.as_f64().to_string(),
+        },
+        Data::Error(e) => format!("#{e:?}"),
+    }
 }
 
 fn csv_error(file: &str, e: &csv::Error) -> Error {

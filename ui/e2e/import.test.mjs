@@ -49,3 +49,23 @@ test("practice lead: import a patients file through the wizard, all or nothing",
   const created = cli(db, "audit", "--limit", "200").filter((e) => e.record_type === "patient" && /patients\.csv row/.test(JSON.stringify(e.details)));
   assert.equal(created.length, 5);
 });
+
+test("practice lead: import an Excel workbook's sheet, title row and date cells included", async () => {
+  const db = demoRegistry();
+  const file = join(dirname(db), "patients.xlsx");
+  copyFileSync(join(SEEDS, "patients.xlsx"), file);
+  await withApp("import-xlsx", { db, as: "Morgan Grant" }, async (app) => {
+    await app.click('[data-testid="nav-import"]');
+    await app.type('[data-testid="import-path"]', file);
+    await app.click('[data-testid="import-check"]');
+    await app.find('[data-testid="import-sheet"]');
+    assert.equal(await app.script("return document.querySelector('[data-testid=import-sheet]').value"), "Caseload");
+    // Row 3: the sheet's title is row 1 and its header row 2; the DOB cell is an Excel date.
+    assert.match(await app.text('[data-testid="import-preview"]'), /3\s*new\s*new patient Avery Stone \(MRN I001\), born 1961-03-14/);
+    await app.screenshot("import-4-workbook");
+    await app.click('[data-testid="import-run"]');
+    await app.find('[data-testid="import-result"]');
+    assert.match(await app.text('[data-testid="import-result"]'), /Imported patients\.xlsx: 5 rows; added 5 patients, 4 enrolments/);
+  });
+  assert.ok(cli(db, "caseload").some((r) => r.mrn === "I004"));
+});

@@ -7,7 +7,11 @@ import type { Mapping } from "./Mapping";
  * What the import wizard shows before importing: the file's columns, the shape's fields, the
  * mapping (the one given, else a guess from the headers) and a dry run with it.
  */
-export type ImportPreview = { file: string, headers: Array<string>, fields: Array<ImportField>, mapping: Mapping, 
+export type ImportPreview = { file: string, 
+/**
+ * A workbook's sheets (none for CSV); the mapping names the one read.
+ */
+sheets: Array<string>, headers: Array<string>, fields: Array<ImportField>, mapping: Mapping, 
 /**
  * Why the mapping cannot be applied yet (a required field not mapped…): no dry run then.
  */

@@ -17,4 +17,8 @@ groups: Array<{ [key in string]?: string }>,
 /**
  * How dates written with slashes read: `mdy` (03/11/2025 is March 11, the default) or `dmy`.
  */
-date_order: string | null, };
+date_order: string | null, 
+/**
+ * A workbook's sheet to read (the first when none); not used for CSV.
+ */
+sheet?: string | null, };
