@@ -66,12 +66,12 @@ fn a_file_written_before_the_chain_is_chained_when_it_opens() {
     let (t, r) = setup();
     drop(r);
     // As schema 5 left it: no hash columns, no backup_keep; and what later migrations add
-    // undone too (0007's new index, 0008's column), since opening applies them again.
+    // undone too (0007's new index, 0008's column, 0009's table), since opening applies them again.
     tamper(
         &t.path,
         "ALTER TABLE audit_log DROP COLUMN prev_hash; ALTER TABLE audit_log DROP COLUMN hash;
          DELETE FROM settings WHERE key = 'backup_keep'; DROP INDEX contacts_live_by_episode;
-         ALTER TABLE assessments DROP COLUMN total_only; PRAGMA user_version = 5;",
+         ALTER TABLE assessments DROP COLUMN total_only; DROP TABLE import_mappings; PRAGMA user_version = 5;",
     );
     let r = Registry::sign_in(&t.path, "LEAD", PASSWORD, None).unwrap();
     let report = r.verify().unwrap();

@@ -38,6 +38,7 @@ fn export(dir: &Path) {
         cocm::access::Action,
         cocm::import::ImportPreview,
         cocm::import::ImportReport,
+        cocm::import::SavedMapping,
         LiveScore,
         StartState,
         cocm::caseload::CaseloadView,

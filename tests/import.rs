@@ -412,3 +412,45 @@ fn an_excel_sheet_imports_like_the_csv_title_rows_and_date_cells_included() {
     assert!(err.to_string().contains("has no sheet \"Sheet9\"; its sheets: Caseload, Notes"), "{err}");
     assert_eq!(dump(&t.path), before);
 }
+
+#[test]
+fn a_mapping_is_saved_by_name_replaced_by_name_and_used_by_name() {
+    let (t, mut r) = team_registry();
+    let (_, mapping) = sample("patients");
+    let saved = r.save_import_mapping("  AIMS tracking sheet ", &mapping).unwrap();
+    assert_eq!((saved.name.as_str(), saved.saved_by.as_str()), ("AIMS tracking sheet", "LEAD"));
+    let newer = Mapping { date_order: Some("dmy".into()), ..mapping.clone() };
+    r.save_import_mapping("AIMS tracking sheet", &newer).unwrap();
+    let all = r.import_mappings().unwrap();
+    assert_eq!(all.len(), 1, "saving under the same name replaces it");
+    assert_eq!(r.import_mapping("AIMS tracking sheet").unwrap(), newer);
+    assert_eq!(r.audit_log(1).unwrap()[0].action, "save-mapping");
+    // Bad names change nothing; another role may not save.
+    let before = dump(&t.path);
+    assert_eq!(r.save_import_mapping("  ", &mapping).unwrap_err().code(), "validation");
+    assert_eq!(r.save_import_mapping(&"x".repeat(81), &mapping).unwrap_err().code(), "validation");
+    assert_eq!(r.import_mapping("Other").unwrap_err().code(), "not_found");
+    assert_eq!(dump(&t.path), before);
+    let mut cm = sign_in_as(&mut r, "Ana Morales");
+    assert_eq!(cm.save_import_mapping("Mine", &mapping).unwrap_err().code(), "permission_denied");
+}
+
+#[test]
+fn the_cli_saves_a_mapping_with_an_import_and_imports_by_its_name() {
+    let t = TempRegistry::new();
+    let db = &t.path;
+    ok(db, &["init", "--practice", "CLI import", "--lead", CLI_LEAD]);
+    for (name, role) in TEAM {
+        ok(db, &["team", "add", "--name", name, "--role", role.as_str()]);
+    }
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import");
+    let (patients, map) = (seeds.join("patients.csv"), seeds.join("patients.mapping.json"));
+    let (patients, map) = (patients.to_str().unwrap(), map.to_str().unwrap());
+    ok(db, &["import", "csv", patients, "--mapping", map, "--save-mapping", "Tracking sheet"]);
+    assert!(ok(db, &["import", "mappings"]).starts_with("Tracking sheet  patients  saved "));
+    // By name: everything is already there.
+    let again = ok(db, &["import", "csv", patients, "--mapping", "Tracking sheet"]);
+    assert!(again.contains("added nothing; already there: 5 patients, 4 enrolments"), "{again}");
+    let out = cocm(db, &["import", "csv", patients, "--mapping", "No such mapping"]);
+    assert!(!out.ok && out.stderr.contains("error[not_found]: no saved mapping named 'No such mapping'"), "{}", out.stderr);
+}

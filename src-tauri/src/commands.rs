@@ -13,7 +13,7 @@ use cocm::contacts::NewContact;
 use cocm::dates::{self, Date, Month};
 use cocm::demo::{self, DemoOptions};
 use cocm::episodes::Enrolment;
-use cocm::import::{ImportPreview, ImportReport, ImportShape, Mapping};
+use cocm::import::{ImportPreview, ImportReport, ImportShape, Mapping, SavedMapping};
 use cocm::instruments::{self, Instrument, Item, LiveScore};
 use cocm::patients::{NewPatient, Patient, PatientChanges};
 use cocm::queue::QueueEntry;
@@ -441,4 +441,16 @@ fn read_import_file(path: &str) -> cocm::Result<(String, Vec<u8>)> {
     let bytes = std::fs::read(&path).map_err(|e| Error::validation("file", format!("cannot read {}: {e}", path.display())))?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     Ok((name, bytes))
+}
+
+/// The import mappings saved by name.
+#[tauri::command]
+pub fn import_mappings(state: State) -> Reply<Vec<SavedMapping>> {
+    with(&state, |r| r.import_mappings())
+}
+
+/// Saves the wizard's mapping under a name (a practice lead's; audited).
+#[tauri::command]
+pub fn save_import_mapping(state: State, name: String, mapping: Mapping) -> Reply<SavedMapping> {
+    with(&state, |r| r.save_import_mapping(&name, &mapping))
 }

@@ -56,6 +56,8 @@ fn main() {
             commands::export_report_csv,
             commands::import_preview,
             commands::import_file,
+            commands::import_mappings,
+            commands::save_import_mapping,
             print::print_page,
             print::save_pdf,
         ])

@@ -15,6 +15,11 @@ pub enum ImportCommand {
     /// MAP.json maps them (practice lead): all or nothing, and a record already in the registry
     /// is not added twice
     Csv(CsvArgs),
+    /// The mappings saved by name (in the app's import wizard, or with --save-mapping)
+    Mappings {
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a first guess at the mapping of a CSV file's (or .xlsx sheet's) columns, to check
     /// and save as MAP.json
     Guess {
@@ -28,8 +33,12 @@ pub enum ImportCommand {
 #[derive(Args)]
 pub struct CsvArgs {
     file: PathBuf,
+    /// A mapping file, or the name of a mapping saved in the registry
     #[arg(long, value_name = "MAP.json")]
     mapping: PathBuf,
+    /// Also save the mapping in the registry under this name
+    #[arg(long, value_name = "NAME")]
+    save_mapping: Option<String>,
     /// Check every row and list every problem; store nothing
     #[arg(long)]
     dry_run: bool,
@@ -52,11 +61,28 @@ pub fn guess(file: PathBuf, shape: &str) -> Result<()> {
     output::json(&Mapping::guess(shape, &table))
 }
 
+pub fn mappings(registry: Registry, json: bool) -> Result<()> {
+    let saved = registry.import_mappings()?;
+    if json {
+        return output::json(&saved);
+    }
+    for m in &saved {
+        println!("{}  {}  saved {} by {}", m.name, m.mapping.shape, &m.saved_at[..10.min(m.saved_at.len())], m.saved_by);
+    }
+    Ok(())
+}
+
 pub fn csv(registry: Result<Registry>, args: CsvArgs) -> Result<()> {
-    let mapping: Mapping = serde_json::from_slice(&read(&args.mapping, "mapping")?)
-        .map_err(|e| Error::validation("mapping", format!("{} is not a mapping: {e}", args.mapping.display())))?;
     let bytes = read(&args.file, "file")?;
     let mut registry = registry?;
+    // A file if there is one by that name, else a mapping saved in the registry.
+    let mapping: Mapping = if args.mapping.is_file() {
+        serde_json::from_slice(&read(&args.mapping, "mapping")?)
+            .map_err(|e| Error::validation("mapping", format!("{} is not a mapping: {e}", args.mapping.display())))?
+    } else {
+        registry.import_mapping(&args.mapping.to_string_lossy())?
+    };
+
     // A progress bar on a terminal only: scripts and pipes get the summary alone.
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({eta} left)").expect("a valid template"));
@@ -67,6 +93,10 @@ pub fn csv(registry: Result<Registry>, args: CsvArgs) -> Result<()> {
     let report = registry.import_csv(&file_name(&args.file), &bytes, &mapping, args.dry_run, &mut progress);
     bar.finish_and_clear();
     let report = report?;
+    // Saved once the file imports (or, a dry run, would import) without a problem.
+    if let Some(name) = args.save_mapping.as_deref().filter(|_| report.problems.is_empty()) {
+        registry.save_import_mapping(name, &mapping)?;
+    }
     if args.json {
         output::json(&report)?;
     } else {

@@ -490,6 +490,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Import(import::ImportCommand::Csv(args)) => import::csv(open(), args)?,
         Command::Import(import::ImportCommand::Guess { file, shape }) => import::guess(file, &shape)?,
+        Command::Import(import::ImportCommand::Mappings { json }) => import::mappings(open()?, json)?,
         Command::Rekey => {
             open()?.rekey()?;
             println!("re-keyed the registry; every account and the recovery key still open it");

@@ -7,6 +7,7 @@
 
 mod apply;
 pub mod mapping;
+mod saved;
 pub mod table;
 
 use serde::Serialize;
@@ -14,6 +15,7 @@ use serde::Serialize;
 use crate::access::Action;
 use crate::{Error, Registry, Result};
 pub use mapping::{ImportShape, Mapping};
+pub use saved::SavedMapping;
 pub use table::Table;
 
 /// How many records of each kind an import added, or found already there.

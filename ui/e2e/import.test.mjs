@@ -34,6 +34,10 @@ test("practice lead: import a patients file through the wizard, all or nothing",
     await app.waitFor("no problems", async () => !(await app.script("return !!document.querySelector('[data-testid=import-problems]')")));
     assert.match(await app.text('[data-testid="import-summary"]'), /5 rows: would add 5 patients, 4 enrolments; already there: nothing/);
     assert.match(await app.text('[data-testid="import-preview"]'), /new patient Avery Stone \(MRN I001\), born 1961-03-14, medicare, PCP Dr\. Priya Patel, consultant Dr\. Sam Rivera; enrolled 2026-08-03, consent 2026-08-03, treating depression/);
+    // The mapping is kept by name for next month's file.
+    await app.type('[data-testid="mapping-name"]', "Patients sheet");
+    await app.click('[data-testid="save-mapping"]');
+    await app.waitFor("the mapping saved", async () => /Saved as “Patients sheet”/.test(await app.text('[data-testid="save-notice"]')));
     await app.screenshot("import-2-preview");
     // Nothing is stored by looking.
     assert.ok(!cli(db, "caseload").some((r) => r.mrn === "I001"));
@@ -43,6 +47,8 @@ test("practice lead: import a patients file through the wizard, all or nothing",
     assert.match(await app.text('[data-testid="import-result"]'), /Imported patients\.csv: 5 rows; added 5 patients, 4 enrolments/);
     await app.screenshot("import-3-done");
   });
+  const saved = cli(db, "import", "mappings");
+  assert.deepEqual(saved.map((m) => [m.name, m.mapping.columns.care_manager ?? null]), [["Patients sheet", null]]);
   const caseload = cli(db, "caseload");
   for (const mrn of ["I001", "I002", "I003", "I004"]) assert.ok(caseload.some((r) => r.mrn === mrn), mrn);
   // Each record's audit row names the file and its row.

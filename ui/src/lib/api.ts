@@ -31,6 +31,7 @@ import type { SignInChoices } from "./bindings/SignInChoices";
 import type { ImportPreview } from "./bindings/ImportPreview";
 import type { ImportReport } from "./bindings/ImportReport";
 import type { Mapping } from "./bindings/Mapping";
+import type { SavedMapping } from "./bindings/SavedMapping";
 
 export type { Account, BillingView, CaseloadView, ErrorPayload, SignInChoices, StartState };
 
@@ -103,4 +104,6 @@ export const api = {
   importPreview: (path: string, shape: string, mapping: Mapping | null) =>
     call<ImportPreview>("import_preview", { path, shape, mapping }),
   importFile: (path: string, mapping: Mapping) => call<ImportReport>("import_file", { path, mapping }),
+  importMappings: () => call<SavedMapping[]>("import_mappings"),
+  saveImportMapping: (name: string, mapping: Mapping) => call<SavedMapping>("save_import_mapping", { name, mapping }),
 };
