@@ -52,11 +52,7 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, a: &New
     if difficulty.is_some() && instrument != Instrument::Phq9 {
         return Err(Error::validation("difficulty", "the difficulty question belongs to the PHQ-9"));
     }
-    let date = patients::clinical_date("date", &a.date, &patient)?;
-    // Pre-enrolment screening (from S − lookback days) is the episode's baseline, so an
-    // assessment may come up to that many days before the start of the patient's first episode.
-    let lookback = crate::settings::load(conn)?.baseline_lookback_days;
-    episodes::episode_on(conn, &patient, "date", dates::add_days(date, lookback))?;
+    let date = assessment_date(conn, &patient, &a.date)?;
     let items: Vec<String> = a.answers.iter().map(|x| x.to_string()).collect();
     let id = new_id();
     conn.prepare_cached(
@@ -114,6 +110,16 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Ass
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// An assessment's date, checked: a clinical date of the patient's, in an episode or before one.
+/// Pre-enrolment screening (from S − lookback days) is the episode's baseline, so an assessment
+/// may come up to that many days before the start of the patient's first episode.
+fn assessment_date(conn: &Connection, patient: &patients::PatientRow, date: &str) -> Result<Date> {
+    let date = patients::clinical_date("date", date, patient)?;
+    let lookback = crate::settings::load(conn)?.baseline_lookback_days;
+    episodes::episode_on(conn, patient, "date", dates::add_days(date, lookback))?;
+    Ok(date)
+}
+
 /// Stores a historical score whose items are unknown (an import's), marked total-only: item 9
 /// is unknown, so it never raises or clears the safety flag (spec §3, §5). The same date rules
 /// as an assessment with items; the total must be one the instrument can reach.
@@ -130,9 +136,7 @@ pub(crate) fn insert_total_only(
     if !(0..=max).contains(&total) {
         return Err(Error::validation("total", format!("{total} is outside the {}'s 0–{max}", instrument.label())));
     }
-    let date = patients::clinical_date("date", &date.to_string(), &patient)?;
-    let lookback = crate::settings::load(conn)?.baseline_lookback_days;
-    episodes::episode_on(conn, &patient, "date", dates::add_days(date, lookback))?;
+    let date = assessment_date(conn, &patient, &date.to_string())?;
     let id = new_id();
     conn.prepare_cached(
         "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, recorded_by, created_at, total_only)

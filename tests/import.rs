@@ -31,6 +31,16 @@ fn team_registry() -> (TempRegistry, Registry) {
     (t, r)
 }
 
+/// The same, made through the CLI (`init`, then `team add`), for the CLI's tests.
+fn cli_team_registry() -> TempRegistry {
+    let t = TempRegistry::new();
+    ok(&t.path, &["init", "--practice", "CLI import", "--lead", CLI_LEAD]);
+    for (name, role) in TEAM {
+        ok(&t.path, &["team", "add", "--name", name, "--role", role.as_str()]);
+    }
+    t
+}
+
 fn sample(name: &str) -> (Vec<u8>, Mapping) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import");
     let bytes = std::fs::read(dir.join(format!("{name}.csv"))).unwrap();
@@ -252,12 +262,8 @@ fn only_a_practice_lead_imports() {
 
 #[test]
 fn the_cli_imports_with_a_mapping_file_and_guesses_one() {
-    let t = TempRegistry::new();
+    let t = cli_team_registry();
     let db = &t.path;
-    ok(db, &["init", "--practice", "CLI import", "--lead", CLI_LEAD]);
-    for (name, role) in TEAM {
-        ok(db, &["team", "add", "--name", name, "--role", role.as_str()]);
-    }
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import");
     let file = seeds.join("patients.csv");
     let map = seeds.join("patients.mapping.json");
@@ -437,12 +443,8 @@ fn a_mapping_is_saved_by_name_replaced_by_name_and_used_by_name() {
 
 #[test]
 fn the_cli_saves_a_mapping_with_an_import_and_imports_by_its_name() {
-    let t = TempRegistry::new();
+    let t = cli_team_registry();
     let db = &t.path;
-    ok(db, &["init", "--practice", "CLI import", "--lead", CLI_LEAD]);
-    for (name, role) in TEAM {
-        ok(db, &["team", "add", "--name", name, "--role", role.as_str()]);
-    }
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import");
     let (patients, map) = (seeds.join("patients.csv"), seeds.join("patients.mapping.json"));
     let (patients, map) = (patients.to_str().unwrap(), map.to_str().unwrap());

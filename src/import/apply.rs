@@ -205,10 +205,21 @@ fn patient_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells, 
     Ok(out)
 }
 
-fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
+/// A record row's patient (found, never added) and its required date.
+fn patient_and_date(
+    conn: &Connection,
+    actor: &Actor,
+    map: &Resolved,
+    cells: &Cells,
+) -> std::result::Result<(RowOutcome, patients::PatientRow, Date), CellProblem> {
     let mut out = RowOutcome::default();
     let p = patient(conn, actor, map, cells, &mut out)?;
     let date = date_cell(map, cells, "date")?.ok_or_else(|| problem("date", "is empty"))?;
+    Ok((out, p, date))
+}
+
+fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
+    let (mut out, p, date) = patient_and_date(conn, actor, map, cells)?;
     let text = required(map, cells, "instrument")?;
     let instrument = instrument(text).ok_or_else(|| problem("instrument", format!("\"{text}\" is not PHQ-9 or GAD-7")))?;
     let n = instrument.items().len();
@@ -217,11 +228,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cell
     if items.iter().all(Option::is_none) && total.is_none() {
         return Err(problem("total", "is empty, and so are the items"));
     }
-    if exists(
-        conn,
-        "SELECT 1 FROM assessments WHERE patient_id = ?1 AND date = ?2 AND instrument = ?3",
-        &[&p.id, &date.to_string(), &instrument.as_str()],
-    )? {
+    if assessment_exists(conn, &p.id, date, instrument)? {
         out.present.assessments += 1;
         return Ok(out);
     }
@@ -278,9 +285,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cell
 }
 
 fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
-    let mut out = RowOutcome::default();
-    let p = patient(conn, actor, map, cells, &mut out)?;
-    let date = date_cell(map, cells, "date")?.ok_or_else(|| problem("date", "is empty"))?;
+    let (mut out, p, date) = patient_and_date(conn, actor, map, cells)?;
     let text = required(map, cells, "minutes")?;
     let minutes: i64 = text.parse().map_err(|_| problem("minutes", format!("\"{text}\" is not a whole number of minutes")))?;
     let by = required(map, cells, "by")?;
@@ -341,11 +346,7 @@ fn wide_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> 
             let field = format!("group {} {field}", n + 1);
             let total: i64 = text.parse().map_err(|_| problem(&field, format!("\"{text}\" is not a whole number")))?;
             let p = patients::find_by_mrn(conn, mrn).map_err(|e| from_core("mrn", e))?;
-            if exists(
-                conn,
-                "SELECT 1 FROM assessments WHERE patient_id = ?1 AND date = ?2 AND instrument = ?3",
-                &[&p.id, &date.to_string(), &instrument.as_str()],
-            )? {
+            if assessment_exists(conn, &p.id, date, instrument)? {
                 out.present.assessments += 1;
                 continue;
             }
@@ -357,6 +358,13 @@ fn wide_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> 
         }
     }
     Ok(out)
+}
+
+/// Whether the patient has a score of `instrument` on `date` (entered in error or not: a record
+/// someone voided is not brought back by importing it again).
+fn assessment_exists(conn: &Connection, patient_id: &str, date: Date, instrument: Instrument) -> std::result::Result<bool, CellProblem> {
+    let sql = "SELECT 1 FROM assessments WHERE patient_id = ?1 AND date = ?2 AND instrument = ?3";
+    exists(conn, sql, &[&patient_id, &date.to_string(), &instrument.as_str()])
 }
 
 fn exists(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> std::result::Result<bool, CellProblem> {
