@@ -122,7 +122,19 @@ impl Registry {
     ) -> Result<ImportReport> {
         self.permit(Action::Import)?;
         let table = table::read(file, bytes, mapping.sheet.as_deref())?;
-        let resolved = mapping.resolve(file, &table)?;
+        self.import_table(file, &table, mapping, dry_run, progress)
+    }
+
+    /// `import_csv` on a file already read (the preview reads it once for its headers too).
+    fn import_table(
+        &mut self,
+        file: &str,
+        table: &Table,
+        mapping: &Mapping,
+        dry_run: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ImportReport> {
+        let resolved = mapping.resolve(file, table)?;
         let shape = mapping.shape;
         let apply_all = |tx: &rusqlite::Transaction, actor: &crate::audit::Actor| -> Result<ImportReport> {
             let mut total = apply::RowOutcome::default();
@@ -206,7 +218,7 @@ impl Registry {
         let fields = mapping::fields(shape).iter().map(|f| ImportField { name: f.name.to_string(), required: f.required }).collect();
         let (mapping_problem, report) = match mapping.resolve(file, &table) {
             Err(e) => (Some(e.to_string()), None),
-            Ok(_) => (None, Some(self.import_csv(file, bytes, &mapping, true, &mut |_, _| {})?)),
+            Ok(_) => (None, Some(self.import_table(file, &table, &mapping, true, &mut |_, _| {})?)),
         };
         Ok(ImportPreview { file: file.to_string(), sheets: table.sheets, headers: table.headers, fields, mapping, mapping_problem, report })
     }
