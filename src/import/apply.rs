@@ -327,6 +327,7 @@ fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) 
 fn wide_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
     let mut out = patient_row(conn, actor, map, cells, true)?;
     let mrn = required(map, cells, "mrn")?;
+    let p = patients::find_by_mrn(conn, mrn).map_err(|e| from_core("mrn", e))?;
     for (n, group) in map.groups.iter().enumerate() {
         let cell = |field: &str| group.get(field).and_then(|(i, _)| cells.get(*i)).filter(|c| !c.is_empty());
         let date_field = format!("group {} date", n + 1);
@@ -345,7 +346,6 @@ fn wide_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> 
         for (instrument, field, text) in scores {
             let field = format!("group {} {field}", n + 1);
             let total: i64 = text.parse().map_err(|_| problem(&field, format!("\"{text}\" is not a whole number")))?;
-            let p = patients::find_by_mrn(conn, mrn).map_err(|e| from_core("mrn", e))?;
             if assessment_exists(conn, &p.id, date, instrument)? {
                 out.present.assessments += 1;
                 continue;
