@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::loinc;
 use crate::vocab::string_enum;
 use crate::{Error, Result};
 
@@ -37,38 +38,38 @@ pub struct Item {
 }
 
 const PHQ9_ITEMS: &[Item] = &[
-    Item { number: 1, text: "Little interest or pleasure in doing things", loinc: "44250-9" },
-    Item { number: 2, text: "Feeling down, depressed, or hopeless", loinc: "44255-8" },
-    Item { number: 3, text: "Trouble falling or staying asleep, or sleeping too much", loinc: "44259-0" },
-    Item { number: 4, text: "Feeling tired or having little energy", loinc: "44254-1" },
-    Item { number: 5, text: "Poor appetite or overeating", loinc: "44251-7" },
+    Item { number: 1, text: "Little interest or pleasure in doing things", loinc: loinc::PHQ9_ITEMS[0] },
+    Item { number: 2, text: "Feeling down, depressed, or hopeless", loinc: loinc::PHQ9_ITEMS[1] },
+    Item { number: 3, text: "Trouble falling or staying asleep, or sleeping too much", loinc: loinc::PHQ9_ITEMS[2] },
+    Item { number: 4, text: "Feeling tired or having little energy", loinc: loinc::PHQ9_ITEMS[3] },
+    Item { number: 5, text: "Poor appetite or overeating", loinc: loinc::PHQ9_ITEMS[4] },
     Item {
         number: 6,
         text: "Feeling bad about yourself — or that you are a failure or have let yourself or your family down",
-        loinc: "44258-2",
+        loinc: loinc::PHQ9_ITEMS[5],
     },
-    Item { number: 7, text: "Trouble concentrating on things, such as reading the newspaper or watching television", loinc: "44252-5" },
+    Item {
+        number: 7,
+        text: "Trouble concentrating on things, such as reading the newspaper or watching television",
+        loinc: loinc::PHQ9_ITEMS[6],
+    },
     Item {
         number: 8,
         text: "Moving or speaking so slowly that other people could have noticed; or the opposite — being so fidgety or restless that you have been moving around a lot more than usual",
-        loinc: "44253-3",
+        loinc: loinc::PHQ9_ITEMS[7],
     },
-    Item { number: 9, text: "Thoughts that you would be better off dead, or of hurting yourself in some way", loinc: "44260-8" },
+    Item { number: 9, text: "Thoughts that you would be better off dead, or of hurting yourself in some way", loinc: loinc::PHQ9_ITEMS[8] },
 ];
 
 const GAD7_ITEMS: &[Item] = &[
-    Item { number: 1, text: "Feeling nervous, anxious, or on edge", loinc: "69725-0" },
-    Item { number: 2, text: "Not being able to stop or control worrying", loinc: "68509-9" },
-    Item { number: 3, text: "Worrying too much about different things", loinc: "69733-4" },
-    Item { number: 4, text: "Trouble relaxing", loinc: "69734-2" },
-    Item { number: 5, text: "Being so restless that it is hard to sit still", loinc: "69735-9" },
-    Item { number: 6, text: "Becoming easily annoyed or irritable", loinc: "69689-8" },
-    Item { number: 7, text: "Feeling afraid, as if something awful might happen", loinc: "69736-7" },
+    Item { number: 1, text: "Feeling nervous, anxious, or on edge", loinc: loinc::GAD7_ITEMS[0] },
+    Item { number: 2, text: "Not being able to stop or control worrying", loinc: loinc::GAD7_ITEMS[1] },
+    Item { number: 3, text: "Worrying too much about different things", loinc: loinc::GAD7_ITEMS[2] },
+    Item { number: 4, text: "Trouble relaxing", loinc: loinc::GAD7_ITEMS[3] },
+    Item { number: 5, text: "Being so restless that it is hard to sit still", loinc: loinc::GAD7_ITEMS[4] },
+    Item { number: 6, text: "Becoming easily annoyed or irritable", loinc: loinc::GAD7_ITEMS[5] },
+    Item { number: 7, text: "Feeling afraid, as if something awful might happen", loinc: loinc::GAD7_ITEMS[6] },
 ];
-
-/// The answer labels, 0 to 3, and their LOINC answer codes.
-pub const ANSWERS: [(&str, &str); 4] =
-    [("Not at all", "LA6568-5"), ("Several days", "LA6569-3"), ("More than half the days", "LA6570-1"), ("Nearly every day", "LA6571-9")];
 
 impl Instrument {
     pub fn label(self) -> &'static str {
@@ -92,8 +93,8 @@ impl Instrument {
     /// LOINC codes of the panel and of its total score.
     pub fn loinc(self) -> (&'static str, &'static str) {
         match self {
-            Instrument::Phq9 => ("44249-1", "44261-6"),
-            Instrument::Gad7 => ("69737-5", "70274-6"),
+            Instrument::Phq9 => (loinc::PHQ9_PANEL, loinc::PHQ9_TOTAL),
+            Instrument::Gad7 => (loinc::GAD7_PANEL, loinc::GAD7_TOTAL),
         }
     }
 

@@ -21,6 +21,7 @@ pub mod assessments;
 pub mod contacts;
 pub mod episodes;
 pub mod instruments;
+pub mod loinc;
 pub mod patients;
 pub mod reviews;
 pub mod team;
@@ -37,6 +38,7 @@ pub mod reports;
 mod snapshot;
 
 pub mod demo;
+pub mod fhir;
 pub mod import;
 
 pub use error::{Error, ErrorPayload, Result};

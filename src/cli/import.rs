@@ -15,6 +15,18 @@ pub enum ImportCommand {
     /// MAP.json maps them (practice lead): all or nothing, and a record already in the registry
     /// is not added twice
     Csv(CsvArgs),
+    /// Import FHIR R4 resources: a Bundle, an NDJSON file, or a folder of them (a Bulk Data
+    /// export). Patients are matched by MRN; PHQ-9 and GAD-7 Observations become scores; other
+    /// resource types are counted and skipped (practice lead; all or nothing)
+    Fhir {
+        #[arg(value_name = "FILE|DIR")]
+        path: PathBuf,
+        /// Check every resource and list every problem; store nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The mappings saved by name (in the app's import wizard, or with --save-mapping)
     Mappings {
         #[arg(long)]

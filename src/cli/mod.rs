@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for `cocm`. The command set is a contract (see README.md).
 
+mod fhir;
 mod import;
 mod output;
 mod report;
@@ -304,6 +305,17 @@ enum ExportCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// FHIR R4 Bulk Data: one NDJSON file per resource type and manifest.json, in a new or
+    /// empty folder (US Core 6.1.0 profiles where one fits)
+    Fhir {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Only records created, changed or marked in error on or after this date
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -488,7 +500,9 @@ pub fn run(cli: Cli) -> Result<()> {
             open()?.export_plain_sqlite(&out)?;
             println!("wrote a plain SQLite copy to {}; it is not encrypted, so keep it as safe as the data it holds", out.display());
         }
+        Command::Export(ExportCommand::Fhir { out, since, json }) => fhir::export(open()?, &out, since, json)?,
         Command::Import(import::ImportCommand::Csv(args)) => import::csv(open(), args)?,
+        Command::Import(import::ImportCommand::Fhir { path, dry_run, json }) => fhir::import(open(), &path, dry_run, json)?,
         Command::Import(import::ImportCommand::Guess { file, shape }) => import::guess(file, &shape)?,
         Command::Import(import::ImportCommand::Mappings { json }) => import::mappings(open()?, json)?,
         Command::Rekey => {

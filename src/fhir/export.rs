@@ -1,0 +1,381 @@
+//! `cocm export fhir`: the registry as FHIR Bulk Data, one NDJSON file per resource type and a
+//! `manifest.json` as a Bulk Data server's status response would give it. Rows are streamed
+//! table by table in entry order (rowid), so same-day records import back in the same order,
+//! and memory stays flat however large the practice.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::resources::{self, *};
+use crate::access::Action;
+use crate::dates::Date;
+use crate::instruments::{Difficulty, Instrument};
+use crate::{Error, Registry, Result, audit};
+
+/// One NDJSON file the export wrote.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct FhirFile {
+    pub resource_type: String,
+    pub file: String,
+    pub count: usize,
+}
+
+/// What `export_fhir` wrote, and where.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct FhirExportReport {
+    pub dir: String,
+    /// Only records created, changed or marked in error on or after this date (UTC), if given.
+    pub since: Option<Date>,
+    pub files: Vec<FhirFile>,
+}
+
+/// The NDJSON files being written, one per resource type, in the manifest's order.
+struct Files {
+    dir: PathBuf,
+    open: BTreeMap<&'static str, (BufWriter<File>, usize)>,
+    order: Vec<&'static str>,
+}
+
+impl Files {
+    fn write(&mut self, resource: &Value) -> Result<()> {
+        let kind = match resource["resourceType"].as_str() {
+            Some("Practitioner") => "Practitioner",
+            Some("Patient") => "Patient",
+            Some("Coverage") => "Coverage",
+            Some("CareTeam") => "CareTeam",
+            Some("EpisodeOfCare") => "EpisodeOfCare",
+            Some("Consent") => "Consent",
+            Some("Observation") => "Observation",
+            Some("QuestionnaireResponse") => "QuestionnaireResponse",
+            Some("Encounter") => "Encounter",
+            Some("ServiceRequest") => "ServiceRequest",
+            _ => "DocumentReference",
+        };
+        if !self.open.contains_key(kind) {
+            let file = File::create(self.dir.join(format!("{kind}.ndjson")))?;
+            self.open.insert(kind, (BufWriter::with_capacity(1 << 20, file), 0));
+            self.order.push(kind);
+        }
+        let (out, count) = self.open.get_mut(kind).expect("opened above");
+        serde_json::to_writer(&mut *out, resource)?;
+        out.write_all(b"\n")?;
+        *count += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<FhirFile>> {
+        let mut files = Vec::new();
+        for kind in &self.order {
+            let (mut out, count) = self.open.remove(kind).expect("each kind once");
+            out.flush()?;
+            files.push(FhirFile { resource_type: kind.to_string(), file: format!("{kind}.ndjson"), count });
+        }
+        Ok(files)
+    }
+}
+
+impl Registry {
+    /// Writes the registry as FHIR R4 Bulk Data NDJSON into `dir` (new, or empty), with the
+    /// Bulk Data manifest; with `since`, only the records created, changed or marked in error on
+    /// or after that date. A practice lead's, and audited with what was written.
+    pub fn export_fhir(&mut self, dir: &Path, since: Option<Date>) -> Result<FhirExportReport> {
+        self.permit(Action::Export)?;
+        if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+            return Err(Error::Conflict(format!("{} is not empty; export into a new or empty folder", dir.display())));
+        }
+        std::fs::create_dir_all(dir)?;
+        let started = audit::now();
+        let mut files = Files { dir: dir.to_path_buf(), open: BTreeMap::new(), order: Vec::new() };
+        // One read transaction: every file describes the same moment of the registry.
+        let written = (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            write_all(&tx, since, &mut files)?;
+            tx.commit()?;
+            files.finish()
+        })();
+        let files = match written {
+            Ok(files) => files,
+            Err(e) => {
+                remove_written(dir);
+                return Err(e);
+            }
+        };
+        write_manifest(dir, &started, since, &files)?;
+        let counts: BTreeMap<&str, usize> = files.iter().map(|f| (f.resource_type.as_str(), f.count)).collect();
+        let actor = self.actor().clone();
+        let details =
+            serde_json::json!({ "format": "fhir-r4-ndjson", "dir": dir.display().to_string(), "since": since, "resources": counts });
+        if let Err(e) = audit::record(&self.conn, &actor, "export", "fhir", None, details) {
+            remove_written(dir);
+            return Err(e);
+        }
+        Ok(FhirExportReport { dir: dir.display().to_string(), since, files })
+    }
+}
+
+/// Removes what a failed export wrote (only its own files).
+fn remove_written(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(".ndjson") || name == "manifest.json" {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+fn write_manifest(dir: &Path, started: &str, since: Option<Date>, files: &[FhirFile]) -> Result<()> {
+    let absolute = dir.canonicalize()?;
+    let output: Vec<Value> = files
+        .iter()
+        .map(|f| serde_json::json!({ "type": f.resource_type, "url": format!("file://{}", absolute.join(&f.file).display()), "count": f.count }))
+        .collect();
+    let request = match since {
+        Some(d) => format!("cocm export fhir --since {d}"),
+        None => "cocm export fhir".to_string(),
+    };
+    let manifest = serde_json::json!({
+        "transactionTime": started,
+        "request": request,
+        "requiresAccessToken": false,
+        "output": output,
+        "error": [],
+    });
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
+    Ok(())
+}
+
+/// `since` as the SQL filters compare it: '' (everything) or the date, which sorts before any
+/// timestamp of that day.
+fn since_param(since: Option<Date>) -> String {
+    since.map(|d| d.to_string()).unwrap_or_default()
+}
+
+fn write_all(conn: &Connection, since: Option<Date>, files: &mut Files) -> Result<()> {
+    let since = since_param(since);
+    let members = members(conn)?;
+    let names = |id: &str| members.get(id).map(|m| m.name.clone());
+    // Every member is written whatever `since` says: records of any date refer to them.
+    let mut ordered: Vec<&MemberRow> = members.values().collect();
+    ordered.sort_by(|a, b| a.name.cmp(&b.name));
+    for m in ordered {
+        files.write(&resources::practitioner_resource(m))?;
+    }
+    patients(conn, &since, files, &names)?;
+    episodes(conn, &since, files, &names)?;
+    consents(conn, &since, files)?;
+    assessments(conn, &since, files)?;
+    contacts(conn, &since, files, &names)?;
+    requests(conn, &since, files, &names)?;
+    reviews(conn, &since, files, &names)
+}
+
+fn members(conn: &Connection) -> Result<HashMap<String, MemberRow>> {
+    let mut stmt = conn.prepare("SELECT id, name, role FROM team_members")?;
+    let rows = stmt.query_map([], |r| Ok(MemberRow { id: r.get(0)?, name: r.get(1)?, role: r.get(2)? }))?;
+    rows.map(|m| m.map(|m| (m.id.clone(), m)).map_err(Error::from)).collect()
+}
+
+fn patients(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, mrn, name, dob, payer, pcp_id, care_manager_id, consultant_id, created_at FROM patients
+         WHERE created_at >= ?1 OR id IN (SELECT record_id FROM audit_log WHERE record_type = 'patient' AND at >= ?1)
+         ORDER BY mrn",
+    )?;
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let p = PatientRow {
+            id: r.get(0)?,
+            mrn: r.get(1)?,
+            name: r.get(2)?,
+            dob: r.get(3)?,
+            payer: r.get(4)?,
+            pcp: r.get(5)?,
+            care_manager: r.get(6)?,
+            consultant: r.get(7)?,
+            created_at: r.get(8)?,
+        };
+        files.write(&resources::patient(&p, names))?;
+        files.write(&resources::coverage(&p))?;
+        if let Some(team) = resources::care_team(&p, names) {
+            files.write(&team)?;
+        }
+    }
+    Ok(())
+}
+
+fn episodes(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    let mut history: HashMap<String, Vec<StatusRow>> = HashMap::new();
+    let mut stmt =
+        conn.prepare("SELECT episode_id, date, status, reason FROM episode_status_changes WHERE voided_at IS NULL ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        history.entry(r.get(0)?).or_default().push(StatusRow { date: r.get(1)?, status: r.get(2)?, reason: r.get(3)? });
+    }
+    let mut stmt = conn.prepare(
+        "SELECT e.id, e.patient_id, e.start_date, e.targets, e.status, e.discharge_date, p.care_manager_id, CASE WHEN e.voided_at IS NULL THEN NULL ELSE COALESCE(e.void_reason, '') END,
+                COALESCE(e.voided_at, e.created_at)
+         FROM episodes e JOIN patients p ON p.id = e.patient_id
+         WHERE e.created_at >= ?1 OR e.voided_at >= ?1
+            OR e.id IN (SELECT record_id FROM audit_log WHERE record_type = 'episode' AND at >= ?1)
+         ORDER BY e.rowid",
+    )?;
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let mut changes = history.remove(&id).unwrap_or_default();
+        changes.sort_by(|a, b| a.date.cmp(&b.date));
+        let e = EpisodeRow {
+            patient_id: r.get(1)?,
+            start: r.get(2)?,
+            targets: r.get(3)?,
+            status: r.get(4)?,
+            discharge: r.get(5)?,
+            care_manager: r.get(6)?,
+            voided: r.get(7)?,
+            updated: r.get(8)?,
+            history: changes,
+            id,
+        };
+        files.write(&resources::episode_of_care(&e, names))?;
+    }
+    Ok(())
+}
+
+fn consents(conn: &Connection, since: &str, files: &mut Files) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT c.id, e.patient_id, c.episode_id, c.date, CASE WHEN c.voided_at IS NULL THEN NULL ELSE COALESCE(c.void_reason, '') END, COALESCE(c.voided_at, c.created_at)
+         FROM episode_consents c JOIN episodes e ON e.id = c.episode_id
+         WHERE c.created_at >= ?1 OR c.voided_at >= ?1 ORDER BY c.rowid",
+    )?;
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let c = ConsentRow {
+            id: r.get(0)?,
+            patient_id: r.get(1)?,
+            episode_id: r.get(2)?,
+            date: r.get(3)?,
+            voided: r.get(4)?,
+            updated: r.get(5)?,
+        };
+        files.write(&resources::consent(&c))?;
+    }
+    Ok(())
+}
+
+fn assessments(conn: &Connection, since: &str, files: &mut Files) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, patient_id, date, instrument, items, total, difficulty, total_only, CASE WHEN voided_at IS NULL THEN NULL ELSE COALESCE(void_reason, '') END, COALESCE(voided_at, created_at)
+         FROM assessments WHERE created_at >= ?1 OR voided_at >= ?1 ORDER BY rowid",
+    )?;
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let instrument: String = r.get(3)?;
+        let items: String = r.get(4)?;
+        let difficulty: Option<String> = r.get(6)?;
+        let a = AssessmentRow {
+            id: r.get(0)?,
+            patient_id: r.get(1)?,
+            date: r.get(2)?,
+            instrument: Instrument::parse("instrument", &instrument)?,
+            answers: items.split(',').filter_map(|a| a.trim().parse().ok()).collect(),
+            total: r.get(5)?,
+            difficulty: difficulty.and_then(|d| Difficulty::parse("difficulty", &d).ok()),
+            total_only: r.get(7)?,
+            voided: r.get(8)?,
+            updated: r.get(9)?,
+        };
+        files.write(&resources::observation(&a))?;
+        if let Some(qr) = resources::questionnaire_response(&a) {
+            files.write(&qr)?;
+        }
+    }
+    Ok(())
+}
+
+fn contacts(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, patient_id, episode_id, date, author_id, kind, mode, minutes, note, CASE WHEN voided_at IS NULL THEN NULL ELSE COALESCE(void_reason, '') END, COALESCE(voided_at, created_at)
+         FROM contacts WHERE created_at >= ?1 OR voided_at >= ?1 ORDER BY rowid",
+    )?;
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let c = ContactRow {
+            id: r.get(0)?,
+            patient_id: r.get(1)?,
+            episode_id: r.get(2)?,
+            date: r.get(3)?,
+            author_id: r.get(4)?,
+            kind: r.get(5)?,
+            mode: r.get(6)?,
+            minutes: r.get(7)?,
+            note: r.get(8)?,
+            voided: r.get(9)?,
+            updated: r.get(10)?,
+        };
+        files.write(&resources::encounter(&c, names))?;
+    }
+    Ok(())
+}
+
+fn requests(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    // Open until a case review dated on or after it (spec §2), as `reviews` decides it.
+    let mut stmt = conn.prepare(
+        "SELECT r.id, r.patient_id, r.episode_id, r.date, r.requested_by, r.reason, CASE WHEN r.voided_at IS NULL THEN NULL ELSE COALESCE(r.void_reason, '') END, COALESCE(r.voided_at, r.created_at),
+                EXISTS (SELECT 1 FROM case_reviews c WHERE c.patient_id = r.patient_id AND c.voided_at IS NULL AND c.date >= r.date)
+         FROM review_requests r WHERE r.created_at >= ?1 OR r.voided_at >= ?1 ORDER BY r.rowid",
+    )?;
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let q = RequestRow {
+            id: r.get(0)?,
+            patient_id: r.get(1)?,
+            episode_id: r.get(2)?,
+            date: r.get(3)?,
+            requested_by: r.get(4)?,
+            reason: r.get(5)?,
+            voided: r.get(6)?,
+            updated: r.get(7)?,
+            closed: r.get(8)?,
+        };
+        files.write(&resources::service_request(&q, names))?;
+    }
+    Ok(())
+}
+
+fn reviews(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, patient_id, episode_id, date, consultant_id, medication, psychotherapy, referral, other, note, CASE WHEN voided_at IS NULL THEN NULL ELSE COALESCE(void_reason, '') END, created_at,
+                COALESCE(voided_at, created_at)
+         FROM case_reviews WHERE created_at >= ?1 OR voided_at >= ?1 ORDER BY rowid",
+    )?;
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let v = ReviewRow {
+            id: r.get(0)?,
+            patient_id: r.get(1)?,
+            episode_id: r.get(2)?,
+            date: r.get(3)?,
+            consultant: r.get(4)?,
+            recommendations: Recommendations {
+                medication: r.get(5)?,
+                psychotherapy: r.get(6)?,
+                referral: r.get(7)?,
+                other: r.get(8)?,
+                note: r.get(9)?,
+            },
+            voided: r.get(10)?,
+            created_at: r.get(11)?,
+            updated: r.get(12)?,
+        };
+        files.write(&resources::document_reference(&v, names))?;
+    }
+    Ok(())
+}

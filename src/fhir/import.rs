@@ -1,0 +1,767 @@
+//! `cocm import fhir FILE|DIR`: a Bundle or NDJSON of FHIR R4 resources as an EHR (or this
+//! registry's export) sends them. Patients are matched by their MRN identifier; PHQ-9 and GAD-7
+//! Observations (panels with their items as components or members, or totals alone) become
+//! assessments. An export of this registry brings back its team, episodes, consents, contacts,
+//! review requests and case reviews too. What is already there is matched and left alone; a
+//! resource type the registry does not keep is counted and skipped. One transaction, the same
+//! insert functions (rules, audit rows) as typing it in, each audit row naming file and line.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use base64ct::{Base64, Encoding};
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::resources::{Recommendations, payer_typology};
+use super::*;
+use crate::access::Action;
+use crate::assessments::{self, NewAssessment};
+use crate::audit::Actor;
+use crate::contacts::{self, NewContact};
+use crate::dates::{self, Date};
+use crate::episodes::{self, Enrolment};
+use crate::instruments::{Difficulty, Instrument};
+use crate::patients::{self, NewPatient};
+use crate::reviews::{self, NewCaseReview, NewReviewRequest};
+use crate::vocab::{DischargeReason, EpisodeStatus, Payer, Role};
+use crate::voids::{self, RecordKind};
+use crate::{Error, Registry, Result, loinc, team};
+
+/// What a FHIR import added, or found already there.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, ts_rs::TS)]
+pub struct FhirCounts {
+    pub team_members: usize,
+    pub patients: usize,
+    pub episodes: usize,
+    pub consents: usize,
+    pub assessments: usize,
+    pub contacts: usize,
+    pub review_requests: usize,
+    pub case_reviews: usize,
+}
+
+/// One resource the import could not take, by file and line (NDJSON) or entry (Bundle).
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct FhirProblem {
+    pub location: String,
+    /// `Observation/abc`, as the file names it.
+    pub resource: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FhirProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, {}: {}", self.location, self.resource, self.message)
+    }
+}
+
+/// What a FHIR import did, or (a dry run) would do.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct FhirImportReport {
+    pub files: Vec<String>,
+    pub resources: usize,
+    pub added: FhirCounts,
+    pub already_present: FhirCounts,
+    /// Resources not taken, by why: a type the registry does not keep, entered in error…
+    pub skipped: BTreeMap<String, usize>,
+    /// Empty when the import was stored.
+    pub problems: Vec<FhirProblem>,
+    pub dry_run: bool,
+}
+
+/// A resource and where it was read.
+struct Entry {
+    location: String,
+    resource: Value,
+}
+
+impl Entry {
+    fn kind(&self) -> &str {
+        self.resource["resourceType"].as_str().unwrap_or_default()
+    }
+    fn id(&self) -> &str {
+        self.resource["id"].as_str().unwrap_or_default()
+    }
+    fn name(&self) -> String {
+        format!("{}/{}", self.kind(), self.id())
+    }
+}
+
+/// Reads every resource of the files: NDJSON a line each, else one resource or a Bundle.
+fn read(files: &[(String, Vec<u8>)]) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for (name, bytes) in files {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::validation("file", format!("{name} is not UTF-8 text")))?;
+        let text = text.trim_start_matches('\u{feff}');
+        let not_json = |at: String, e: serde_json::Error| Error::validation("file", format!("{at} is not JSON ({e})"));
+        if name.ends_with(".ndjson") {
+            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let location = format!("{name} line {}", i + 1);
+                let resource: Value = serde_json::from_str(line).map_err(|e| not_json(location.clone(), e))?;
+                entries.push(Entry { location, resource });
+            }
+            continue;
+        }
+        let value: Value = serde_json::from_str(text).map_err(|e| not_json(name.clone(), e))?;
+        if value["resourceType"] == "Bundle" {
+            for (i, entry) in value["entry"].as_array().into_iter().flatten().enumerate() {
+                entries.push(Entry { location: format!("{name} entry {}", i + 1), resource: entry["resource"].clone() });
+            }
+        } else {
+            entries.push(Entry { location: name.clone(), resource: value });
+        }
+    }
+    if let Some(e) = entries.iter().find(|e| e.kind().is_empty()) {
+        return Err(Error::validation("file", format!("{}: not a FHIR resource (no resourceType)", e.location)));
+    }
+    Ok(entries)
+}
+
+impl Registry {
+    /// Imports FHIR resources from `files` (name and bytes each): a practice lead's. Either every
+    /// resource is taken, or (any problem) nothing is and the error lists the problems.
+    /// `dry_run` takes every resource, rolls back, and reports the problems instead.
+    pub fn import_fhir(&mut self, files: &[(String, Vec<u8>)], dry_run: bool) -> Result<FhirImportReport> {
+        self.permit(Action::Import)?;
+        let entries = read(files)?;
+        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let apply = |tx: &rusqlite::Transaction, actor: &Actor| -> Result<FhirImportReport> {
+            let mut importer = Importer::new(tx, actor);
+            importer.run(&entries)?;
+            Ok(FhirImportReport {
+                files: names.clone(),
+                resources: entries.len(),
+                added: importer.added,
+                already_present: importer.present,
+                skipped: importer.skipped,
+                problems: importer.problems,
+                dry_run,
+            })
+        };
+        if dry_run {
+            return self.rehearse(Action::Import, apply);
+        }
+        self.write(Action::Import, |tx, actor| {
+            let report = apply(tx, actor)?;
+            if report.problems.is_empty() {
+                return Ok(report);
+            }
+            let mut lines: Vec<String> = report.problems.iter().take(10).map(|p| p.to_string()).collect();
+            if report.problems.len() > 10 {
+                lines.push(format!("… and {} more (a dry run lists them all)", report.problems.len() - 10));
+            }
+            Err(Error::validation("file", format!("{} problem(s), nothing was imported:\n{}", report.problems.len(), lines.join("\n"))))
+        })
+    }
+}
+
+type Taken = std::result::Result<(), String>;
+
+/// A status an episode moves to, with the discharge reason.
+type StatusChange = (EpisodeStatus, Option<DischargeReason>);
+
+struct Importer<'a> {
+    conn: &'a Connection,
+    actor: &'a Actor,
+    /// A Practitioner's id in the files → the team member's name.
+    practitioners: HashMap<String, String>,
+    /// A Patient's id in the files → the MRN.
+    patients: HashMap<String, String>,
+    added: FhirCounts,
+    present: FhirCounts,
+    skipped: BTreeMap<String, usize>,
+    problems: Vec<FhirProblem>,
+}
+
+impl<'a> Importer<'a> {
+    fn new(conn: &'a Connection, actor: &'a Actor) -> Self {
+        Importer {
+            conn,
+            actor,
+            practitioners: HashMap::new(),
+            patients: HashMap::new(),
+            added: FhirCounts::default(),
+            present: FhirCounts::default(),
+            skipped: BTreeMap::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn skip(&mut self, why: String) {
+        *self.skipped.entry(why).or_default() += 1;
+    }
+
+    /// Takes the resources in the order their references need: team, patients, episodes, then
+    /// the records that fall in an episode.
+    fn run(&mut self, entries: &[Entry]) -> Result<()> {
+        let of = |kind: &str| -> Vec<&Entry> { entries.iter().filter(|e| e.kind() == kind).collect() };
+        let by_patient = |kind: &str, field: &str| -> HashMap<String, &Entry> {
+            of(kind).into_iter().filter_map(|e| Some((reference_id(&e.resource[field], "Patient")?, e))).collect()
+        };
+        let coverage = by_patient("Coverage", "beneficiary");
+        let teams = by_patient("CareTeam", "subject");
+        let mut consents: HashMap<String, Vec<&Entry>> = HashMap::new();
+        for c in of("Consent") {
+            let episode = c.resource["provision"]["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find_map(|d| reference_id(&d["reference"], "EpisodeOfCare"));
+            match episode {
+                Some(id) => consents.entry(id).or_default().push(c),
+                None => self.skip("Consent (not linked to an episode)".into()),
+            }
+        }
+        for e in of("Practitioner") {
+            let taken = self.practitioner(e);
+            self.note(e, taken);
+        }
+        for e in of("Patient") {
+            let taken = self.patient(e, coverage.get(e.id()).copied(), teams.get(e.id()).copied());
+            self.note(e, taken);
+        }
+        let mut episodes = of("EpisodeOfCare");
+        episodes.sort_by_key(|e| text(&e.resource["period"]["start"]));
+        for e in episodes {
+            let taken = self.episode(e, consents.get(e.id()).map(Vec::as_slice).unwrap_or_default());
+            self.note(e, taken);
+        }
+        let observations = of("Observation");
+        let by_id: HashMap<&str, &Value> = observations.iter().map(|e| (e.id(), &e.resource)).collect();
+        let members: HashSet<String> = observations
+            .iter()
+            .flat_map(|e| e.resource["hasMember"].as_array().into_iter().flatten().filter_map(|m| reference_id(m, "Observation")))
+            .collect();
+        for e in observations.iter().filter(|e| !members.contains(e.id())) {
+            let taken = self.observation(e, &by_id);
+            self.note(e, taken);
+        }
+        for e in of("Encounter") {
+            let taken = self.encounter(e);
+            self.note(e, taken);
+        }
+        for e in of("ServiceRequest") {
+            let taken = self.review_request(e);
+            self.note(e, taken);
+        }
+        for e in of("DocumentReference") {
+            let taken = self.case_review(e);
+            self.note(e, taken);
+        }
+        let known = [
+            "Practitioner",
+            "Patient",
+            "Coverage",
+            "CareTeam",
+            "Consent",
+            "EpisodeOfCare",
+            "Observation",
+            "Encounter",
+            "ServiceRequest",
+            "DocumentReference",
+        ];
+        for e in entries.iter().filter(|e| !known.contains(&e.kind())) {
+            let why = if e.kind() == "QuestionnaireResponse" {
+                "QuestionnaireResponse (its Observation carries the answers)".to_string()
+            } else {
+                format!("{} (not kept by the registry)", e.kind())
+            };
+            self.skip(why);
+        }
+        Ok(())
+    }
+
+    /// A record the source marked entered in error is kept, and marked so here too, with the
+    /// source's reason: it counts nowhere, as billing's "excluded" minutes show.
+    fn void_if_in_error(&self, resource: &Value, actor: &Actor, kind: RecordKind, id: &str) -> Taken {
+        if resource["status"] != "entered-in-error" {
+            return Ok(());
+        }
+        let reason =
+            extension(resource, EXT_VOID_REASON).and_then(|v| v["valueString"].as_str()).unwrap_or("entered in error in the source system");
+        voids::mark(self.conn, actor, kind, id, reason).map_err(|e| e.to_string())
+    }
+
+    fn note(&mut self, e: &Entry, taken: Taken) {
+        if let Err(message) = taken {
+            self.problems.push(FhirProblem { location: e.location.clone(), resource: e.name(), message });
+        }
+    }
+
+    fn actor_for(&self, e: &Entry) -> Actor {
+        self.actor.with_source(e.location.clone())
+    }
+
+    /// A team member: found by name, or added when the resource names their role (as this
+    /// registry's export does).
+    fn practitioner(&mut self, e: &Entry) -> Taken {
+        let name = person_name(&e.resource).ok_or("has no name")?;
+        self.practitioners.insert(e.id().to_string(), name.clone());
+        if team::find(self.conn, "name", &name).is_ok() {
+            self.present.team_members += 1;
+            return Ok(());
+        }
+        let Some(role) = extension(&e.resource, EXT_TEAM_ROLE).and_then(|v| v["valueCode"].as_str()) else {
+            // Not an error unless a record names them; that record's problem says so.
+            return Ok(());
+        };
+        let role = Role::parse("role", role).map_err(|e| e.to_string())?;
+        team::insert(self.conn, &self.actor_for(e), &name, role).map_err(|e| e.to_string())?;
+        self.added.team_members += 1;
+        Ok(())
+    }
+
+    /// The team member a reference names: a Practitioner of the files, else its display name.
+    fn member(&self, reference: &Value) -> std::result::Result<String, String> {
+        let name = reference_id(reference, "Practitioner")
+            .and_then(|id| self.practitioners.get(&id).cloned())
+            .or_else(|| reference["display"].as_str().map(String::from))
+            .ok_or_else(|| format!("names no team member ({})", text(&reference["reference"])))?;
+        team::find(self.conn, "by", &name)
+            .map(|m| m.name)
+            .map_err(|_| format!("{name} is not on the team (add them, or import their Practitioner with a role)"))
+    }
+
+    fn patient(&mut self, e: &Entry, coverage: Option<&Entry>, team: Option<&Entry>) -> Taken {
+        let r = &e.resource;
+        let mrn = mrn(r).ok_or("has no MRN (an identifier of type MR)")?;
+        let dob = r["birthDate"].as_str().and_then(dates::parse_iso).ok_or("has no birthDate")?;
+        self.patients.insert(e.id().to_string(), mrn.clone());
+        match patients::find_by_mrn(self.conn, &mrn) {
+            Ok(found) if found.dob != dob => {
+                return Err(format!("MRN {mrn} is already in the registry with date of birth {}, not {dob}", found.dob));
+            }
+            Ok(_) => {
+                self.present.patients += 1;
+                return Ok(());
+            }
+            Err(err) if err.code() != "not_found" => return Err(err.to_string()),
+            Err(_) => {}
+        }
+        let name = person_name(r).ok_or("has no name")?;
+        let mut new = NewPatient {
+            mrn,
+            name,
+            dob: dob.to_string(),
+            payer: coverage.map(|c| payer(&c.resource).as_str().to_string()),
+            ..Default::default()
+        };
+        if let Some(pcp) = r["generalPractitioner"].as_array().and_then(|a| a.first()) {
+            new.pcp = Some(self.member(pcp)?);
+        }
+        for p in team.map(|t| &t.resource["participant"]).and_then(Value::as_array).into_iter().flatten() {
+            let role = p["role"].as_array().into_iter().flatten().flat_map(codings).find(|(s, _)| s == TEAM_ROLE_SYSTEM).map(|(_, c)| c);
+            let slot = match role.as_deref() {
+                Some("pcp") => &mut new.pcp,
+                Some("care-manager") => &mut new.care_manager,
+                Some("psychiatric-consultant") => &mut new.consultant,
+                _ => continue,
+            };
+            *slot = Some(self.member(&p["member"])?);
+        }
+        patients::insert(self.conn, &self.actor_for(e), &new).map_err(|e| e.to_string())?;
+        self.added.patients += 1;
+        Ok(())
+    }
+
+    /// The MRN of the patient a reference names: a Patient of the files, or an MRN identifier.
+    fn subject(&self, reference: &Value) -> std::result::Result<String, String> {
+        if let Some(mrn) = reference_id(reference, "Patient").and_then(|id| self.patients.get(&id)) {
+            return Ok(mrn.clone());
+        }
+        if let Some(mrn) = reference["identifier"]["value"].as_str() {
+            return Ok(mrn.to_string());
+        }
+        Err(format!("its patient ({}) is not in the files", text(&reference["reference"])))
+    }
+
+    /// An episode with its consents and status history, enrolled and moved along in date order.
+    fn episode(&mut self, e: &Entry, consents: &[&Entry]) -> Taken {
+        let r = &e.resource;
+        if r["status"] == "entered-in-error" {
+            self.skip("EpisodeOfCare (entered in error)".into());
+            return Ok(());
+        }
+        let mrn = self.subject(&r["patient"])?;
+        let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
+        let start = date_of(&r["period"]["start"]).ok_or("has no period.start (the enrolment date)")?;
+        let same: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM episodes WHERE patient_id = ?1 AND start_date = ?2 AND voided_at IS NULL)",
+                (&patient.id, start.to_string()),
+                |row| row.get(0),
+            )
+            .map_err(|e| e.to_string())?;
+        if same {
+            self.present.episodes += 1;
+            return Ok(());
+        }
+        let targets: Vec<String> =
+            r["type"].as_array().into_iter().flatten().flat_map(codings).filter(|(s, _)| s == TARGET_SYSTEM).map(|(_, c)| c).collect();
+        let mut consent_dates: Vec<Date> = consents
+            .iter()
+            .filter(|c| c.resource["status"] != "entered-in-error")
+            .filter_map(|c| date_of(&c.resource["dateTime"]))
+            .collect();
+        consent_dates.sort();
+        let actor = self.actor_for(e);
+        let enrolment = Enrolment {
+            start: start.to_string(),
+            consent: consent_dates.first().map(|d| d.to_string()),
+            targets: (!targets.is_empty()).then(|| targets.join(",")),
+        };
+        episodes::enroll(self.conn, &actor, &mrn, &enrolment).map_err(|e| e.to_string())?;
+        self.added.episodes += 1;
+        self.added.consents += consent_dates.len().min(1);
+        // Later consents and status changes in date order; a consent before a change of the same day.
+        let mut events: Vec<(Date, u8, Option<StatusChange>)> = consent_dates.iter().skip(1).map(|d| (*d, 0, None)).collect();
+        for (i, (date, status, reason)) in status_history(r).into_iter().enumerate() {
+            if i == 0 && status == EpisodeStatus::Active && date == start {
+                continue;
+            }
+            events.push((date, 1, Some((status, reason))));
+        }
+        events.sort_by_key(|(d, order, _)| (*d, *order));
+        for (date, _, change) in events {
+            match change {
+                None => {
+                    episodes::record_consent(self.conn, &actor, &mrn, &date.to_string()).map_err(|e| e.to_string())?;
+                    self.added.consents += 1;
+                }
+                Some((to, reason)) => {
+                    episodes::change_status(self.conn, &actor, &mrn, to, &date.to_string(), reason).map_err(|e| e.to_string())?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn observation(&mut self, e: &Entry, by_id: &HashMap<&str, &Value>) -> Taken {
+        let r = &e.resource;
+        let Some((instrument, is_total)) = codings(&r["code"]).find_map(|(_, c)| instrument_of(&c)) else {
+            self.skip("Observation (not a PHQ-9 or GAD-7)".into());
+            return Ok(());
+        };
+        if r["status"] == "cancelled" {
+            self.skip("Observation (cancelled)".into());
+            return Ok(());
+        }
+        let mrn = self.subject(&r["subject"])?;
+        let date =
+            date_of(&r["effectiveDateTime"]).or_else(|| date_of(&r["effectivePeriod"]["start"])).ok_or("has no effectiveDateTime")?;
+        // The parts: components, members (hasMember), or the total observation itself.
+        let mut parts: Vec<&Value> = r["component"].as_array().into_iter().flatten().collect();
+        for m in r["hasMember"].as_array().into_iter().flatten().filter_map(|m| reference_id(m, "Observation")) {
+            parts.push(by_id.get(m.as_str()).copied().ok_or_else(|| format!("its member Observation/{m} is not in the files"))?);
+        }
+        if is_total {
+            parts.push(r);
+        }
+        let (_, total_code) = instrument.loinc();
+        let mut answers: HashMap<String, u8> = HashMap::new();
+        let (mut total, mut difficulty) = (None, None);
+        for part in parts {
+            let Some(code) = codings(&part["code"]).map(|(_, c)| c).next() else { continue };
+            if code == total_code {
+                total = part["valueQuantity"]["value"].as_f64().or_else(|| part["valueInteger"].as_f64());
+            } else if code == loinc::PHQ9_DIFFICULTY {
+                let answer =
+                    codings(&part["valueCodeableConcept"]).find_map(|(_, c)| loinc::DIFFICULTY_ANSWERS.iter().position(|(a, _)| *a == c));
+                difficulty = answer.map(|i| Difficulty::ALL[i]);
+            } else if instrument.items().iter().any(|i| i.loinc == code) {
+                let value = codings(&part["valueCodeableConcept"])
+                    .find_map(|(_, c)| loinc::answer_value(&c))
+                    .or_else(|| part["valueInteger"].as_u64().and_then(|v| u8::try_from(v).ok()))
+                    .ok_or_else(|| format!("item {code} has no answer the registry reads (a LOINC answer code or 0–3)"))?;
+                answers.insert(code, value);
+            }
+        }
+        let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
+        let exists: bool = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM assessments WHERE patient_id = ?1 AND date = ?2 AND instrument = ?3)")
+            .and_then(|mut s| s.query_row((&patient.id, date.to_string(), instrument.as_str()), |row| row.get(0)))
+            .map_err(|e| e.to_string())?;
+        if exists {
+            self.present.assessments += 1;
+            return Ok(());
+        }
+        let actor = self.actor_for(e);
+        let n = instrument.items().len();
+        if answers.is_empty() {
+            let total = total.ok_or("has neither item answers nor a total score")?;
+            if total.fract() != 0.0 {
+                return Err(format!("total {total} is not a whole number"));
+            }
+            let id = assessments::insert_total_only(self.conn, &actor, &mrn, date, instrument, total as i64).map_err(|e| e.to_string())?;
+            self.void_if_in_error(r, &actor, RecordKind::Assessment, &id)?;
+        } else {
+            if answers.len() != n {
+                return Err(format!(
+                    "answers {} of the {}'s {n} items; give every item, or the total alone",
+                    answers.len(),
+                    instrument.label()
+                ));
+            }
+            let items: Vec<i64> = instrument.items().iter().map(|i| i64::from(answers[i.loinc])).collect();
+            let sum: i64 = items.iter().sum();
+            if let Some(total) = total.filter(|t| *t != sum as f64) {
+                return Err(format!("total {total} is not the sum of the item answers ({sum})"));
+            }
+            let new = NewAssessment {
+                date: date.to_string(),
+                instrument: instrument.as_str().to_string(),
+                answers: items,
+                difficulty: difficulty.map(|d| d.as_str().to_string()),
+            };
+            let id = assessments::insert(self.conn, &actor, &mrn, &new).map_err(|e| e.to_string())?;
+            self.void_if_in_error(r, &actor, RecordKind::Assessment, &id)?;
+        }
+        self.added.assessments += 1;
+        Ok(())
+    }
+
+    fn encounter(&mut self, e: &Entry) -> Taken {
+        let r = &e.resource;
+        let minutes = &r["length"];
+        let in_minutes = minutes["code"] == "min" || minutes["unit"] == "min";
+        let Some(minutes) = minutes["value"].as_f64().filter(|_| in_minutes) else {
+            self.skip("Encounter (no length in minutes)".into());
+            return Ok(());
+        };
+        if r["status"] == "cancelled" {
+            self.skip("Encounter (cancelled)".into());
+            return Ok(());
+        }
+        let mrn = self.subject(&r["subject"])?;
+        let date = date_of(&r["period"]["start"]).ok_or("has no period.start")?;
+        let participant = r["participant"].as_array().and_then(|p| p.first()).ok_or("has no participant (who made the contact)")?;
+        let by = self.member(&participant["individual"])?;
+        let author = team::find(self.conn, "by", &by).map_err(|e| e.to_string())?;
+        let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
+        if minutes.fract() != 0.0 {
+            return Err(format!("length {minutes} min is not a whole number of minutes"));
+        }
+        let minutes = minutes as i64;
+        let exists: bool = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM contacts WHERE date = ?2 AND patient_id = ?1 AND author_id = ?3 AND minutes = ?4)",
+            )
+            .and_then(|mut s| s.query_row((&patient.id, date.to_string(), &author.id, minutes), |row| row.get(0)))
+            .map_err(|e| e.to_string())?;
+        if exists {
+            self.present.contacts += 1;
+            return Ok(());
+        }
+        let kind = r["type"].as_array().into_iter().flatten().flat_map(codings).find(|(s, _)| s == CONTACT_KIND_SYSTEM).map(|(_, c)| c);
+        let mode = extension(r, EXT_CONTACT_MODE).and_then(|v| v["valueCode"].as_str()).map(String::from).or_else(|| {
+            match r["class"]["code"].as_str() {
+                Some("VR") => Some("phone".to_string()),
+                Some("AMB") => Some("in-person".to_string()),
+                _ => None,
+            }
+        });
+        let note = extension(r, EXT_CONTACT_NOTE).and_then(|v| v["valueString"].as_str()).unwrap_or_default();
+        let new = NewContact {
+            date: date.to_string(),
+            minutes,
+            by: author.id,
+            kind: Some(kind.unwrap_or_else(|| "other".into())),
+            mode,
+            note: note.to_string(),
+        };
+        let actor = self.actor_for(e);
+        let id = contacts::insert(self.conn, &actor, &mrn, &new).map_err(|e| e.to_string())?;
+        self.void_if_in_error(r, &actor, RecordKind::Contact, &id)?;
+        self.added.contacts += 1;
+        Ok(())
+    }
+
+    fn review_request(&mut self, e: &Entry) -> Taken {
+        let r = &e.resource;
+        if !codings(&r["code"]).any(|(s, c)| s == SERVICE_SYSTEM && c == CASE_REVIEW_SERVICE) {
+            self.skip("ServiceRequest (not a case review request)".into());
+            return Ok(());
+        }
+        let mrn = self.subject(&r["subject"])?;
+        let date = date_of(&r["authoredOn"]).ok_or("has no authoredOn")?;
+        let by = self.member(&r["requester"])?;
+        let reason = r["reasonCode"].as_array().and_then(|c| c.first()).map(|c| text(&c["text"])).unwrap_or_default();
+        let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM review_requests r JOIN team_members t ON t.id = r.requested_by
+                 WHERE r.patient_id = ?1 AND r.date = ?2 AND t.name = ?3 AND r.reason = ?4)",
+                (&patient.id, date.to_string(), &by, reason.trim()),
+                |row| row.get(0),
+            )
+            .map_err(|e| e.to_string())?;
+        if exists {
+            self.present.review_requests += 1;
+            return Ok(());
+        }
+        let new = NewReviewRequest { date: Some(date.to_string()), by, reason };
+        let actor = self.actor_for(e);
+        let id = reviews::insert_request(self.conn, &actor, &mrn, &new).map_err(|e| e.to_string())?;
+        self.void_if_in_error(r, &actor, RecordKind::Flag, &id)?;
+        self.added.review_requests += 1;
+        Ok(())
+    }
+
+    fn case_review(&mut self, e: &Entry) -> Taken {
+        let r = &e.resource;
+        if !codings(&r["type"]).any(|(_, c)| c == loinc::CONSULT_NOTE) {
+            self.skip("DocumentReference (not a consult note)".into());
+            return Ok(());
+        }
+        let mrn = self.subject(&r["subject"])?;
+        let date = date_of(&r["context"]["period"]["start"]).or_else(|| date_of(&r["date"])).ok_or("has no date")?;
+        let author = r["author"].as_array().and_then(|a| a.first()).ok_or("has no author (the consultant)")?;
+        let by = self.member(author)?;
+        let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM case_reviews c JOIN team_members t ON t.id = c.consultant_id
+                 WHERE c.patient_id = ?1 AND c.date = ?2 AND t.name = ?3)",
+                (&patient.id, date.to_string(), &by),
+                |row| row.get(0),
+            )
+            .map_err(|e| e.to_string())?;
+        if exists {
+            self.present.case_reviews += 1;
+            return Ok(());
+        }
+        let rec = recommendations(r);
+        let new = NewCaseReview {
+            date: date.to_string(),
+            by,
+            medication: rec.medication,
+            psychotherapy: rec.psychotherapy,
+            referral: rec.referral,
+            other: rec.other,
+            note: rec.note,
+        };
+        let actor = self.actor_for(e);
+        let id = reviews::insert_review(self.conn, &actor, &mrn, &new).map_err(|e| e.to_string())?;
+        self.void_if_in_error(r, &actor, RecordKind::Review, &id)?;
+        self.added.case_reviews += 1;
+        Ok(())
+    }
+}
+
+/// The id a reference names, when it names a resource of `kind` (`Patient/abc` → `abc`).
+fn reference_id(reference: &Value, kind: &str) -> Option<String> {
+    let r = reference["reference"].as_str()?;
+    let id = r.rsplit_once('/').filter(|(k, _)| k.ends_with(kind)).map(|(_, id)| id)?;
+    Some(id.to_string())
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}
+
+/// The date part of a FHIR date or dateTime, as the source wrote it.
+fn date_of(value: &Value) -> Option<Date> {
+    let s = value.as_str()?;
+    dates::parse_iso(s.get(..10)?)
+}
+
+/// Each coding of a CodeableConcept as (system, code).
+fn codings(concept: &Value) -> impl Iterator<Item = (String, String)> + '_ {
+    concept["coding"].as_array().into_iter().flatten().map(|c| (text(&c["system"]), text(&c["code"])))
+}
+
+fn extension<'v>(resource: &'v Value, url: &str) -> Option<&'v Value> {
+    resource["extension"].as_array()?.iter().find(|e| e["url"] == url)
+}
+
+/// The instrument of a panel or total code, and whether the code is the total's.
+fn instrument_of(code: &str) -> Option<(Instrument, bool)> {
+    [Instrument::Phq9, Instrument::Gad7].into_iter().find_map(|i| {
+        let (panel, total) = i.loinc();
+        (code == panel).then_some((i, false)).or((code == total).then_some((i, true)))
+    })
+}
+
+/// A person's name as the registry keeps it: the text, else prefix, given and family names.
+fn person_name(resource: &Value) -> Option<String> {
+    let name = resource["name"].as_array()?.first()?;
+    if let Some(t) = name["text"].as_str().filter(|t| !t.trim().is_empty()) {
+        return Some(t.trim().to_string());
+    }
+    let mut words: Vec<&str> = Vec::new();
+    for part in ["prefix", "given"] {
+        words.extend(name[part].as_array().into_iter().flatten().filter_map(Value::as_str));
+    }
+    words.extend(name["family"].as_str());
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// The MRN: the identifier typed MR (v2-0203), else the registry's own MRN system.
+fn mrn(patient: &Value) -> Option<String> {
+    let ids = patient["identifier"].as_array()?;
+    let typed = ids.iter().find(|i| codings(&i["type"]).any(|(_, c)| c == "MR"));
+    let ours = ids.iter().find(|i| i["system"] == MRN_SYSTEM);
+    typed.or(ours)?["value"].as_str().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// A Coverage's payer: the registry's spelling in `type.text`, else the payer typology code.
+fn payer(coverage: &Value) -> Payer {
+    if let Ok(p) = Payer::parse("payer", coverage["type"]["text"].as_str().unwrap_or_default()) {
+        return p;
+    }
+    let code = codings(&coverage["type"]).find(|(s, _)| s == PAYER_TYPOLOGY).map(|(_, c)| c).unwrap_or_default();
+    Payer::ALL.iter().copied().find(|p| payer_typology(*p).0 == code).unwrap_or(Payer::Other)
+}
+
+/// An episode's statuses with their dates: the registry's own status (extension) where given,
+/// else FHIR's (`finished` is a discharge).
+fn status_history(episode: &Value) -> Vec<(Date, EpisodeStatus, Option<DischargeReason>)> {
+    let mut history: Vec<(Date, EpisodeStatus, Option<DischargeReason>)> = episode["statusHistory"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| {
+            let date = date_of(&h["period"]["start"])?;
+            let ours =
+                extension(h, EXT_EPISODE_STATUS).and_then(|e| e["valueCode"].as_str()).and_then(|s| EpisodeStatus::parse("status", s).ok());
+            let status = ours.or(match h["status"].as_str()? {
+                "active" => Some(EpisodeStatus::Active),
+                "finished" => Some(EpisodeStatus::Discharged),
+                _ => None,
+            })?;
+            let reason = extension(h, EXT_DISCHARGE_REASON)
+                .and_then(|e| e["valueCode"].as_str())
+                .and_then(|s| DischargeReason::parse("reason", s).ok());
+            let reason = (status == EpisodeStatus::Discharged).then(|| reason.unwrap_or(DischargeReason::Other));
+            Some((date, status, reason))
+        })
+        .collect();
+    history.sort_by_key(|(d, _, _)| *d);
+    let discharged = history.iter().any(|(_, s, _)| *s == EpisodeStatus::Discharged);
+    if let Some(end) = date_of(&episode["period"]["end"]).filter(|_| episode["status"] == "finished" && !discharged) {
+        history.push((end, EpisodeStatus::Discharged, Some(DischargeReason::Other)));
+    }
+    history
+}
+
+/// A consult note's recommendations: the JSON attachment this registry writes, else the text
+/// attachment as the note.
+fn recommendations(document: &Value) -> Recommendations {
+    let attachments: Vec<&Value> = document["content"].as_array().into_iter().flatten().map(|c| &c["attachment"]).collect();
+    let decoded = |a: &Value| a["data"].as_str().and_then(|d| Base64::decode_vec(d).ok()).and_then(|b| String::from_utf8(b).ok());
+    if let Some(rec) = attachments
+        .iter()
+        .filter(|a| a["contentType"].as_str().is_some_and(|t| t.starts_with("application/json")))
+        .find_map(|a| serde_json::from_str::<Recommendations>(&decoded(a)?).ok())
+    {
+        return rec;
+    }
+    let note = attachments.iter().find(|a| a["contentType"].as_str().is_some_and(|t| t.starts_with("text/"))).and_then(|a| decoded(a));
+    Recommendations { note: note.unwrap_or_default(), ..Default::default() }
+}

@@ -1,0 +1,520 @@
+//! The registry's records as FHIR R4 resources, claiming the US Core 6.1.0 profile where one
+//! fits (issue 10). Each function takes a record as the export reads it and returns the
+//! resource; the import (`fhir::import`) reads the same shapes back.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::instruments::{Difficulty, Instrument};
+use crate::loinc;
+use crate::vocab::{ContactMode, Payer};
+
+/// A team member as the export reads it.
+pub(crate) struct MemberRow {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+}
+
+pub(crate) struct PatientRow {
+    pub id: String,
+    pub mrn: String,
+    pub name: String,
+    pub dob: String,
+    pub payer: String,
+    pub pcp: Option<String>,
+    pub care_manager: Option<String>,
+    pub consultant: Option<String>,
+    pub created_at: String,
+}
+
+pub(crate) struct AssessmentRow {
+    pub id: String,
+    pub patient_id: String,
+    pub date: String,
+    pub instrument: Instrument,
+    pub answers: Vec<u8>,
+    pub total: i64,
+    pub difficulty: Option<Difficulty>,
+    pub total_only: bool,
+    /// Why it was marked entered in error, if it was.
+    pub voided: Option<String>,
+    pub updated: String,
+}
+
+pub(crate) struct ContactRow {
+    pub id: String,
+    pub patient_id: String,
+    pub episode_id: String,
+    pub date: String,
+    pub author_id: String,
+    pub kind: String,
+    pub mode: String,
+    pub minutes: i64,
+    pub note: String,
+    /// Why it was marked entered in error, if it was.
+    pub voided: Option<String>,
+    pub updated: String,
+}
+
+/// One status of an episode's history, from `date` on.
+pub(crate) struct StatusRow {
+    pub date: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+pub(crate) struct EpisodeRow {
+    pub id: String,
+    pub patient_id: String,
+    pub start: String,
+    pub targets: String,
+    pub status: String,
+    pub discharge: Option<String>,
+    pub care_manager: Option<String>,
+    pub history: Vec<StatusRow>,
+    /// Why it was marked entered in error, if it was.
+    pub voided: Option<String>,
+    pub updated: String,
+}
+
+pub(crate) struct ConsentRow {
+    pub id: String,
+    pub patient_id: String,
+    pub episode_id: String,
+    pub date: String,
+    /// Why it was marked entered in error, if it was.
+    pub voided: Option<String>,
+    pub updated: String,
+}
+
+pub(crate) struct RequestRow {
+    pub id: String,
+    pub patient_id: String,
+    pub episode_id: String,
+    pub date: String,
+    pub requested_by: String,
+    pub reason: String,
+    pub closed: bool,
+    /// Why it was marked entered in error, if it was.
+    pub voided: Option<String>,
+    pub updated: String,
+}
+
+pub(crate) struct ReviewRow {
+    pub id: String,
+    pub patient_id: String,
+    pub episode_id: String,
+    pub date: String,
+    pub consultant: String,
+    pub recommendations: Recommendations,
+    /// Why it was marked entered in error, if it was.
+    pub voided: Option<String>,
+    pub created_at: String,
+    pub updated: String,
+}
+
+/// A case review's recommendations and note, as the DocumentReference's JSON attachment holds them.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct Recommendations {
+    pub medication: String,
+    pub psychotherapy: String,
+    pub referral: String,
+    pub other: String,
+    pub note: String,
+}
+
+fn profile(name: &str) -> String {
+    format!("{US_CORE}/{name}|{US_CORE_VERSION}")
+}
+
+fn meta(profile_name: Option<&str>, updated: &str) -> Value {
+    match profile_name {
+        Some(p) => json!({ "profile": [profile(p)], "lastUpdated": updated }),
+        None => json!({ "lastUpdated": updated }),
+    }
+}
+
+fn reference(kind: &str, id: &str) -> Value {
+    json!({ "reference": format!("{kind}/{id}") })
+}
+
+/// A practitioner reference, with the member's name for readers that cannot resolve it.
+fn practitioner(id: &str, names: &dyn Fn(&str) -> Option<String>) -> Value {
+    match names(id) {
+        Some(name) => json!({ "reference": format!("Practitioner/{id}"), "display": name }),
+        None => reference("Practitioner", id),
+    }
+}
+
+fn coding(system: &str, code: &str, display: &str) -> Value {
+    json!({ "system": system, "code": code, "display": display })
+}
+
+/// A person's one-string name as a HumanName: the text as typed, the last word as family name,
+/// a leading title ("Dr.") as prefix and the rest as given names.
+fn human_name(name: &str) -> Value {
+    let mut words: Vec<&str> = name.split_whitespace().collect();
+    let family = words.pop().unwrap_or(name);
+    let mut value = json!({ "text": name, "family": family });
+    if words.first().is_some_and(|w| w.ends_with('.')) && !words.is_empty() {
+        value["prefix"] = json!([words.remove(0)]);
+    }
+    if !words.is_empty() {
+        value["given"] = json!(words);
+    }
+    value
+}
+
+fn status_or_error<'s>(voided: &Option<String>, status: &'s str) -> &'s str {
+    if voided.is_some() { "entered-in-error" } else { status }
+}
+
+/// A record marked entered in error keeps why in an extension, so an import marks it again.
+fn with_void_reason(mut resource: Value, voided: &Option<String>) -> Value {
+    if let Some(reason) = voided {
+        let reason = if reason.is_empty() { "entered in error" } else { reason };
+        let ext = json!({ "url": EXT_VOID_REASON, "valueString": reason });
+        match resource["extension"].as_array_mut() {
+            Some(list) => list.push(ext),
+            None => resource["extension"] = json!([ext]),
+        }
+    }
+    resource
+}
+
+pub(crate) fn practitioner_resource(m: &MemberRow) -> Value {
+    json!({
+        "resourceType": "Practitioner",
+        "id": m.id,
+        "meta": { "profile": [profile("us-core-practitioner")] },
+        "extension": [{ "url": EXT_TEAM_ROLE, "valueCode": m.role }],
+        "identifier": [{ "system": TEAM_MEMBER_SYSTEM, "value": m.id }],
+        "active": true,
+        "name": [human_name(&m.name)],
+    })
+}
+
+pub(crate) fn patient(p: &PatientRow, names: &dyn Fn(&str) -> Option<String>) -> Value {
+    let mut patient = json!({
+        "resourceType": "Patient",
+        "id": p.id,
+        "meta": meta(Some("us-core-patient"), &p.created_at),
+        "identifier": [{
+            "use": "usual",
+            "type": { "coding": [coding(V2_0203, "MR", "Medical record number")], "text": "MRN" },
+            "system": MRN_SYSTEM,
+            "value": p.mrn,
+        }],
+        "name": [human_name(&p.name)],
+        // The registry does not record gender; US Core requires the element, and "unknown" says so.
+        "gender": "unknown",
+        "birthDate": p.dob,
+    });
+    if let Some(pcp) = &p.pcp {
+        patient["generalPractitioner"] = json!([practitioner(pcp, names)]);
+    }
+    patient
+}
+
+/// The patient's payer, as the Source of Payment Typology codes it.
+pub(crate) fn coverage(p: &PatientRow) -> Value {
+    let payer = Payer::parse("payer", &p.payer).unwrap_or(Payer::Other);
+    let (code, display) = payer_typology(payer);
+    let payor = if payer == Payer::SelfPay { reference("Patient", &p.id) } else { json!({ "display": display }) };
+    json!({
+        "resourceType": "Coverage",
+        "id": p.id,
+        "meta": meta(Some("us-core-coverage"), &p.created_at),
+        "status": "active",
+        "type": { "coding": [coding(PAYER_TYPOLOGY, code, display)], "text": payer.as_str() },
+        "beneficiary": reference("Patient", &p.id),
+        "relationship": { "coding": [coding(SUBSCRIBER_RELATIONSHIP, "self", "Self")] },
+        "payor": [payor],
+    })
+}
+
+/// Source of Payment Typology code and display of a payer.
+pub(crate) fn payer_typology(payer: Payer) -> (&'static str, &'static str) {
+    match payer {
+        Payer::Medicare => ("1", "Medicare"),
+        Payer::Medicaid => ("2", "Medicaid"),
+        Payer::Commercial => ("5", "Private Health Insurance"),
+        Payer::SelfPay => ("81", "Self-pay"),
+        Payer::Other => ("9", "Miscellaneous/Other"),
+    }
+}
+
+/// The patient's care team: PCP, care manager and psychiatric consultant, each with their role.
+pub(crate) fn care_team(p: &PatientRow, names: &dyn Fn(&str) -> Option<String>) -> Option<Value> {
+    let roles = [("pcp", &p.pcp), ("care-manager", &p.care_manager), ("psychiatric-consultant", &p.consultant)];
+    let participants: Vec<Value> = roles
+        .iter()
+        .filter_map(|(role, id)| {
+            let id = id.as_ref()?;
+            Some(json!({ "role": [{ "coding": [coding(TEAM_ROLE_SYSTEM, role, role)] }], "member": practitioner(id, names) }))
+        })
+        .collect();
+    if participants.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "resourceType": "CareTeam",
+        "id": p.id,
+        "meta": meta(None, &p.created_at),
+        "status": "active",
+        "name": "Collaborative care team",
+        "subject": reference("Patient", &p.id),
+        "participant": participants,
+    }))
+}
+
+/// An episode: FHIR's status (relapse prevention is `active`), each status of its history with
+/// the registry's own status (and discharge reason) in an extension, the targets as its type.
+pub(crate) fn episode_of_care(e: &EpisodeRow, names: &dyn Fn(&str) -> Option<String>) -> Value {
+    let fhir_status = |s: &str| if s == "discharged" { "finished" } else { "active" };
+    let history: Vec<Value> = e
+        .history
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut period = json!({ "start": s.date });
+            if let Some(next) = e.history.get(i + 1) {
+                period["end"] = json!(next.date);
+            }
+            let mut extension = vec![json!({ "url": EXT_EPISODE_STATUS, "valueCode": s.status })];
+            if let Some(reason) = &s.reason {
+                extension.push(json!({ "url": EXT_DISCHARGE_REASON, "valueCode": reason }));
+            }
+            json!({ "extension": extension, "status": fhir_status(&s.status), "period": period })
+        })
+        .collect();
+    let targets: Vec<&str> = e.targets.split(',').filter(|t| !t.is_empty()).collect();
+    let mut period = json!({ "start": e.start });
+    if let Some(end) = &e.discharge {
+        period["end"] = json!(end);
+    }
+    let mut episode = json!({
+        "resourceType": "EpisodeOfCare",
+        "id": e.id,
+        "meta": meta(None, &e.updated),
+        "status": status_or_error(&e.voided, fhir_status(&e.status)),
+        "statusHistory": history,
+        "type": [{
+            "coding": targets.iter().map(|t| coding(TARGET_SYSTEM, t, t)).collect::<Vec<_>>(),
+            "text": format!("Collaborative care for {}", targets.join(" and ")),
+        }],
+        "patient": reference("Patient", &e.patient_id),
+        "period": period,
+        "team": [reference("CareTeam", &e.patient_id)],
+    });
+    if let Some(cm) = &e.care_manager {
+        episode["careManager"] = practitioner(cm, names);
+    }
+    with_void_reason(episode, &e.voided)
+}
+
+pub(crate) fn consent(c: &ConsentRow) -> Value {
+    let resource = json!({
+        "resourceType": "Consent",
+        "id": c.id,
+        "meta": meta(None, &c.updated),
+        "status": status_or_error(&c.voided, "active"),
+        "scope": { "coding": [coding(CONSENT_SCOPE, "treatment", "Treatment")] },
+        "category": [{ "coding": [coding(loinc::SYSTEM, loinc::PATIENT_CONSENT, "Patient consent")] }],
+        "patient": reference("Patient", &c.patient_id),
+        "dateTime": c.date,
+        "policyRule": { "text": "Consent to collaborative care (verbal consent is enough)" },
+        "provision": { "type": "permit", "data": [{ "meaning": "related", "reference": reference("EpisodeOfCare", &c.episode_id) }] },
+    });
+    with_void_reason(resource, &c.voided)
+}
+
+fn score_quantity(total: i64) -> Value {
+    json!({ "value": total, "unit": "{score}", "system": UCUM, "code": "{score}" })
+}
+
+fn panel_coding(instrument: Instrument) -> Value {
+    let (panel, _) = instrument.loinc();
+    let display = match instrument {
+        Instrument::Phq9 => "PHQ-9 quick depression assessment panel",
+        Instrument::Gad7 => "Generalized anxiety disorder 7 item (GAD-7)",
+    };
+    json!({ "coding": [coding(loinc::SYSTEM, panel, display)], "text": instrument.label() })
+}
+
+fn total_coding(instrument: Instrument) -> Value {
+    let (_, total) = instrument.loinc();
+    let display = match instrument {
+        Instrument::Phq9 => "Patient Health Questionnaire 9 item (PHQ-9) total score",
+        Instrument::Gad7 => "Generalized anxiety disorder 7 item (GAD-7) total score",
+    };
+    json!({ "coding": [coding(loinc::SYSTEM, total, display)] })
+}
+
+fn difficulty_answer(d: Difficulty) -> (&'static str, &'static str) {
+    let i = Difficulty::ALL.iter().position(|x| *x == d).unwrap_or(0);
+    loinc::DIFFICULTY_ANSWERS[i]
+}
+
+/// A PHQ-9 or GAD-7 as a screening-assessment panel: each item's LOINC answer, the total as a
+/// `{score}` quantity and the PHQ-9's difficulty, as components. A total-only score has the
+/// total alone and says so in a note.
+pub(crate) fn observation(a: &AssessmentRow) -> Value {
+    let mut components: Vec<Value> = Vec::with_capacity(a.answers.len() + 2);
+    for (item, value) in a.instrument.items().iter().zip(&a.answers) {
+        let (code, label) = loinc::answer(item.loinc, *value).unwrap_or(loinc::ANSWERS[0]);
+        components.push(json!({
+            "code": { "coding": [coding(loinc::SYSTEM, item.loinc, item.text)] },
+            "valueCodeableConcept": { "coding": [coding(loinc::SYSTEM, code, label)] },
+        }));
+    }
+    components.push(json!({ "code": total_coding(a.instrument), "valueQuantity": score_quantity(a.total) }));
+    if let Some(d) = a.difficulty {
+        let (code, label) = difficulty_answer(d);
+        components.push(json!({
+            "code": { "coding": [coding(loinc::SYSTEM, loinc::PHQ9_DIFFICULTY, "Difficulty doing work, taking care of things at home, or getting along with other people")] },
+            "valueCodeableConcept": { "coding": [coding(loinc::SYSTEM, code, label)] },
+        }));
+    }
+    let mut observation = json!({
+        "resourceType": "Observation",
+        "id": a.id,
+        "meta": meta(Some("us-core-observation-screening-assessment"), &a.updated),
+        "status": status_or_error(&a.voided, "final"),
+        "category": [{ "coding": [coding(OBSERVATION_CATEGORY, "survey", "Survey")] }],
+        "code": panel_coding(a.instrument),
+        "subject": reference("Patient", &a.patient_id),
+        "effectiveDateTime": a.date,
+        "component": components,
+    });
+    if a.total_only {
+        observation["note"] = json!([{ "text": TOTAL_ONLY_NOTE }]);
+    } else {
+        observation["derivedFrom"] = json!([reference("QuestionnaireResponse", &a.id)]);
+    }
+    with_void_reason(observation, &a.voided)
+}
+
+/// The answers of a scored PHQ-9 or GAD-7 against LOINC's questionnaire (none for a total-only
+/// score: nothing was answered).
+pub(crate) fn questionnaire_response(a: &AssessmentRow) -> Option<Value> {
+    if a.total_only {
+        return None;
+    }
+    let (panel, total) = a.instrument.loinc();
+    let mut items: Vec<Value> = a
+        .instrument
+        .items()
+        .iter()
+        .zip(&a.answers)
+        .map(|(item, value)| {
+            let (code, label) = loinc::answer(item.loinc, *value).unwrap_or(loinc::ANSWERS[0]);
+            json!({ "linkId": item.loinc, "text": item.text, "answer": [{ "valueCoding": coding(loinc::SYSTEM, code, label) }] })
+        })
+        .collect();
+    if let Some(d) = a.difficulty {
+        let (code, label) = difficulty_answer(d);
+        items.push(json!({ "linkId": loinc::PHQ9_DIFFICULTY, "answer": [{ "valueCoding": coding(loinc::SYSTEM, code, label) }] }));
+    }
+    items.push(json!({ "linkId": total, "text": "Total score", "answer": [{ "valueInteger": a.total }] }));
+    Some(json!({
+        "resourceType": "QuestionnaireResponse",
+        "id": a.id,
+        "meta": meta(Some("us-core-questionnaireresponse"), &a.updated),
+        "questionnaire": loinc::questionnaire(panel),
+        "status": status_or_error(&a.voided, "completed"),
+        "subject": reference("Patient", &a.patient_id),
+        "authored": a.date,
+        "item": items,
+    }))
+}
+
+/// A care-manager contact: its kind as the encounter's type, its minutes as `length`, its mode
+/// and note in extensions (FHIR's `class` cannot tell a phone call from a video visit).
+pub(crate) fn encounter(c: &ContactRow, names: &dyn Fn(&str) -> Option<String>) -> Value {
+    let mode = ContactMode::parse("mode", &c.mode).unwrap_or(ContactMode::None);
+    let class = match mode {
+        ContactMode::Phone | ContactMode::Video | ContactMode::Portal => coding(ACT_CODE, "VR", "virtual"),
+        ContactMode::InPerson | ContactMode::None => coding(ACT_CODE, "AMB", "ambulatory"),
+    };
+    let mut extension = vec![json!({ "url": EXT_CONTACT_MODE, "valueCode": c.mode })];
+    if !c.note.is_empty() {
+        extension.push(json!({ "url": EXT_CONTACT_NOTE, "valueString": c.note }));
+    }
+    let resource = json!({
+        "resourceType": "Encounter",
+        "id": c.id,
+        "meta": meta(Some("us-core-encounter"), &c.updated),
+        "extension": extension,
+        "status": status_or_error(&c.voided, "finished"),
+        "class": class,
+        "type": [{ "coding": [coding(CONTACT_KIND_SYSTEM, &c.kind, &c.kind)], "text": format!("Care manager contact: {}", c.kind) }],
+        "subject": reference("Patient", &c.patient_id),
+        "episodeOfCare": [reference("EpisodeOfCare", &c.episode_id)],
+        "participant": [{ "individual": practitioner(&c.author_id, names) }],
+        "period": { "start": c.date, "end": c.date },
+        "length": { "value": c.minutes, "unit": "min", "system": UCUM, "code": "min" },
+    });
+    with_void_reason(resource, &c.voided)
+}
+
+/// A request that the psychiatric consultant review the patient: `completed` once a case review
+/// dated on or after it exists (spec §2), else `active`.
+pub(crate) fn service_request(r: &RequestRow, names: &dyn Fn(&str) -> Option<String>) -> Value {
+    let status = if r.closed { "completed" } else { "active" };
+    let resource = json!({
+        "resourceType": "ServiceRequest",
+        "id": r.id,
+        "meta": meta(Some("us-core-servicerequest"), &r.updated),
+        "status": status_or_error(&r.voided, status),
+        "intent": "order",
+        "code": { "coding": [coding(SERVICE_SYSTEM, CASE_REVIEW_SERVICE, "Psychiatric consultant case review")], "text": "Psychiatric consultant case review" },
+        "subject": reference("Patient", &r.patient_id),
+        "authoredOn": r.date,
+        "requester": practitioner(&r.requested_by, names),
+        "reasonCode": [{ "text": r.reason }],
+        "supportingInfo": [reference("EpisodeOfCare", &r.episode_id)],
+    });
+    with_void_reason(resource, &r.voided)
+}
+
+/// A case review as a consult note: the recommendations as readable text, and again as JSON so
+/// that an import gets each field back.
+pub(crate) fn document_reference(r: &ReviewRow, names: &dyn Fn(&str) -> Option<String>) -> Value {
+    use base64ct::{Base64, Encoding};
+    let rec = &r.recommendations;
+    let lines: Vec<String> = [
+        ("Medication", &rec.medication),
+        ("Psychotherapy", &rec.psychotherapy),
+        ("Referral", &rec.referral),
+        ("Other", &rec.other),
+        ("Note", &rec.note),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| format!("{k}: {v}"))
+    .collect();
+    let text = if lines.is_empty() { "Case reviewed; no changes recommended.".to_string() } else { lines.join("\n") };
+    let json_text = serde_json::to_string(rec).unwrap_or_default();
+    let resource = json!({
+        "resourceType": "DocumentReference",
+        "id": r.id,
+        "meta": meta(Some("us-core-documentreference"), &r.updated),
+        "status": status_or_error(&r.voided, "current"),
+        "docStatus": "final",
+        "type": { "coding": [coding(loinc::SYSTEM, loinc::CONSULT_NOTE, "Consult note")] },
+        "category": [{ "coding": [coding(US_CORE_DOCUMENT_CATEGORY, "clinical-note", "Clinical Note")] }],
+        "subject": reference("Patient", &r.patient_id),
+        "date": r.created_at,
+        "author": [practitioner(&r.consultant, names)],
+        "description": "Psychiatric consultant case review",
+        "content": [
+            { "attachment": { "contentType": "text/plain; charset=utf-8", "data": Base64::encode_string(text.as_bytes()), "title": "Case review" } },
+            { "attachment": { "contentType": "application/json", "data": Base64::encode_string(json_text.as_bytes()), "title": "Case review (structured)" } },
+        ],
+        "context": { "period": { "start": r.date, "end": r.date }, "related": [reference("EpisodeOfCare", &r.episode_id)] },
+    });
+    with_void_reason(resource, &r.voided)
+}
