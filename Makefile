@@ -11,7 +11,9 @@ APT_PACKAGES := build-essential libssl-dev libwebkit2gtk-4.1-dev webkit2gtk-driv
 TAURI_DRIVER_VERSION := 2.1.0
 E2E_ENV := WEBKIT_DISABLE_COMPOSITING_MODE=1 NO_AT_BRIDGE=1
 
-.PHONY: run test deps lint app ui e2e bench cli-demo bindings
+FHIR_CHECK := target/fhir-check
+
+.PHONY: run test deps lint app ui e2e bench cli-demo bindings fhir-check
 
 ## Build the desktop app and open it on a fresh demo registry (histories dated to today).
 run: deps app
@@ -24,6 +26,7 @@ run: deps app
 ## and the end-to-end tests of the real app under Xvfb.
 test: deps lint
 	$(CARGO) test --locked
+	$(MAKE) fhir-check
 	cd ui && npm run check && npm test
 	$(MAKE) app
 	$(MAKE) e2e
@@ -36,6 +39,7 @@ deps:
 	fi
 	@command -v tauri-driver >/dev/null 2>&1 || $(CARGO) install tauri-driver@$(TAURI_DRIVER_VERSION) --locked
 	@if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then cd ui && npm ci --no-fund --no-audit; fi
+	@if [ ! -d tests/fhir/node_modules ] || [ tests/fhir/package-lock.json -nt tests/fhir/node_modules/.package-lock.json ]; then cd tests/fhir && npm ci --no-fund --no-audit; fi
 
 ## Rewrite the UI's TypeScript types from the Rust API types (tests/bindings.rs fails while
 ## the committed ones are stale).
@@ -46,6 +50,20 @@ bindings:
 lint:
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --all --check; fi
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then $(CARGO) clippy --locked --all-targets -- -D warnings; fi
+
+## Every resource of a FHIR export validated by two independent validators (tests/fhir/):
+## the demo practice, with the wide sample's total-only scores added, exported and checked.
+fhir-check:
+	$(CARGO) build --locked --bin cocm
+	rm -rf $(FHIR_CHECK) && mkdir -p $(FHIR_CHECK)
+	$(COCM) --db $(FHIR_CHECK)/registry.cocm demo >/dev/null
+	export COCM_AS="Morgan Grant" COCM_PASSWORD=cocm-demo-password; \
+	$(COCM) --db $(FHIR_CHECK)/registry.cocm import csv seeds/import/wide.csv --mapping seeds/import/wide.mapping.json >/dev/null && \
+	$(COCM) --db $(FHIR_CHECK)/registry.cocm import fhir seeds/import/ehr-bundle.json >/dev/null && \
+	$(COCM) --db $(FHIR_CHECK)/registry.cocm export fhir --out $(FHIR_CHECK)/export >/dev/null
+	node tests/fhir/validate.mjs $(FHIR_CHECK)/export
+	@# The validators are live: five broken resources (tests/fhir/invalid/) must fail.
+	@if node tests/fhir/validate.mjs tests/fhir/invalid >/dev/null 2>&1; then echo "the validators passed tests/fhir/invalid"; exit 1; fi
 
 ## The UI, then the desktop app with the UI inside it.
 ui:
