@@ -48,6 +48,18 @@ measure "cocm report --from $month --json" report --from "$month" --as-of "$as_o
 measure "cocm report --by-care-manager" report --from "$month" --as-of "$as_of" --by-care-manager --json
 measure "cocm report --monthly (12 months) --csv" report --monthly --from 2025-11 --to "$month" --as-of "$as_of" --csv
 
+# Exporting the practice as FHIR R4 Bulk Data (issue 10), into a fresh folder each run.
+fhir_times=() fhir_peak=0
+for _ in 1 2 3; do
+  rm -rf target/bench/fhir
+  out=$( { /usr/bin/time -f "%e %M" "$cocm" --db "$db" export fhir --out target/bench/fhir >/dev/null; } 2>&1 | tail -1)
+  fhir_times+=("${out% *}")
+  (( ${out#* } > fhir_peak )) && fhir_peak=${out#* }
+done
+printf '%-34s best %5.1f s    of 3 runs         peak %4d MB   (%s written)\n' "cocm export fhir (the practice)" \
+  "$(printf '%s\n' "${fhir_times[@]}" | sort -n | head -1)" "$((fhir_peak / 1024))" "$(du -sh target/bench/fhir | cut -f1)"
+rm -rf target/bench/fhir
+
 # Importing the same practice from CSV into a fresh registry (issue 10): the registry's records
 # written as the long import shapes (needs python3), then imported file by file.
 if command -v python3 >/dev/null; then

@@ -12,6 +12,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::bulk;
 use super::resources::{self, *};
 use crate::access::Action;
 use crate::dates::Date;
@@ -43,6 +44,7 @@ struct Files {
 }
 
 impl Files {
+    /// Appends a resource built as a JSON tree (`resources`), to the file of its type.
     fn write(&mut self, resource: &Value) -> Result<()> {
         let kind = match resource["resourceType"].as_str() {
             Some("Practitioner") => "Practitioner",
@@ -51,12 +53,14 @@ impl Files {
             Some("CareTeam") => "CareTeam",
             Some("EpisodeOfCare") => "EpisodeOfCare",
             Some("Consent") => "Consent",
-            Some("Observation") => "Observation",
-            Some("QuestionnaireResponse") => "QuestionnaireResponse",
-            Some("Encounter") => "Encounter",
             Some("ServiceRequest") => "ServiceRequest",
             _ => "DocumentReference",
         };
+        self.write_as(kind, resource)
+    }
+
+    /// Appends a resource of type `kind` to that type's file.
+    fn write_as(&mut self, kind: &'static str, resource: &impl Serialize) -> Result<()> {
         if !self.open.contains_key(kind) {
             let file = File::create(self.dir.join(format!("{kind}.ndjson")))?;
             self.open.insert(kind, (BufWriter::with_capacity(1 << 20, file), 0));
@@ -172,7 +176,7 @@ fn write_all(conn: &Connection, since: Option<Date>, files: &mut Files) -> Resul
     episodes(conn, &since, files, &names)?;
     consents(conn, &since, files)?;
     assessments(conn, &since, files)?;
-    contacts(conn, &since, files, &names)?;
+    contacts(conn, &since, files, &members)?;
     requests(conn, &since, files, &names)?;
     reviews(conn, &since, files, &names)
 }
@@ -292,15 +296,15 @@ fn assessments(conn: &Connection, since: &str, files: &mut Files) -> Result<()> 
             voided: r.get(8)?,
             updated: r.get(9)?,
         };
-        files.write(&resources::observation(&a))?;
-        if let Some(qr) = resources::questionnaire_response(&a) {
-            files.write(&qr)?;
+        files.write_as("Observation", &bulk::observation(&a))?;
+        if let Some(qr) = bulk::questionnaire_response(&a) {
+            files.write_as("QuestionnaireResponse", &qr)?;
         }
     }
     Ok(())
 }
 
-fn contacts(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+fn contacts(conn: &Connection, since: &str, files: &mut Files, members: &HashMap<String, MemberRow>) -> Result<()> {
     let mut stmt = conn.prepare(
         "SELECT id, patient_id, episode_id, date, author_id, kind, mode, minutes, note, CASE WHEN voided_at IS NULL THEN NULL ELSE COALESCE(void_reason, '') END, COALESCE(voided_at, created_at)
          FROM contacts WHERE created_at >= ?1 OR voided_at >= ?1 ORDER BY rowid",
@@ -320,7 +324,8 @@ fn contacts(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&s
             voided: r.get(9)?,
             updated: r.get(10)?,
         };
-        files.write(&resources::encounter(&c, names))?;
+        let type_text = format!("Care manager contact: {}", c.kind);
+        files.write_as("Encounter", &bulk::encounter(&c, members.get(&c.author_id).map(|m| m.name.as_str()), &type_text))?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! What FHIR has no element for (relapse prevention as a status, a contact's mode and note, a
 //! member's role) travels in extensions under `BASE`, so an export imports back whole.
 
+mod bulk;
 mod export;
 mod import;
 mod resources;

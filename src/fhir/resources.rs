@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::instruments::{Difficulty, Instrument};
 use crate::loinc;
-use crate::vocab::{ContactMode, Payer};
+use crate::vocab::Payer;
 
 /// A team member as the export reads it.
 pub(crate) struct MemberRow {
@@ -327,135 +327,6 @@ pub(crate) fn consent(c: &ConsentRow) -> Value {
         "dateTime": c.date,
         "policyRule": { "text": "Consent to collaborative care (verbal consent is enough)" },
         "provision": { "type": "permit", "data": [{ "meaning": "related", "reference": reference("EpisodeOfCare", &c.episode_id) }] },
-    });
-    with_void_reason(resource, &c.voided)
-}
-
-fn score_quantity(total: i64) -> Value {
-    json!({ "value": total, "unit": "{score}", "system": UCUM, "code": "{score}" })
-}
-
-fn panel_coding(instrument: Instrument) -> Value {
-    let (panel, _) = instrument.loinc();
-    let display = match instrument {
-        Instrument::Phq9 => "PHQ-9 quick depression assessment panel",
-        Instrument::Gad7 => "Generalized anxiety disorder 7 item (GAD-7)",
-    };
-    json!({ "coding": [coding(loinc::SYSTEM, panel, display)], "text": instrument.label() })
-}
-
-fn total_coding(instrument: Instrument) -> Value {
-    let (_, total) = instrument.loinc();
-    let display = match instrument {
-        Instrument::Phq9 => "Patient Health Questionnaire 9 item (PHQ-9) total score",
-        Instrument::Gad7 => "Generalized anxiety disorder 7 item (GAD-7) total score",
-    };
-    json!({ "coding": [coding(loinc::SYSTEM, total, display)] })
-}
-
-fn difficulty_answer(d: Difficulty) -> (&'static str, &'static str) {
-    let i = Difficulty::ALL.iter().position(|x| *x == d).unwrap_or(0);
-    loinc::DIFFICULTY_ANSWERS[i]
-}
-
-/// A PHQ-9 or GAD-7 as a screening-assessment panel: each item's LOINC answer, the total as a
-/// `{score}` quantity and the PHQ-9's difficulty, as components. A total-only score has the
-/// total alone and says so in a note.
-pub(crate) fn observation(a: &AssessmentRow) -> Value {
-    let mut components: Vec<Value> = Vec::with_capacity(a.answers.len() + 2);
-    for (item, value) in a.instrument.items().iter().zip(&a.answers) {
-        let (code, label) = loinc::answer(item.loinc, *value).unwrap_or(loinc::ANSWERS[0]);
-        components.push(json!({
-            "code": { "coding": [coding(loinc::SYSTEM, item.loinc, item.text)] },
-            "valueCodeableConcept": { "coding": [coding(loinc::SYSTEM, code, label)] },
-        }));
-    }
-    components.push(json!({ "code": total_coding(a.instrument), "valueQuantity": score_quantity(a.total) }));
-    if let Some(d) = a.difficulty {
-        let (code, label) = difficulty_answer(d);
-        components.push(json!({
-            "code": { "coding": [coding(loinc::SYSTEM, loinc::PHQ9_DIFFICULTY, "Difficulty doing work, taking care of things at home, or getting along with other people")] },
-            "valueCodeableConcept": { "coding": [coding(loinc::SYSTEM, code, label)] },
-        }));
-    }
-    let mut observation = json!({
-        "resourceType": "Observation",
-        "id": a.id,
-        "meta": meta(Some("us-core-observation-screening-assessment"), &a.updated),
-        "status": status_or_error(&a.voided, "final"),
-        "category": [{ "coding": [coding(OBSERVATION_CATEGORY, "survey", "Survey")] }],
-        "code": panel_coding(a.instrument),
-        "subject": reference("Patient", &a.patient_id),
-        "effectiveDateTime": a.date,
-        "component": components,
-    });
-    if a.total_only {
-        observation["note"] = json!([{ "text": TOTAL_ONLY_NOTE }]);
-    } else {
-        observation["derivedFrom"] = json!([reference("QuestionnaireResponse", &a.id)]);
-    }
-    with_void_reason(observation, &a.voided)
-}
-
-/// The answers of a scored PHQ-9 or GAD-7 against LOINC's questionnaire (none for a total-only
-/// score: nothing was answered).
-pub(crate) fn questionnaire_response(a: &AssessmentRow) -> Option<Value> {
-    if a.total_only {
-        return None;
-    }
-    let (panel, total) = a.instrument.loinc();
-    let mut items: Vec<Value> = a
-        .instrument
-        .items()
-        .iter()
-        .zip(&a.answers)
-        .map(|(item, value)| {
-            let (code, label) = loinc::answer(item.loinc, *value).unwrap_or(loinc::ANSWERS[0]);
-            json!({ "linkId": item.loinc, "text": item.text, "answer": [{ "valueCoding": coding(loinc::SYSTEM, code, label) }] })
-        })
-        .collect();
-    if let Some(d) = a.difficulty {
-        let (code, label) = difficulty_answer(d);
-        items.push(json!({ "linkId": loinc::PHQ9_DIFFICULTY, "answer": [{ "valueCoding": coding(loinc::SYSTEM, code, label) }] }));
-    }
-    items.push(json!({ "linkId": total, "text": "Total score", "answer": [{ "valueInteger": a.total }] }));
-    Some(json!({
-        "resourceType": "QuestionnaireResponse",
-        "id": a.id,
-        "meta": meta(Some("us-core-questionnaireresponse"), &a.updated),
-        "questionnaire": loinc::questionnaire(panel),
-        "status": status_or_error(&a.voided, "completed"),
-        "subject": reference("Patient", &a.patient_id),
-        "authored": a.date,
-        "item": items,
-    }))
-}
-
-/// A care-manager contact: its kind as the encounter's type, its minutes as `length`, its mode
-/// and note in extensions (FHIR's `class` cannot tell a phone call from a video visit).
-pub(crate) fn encounter(c: &ContactRow, names: &dyn Fn(&str) -> Option<String>) -> Value {
-    let mode = ContactMode::parse("mode", &c.mode).unwrap_or(ContactMode::None);
-    let class = match mode {
-        ContactMode::Phone | ContactMode::Video | ContactMode::Portal => coding(ACT_CODE, "VR", "virtual"),
-        ContactMode::InPerson | ContactMode::None => coding(ACT_CODE, "AMB", "ambulatory"),
-    };
-    let mut extension = vec![json!({ "url": EXT_CONTACT_MODE, "valueCode": c.mode })];
-    if !c.note.is_empty() {
-        extension.push(json!({ "url": EXT_CONTACT_NOTE, "valueString": c.note }));
-    }
-    let resource = json!({
-        "resourceType": "Encounter",
-        "id": c.id,
-        "meta": meta(Some("us-core-encounter"), &c.updated),
-        "extension": extension,
-        "status": status_or_error(&c.voided, "finished"),
-        "class": class,
-        "type": [{ "coding": [coding(CONTACT_KIND_SYSTEM, &c.kind, &c.kind)], "text": format!("Care manager contact: {}", c.kind) }],
-        "subject": reference("Patient", &c.patient_id),
-        "episodeOfCare": [reference("EpisodeOfCare", &c.episode_id)],
-        "participant": [{ "individual": practitioner(&c.author_id, names) }],
-        "period": { "start": c.date, "end": c.date },
-        "length": { "value": c.minutes, "unit": "min", "system": UCUM, "code": "min" },
     });
     with_void_reason(resource, &c.voided)
 }
