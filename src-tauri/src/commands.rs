@@ -13,6 +13,7 @@ use cocm::contacts::NewContact;
 use cocm::dates::{self, Date, Month};
 use cocm::demo::{self, DemoOptions};
 use cocm::episodes::Enrolment;
+use cocm::fhir::{FhirExportReport, FhirImportReport};
 use cocm::import::{ImportPreview, ImportReport, ImportShape, Mapping, SavedMapping};
 use cocm::instruments::{self, Instrument, Item, LiveScore};
 use cocm::patients::{NewPatient, Patient, PatientChanges};
@@ -441,6 +442,26 @@ fn read_import_file(path: &str) -> cocm::Result<(String, Vec<u8>)> {
     let bytes = std::fs::read(&path).map_err(|e| Error::validation("file", format!("cannot read {}: {e}", path.display())))?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     Ok((name, bytes))
+}
+
+/// Writes the registry as FHIR R4 Bulk Data NDJSON into a new or empty folder (a practice
+/// lead's; audited); with `since`, only what changed on or after that date.
+#[tauri::command]
+pub fn export_fhir(state: State, dir: String, since: Option<String>) -> Reply<FhirExportReport> {
+    with(&state, |r| {
+        let since = since.filter(|s| !s.trim().is_empty()).map(|s| dates::parse_date("since", &s)).transpose()?;
+        r.export_fhir(std::path::Path::new(&dir), since)
+    })
+}
+
+/// Imports a FHIR Bundle, an NDJSON file or a folder of them; `dry_run` checks every resource
+/// and stores nothing (the wizard's preview).
+#[tauri::command]
+pub fn import_fhir(state: State, path: String, dry_run: bool) -> Reply<FhirImportReport> {
+    with(&state, |r| {
+        let files = cocm::fhir::read_path(std::path::Path::new(&path))?;
+        r.import_fhir(&files, dry_run)
+    })
 }
 
 /// The import mappings saved by name.

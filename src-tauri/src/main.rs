@@ -58,6 +58,8 @@ fn main() {
             commands::import_file,
             commands::import_mappings,
             commands::save_import_mapping,
+            commands::export_fhir,
+            commands::import_fhir,
             print::print_page,
             print::save_pdf,
         ])

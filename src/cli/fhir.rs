@@ -1,6 +1,6 @@
 //! `cocm export fhir` and `cocm import fhir`: exchange with EHRs in FHIR R4 Bulk Data NDJSON.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::output;
 use cocm::fhir::{FhirCounts, FhirImportReport};
@@ -19,34 +19,8 @@ pub fn export(mut registry: Registry, out: &Path, since: Option<String>, json: b
     Ok(())
 }
 
-/// The files of FILE, or of DIR its `.ndjson` and `.json` files (the Bulk Data manifest aside).
-fn files(path: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let cannot = |e: std::io::Error| Error::validation("file", format!("cannot read {}: {e}", path.display()));
-    let paths: Vec<PathBuf> = if path.is_dir() {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(cannot)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "ndjson" || x == "json") && !p.ends_with("manifest.json"))
-            .collect();
-        paths.sort();
-        if paths.is_empty() {
-            return Err(Error::validation("file", format!("{} has no .ndjson or .json files", path.display())));
-        }
-        paths
-    } else {
-        vec![path.to_path_buf()]
-    };
-    paths
-        .into_iter()
-        .map(|p| {
-            let name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
-            std::fs::read(&p).map(|bytes| (name, bytes)).map_err(cannot)
-        })
-        .collect()
-}
-
 pub fn import(registry: Result<Registry>, path: &Path, dry_run: bool, json: bool) -> Result<()> {
-    let files = files(path)?;
+    let files = cocm::fhir::read_path(path)?;
     let report = registry?.import_fhir(&files, dry_run)?;
     if json {
         return output::json(&report);

@@ -64,7 +64,11 @@ pub(crate) struct Extension<'a> {
 /// The entered-in-error reason, as `resources::with_void_reason` writes it.
 fn void_reason(voided: &Option<String>) -> Option<Extension<'_>> {
     let reason = voided.as_deref()?;
-    Some(Extension { url: EXT_VOID_REASON, value_code: None, value_string: Some(if reason.is_empty() { "entered in error" } else { reason }) })
+    Some(Extension {
+        url: EXT_VOID_REASON,
+        value_code: None,
+        value_string: Some(if reason.is_empty() { "entered in error" } else { reason }),
+    })
 }
 
 fn status<'a>(voided: &Option<String>, live: &'a str) -> &'a str {
@@ -173,7 +177,10 @@ pub(crate) fn observation(a: &AssessmentRow) -> Observation<'_> {
         extension: void_reason(&a.voided).map(|e| [e]),
         status: status(&a.voided, "final"),
         category: [concept(OBSERVATION_CATEGORY, "survey", "Survey")],
-        code: Concept { coding: [Coding { system: loinc::SYSTEM, code: panel, display: panel_display(a.instrument) }], text: Some(a.instrument.label()) },
+        code: Concept {
+            coding: [Coding { system: loinc::SYSTEM, code: panel, display: panel_display(a.instrument) }],
+            text: Some(a.instrument.label()),
+        },
         subject: reference("Patient", &a.patient_id),
         effective_date_time: &a.date,
         derived_from: (!a.total_only).then(|| [reference("QuestionnaireResponse", &a.id)]),

@@ -63,7 +63,8 @@ pub struct FhirImportReport {
     pub resources: usize,
     pub added: FhirCounts,
     pub already_present: FhirCounts,
-    /// Resources not taken, by why: a type the registry does not keep, entered in error…
+    /// Resources not taken, by why: a type the registry does not keep, an Observation that is not
+    /// a PHQ-9 or GAD-7, a QuestionnaireResponse (its Observation carries the answers)…
     pub skipped: BTreeMap<String, usize>,
     /// Empty when the import was stored.
     pub problems: Vec<FhirProblem>,
@@ -86,6 +87,33 @@ impl Entry {
     fn name(&self) -> String {
         format!("{}/{}", self.kind(), self.id())
     }
+}
+
+/// The files `cocm import fhir PATH` (and the app) read: PATH itself, or a folder's `.ndjson`
+/// and `.json` files in name order (a Bulk Data `manifest.json` aside), each by name and bytes.
+pub fn read_path(path: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let cannot = |e: std::io::Error| Error::validation("file", format!("cannot read {}: {e}", path.display()));
+    let paths: Vec<std::path::PathBuf> = if path.is_dir() {
+        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .map_err(cannot)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "ndjson" || x == "json") && !p.ends_with("manifest.json"))
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Err(Error::validation("file", format!("{} has no .ndjson or .json files", path.display())));
+        }
+        paths
+    } else {
+        vec![path.to_path_buf()]
+    };
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+            std::fs::read(&p).map(|bytes| (name, bytes)).map_err(cannot)
+        })
+        .collect()
 }
 
 /// Reads every resource of the files: NDJSON a line each, else one resource or a Bundle.

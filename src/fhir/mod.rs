@@ -13,7 +13,7 @@ mod import;
 mod resources;
 
 pub use export::{FhirExportReport, FhirFile};
-pub use import::{FhirCounts, FhirImportReport, FhirProblem};
+pub use import::{FhirCounts, FhirImportReport, FhirProblem, read_path};
 
 /// The registry's own namespace for identifiers, code systems and extensions.
 pub const BASE: &str = "https://cocm-registry.org/fhir";

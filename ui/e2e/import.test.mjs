@@ -75,3 +75,50 @@ test("practice lead: import an Excel workbook's sheet, title row and date cells 
   });
   assert.ok(cli(db, "caseload").some((r) => r.mrn === "I004"));
 });
+
+test("practice lead: export the registry as FHIR, then check and import an EHR's Bundle", async () => {
+  const db = demoRegistry();
+  const out = join(dirname(db), "fhir-export");
+  // The sample Bundle with its PHQ-9 total one off the items' sum: shown, and Import disabled.
+  const wrong = join(dirname(db), "wrong-total.json");
+  writeFileSync(wrong, readFileSync(join(SEEDS, "ehr-bundle.json"), "utf8").replace('"value": 10,', '"value": 12,'));
+  await withApp("fhir", { db, as: "Morgan Grant" }, async (app) => {
+    await app.click('[data-testid="nav-import"]');
+    await app.type('[data-testid="fhir-export-dir"]', out);
+    await app.click('[data-testid="fhir-export"]');
+    await app.find('[data-testid="fhir-export-result"]');
+    assert.match(await app.text('[data-testid="fhir-export-files"]'), /Patient\.ndjson\s*68\s*Coverage/);
+    assert.match(await app.text('[data-testid="fhir-export-files"]'), /Observation\.ndjson\s*\d+/);
+    // The same folder again is refused: an export never mixes with another.
+    await app.click('[data-testid="fhir-export"]');
+    await app.find('[data-testid="fhir-export-error"]');
+    assert.match(await app.text('[data-testid="fhir-export-error"]'), /is not empty; export into a new or empty folder/);
+    await app.screenshot("fhir-1-export");
+
+    await app.type('[data-testid="fhir-import-path"]', wrong);
+    await app.click('[data-testid="fhir-check"]');
+    await app.find('[data-testid="fhir-problems"]');
+    assert.match(await app.text('[data-testid="fhir-problems"]'), /wrong-total\.json entry \d+, Observation\/ehr-phq-panel: total 12 is not the sum of the item answers \(10\)/);
+    assert.equal(await app.script("return document.querySelector('[data-testid=fhir-import]').disabled"), true);
+    await app.screenshot("fhir-2-problem");
+
+    await app.clear('[data-testid="fhir-import-path"]');
+    await app.type('[data-testid="fhir-import-path"]', join(SEEDS, "ehr-bundle.json"));
+    await app.click('[data-testid="fhir-check"]');
+    await app.waitFor("the clean preview", async () => !(await app.script("return !!document.querySelector('[data-testid=fhir-problems]')")));
+    const preview = await app.text('[data-testid="fhir-preview"]');
+    assert.match(preview, /16 resources in ehr-bundle\.json: would add 1 patient, 1 episode, 2 assessments; already there: nothing/);
+    assert.match(preview, /Skipped 1: AllergyIntolerance \(not kept by the registry\)/);
+    // Nothing is stored by checking.
+    assert.ok(!cli(db, "caseload").some((r) => r.mrn === "E001"));
+    await app.click('[data-testid="fhir-import"]');
+    await app.find('[data-testid="fhir-import-result"]');
+    assert.match(await app.text('[data-testid="fhir-import-result"]'), /Imported 16 resources: added 1 patient, 1 episode, 2 assessments/);
+    await app.screenshot("fhir-3-imported");
+  });
+  assert.ok(cli(db, "caseload").some((r) => r.mrn === "E001"), "the EHR's patient is on the caseload");
+  const lines = readFileSync(join(out, "Patient.ndjson"), "utf8").trim().split("\n");
+  assert.equal(lines.length, 68);
+  const exported = cli(db, "audit", "--limit", "100").find((e) => e.action === "export" && e.record_type === "fhir");
+  assert.equal(exported.details.resources.Patient, 68, "the export is audited with its counts");
+});

@@ -12,6 +12,8 @@ import type { StartState } from "./bindings/StartState";
 import type { Settings } from "./bindings/Settings";
 import type { CaseloadView } from "./bindings/CaseloadView";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
+import type { FhirExportReport } from "./bindings/FhirExportReport";
+import type { FhirImportReport } from "./bindings/FhirImportReport";
 import type { Item } from "./bindings/Item";
 import type { LiveScore } from "./bindings/LiveScore";
 import type { NewCaseReview } from "./bindings/NewCaseReview";
@@ -106,4 +108,6 @@ export const api = {
   importFile: (path: string, mapping: Mapping) => call<ImportReport>("import_file", { path, mapping }),
   importMappings: () => call<SavedMapping[]>("import_mappings"),
   saveImportMapping: (name: string, mapping: Mapping) => call<SavedMapping>("save_import_mapping", { name, mapping }),
+  exportFhir: (dir: string, since: string | null) => call<FhirExportReport>("export_fhir", { dir, since }),
+  importFhir: (path: string, dryRun: boolean) => call<FhirImportReport>("import_fhir", { path, dryRun }),
 };
