@@ -46,6 +46,7 @@ pub fn encrypt(path: &Path, lead: &str, password: &str) -> Result<(Registry, Rec
         return Err(Error::validation("lead", "name the practice lead who will sign in first"));
     }
     accounts::check_password_policy("password", password, lead)?;
+    crate::store::sqlcipher_ready();
     let plain = Connection::open(path)?;
     let app_id: i32 = plain.pragma_query_value(None, "application_id", |r| r.get(0))?;
     let version: i32 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;

@@ -294,6 +294,7 @@ fn open_after_interrupted_rekey(
 /// A plain SQLite file that is a registry (from before encryption) passes; one of another
 /// application is `incompatible`.
 pub(crate) fn check_plain_registry(path: &Path) -> Result<()> {
+    sqlcipher_ready();
     let app_id: Option<i32> = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .and_then(|c| c.pragma_query_value(None, "application_id", |r| r.get(0)))
         .ok();
@@ -368,6 +369,17 @@ pub const CIPHER_SETTINGS: &str = "PRAGMA cipher_log_level = NONE;
     PRAGMA cipher_default_page_size = 16384; PRAGMA cipher_default_hmac_algorithm = HMAC_SHA256;
     PRAGMA cipher_page_size = 16384; PRAGMA cipher_hmac_algorithm = HMAC_SHA256;";
 
+/// SQLCipher finishes its process-wide set-up (crypto provider, private heap) after SQLite
+/// reports itself initialised, so a thread opening its first connection meanwhile is refused
+/// ("sqlcipher not initialized", a `PRAGMA key` error): seen as rare failures of parallel tests.
+/// The process's first open therefore happens alone; every open in the core calls this first.
+pub(crate) fn sqlcipher_ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        let _ = Connection::open_in_memory();
+    });
+}
+
 /// Opens a connection on an encrypted registry file with its data key. SQLCipher's own log stays
 /// off stderr. A key that does not decrypt the file is `incompatible` (the key file is not this
 /// registry's, or the file is damaged), never a storage error that would print the file's path.
@@ -379,6 +391,7 @@ pub(crate) fn connect(path: &Path, data_key: &DataKey, create: bool) -> Result<C
     // is used by one thread at a time (it is not `Sync`), so SQLite's per-call connection mutex
     // (taken on every column read in its default serialized mode) only costs time.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    sqlcipher_ready();
     let conn = Connection::open_with_flags(path, flags)?;
     conn.execute_batch(CIPHER_SETTINGS)?;
     let mut pragma = zeroize::Zeroizing::new(String::with_capacity(96));
