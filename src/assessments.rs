@@ -46,13 +46,30 @@ pub struct Assessment {
 
 pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, a: &NewAssessment) -> Result<String> {
     let patient = patients::find_by_mrn(conn, mrn)?;
+    insert_for(conn, actor, &patient, lookback_days(conn)?, a)
+}
+
+/// The baseline lookback (spec §4), which decides the episode a score may fall before.
+pub(crate) fn lookback_days(conn: &Connection) -> Result<i64> {
+    Ok(crate::settings::load(conn)?.baseline_lookback_days)
+}
+
+/// `insert` for a patient already found, with the lookback read once: an import's, which
+/// stores hundreds of thousands of scores in one transaction.
+pub(crate) fn insert_for(
+    conn: &Connection,
+    actor: &audit::Actor,
+    patient: &patients::PatientRow,
+    lookback_days: i64,
+    a: &NewAssessment,
+) -> Result<String> {
     let instrument = Instrument::parse("instrument", &a.instrument)?;
     let score = instruments::score(instrument, &a.answers)?;
     let difficulty = a.difficulty.as_deref().map(|d| Difficulty::parse("difficulty", d)).transpose()?;
     if difficulty.is_some() && instrument != Instrument::Phq9 {
         return Err(Error::validation("difficulty", "the difficulty question belongs to the PHQ-9"));
     }
-    let date = assessment_date(conn, &patient, &a.date)?;
+    let date = assessment_date(conn, patient, &a.date, lookback_days)?;
     let items: Vec<String> = a.answers.iter().map(|x| x.to_string()).collect();
     let id = new_id();
     conn.prepare_cached(
@@ -113,10 +130,9 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Ass
 /// An assessment's date, checked: a clinical date of the patient's, in an episode or before one.
 /// Pre-enrolment screening (from S − lookback days) is the episode's baseline, so an assessment
 /// may come up to that many days before the start of the patient's first episode.
-fn assessment_date(conn: &Connection, patient: &patients::PatientRow, date: &str) -> Result<Date> {
+fn assessment_date(conn: &Connection, patient: &patients::PatientRow, date: &str, lookback_days: i64) -> Result<Date> {
     let date = patients::clinical_date("date", date, patient)?;
-    let lookback = crate::settings::load(conn)?.baseline_lookback_days;
-    episodes::episode_on(conn, patient, "date", dates::add_days(date, lookback))?;
+    episodes::episode_on(conn, patient, "date", dates::add_days(date, lookback_days))?;
     Ok(date)
 }
 
@@ -126,17 +142,17 @@ fn assessment_date(conn: &Connection, patient: &patients::PatientRow, date: &str
 pub(crate) fn insert_total_only(
     conn: &Connection,
     actor: &audit::Actor,
-    mrn: &str,
+    patient: &patients::PatientRow,
+    lookback_days: i64,
     date: Date,
     instrument: Instrument,
     total: i64,
 ) -> Result<String> {
-    let patient = patients::find_by_mrn(conn, mrn)?;
     let max = 3 * instrument.items().len() as i64;
     if !(0..=max).contains(&total) {
         return Err(Error::validation("total", format!("{total} is outside the {}'s 0–{max}", instrument.label())));
     }
-    let date = assessment_date(conn, &patient, &date.to_string())?;
+    let date = assessment_date(conn, patient, &date.to_string(), lookback_days)?;
     let id = new_id();
     conn.prepare_cached(
         "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, recorded_by, created_at, total_only)

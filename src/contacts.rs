@@ -8,7 +8,7 @@ use crate::access::Action;
 use crate::audit;
 use crate::dates::{self, Date};
 use crate::episodes;
-use crate::patients;
+use crate::patients::{self, PatientRow};
 use crate::store::new_id;
 use crate::team::{self, TeamMember};
 use crate::vocab::{ContactKind, ContactMode, Role};
@@ -55,13 +55,25 @@ pub(crate) fn check_minutes(minutes: i64) -> Result<()> {
 
 pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, c: &NewContact) -> Result<String> {
     let patient = patients::find_by_mrn(conn, mrn)?;
+    let author = team::find(conn, "by", &c.by)?;
+    insert_for(conn, actor, &patient, &author, c)
+}
+
+/// `insert` for a patient and author already found (an import's rows, which found them to
+/// match the contact against what is there); `c.by` is not read again.
+pub(crate) fn insert_for(
+    conn: &Connection,
+    actor: &audit::Actor,
+    patient: &PatientRow,
+    author: &TeamMember,
+    c: &NewContact,
+) -> Result<String> {
     check_minutes(c.minutes)?;
     let kind = ContactKind::parse("kind", c.kind.as_deref().unwrap_or("follow-up"))?;
     let mode = ContactMode::parse("mode", c.mode.as_deref().unwrap_or("phone"))?;
-    let author = team::find(conn, "by", &c.by)?;
     crate::access::require_own_name(actor, &author.id, Action::LogContact)?;
-    let date = patients::clinical_date("date", &c.date, &patient)?;
-    let episode = episodes::episode_on(conn, &patient, "date", date)?;
+    let date = patients::clinical_date("date", &c.date, patient)?;
+    let episode = episodes::episode_on(conn, patient, "date", date)?;
     let id = new_id();
     conn.prepare_cached(
         "INSERT INTO contacts (id, patient_id, episode_id, date, author_id, kind, mode, minutes, note, created_at)

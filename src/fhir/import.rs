@@ -155,7 +155,7 @@ impl Registry {
         let entries = read(files)?;
         let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
         let apply = |tx: &rusqlite::Transaction, actor: &Actor| -> Result<FhirImportReport> {
-            let mut importer = Importer::new(tx, actor);
+            let mut importer = Importer::new(tx, actor)?;
             importer.run(&entries)?;
             Ok(FhirImportReport {
                 files: names.clone(),
@@ -196,6 +196,8 @@ struct Importer<'a> {
     practitioners: HashMap<String, String>,
     /// A Patient's id in the files → the MRN.
     patients: HashMap<String, String>,
+    /// The baseline lookback (spec §4), read once.
+    lookback_days: i64,
     added: FhirCounts,
     present: FhirCounts,
     skipped: BTreeMap<String, usize>,
@@ -203,17 +205,18 @@ struct Importer<'a> {
 }
 
 impl<'a> Importer<'a> {
-    fn new(conn: &'a Connection, actor: &'a Actor) -> Self {
-        Importer {
+    fn new(conn: &'a Connection, actor: &'a Actor) -> Result<Self> {
+        Ok(Importer {
             conn,
             actor,
+            lookback_days: assessments::lookback_days(conn)?,
             practitioners: HashMap::new(),
             patients: HashMap::new(),
             added: FhirCounts::default(),
             present: FhirCounts::default(),
             skipped: BTreeMap::new(),
             problems: Vec::new(),
-        }
+        })
     }
 
     fn skip(&mut self, why: String) {
@@ -523,7 +526,8 @@ impl<'a> Importer<'a> {
             if total.fract() != 0.0 {
                 return Err(format!("total {total} is not a whole number"));
             }
-            let id = assessments::insert_total_only(self.conn, &actor, &mrn, date, instrument, total as i64).map_err(|e| e.to_string())?;
+            let id = assessments::insert_total_only(self.conn, &actor, &patient, self.lookback_days, date, instrument, total as i64)
+                .map_err(|e| e.to_string())?;
             self.void_if_in_error(r, &actor, RecordKind::Assessment, &id)?;
         } else {
             if answers.len() != n {
@@ -544,7 +548,7 @@ impl<'a> Importer<'a> {
                 answers: items,
                 difficulty: difficulty.map(|d| d.as_str().to_string()),
             };
-            let id = assessments::insert(self.conn, &actor, &mrn, &new).map_err(|e| e.to_string())?;
+            let id = assessments::insert_for(self.conn, &actor, &patient, self.lookback_days, &new).map_err(|e| e.to_string())?;
             self.void_if_in_error(r, &actor, RecordKind::Assessment, &id)?;
         }
         self.added.assessments += 1;
@@ -596,13 +600,13 @@ impl<'a> Importer<'a> {
         let new = NewContact {
             date: date.to_string(),
             minutes,
-            by: author.id,
+            by: author.id.clone(),
             kind: Some(kind.unwrap_or_else(|| "other".into())),
             mode,
             note: note.to_string(),
         };
         let actor = self.actor_for(e);
-        let id = contacts::insert(self.conn, &actor, &mrn, &new).map_err(|e| e.to_string())?;
+        let id = contacts::insert_for(self.conn, &actor, &patient, &author, &new).map_err(|e| e.to_string())?;
         self.void_if_in_error(r, &actor, RecordKind::Contact, &id)?;
         self.added.contacts += 1;
         Ok(())

@@ -49,13 +49,25 @@ fn from_core(field: &str, e: Error) -> CellProblem {
     }
 }
 
+/// What every row of an import shares, read once rather than once a row.
+pub(crate) struct Shared {
+    /// The baseline lookback (spec §4): how long before an episode a score may be dated.
+    pub lookback_days: i64,
+}
+
+impl Shared {
+    pub(crate) fn read(conn: &Connection) -> crate::Result<Shared> {
+        Ok(Shared { lookback_days: assessments::lookback_days(conn)? })
+    }
+}
+
 /// Applies one row of a file of `shape`.
-pub(crate) fn row(conn: &Connection, actor: &Actor, shape: ImportShape, map: &Resolved, cells: &Cells) -> RowResult {
+pub(crate) fn row(conn: &Connection, actor: &Actor, shared: &Shared, shape: ImportShape, map: &Resolved, cells: &Cells) -> RowResult {
     match shape {
         ImportShape::Patients => patient_row(conn, actor, map, cells, true),
-        ImportShape::Assessments => assessment_row(conn, actor, map, cells),
+        ImportShape::Assessments => assessment_row(conn, actor, shared, map, cells),
         ImportShape::Contacts => contact_row(conn, actor, map, cells),
-        ImportShape::Wide => wide_row(conn, actor, map, cells),
+        ImportShape::Wide => wide_row(conn, actor, shared, map, cells),
     }
 }
 
@@ -218,7 +230,7 @@ fn patient_and_date(
     Ok((out, p, date))
 }
 
-fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
+fn assessment_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resolved, cells: &Cells) -> RowResult {
     let (mut out, p, date) = patient_and_date(conn, actor, map, cells)?;
     let text = required(map, cells, "instrument")?;
     let instrument = instrument(text).ok_or_else(|| problem("instrument", format!("\"{text}\" is not PHQ-9 or GAD-7")))?;
@@ -245,7 +257,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cell
             answers,
             difficulty: map.cell(cells, "difficulty").map(vocab),
         };
-        assessments::insert(conn, actor, &p.mrn, &new).map_err(|e| {
+        assessments::insert_for(conn, actor, &p, shared.lookback_days, &new).map_err(|e| {
             let field = match &e {
                 Error::Validation { field, .. } if field == "difficulty" => "difficulty",
                 Error::Validation { field, .. } if field == "items" => "item1",
@@ -272,7 +284,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cell
         let text = total.unwrap_or_default();
         let total: i64 = text.parse().map_err(|_| problem("total", format!("\"{text}\" is not a whole number")))?;
         out.stored.push(format!("{} on {date} for MRN {}: {total} (imported, total only)", instrument.label(), p.mrn));
-        assessments::insert_total_only(conn, actor, &p.mrn, date, instrument, total).map_err(|e| {
+        assessments::insert_total_only(conn, actor, &p, shared.lookback_days, date, instrument, total).map_err(|e| {
             let field = match &e {
                 Error::Validation { field, .. } if field == "total" => "total",
                 _ => "date",
@@ -299,16 +311,15 @@ fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) 
         out.stored.push(format!("contact of {date}, {minutes} min by {} for MRN {} already there", author.name, p.mrn));
         return Ok(out);
     }
-    let author_name = author.name.clone();
     let new = NewContact {
         date: date.to_string(),
         minutes,
-        by: author.id,
+        by: author.id.clone(),
         kind: map.cell(cells, "kind").map(vocab),
         mode: map.cell(cells, "mode").map(vocab),
         note: map.cell(cells, "note").unwrap_or_default().to_string(),
     };
-    contacts::insert(conn, actor, &p.mrn, &new).map_err(|e| {
+    contacts::insert_for(conn, actor, &p, &author, &new).map_err(|e| {
         let field = match &e {
             Error::Validation { field, .. } if ["minutes", "kind", "mode", "note", "by"].contains(&field.as_str()) => field.clone(),
             Error::PermissionDenied(_) => "by".to_string(),
@@ -318,13 +329,13 @@ fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) 
     })?;
     out.added.contacts += 1;
     let (kind, mode) = (new.kind.as_deref().unwrap_or("follow-up"), new.mode.as_deref().unwrap_or("phone"));
-    out.stored.push(format!("contact on {date} for MRN {}: {minutes} min by {author_name}, {kind}, {mode}", p.mrn));
+    out.stored.push(format!("contact on {date} for MRN {}: {minutes} min by {}, {kind}, {mode}", p.mrn, author.name));
     Ok(out)
 }
 
 /// A wide row: the patient (added when the row has name and date of birth) and enrolment, then
 /// each group's scores as totals.
-fn wide_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
+fn wide_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resolved, cells: &Cells) -> RowResult {
     let mut out = patient_row(conn, actor, map, cells, true)?;
     let mrn = required(map, cells, "mrn")?;
     let p = patients::find_by_mrn(conn, mrn).map_err(|e| from_core("mrn", e))?;
@@ -350,7 +361,7 @@ fn wide_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> 
                 out.present.assessments += 1;
                 continue;
             }
-            assessments::insert_total_only(conn, actor, mrn, date, instrument, total).map_err(|e| {
+            assessments::insert_total_only(conn, actor, &p, shared.lookback_days, date, instrument, total).map_err(|e| {
                 let at = if matches!(&e, Error::Validation { field, .. } if field == "total") { field.clone() } else { date_field.clone() };
                 from_core(&at, e)
             })?;

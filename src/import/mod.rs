@@ -140,11 +140,12 @@ impl Registry {
             let mut total = apply::RowOutcome::default();
             let mut problems = Vec::new();
             let mut preview = Vec::new();
+            let shared = apply::Shared::read(tx)?;
             for (done, (line, cells)) in table.rows.iter().enumerate() {
                 let row_actor = actor.with_source(format!("{file} row {line}"));
                 // No savepoint per row: a row's inserts validate before they write, and any
                 // problem rolls the whole import back; savepoints cost a page copy per row.
-                match apply::row(tx, &row_actor, shape, &resolved, cells) {
+                match apply::row(tx, &row_actor, &shared, shape, &resolved, cells) {
                     Ok(outcome) => {
                         if preview.len() < PREVIEW_ROWS {
                             let added = outcome.added != ImportCounts::default();
