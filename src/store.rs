@@ -436,5 +436,5 @@ pub fn default_registry_path() -> PathBuf {
 
 /// A new record id.
 pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Uuid::now_v7().to_string()
 }
