@@ -434,7 +434,9 @@ pub fn default_registry_path() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("cocm-registry").join("registry.cocm")
 }
 
-/// A new record id.
+/// A new record id: a UUIDv7, whose leading timestamp makes ids grow in creation order, so a
+/// new row's primary-key and audit-index entries land on the indexes' last pages instead of
+/// random ones (a large import rereads and re-encrypts far fewer pages; README, "Speed").
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
