@@ -359,6 +359,7 @@ fn wide_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resolved, c
             let total: i64 = text.parse().map_err(|_| problem(&field, format!("\"{text}\" is not a whole number")))?;
             if assessment_exists(conn, &p.id, date, instrument)? {
                 out.present.assessments += 1;
+                out.stored.push(format!("{} of {date} already there", instrument.label()));
                 continue;
             }
             assessments::insert_total_only(conn, actor, &p, shared.lookback_days, date, instrument, total).map_err(|e| {
@@ -366,6 +367,7 @@ fn wide_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resolved, c
                 from_core(&at, e)
             })?;
             out.added.assessments += 1;
+            out.stored.push(format!("{} on {date}: {total} (imported, total only)", instrument.label()));
         }
     }
     Ok(out)

@@ -76,6 +76,43 @@ test("practice lead: import an Excel workbook's sheet, title row and date cells 
   assert.ok(cli(db, "caseload").some((r) => r.mrn === "I004"));
 });
 
+test("practice lead: a tracking sheet's wide layout, a score group the guess missed mapped by hand", async () => {
+  const db = demoRegistry();
+  // The wide sample with its third group's headers unnumbered: the guess finds two groups.
+  const file = join(dirname(db), "tracking.csv");
+  writeFileSync(file, readFileSync(join(SEEDS, "wide.csv"), "utf8").replace("Date 3,PHQ-9 3,GAD-7 3", "Last visit,Last PHQ,Last GAD"));
+  await withApp("import-wide", { db, as: "Morgan Grant" }, async (app) => {
+    await app.click('[data-testid="nav-import"]');
+    await app.select('[data-testid="import-shape"]', "wide");
+    await app.type('[data-testid="import-path"]', file);
+    await app.click('[data-testid="import-check"]');
+    await app.find('[data-testid="import-groups"]');
+    assert.equal(await app.script("return document.querySelector('[data-testid=group-2-date]').value"), "Date 2");
+    assert.equal(await app.script("return !!document.querySelector('[data-testid=group-3-date]')"), false);
+    assert.match(await app.text('[data-testid="import-summary"]'), /3 rows: would add 3 patients, 3 enrolments, 8 assessments/);
+
+    // A group with no date column is named as the problem until its date is mapped.
+    await app.click('[data-testid="group-add"]');
+    await app.find('[data-testid="mapping-problem"]');
+    assert.match(await app.text('[data-testid="mapping-problem"]'), /group 3: the date column is not mapped/);
+    await app.select('[data-testid="group-3-date"]', "Last visit");
+    await app.waitFor("the dry run again", async () => !(await app.script("return !!document.querySelector('[data-testid=mapping-problem]')")));
+    await app.select('[data-testid="group-3-phq9"]', "Last PHQ");
+    await app.waitFor("group 3's PHQ-9 mapped", async () => /9 assessments/.test(await app.text('[data-testid="import-summary"]')));
+    await app.select('[data-testid="group-3-gad7"]', "Last GAD");
+    // The third group's GAD-7s: W001's 6 of 2026-09-08 and W003's 5 of 2026-11-02 (the sample's rows 2 and 4).
+    await app.waitFor("group 3's GAD-7 mapped", async () => /11 assessments/.test(await app.text('[data-testid="import-summary"]')));
+    assert.match(await app.text('[data-testid="import-preview"]'), /PHQ-9 on 2026-09-08: 8 \(imported, total only\); GAD-7 on 2026-09-08: 6 \(imported, total only\)/);
+    await app.screenshot("import-5-wide-groups");
+    await app.click('[data-testid="import-run"]');
+    await app.find('[data-testid="import-result"]');
+    assert.match(await app.text('[data-testid="import-result"]'), /Imported tracking\.csv: 3 rows; added 3 patients, 3 enrolments, 11 assessments/);
+  });
+  const chart = cli(db, "patient", "show", "W001");
+  const third = chart.assessments.filter((a) => a.date === "2026-09-08").map((a) => [a.instrument, a.total, a.total_only]).sort();
+  assert.deepEqual(third, [["gad7", 6, true], ["phq9", 8, true]], "the third group's totals, stored as total-only scores");
+});
+
 test("practice lead: export the registry as FHIR, then check and import an EHR's Bundle", async () => {
   const db = demoRegistry();
   const out = join(dirname(db), "fhir-export");
