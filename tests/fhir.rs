@@ -129,6 +129,19 @@ fn the_demo_practice_survives_the_round_trip() {
     assert!(excluded(&source) > 0, "the demo has a contact entered in error");
     assert_eq!(excluded(&target), excluded(&source));
 
+    // Treatment changes (which no figure reads) come back too, as the chart shows them.
+    let changes = |r: &mut Registry| -> Vec<(String, String, String, bool)> {
+        let mrns: Vec<String> = r.caseload(d(AS_OF), None).unwrap().iter().map(|row| row.mrn.clone()).collect();
+        mrns.iter()
+            .flat_map(|mrn| r.patient_chart(mrn, d(AS_OF)).unwrap().treatment_changes)
+            .map(|t| (t.date.to_string(), t.kind.as_str().to_string(), t.description, t.entered_in_error.is_some()))
+            .collect()
+    };
+    let before = changes(&mut source);
+    assert!(before.len() >= 5, "the demo's treatment changes: {}", before.len());
+    assert_eq!(changes(&mut target), before);
+    assert!(report.added.treatment_changes >= before.len());
+
     // Importing the same export again adds nothing.
     let again = target.import_fhir(&files_of(&dir), false).unwrap();
     assert_eq!(again.added, Default::default(), "a second import added records");
@@ -196,6 +209,9 @@ fn resources_carry_the_issues_codes_and_profiles() {
     assert_eq!(us_core(&all["ServiceRequest"][0]), "http://hl7.org/fhir/us/core/StructureDefinition/us-core-servicerequest|6.1.0");
     assert!(all["EpisodeOfCare"].iter().any(|e| e["status"] == "finished"), "discharged episodes are finished");
     assert!(all["Consent"].iter().all(|c| c["scope"]["coding"][0]["code"] == "treatment"));
+    // Seeds: D001's "Sertraline 50 mg daily" started (a MedicationStatement); psychotherapy as Procedures.
+    assert!(all["MedicationStatement"].iter().any(|m| m["medicationCodeableConcept"]["text"] == "Sertraline 50 mg daily"));
+    assert!(all["Procedure"].iter().all(|p| p["code"]["coding"][0]["code"].as_str().unwrap().starts_with("psychotherapy-") || p["code"]["coding"][0]["code"] == "other"));
 
     // The manifest lists each file with its count.
     let manifest: Value = serde_json::from_slice(&std::fs::read(out_dir(&t, "export").join("manifest.json")).unwrap()).unwrap();

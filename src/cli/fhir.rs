@@ -42,6 +42,7 @@ fn counts(c: &FhirCounts) -> String {
         (c.contacts, "contacts"),
         (c.review_requests, "review requests"),
         (c.case_reviews, "case reviews"),
+        (c.treatment_changes, "treatment changes"),
     ];
     let listed: Vec<String> = parts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
     if listed.is_empty() { "nothing".to_string() } else { listed.join(", ") }

@@ -54,7 +54,10 @@ impl Files {
             Some("EpisodeOfCare") => "EpisodeOfCare",
             Some("Consent") => "Consent",
             Some("ServiceRequest") => "ServiceRequest",
-            _ => "DocumentReference",
+            Some("MedicationStatement") => "MedicationStatement",
+            Some("Procedure") => "Procedure",
+            Some("DocumentReference") => "DocumentReference",
+            other => return Err(Error::Storage(format!("no NDJSON file for resource type {other:?}"))),
         };
         self.write_as(kind, resource)
     }
@@ -178,7 +181,8 @@ fn write_all(conn: &Connection, since: Option<Date>, files: &mut Files) -> Resul
     assessments(conn, &since, files)?;
     contacts(conn, &since, files, &members)?;
     requests(conn, &since, files, &names)?;
-    reviews(conn, &since, files, &names)
+    reviews(conn, &since, files, &names)?;
+    treatments(conn, &since, files)
 }
 
 fn members(conn: &Connection) -> Result<HashMap<String, MemberRow>> {
@@ -381,6 +385,29 @@ fn reviews(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&st
             updated: r.get(12)?,
         };
         files.write(&resources::document_reference(&v, names))?;
+    }
+    Ok(())
+}
+
+fn treatments(conn: &Connection, since: &str, files: &mut Files) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, patient_id, episode_id, date, kind, description,
+                CASE WHEN voided_at IS NULL THEN NULL ELSE COALESCE(void_reason, '') END, COALESCE(voided_at, created_at)
+         FROM treatment_changes WHERE created_at >= ?1 OR voided_at >= ?1 ORDER BY rowid",
+    )?;
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let t = TreatmentRow {
+            id: r.get(0)?,
+            patient_id: r.get(1)?,
+            episode_id: r.get(2)?,
+            date: r.get(3)?,
+            kind: r.get(4)?,
+            description: r.get(5)?,
+            voided: r.get(6)?,
+            updated: r.get(7)?,
+        };
+        files.write(&resources::treatment_change(&t))?;
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ use crate::episodes::{self, Enrolment};
 use crate::instruments::{Difficulty, Instrument};
 use crate::patients::{self, NewPatient};
 use crate::reviews::{self, NewCaseReview, NewReviewRequest};
+use crate::treatment::{self, NewTreatmentChange};
 use crate::vocab::{DischargeReason, EpisodeStatus, Payer, Role};
 use crate::voids::{self, RecordKind};
 use crate::{Error, Registry, Result, loinc, team};
@@ -39,6 +40,7 @@ pub struct FhirCounts {
     pub contacts: usize,
     pub review_requests: usize,
     pub case_reviews: usize,
+    pub treatment_changes: usize,
 }
 
 /// One resource the import could not take, by file and line (NDJSON) or entry (Bundle).
@@ -280,6 +282,10 @@ impl<'a> Importer<'a> {
             let taken = self.case_review(e);
             self.note(e, taken);
         }
+        for e in entries.iter().filter(|e| matches!(e.kind(), "MedicationStatement" | "Procedure")) {
+            let taken = self.treatment_change(e);
+            self.note(e, taken);
+        }
         let known = [
             "Practitioner",
             "Patient",
@@ -291,6 +297,8 @@ impl<'a> Importer<'a> {
             "Encounter",
             "ServiceRequest",
             "DocumentReference",
+            "MedicationStatement",
+            "Procedure",
         ];
         for e in entries.iter().filter(|e| !known.contains(&e.kind())) {
             let why = if e.kind() == "QuestionnaireResponse" {
@@ -682,6 +690,46 @@ impl<'a> Importer<'a> {
         let id = reviews::insert_review(self.conn, &actor, &mrn, &new).map_err(|e| e.to_string())?;
         self.void_if_in_error(r, &actor, RecordKind::Review, &id)?;
         self.added.case_reviews += 1;
+        Ok(())
+    }
+}
+
+impl Importer<'_> {
+    /// A treatment change, as this registry exports it: a MedicationStatement carrying the
+    /// registry's kind, or a Procedure coded with it. An EHR's medication list and procedures
+    /// are not treatment changes, and are skipped.
+    fn treatment_change(&mut self, e: &Entry) -> Taken {
+        let r = &e.resource;
+        let kind = match e.kind() {
+            "MedicationStatement" => extension(r, EXT_TREATMENT_CHANGE).map(|x| text(&x["valueCoding"]["code"])),
+            _ => codings(&r["code"]).find(|(s, _)| s == TREATMENT_CHANGE_SYSTEM).map(|(_, c)| c),
+        };
+        let Some(kind) = kind else {
+            self.skip(format!("{} (not a treatment change)", e.kind()));
+            return Ok(());
+        };
+        let mrn = self.subject(&r["subject"])?;
+        let date = date_of(&r["effectiveDateTime"]).or_else(|| date_of(&r["performedDateTime"])).ok_or("has no date")?;
+        let description =
+            if e.kind() == "MedicationStatement" { text(&r["medicationCodeableConcept"]["text"]) } else { text(&r["code"]["text"]) };
+        let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM treatment_changes WHERE patient_id = ?1 AND date = ?2 AND kind = ?3 AND description = ?4)",
+                (&patient.id, date.to_string(), &kind, description.trim()),
+                |row| row.get(0),
+            )
+            .map_err(|e| e.to_string())?;
+        if exists {
+            self.present.treatment_changes += 1;
+            return Ok(());
+        }
+        let actor = self.actor_for(e);
+        let new = NewTreatmentChange { date: date.to_string(), kind, description };
+        let id = treatment::insert(self.conn, &actor, &mrn, &new).map_err(|e| e.to_string())?;
+        self.void_if_in_error(r, &actor, RecordKind::TreatmentChange, &id)?;
+        self.added.treatment_changes += 1;
         Ok(())
     }
 }

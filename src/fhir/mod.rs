@@ -29,6 +29,8 @@ const EXT_CONTACT_NOTE: &str = "https://cocm-registry.org/fhir/StructureDefiniti
 const TARGET_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/episode-target";
 const TEAM_ROLE_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/team-role";
 const CONTACT_KIND_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/contact-kind";
+const TREATMENT_CHANGE_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/treatment-change";
+const EXT_TREATMENT_CHANGE: &str = "https://cocm-registry.org/fhir/StructureDefinition/treatment-change";
 const SERVICE_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/service";
 const CASE_REVIEW_SERVICE: &str = "psychiatric-case-review";
 

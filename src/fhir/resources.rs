@@ -114,6 +114,17 @@ pub(crate) struct ReviewRow {
     pub updated: String,
 }
 
+pub(crate) struct TreatmentRow {
+    pub id: String,
+    pub patient_id: String,
+    pub episode_id: String,
+    pub date: String,
+    pub kind: String,
+    pub description: String,
+    pub voided: Option<String>,
+    pub updated: String,
+}
+
 /// A case review's recommendations and note, as the DocumentReference's JSON attachment holds them.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -329,6 +340,37 @@ pub(crate) fn consent(c: &ConsentRow) -> Value {
         "provision": { "type": "permit", "data": [{ "meaning": "related", "reference": reference("EpisodeOfCare", &c.episode_id) }] },
     });
     with_void_reason(resource, &c.voided)
+}
+
+/// A treatment change: a medication started or changed as a `MedicationStatement` (the
+/// description as the medication's text), psychotherapy or another change as a `Procedure`
+/// (us-core-procedure). The registry's kind is kept in both, so an import gets it back.
+pub(crate) fn treatment_change(t: &TreatmentRow) -> Value {
+    let kind = coding(TREATMENT_CHANGE_SYSTEM, &t.kind, &t.kind);
+    let resource = if t.kind.starts_with("medication-") {
+        json!({
+            "resourceType": "MedicationStatement",
+            "id": t.id,
+            "meta": meta(None, &t.updated),
+            "extension": [{ "url": EXT_TREATMENT_CHANGE, "valueCoding": kind }],
+            "status": status_or_error(&t.voided, "active"),
+            "medicationCodeableConcept": { "text": t.description },
+            "subject": reference("Patient", &t.patient_id),
+            "context": reference("EpisodeOfCare", &t.episode_id),
+            "effectiveDateTime": t.date,
+        })
+    } else {
+        json!({
+            "resourceType": "Procedure",
+            "id": t.id,
+            "meta": meta(Some("us-core-procedure"), &t.updated),
+            "status": status_or_error(&t.voided, "completed"),
+            "code": { "coding": [kind], "text": t.description },
+            "subject": reference("Patient", &t.patient_id),
+            "performedDateTime": t.date,
+        })
+    };
+    with_void_reason(resource, &t.voided)
 }
 
 /// A request that the psychiatric consultant review the patient: `completed` once a case review

@@ -3,4 +3,4 @@
 /**
  * What a FHIR import added, or found already there.
  */
-export type FhirCounts = { team_members: number, patients: number, episodes: number, consents: number, assessments: number, contacts: number, review_requests: number, case_reviews: number, };
+export type FhirCounts = { team_members: number, patients: number, episodes: number, consents: number, assessments: number, contacts: number, review_requests: number, case_reviews: number, treatment_changes: number, };
