@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use cocm::Registry;
 use cocm::dates::{Month, parse_date};
 use cocm::demo::{DEMO_LEAD, DEMO_PASSWORD, DemoOptions, create_demo};
+use cocm::fhir::FhirSource;
 use cocm::vocab::Role;
 use common::*;
 use serde_json::{Value, json};
@@ -39,16 +40,9 @@ fn read_export(dir: &Path) -> BTreeMap<String, Vec<Value>> {
     out
 }
 
-/// The files of an export folder, as `import_fhir` takes them.
-fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "ndjson"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-        .collect();
-    files.sort();
-    files
+/// The files of an export folder, as `cocm import fhir DIR` reads them (a line at a time).
+fn files_of(dir: &Path) -> Vec<FhirSource> {
+    cocm::fhir::sources_at(dir).unwrap()
 }
 
 /// A registry's figures as JSON, without the ids (each registry makes its own).
@@ -211,7 +205,9 @@ fn resources_carry_the_issues_codes_and_profiles() {
     assert!(all["Consent"].iter().all(|c| c["scope"]["coding"][0]["code"] == "treatment"));
     // Seeds: D001's "Sertraline 50 mg daily" started (a MedicationStatement); psychotherapy as Procedures.
     assert!(all["MedicationStatement"].iter().any(|m| m["medicationCodeableConcept"]["text"] == "Sertraline 50 mg daily"));
-    assert!(all["Procedure"].iter().all(|p| p["code"]["coding"][0]["code"].as_str().unwrap().starts_with("psychotherapy-") || p["code"]["coding"][0]["code"] == "other"));
+    assert!(all["Procedure"].iter().all(
+        |p| p["code"]["coding"][0]["code"].as_str().unwrap().starts_with("psychotherapy-") || p["code"]["coding"][0]["code"] == "other"
+    ));
 
     // The manifest lists each file with its count.
     let manifest: Value = serde_json::from_slice(&std::fs::read(out_dir(&t, "export").join("manifest.json")).unwrap()).unwrap();
@@ -266,9 +262,12 @@ fn the_difficulty_answers_keep_loincs_order() {
     assert_eq!(back, spellings);
 }
 
-fn ehr_bundle() -> (String, Vec<u8>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import/ehr-bundle.json");
-    ("ehr-bundle.json".to_string(), std::fs::read(path).unwrap())
+fn ehr_bundle_bytes() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import/ehr-bundle.json")).unwrap()
+}
+
+fn ehr_bundle() -> FhirSource {
+    FhirSource::bytes("ehr-bundle.json", ehr_bundle_bytes())
 }
 
 #[test]
@@ -313,15 +312,14 @@ fn without_audit(dump: &str) -> String {
 }
 
 /// The EHR bundle with one resource changed by `edit` (found by id).
-fn bundle_with(id: &str, edit: impl Fn(&mut Value)) -> (String, Vec<u8>) {
-    let (name, bytes) = ehr_bundle();
-    let mut bundle: Value = serde_json::from_slice(&bytes).unwrap();
+fn bundle_with(id: &str, edit: impl Fn(&mut Value)) -> FhirSource {
+    let mut bundle: Value = serde_json::from_slice(&ehr_bundle_bytes()).unwrap();
     for entry in bundle["entry"].as_array_mut().unwrap() {
         if entry["resource"]["id"] == id {
             edit(&mut entry["resource"]);
         }
     }
-    (name, serde_json::to_vec(&bundle).unwrap())
+    FhirSource::bytes("ehr-bundle.json", serde_json::to_vec(&bundle).unwrap())
 }
 
 #[test]
@@ -330,7 +328,8 @@ fn bad_input_is_named_and_changes_nothing() {
     r.add_member("CM", Role::CareManager).unwrap();
     r.add_member("PCP", Role::Pcp).unwrap();
     add_patient(&mut r, "X001");
-    let cases: Vec<((String, Vec<u8>), &str)> = vec![
+    let bytes = |name: &str, b: &[u8]| FhirSource::bytes(name, b.to_vec());
+    let cases: Vec<(FhirSource, &str)> = vec![
         (bundle_with("ehr-phq-item-3", |o| o["valueCodeableConcept"]["coding"][0]["code"] = json!("LA9999-9")), "item 44259-0 has no answer"),
         (bundle_with("ehr-phq-total", |o| o["valueQuantity"]["value"] = json!(12)), "total 12 is not the sum of the item answers (10)"),
         (bundle_with("ehr-phq-panel", |o| {
@@ -341,15 +340,15 @@ fn bad_input_is_named_and_changes_nothing() {
         (bundle_with("ehr-pat-1", |p| p["identifier"][0]["value"] = json!("X001")), "MRN X001 is already in the registry with date of birth 1970-05-05, not 1979-02-14"),
         (bundle_with("ehr-gad-total", |o| o["subject"] = json!({ "reference": "Patient/elsewhere" })), "its patient (Patient/elsewhere) is not in the files"),
         (bundle_with("ehr-gad-total", |o| o["effectiveDateTime"] = json!("2099-01-01")), "in the future"),
-        (("contact.ndjson".into(), br#"{"resourceType":"Encounter","id":"x","status":"finished","subject":{"identifier":{"value":"X001"}},"period":{"start":"2026-09-01"},"length":{"value":20,"unit":"min"},"participant":[{"individual":{"display":"Nobody Known"}}]}"#.to_vec()), "Nobody Known is not on the team"),
-        (("broken.ndjson".into(), b"{\"resourceType\":\"Patient\"}\nnot json\n".to_vec()), "broken.ndjson line 2 is not JSON"),
-        (("latin1.json".into(), b"{\"resourceType\":\"Patient\",\"name\":[{\"text\":\"Jos\xe9\"}]}".to_vec()), "latin1.json is not UTF-8"),
-        (("nothing.json".into(), b"{\"hello\":1}".to_vec()), "not a FHIR resource"),
+        (bytes("contact.ndjson", br#"{"resourceType":"Encounter","id":"x","status":"finished","subject":{"identifier":{"value":"X001"}},"period":{"start":"2026-09-01"},"length":{"value":20,"unit":"min"},"participant":[{"individual":{"display":"Nobody Known"}}]}"#), "Nobody Known is not on the team"),
+        (bytes("broken.ndjson", b"{\"resourceType\":\"Patient\"}\nnot json\n"), "broken.ndjson line 2 is not JSON"),
+        (bytes("latin1.json", b"{\"resourceType\":\"Patient\",\"name\":[{\"text\":\"Jos\xe9\"}]}"), "latin1.json is not UTF-8"),
+        (bytes("nothing.json", b"{\"hello\":1}"), "not a FHIR resource"),
     ];
     for (file, expected) in cases {
         let before = dump(&t.path);
         let err = r.import_fhir(std::slice::from_ref(&file), false).unwrap_err();
-        assert!(err.to_string().contains(expected), "{}: expected \"{expected}\" in: {err}", file.0);
+        assert!(err.to_string().contains(expected), "{}: expected \"{expected}\" in: {err}", file.name);
         assert_eq!(err.code(), "validation");
         // The whole file is refused: not even the records before the bad one are kept.
         assert_eq!(without_audit(&dump(&t.path)), without_audit(&before), "{expected}: something was stored");
@@ -415,4 +414,42 @@ fn the_cli_exports_and_imports() {
     let dir2 = t.dir.path().join("since");
     ok(&t.path, &["export", "fhir", "--out", dir2.to_str().unwrap(), "--since", &since]);
     assert!(dir2.join("manifest.json").exists());
+}
+
+#[test]
+fn two_identical_records_in_one_file_are_both_kept_and_only_once_on_reimport() {
+    let (t, mut r) = TempRegistry::created("Twins");
+    r.add_member("CM", Role::CareManager).unwrap();
+    r.add_member("PCP", Role::Pcp).unwrap();
+    add_patient(&mut r, "T1");
+    enroll(&mut r, "T1", "2026-01-05", Some("2026-01-05"));
+    // Two 20-minute calls by the same care manager on the same day: two contacts, 40 minutes.
+    let contact = r#"{"resourceType":"Encounter","id":"ID","status":"finished","subject":{"identifier":{"value":"T1"}},"period":{"start":"2026-02-03"},"length":{"value":20,"unit":"min"},"participant":[{"individual":{"display":"CM"}}]}"#;
+    let lines = format!("{}\n{}\n", contact.replace("ID", "a"), contact.replace("ID", "b"));
+    let path = t.dir.path().join("contacts.ndjson");
+    std::fs::write(&path, &lines).unwrap();
+    let first = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false).unwrap();
+    assert_eq!((first.added.contacts, first.already_present.contacts), (2, 0));
+    let again = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false).unwrap();
+    assert_eq!((again.added.contacts, again.already_present.contacts), (0, 2));
+    // A third identical call in a new file is a third contact.
+    std::fs::write(&path, format!("{lines}{}\n", contact.replace("ID", "c"))).unwrap();
+    let third = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false).unwrap();
+    assert_eq!((third.added.contacts, third.already_present.contacts), (1, 2));
+    assert_eq!(r.patient_chart("T1", d("2026-02-28")).unwrap().contacts.len(), 3);
+}
+
+#[test]
+fn a_file_on_disk_is_read_a_line_at_a_time_and_named_when_wrong() {
+    let (t, mut r) = TempRegistry::created("Lines");
+    let path = t.dir.path().join("bad.ndjson");
+    std::fs::write(&path, b"{\"resourceType\":\"Basic\",\"id\":\"a\"}\n{\"resourceType\":\"Basic\",\"text\":\"caf\xe9\"}\n").unwrap();
+    let err = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false).unwrap_err();
+    assert!(err.to_string().contains("bad.ndjson is not UTF-8"), "{err}");
+    std::fs::write(&path, b"\xef\xbb\xbf{\"resourceType\":\"Basic\",\"id\":\"a\"}\n\n{\"resourceType\":\"Basic\",\"id\":\"b\"}\n").unwrap();
+    let report = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), true).unwrap();
+    assert_eq!(report.resources, 2, "a byte-order mark and a blank line are not resources");
+    assert_eq!(report.skipped.get("Basic (not kept by the registry)").copied(), Some(2));
+    let missing = cocm::fhir::sources_at(&t.dir.path().join("nowhere")).err().unwrap();
+    assert!(missing.to_string().contains("does not exist"), "{missing}");
 }

@@ -456,3 +456,19 @@ fn the_cli_saves_a_mapping_with_an_import_and_imports_by_its_name() {
     let out = cocm(db, &["import", "csv", patients, "--mapping", "No such mapping"]);
     assert!(!out.ok && out.stderr.contains("error[not_found]: no saved mapping named 'No such mapping'"), "{}", out.stderr);
 }
+
+#[test]
+fn two_identical_rows_are_two_records_and_a_second_import_adds_neither() {
+    let (_t, mut r) = team_registry();
+    import(&mut r, "patients");
+    let (_, mapping) = sample("contacts");
+    // I001 called twice by Ana Morales on the same day for 20 minutes: 40 minutes in all.
+    let twice = b"MRN,Contact Date,Minutes,Staff,Contact Type,Method,Notes\nI001,09/08/2026,20,Ana Morales,Follow Up,Phone,\nI001,09/08/2026,20,Ana Morales,Follow Up,Phone,\n";
+    let first = r.import_csv("twice.csv", twice, &mapping, false, &mut |_, _| {}).unwrap();
+    assert_eq!((first.added.contacts, first.already_present.contacts), (2, 0));
+    let again = r.import_csv("twice.csv", twice, &mapping, false, &mut |_, _| {}).unwrap();
+    assert_eq!((again.added.contacts, again.already_present.contacts), (0, 2));
+    let billing = r.billing(month("2026-09")).unwrap();
+    let i001 = billing.iter().find(|b| b.mrn == "I001").unwrap();
+    assert_eq!(i001.contacts.iter().filter(|c| c.date == d("2026-09-08")).map(|c| c.minutes).sum::<u32>(), 40);
+}

@@ -459,7 +459,7 @@ pub fn export_fhir(state: State, dir: String, since: Option<String>) -> Reply<Fh
 #[tauri::command]
 pub fn import_fhir(state: State, path: String, dry_run: bool) -> Reply<FhirImportReport> {
     with(&state, |r| {
-        let files = cocm::fhir::read_path(std::path::Path::new(&path))?;
+        let files = cocm::fhir::sources_at(std::path::Path::new(&path))?;
         r.import_fhir(&files, dry_run)
     })
 }

@@ -20,7 +20,7 @@ pub fn export(mut registry: Registry, out: &Path, since: Option<String>, json: b
 }
 
 pub fn import(registry: Result<Registry>, path: &Path, dry_run: bool, json: bool) -> Result<()> {
-    let files = cocm::fhir::read_path(path)?;
+    let files = cocm::fhir::sources_at(path)?;
     let report = registry?.import_fhir(&files, dry_run)?;
     if json {
         return output::json(&report);

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::resources::{Recommendations, payer_typology};
+use super::source::{self, Entry, FhirSource};
 use super::*;
 use crate::access::Action;
 use crate::assessments::{self, NewAssessment};
@@ -21,6 +22,7 @@ use crate::audit::Actor;
 use crate::contacts::{self, NewContact};
 use crate::dates::{self, Date};
 use crate::episodes::{self, Enrolment};
+use crate::import::{Occurrences, count};
 use crate::instruments::{Difficulty, Instrument};
 use crate::patients::{self, NewPatient};
 use crate::reviews::{self, NewCaseReview, NewReviewRequest};
@@ -73,95 +75,19 @@ pub struct FhirImportReport {
     pub dry_run: bool,
 }
 
-/// A resource and where it was read.
-struct Entry {
-    location: String,
-    resource: Value,
-}
-
-impl Entry {
-    fn kind(&self) -> &str {
-        self.resource["resourceType"].as_str().unwrap_or_default()
-    }
-    fn id(&self) -> &str {
-        self.resource["id"].as_str().unwrap_or_default()
-    }
-    fn name(&self) -> String {
-        format!("{}/{}", self.kind(), self.id())
-    }
-}
-
-/// The files `cocm import fhir PATH` (and the app) read: PATH itself, or a folder's `.ndjson`
-/// and `.json` files in name order (a Bulk Data `manifest.json` aside), each by name and bytes.
-pub fn read_path(path: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let cannot = |e: std::io::Error| Error::validation("file", format!("cannot read {}: {e}", path.display()));
-    let paths: Vec<std::path::PathBuf> = if path.is_dir() {
-        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(path)
-            .map_err(cannot)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "ndjson" || x == "json") && !p.ends_with("manifest.json"))
-            .collect();
-        paths.sort();
-        if paths.is_empty() {
-            return Err(Error::validation("file", format!("{} has no .ndjson or .json files", path.display())));
-        }
-        paths
-    } else {
-        vec![path.to_path_buf()]
-    };
-    paths
-        .into_iter()
-        .map(|p| {
-            let name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
-            std::fs::read(&p).map(|bytes| (name, bytes)).map_err(cannot)
-        })
-        .collect()
-}
-
-/// Reads every resource of the files: NDJSON a line each, else one resource or a Bundle.
-fn read(files: &[(String, Vec<u8>)]) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    for (name, bytes) in files {
-        let text = std::str::from_utf8(bytes).map_err(|_| Error::validation("file", format!("{name} is not UTF-8 text")))?;
-        let text = text.trim_start_matches('\u{feff}');
-        let not_json = |at: String, e: serde_json::Error| Error::validation("file", format!("{at} is not JSON ({e})"));
-        if name.ends_with(".ndjson") {
-            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let location = format!("{name} line {}", i + 1);
-                let resource: Value = serde_json::from_str(line).map_err(|e| not_json(location.clone(), e))?;
-                entries.push(Entry { location, resource });
-            }
-            continue;
-        }
-        let value: Value = serde_json::from_str(text).map_err(|e| not_json(name.clone(), e))?;
-        if value["resourceType"] == "Bundle" {
-            for (i, entry) in value["entry"].as_array().into_iter().flatten().enumerate() {
-                entries.push(Entry { location: format!("{name} entry {}", i + 1), resource: entry["resource"].clone() });
-            }
-        } else {
-            entries.push(Entry { location: name.clone(), resource: value });
-        }
-    }
-    if let Some(e) = entries.iter().find(|e| e.kind().is_empty()) {
-        return Err(Error::validation("file", format!("{}: not a FHIR resource (no resourceType)", e.location)));
-    }
-    Ok(entries)
-}
-
 impl Registry {
     /// Imports FHIR resources from `files` (name and bytes each): a practice lead's. Either every
     /// resource is taken, or (any problem) nothing is and the error lists the problems.
     /// `dry_run` takes every resource, rolls back, and reports the problems instead.
-    pub fn import_fhir(&mut self, files: &[(String, Vec<u8>)], dry_run: bool) -> Result<FhirImportReport> {
+    pub fn import_fhir(&mut self, sources: &[FhirSource], dry_run: bool) -> Result<FhirImportReport> {
         self.permit(Action::Import)?;
-        let entries = read(files)?;
-        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
         let apply = |tx: &rusqlite::Transaction, actor: &Actor| -> Result<FhirImportReport> {
             let mut importer = Importer::new(tx, actor)?;
-            importer.run(&entries)?;
+            let resources = importer.run(sources)?;
             Ok(FhirImportReport {
                 files: names.clone(),
-                resources: entries.len(),
+                resources,
                 added: importer.added,
                 already_present: importer.present,
                 skipped: importer.skipped,
@@ -169,9 +95,14 @@ impl Registry {
                 dry_run,
             })
         };
-        if dry_run {
-            return self.rehearse(Action::Import, apply);
-        }
+        // The same larger page cache as a CSV import, for the same reason (`import::IMPORT_CACHE_KIB`).
+        self.conn.pragma_update(None, "cache_size", crate::import::IMPORT_CACHE_KIB)?;
+        let result = if dry_run { self.rehearse(Action::Import, apply) } else { self.commit_fhir(apply) };
+        self.conn.pragma_update(None, "cache_size", crate::store::CACHE_KIB)?;
+        result
+    }
+
+    fn commit_fhir(&mut self, apply: impl FnOnce(&rusqlite::Transaction, &Actor) -> Result<FhirImportReport>) -> Result<FhirImportReport> {
         self.write(Action::Import, |tx, actor| {
             let report = apply(tx, actor)?;
             if report.problems.is_empty() {
@@ -188,6 +119,11 @@ impl Registry {
 
 type Taken = std::result::Result<(), String>;
 
+/// The resources the records refer to, read first and held (a few per patient).
+const REFERRED_TO: [&str; 6] = ["Practitioner", "Patient", "Coverage", "CareTeam", "EpisodeOfCare", "Consent"];
+/// The records, many per patient, taken one at a time as they are read.
+const RECORDS: [&str; 6] = ["Observation", "Encounter", "ServiceRequest", "DocumentReference", "MedicationStatement", "Procedure"];
+
 /// A status an episode moves to, with the discharge reason.
 type StatusChange = (EpisodeStatus, Option<DischargeReason>);
 
@@ -200,6 +136,8 @@ struct Importer<'a> {
     patients: HashMap<String, String>,
     /// The baseline lookback (spec §4), read once.
     lookback_days: i64,
+    /// The records met so far, to tell a repeat in the files from one already in the registry.
+    seen: Occurrences,
     added: FhirCounts,
     present: FhirCounts,
     skipped: BTreeMap<String, usize>,
@@ -212,6 +150,7 @@ impl<'a> Importer<'a> {
             conn,
             actor,
             lookback_days: assessments::lookback_days(conn)?,
+            seen: Occurrences::default(),
             practitioners: HashMap::new(),
             patients: HashMap::new(),
             added: FhirCounts::default(),
@@ -225,9 +164,58 @@ impl<'a> Importer<'a> {
         *self.skipped.entry(why).or_default() += 1;
     }
 
-    /// Takes the resources in the order their references need: team, patients, episodes, then
-    /// the records that fall in an episode.
-    fn run(&mut self, entries: &[Entry]) -> Result<()> {
+    /// Takes the resources in the order their references need, reading the sources three
+    /// times rather than holding them: first the few resources others refer to (team, patients,
+    /// their payers and care teams, episodes and consents), then any Observations that are
+    /// members of a panel, then the many records (scores, contacts, requests, reviews, treatment
+    /// changes) one at a time. Returns how many resources the sources hold.
+    fn run(&mut self, sources: &[FhirSource]) -> Result<usize> {
+        let mut kept: Vec<Entry> = Vec::new();
+        let mut members: HashSet<String> = HashSet::new();
+        let mut count = 0;
+        source::each(sources, &mut |e| {
+            count += 1;
+            let kind = e.kind();
+            if REFERRED_TO.contains(&kind) {
+                kept.push(e);
+            } else if kind == "Observation" {
+                members.extend(e.resource["hasMember"].as_array().into_iter().flatten().filter_map(|m| reference_id(m, "Observation")));
+            } else if kind == "QuestionnaireResponse" {
+                self.skip("QuestionnaireResponse (its Observation carries the answers)".into());
+            } else if !RECORDS.contains(&kind) {
+                self.skip(format!("{kind} (not kept by the registry)"));
+            }
+            Ok(())
+        })?;
+        let mut by_id: HashMap<String, Value> = HashMap::new();
+        if !members.is_empty() {
+            source::each(sources, &mut |e| {
+                if e.kind() == "Observation" && members.contains(e.id()) {
+                    by_id.insert(e.id().to_string(), e.resource);
+                }
+                Ok(())
+            })?;
+        }
+        self.referred_to(&kept);
+        source::each(sources, &mut |e| {
+            let taken = match e.kind() {
+                "Observation" if members.contains(e.id()) => return Ok(()),
+                "Observation" => self.observation(&e, &by_id),
+                "Encounter" => self.encounter(&e),
+                "ServiceRequest" => self.review_request(&e),
+                "DocumentReference" => self.case_review(&e),
+                "MedicationStatement" | "Procedure" => self.treatment_change(&e),
+                _ => return Ok(()),
+            };
+            self.note(&e, taken);
+            Ok(())
+        })?;
+        Ok(count)
+    }
+
+    /// The resources the records refer to: team, patients (with payer and care team), episodes
+    /// (with consents), in that order.
+    fn referred_to(&mut self, entries: &[Entry]) {
         let of = |kind: &str| -> Vec<&Entry> { entries.iter().filter(|e| e.kind() == kind).collect() };
         let by_patient = |kind: &str, field: &str| -> HashMap<String, &Entry> {
             of(kind).into_iter().filter_map(|e| Some((reference_id(&e.resource[field], "Patient")?, e))).collect()
@@ -260,55 +248,6 @@ impl<'a> Importer<'a> {
             let taken = self.episode(e, consents.get(e.id()).map(Vec::as_slice).unwrap_or_default());
             self.note(e, taken);
         }
-        let observations = of("Observation");
-        let by_id: HashMap<&str, &Value> = observations.iter().map(|e| (e.id(), &e.resource)).collect();
-        let members: HashSet<String> = observations
-            .iter()
-            .flat_map(|e| e.resource["hasMember"].as_array().into_iter().flatten().filter_map(|m| reference_id(m, "Observation")))
-            .collect();
-        for e in observations.iter().filter(|e| !members.contains(e.id())) {
-            let taken = self.observation(e, &by_id);
-            self.note(e, taken);
-        }
-        for e in of("Encounter") {
-            let taken = self.encounter(e);
-            self.note(e, taken);
-        }
-        for e in of("ServiceRequest") {
-            let taken = self.review_request(e);
-            self.note(e, taken);
-        }
-        for e in of("DocumentReference") {
-            let taken = self.case_review(e);
-            self.note(e, taken);
-        }
-        for e in entries.iter().filter(|e| matches!(e.kind(), "MedicationStatement" | "Procedure")) {
-            let taken = self.treatment_change(e);
-            self.note(e, taken);
-        }
-        let known = [
-            "Practitioner",
-            "Patient",
-            "Coverage",
-            "CareTeam",
-            "Consent",
-            "EpisodeOfCare",
-            "Observation",
-            "Encounter",
-            "ServiceRequest",
-            "DocumentReference",
-            "MedicationStatement",
-            "Procedure",
-        ];
-        for e in entries.iter().filter(|e| !known.contains(&e.kind())) {
-            let why = if e.kind() == "QuestionnaireResponse" {
-                "QuestionnaireResponse (its Observation carries the answers)".to_string()
-            } else {
-                format!("{} (not kept by the registry)", e.kind())
-            };
-            self.skip(why);
-        }
-        Ok(())
     }
 
     /// A record the source marked entered in error is kept, and marked so here too, with the
@@ -477,7 +416,7 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
-    fn observation(&mut self, e: &Entry, by_id: &HashMap<&str, &Value>) -> Taken {
+    fn observation(&mut self, e: &Entry, by_id: &HashMap<String, Value>) -> Taken {
         let r = &e.resource;
         let Some((instrument, is_total)) = codings(&r["code"]).find_map(|(_, c)| instrument_of(&c)) else {
             self.skip("Observation (not a PHQ-9 or GAD-7)".into());
@@ -493,7 +432,7 @@ impl<'a> Importer<'a> {
         // The parts: components, members (hasMember), or the total observation itself.
         let mut parts: Vec<&Value> = r["component"].as_array().into_iter().flatten().collect();
         for m in r["hasMember"].as_array().into_iter().flatten().filter_map(|m| reference_id(m, "Observation")) {
-            parts.push(by_id.get(m.as_str()).copied().ok_or_else(|| format!("its member Observation/{m} is not in the files"))?);
+            parts.push(by_id.get(m.as_str()).ok_or_else(|| format!("its member Observation/{m} is not in the files"))?);
         }
         if is_total {
             parts.push(r);
@@ -518,12 +457,9 @@ impl<'a> Importer<'a> {
             }
         }
         let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
-        let exists: bool = self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM assessments WHERE patient_id = ?1 AND date = ?2 AND instrument = ?3)")
-            .and_then(|mut s| s.query_row((&patient.id, date.to_string(), instrument.as_str()), |row| row.get(0)))
-            .map_err(|e| e.to_string())?;
-        if exists {
+        let sql = "SELECT COUNT(*) FROM assessments WHERE patient_id = ?1 AND date = ?2 AND instrument = ?3";
+        let in_registry = count(self.conn, sql, (&patient.id, date.to_string(), instrument.as_str())).map_err(|e| e.to_string())?;
+        if self.seen.already_there(("assessment", &patient.id, date, instrument), in_registry) {
             self.present.assessments += 1;
             return Ok(());
         }
@@ -585,14 +521,9 @@ impl<'a> Importer<'a> {
             return Err(format!("length {minutes} min is not a whole number of minutes"));
         }
         let minutes = minutes as i64;
-        let exists: bool = self
-            .conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM contacts WHERE date = ?2 AND patient_id = ?1 AND author_id = ?3 AND minutes = ?4)",
-            )
-            .and_then(|mut s| s.query_row((&patient.id, date.to_string(), &author.id, minutes), |row| row.get(0)))
-            .map_err(|e| e.to_string())?;
-        if exists {
+        let sql = "SELECT COUNT(*) FROM contacts WHERE date = ?2 AND patient_id = ?1 AND author_id = ?3 AND minutes = ?4";
+        let in_registry = count(self.conn, sql, (&patient.id, date.to_string(), &author.id, minutes)).map_err(|e| e.to_string())?;
+        if self.seen.already_there(("contact", &patient.id, date, &author.id, minutes), in_registry) {
             self.present.contacts += 1;
             return Ok(());
         }
@@ -631,16 +562,10 @@ impl<'a> Importer<'a> {
         let by = self.member(&r["requester"])?;
         let reason = r["reasonCode"].as_array().and_then(|c| c.first()).map(|c| text(&c["text"])).unwrap_or_default();
         let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
-        let exists: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM review_requests r JOIN team_members t ON t.id = r.requested_by
-                 WHERE r.patient_id = ?1 AND r.date = ?2 AND t.name = ?3 AND r.reason = ?4)",
-                (&patient.id, date.to_string(), &by, reason.trim()),
-                |row| row.get(0),
-            )
-            .map_err(|e| e.to_string())?;
-        if exists {
+        let sql = "SELECT COUNT(*) FROM review_requests r JOIN team_members t ON t.id = r.requested_by
+                   WHERE r.patient_id = ?1 AND r.date = ?2 AND t.name = ?3 AND r.reason = ?4";
+        let in_registry = count(self.conn, sql, (&patient.id, date.to_string(), &by, reason.trim())).map_err(|e| e.to_string())?;
+        if self.seen.already_there(("request", &patient.id, date, &by, reason.trim()), in_registry) {
             self.present.review_requests += 1;
             return Ok(());
         }
@@ -663,16 +588,10 @@ impl<'a> Importer<'a> {
         let author = r["author"].as_array().and_then(|a| a.first()).ok_or("has no author (the consultant)")?;
         let by = self.member(author)?;
         let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
-        let exists: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM case_reviews c JOIN team_members t ON t.id = c.consultant_id
-                 WHERE c.patient_id = ?1 AND c.date = ?2 AND t.name = ?3)",
-                (&patient.id, date.to_string(), &by),
-                |row| row.get(0),
-            )
-            .map_err(|e| e.to_string())?;
-        if exists {
+        let sql = "SELECT COUNT(*) FROM case_reviews c JOIN team_members t ON t.id = c.consultant_id
+                   WHERE c.patient_id = ?1 AND c.date = ?2 AND t.name = ?3";
+        let in_registry = count(self.conn, sql, (&patient.id, date.to_string(), &by)).map_err(|e| e.to_string())?;
+        if self.seen.already_there(("review", &patient.id, date, &by), in_registry) {
             self.present.case_reviews += 1;
             return Ok(());
         }
@@ -713,15 +632,9 @@ impl Importer<'_> {
         let description =
             if e.kind() == "MedicationStatement" { text(&r["medicationCodeableConcept"]["text"]) } else { text(&r["code"]["text"]) };
         let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
-        let exists: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM treatment_changes WHERE patient_id = ?1 AND date = ?2 AND kind = ?3 AND description = ?4)",
-                (&patient.id, date.to_string(), &kind, description.trim()),
-                |row| row.get(0),
-            )
-            .map_err(|e| e.to_string())?;
-        if exists {
+        let sql = "SELECT COUNT(*) FROM treatment_changes WHERE patient_id = ?1 AND date = ?2 AND kind = ?3 AND description = ?4";
+        let in_registry = count(self.conn, sql, (&patient.id, date.to_string(), &kind, description.trim())).map_err(|e| e.to_string())?;
+        if self.seen.already_there(("treatment", &patient.id, date, &kind, description.trim()), in_registry) {
             self.present.treatment_changes += 1;
             return Ok(());
         }

@@ -11,9 +11,11 @@ mod bulk;
 mod export;
 mod import;
 mod resources;
+mod source;
 
 pub use export::{FhirExportReport, FhirFile};
-pub use import::{FhirCounts, FhirImportReport, FhirProblem, read_path};
+pub use import::{FhirCounts, FhirImportReport, FhirProblem};
+pub use source::{FhirSource, sources_at};
 
 /// The registry's own namespace for identifiers, code systems and extensions.
 pub const BASE: &str = "https://cocm-registry.org/fhir";

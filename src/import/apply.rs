@@ -53,20 +53,22 @@ fn from_core(field: &str, e: Error) -> CellProblem {
 pub(crate) struct Shared {
     /// The baseline lookback (spec §4): how long before an episode a score may be dated.
     pub lookback_days: i64,
+    /// The records met so far, to tell a repeat in the file from one already in the registry.
+    pub seen: super::Occurrences,
 }
 
 impl Shared {
     pub(crate) fn read(conn: &Connection) -> crate::Result<Shared> {
-        Ok(Shared { lookback_days: assessments::lookback_days(conn)? })
+        Ok(Shared { lookback_days: assessments::lookback_days(conn)?, seen: Default::default() })
     }
 }
 
 /// Applies one row of a file of `shape`.
-pub(crate) fn row(conn: &Connection, actor: &Actor, shared: &Shared, shape: ImportShape, map: &Resolved, cells: &Cells) -> RowResult {
+pub(crate) fn row(conn: &Connection, actor: &Actor, shared: &mut Shared, shape: ImportShape, map: &Resolved, cells: &Cells) -> RowResult {
     match shape {
         ImportShape::Patients => patient_row(conn, actor, map, cells, true),
         ImportShape::Assessments => assessment_row(conn, actor, shared, map, cells),
-        ImportShape::Contacts => contact_row(conn, actor, map, cells),
+        ImportShape::Contacts => contact_row(conn, actor, shared, map, cells),
         ImportShape::Wide => wide_row(conn, actor, shared, map, cells),
     }
 }
@@ -230,7 +232,7 @@ fn patient_and_date(
     Ok((out, p, date))
 }
 
-fn assessment_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resolved, cells: &Cells) -> RowResult {
+fn assessment_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolved, cells: &Cells) -> RowResult {
     let (mut out, p, date) = patient_and_date(conn, actor, map, cells)?;
     let text = required(map, cells, "instrument")?;
     let instrument = instrument(text).ok_or_else(|| problem("instrument", format!("\"{text}\" is not PHQ-9 or GAD-7")))?;
@@ -240,7 +242,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resol
     if items.iter().all(Option::is_none) && total.is_none() {
         return Err(problem("total", "is empty, and so are the items"));
     }
-    if assessment_exists(conn, &p.id, date, instrument)? {
+    if assessment_exists(conn, shared, &p.id, date, instrument)? {
         out.present.assessments += 1;
         return Ok(out);
     }
@@ -268,17 +270,9 @@ fn assessment_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resol
         let answers: Vec<String> = new.answers.iter().map(|a| a.to_string()).collect();
         let sum: i64 = new.answers.iter().sum();
         out.stored.push(format!("{} on {date} for MRN {}: {sum} (items {})", instrument.label(), p.mrn, answers.join(",")));
-        if let Some(total) = total.and_then(|t| t.parse::<i64>().ok()) {
-            let stored: i64 = conn
-                .query_row(
-                    "SELECT total FROM assessments WHERE patient_id = ?1 AND date = ?2 AND instrument = ?3",
-                    (&p.id, date.to_string(), instrument.as_str()),
-                    |r| r.get(0),
-                )
-                .map_err(|e| from_core("total", e.into()))?;
-            if stored != total {
-                return Err(problem("total", format!("{total} is not the sum of the items ({stored})")));
-            }
+        // The total the file gives must be the items' sum, which is what the registry stores (spec §3).
+        if let Some(total) = total.and_then(|t| t.parse::<i64>().ok()).filter(|t| *t != sum) {
+            return Err(problem("total", format!("{total} is not the sum of the items ({sum})")));
         }
     } else {
         let text = total.unwrap_or_default();
@@ -296,17 +290,15 @@ fn assessment_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resol
     Ok(out)
 }
 
-fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) -> RowResult {
+fn contact_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolved, cells: &Cells) -> RowResult {
     let (mut out, p, date) = patient_and_date(conn, actor, map, cells)?;
     let text = required(map, cells, "minutes")?;
     let minutes: i64 = text.parse().map_err(|_| problem("minutes", format!("\"{text}\" is not a whole number of minutes")))?;
     let by = required(map, cells, "by")?;
     let author = crate::team::find(conn, "by", by).map_err(|e| from_core("by", e))?;
-    if exists(
-        conn,
-        "SELECT 1 FROM contacts WHERE date = ?2 AND patient_id = ?1 AND author_id = ?3 AND minutes = ?4",
-        &[&p.id, &date.to_string(), &author.id, &minutes],
-    )? {
+    let sql = "SELECT COUNT(*) FROM contacts WHERE date = ?2 AND patient_id = ?1 AND author_id = ?3 AND minutes = ?4";
+    let in_registry = super::count(conn, sql, (&p.id, date.to_string(), &author.id, minutes)).map_err(|e| problem("mrn", e.to_string()))?;
+    if shared.seen.already_there(("contact", &p.id, date, &author.id, minutes), in_registry) {
         out.present.contacts += 1;
         out.stored.push(format!("contact of {date}, {minutes} min by {} for MRN {} already there", author.name, p.mrn));
         return Ok(out);
@@ -335,7 +327,7 @@ fn contact_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells) 
 
 /// A wide row: the patient (added when the row has name and date of birth) and enrolment, then
 /// each group's scores as totals.
-fn wide_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resolved, cells: &Cells) -> RowResult {
+fn wide_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolved, cells: &Cells) -> RowResult {
     let mut out = patient_row(conn, actor, map, cells, true)?;
     let mrn = required(map, cells, "mrn")?;
     let p = patients::find_by_mrn(conn, mrn).map_err(|e| from_core("mrn", e))?;
@@ -357,7 +349,7 @@ fn wide_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resolved, c
         for (instrument, field, text) in scores {
             let field = format!("group {} {field}", n + 1);
             let total: i64 = text.parse().map_err(|_| problem(&field, format!("\"{text}\" is not a whole number")))?;
-            if assessment_exists(conn, &p.id, date, instrument)? {
+            if assessment_exists(conn, shared, &p.id, date, instrument)? {
                 out.present.assessments += 1;
                 out.stored.push(format!("{} of {date} already there", instrument.label()));
                 continue;
@@ -373,15 +365,20 @@ fn wide_row(conn: &Connection, actor: &Actor, shared: &Shared, map: &Resolved, c
     Ok(out)
 }
 
-/// Whether the patient has a score of `instrument` on `date` (entered in error or not: a record
-/// someone voided is not brought back by importing it again).
-fn assessment_exists(conn: &Connection, patient_id: &str, date: Date, instrument: Instrument) -> std::result::Result<bool, CellProblem> {
-    let sql = "SELECT 1 FROM assessments WHERE patient_id = ?1 AND date = ?2 AND instrument = ?3";
-    exists(conn, sql, &[&patient_id, &date.to_string(), &instrument.as_str()])
-}
-
-fn exists(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> std::result::Result<bool, CellProblem> {
-    conn.prepare_cached(sql).and_then(|mut s| s.exists(params)).map_err(|e| problem("mrn", Error::from(e).to_string()))
+/// Whether this score matches one the patient already has: of `instrument` on `date`, entered
+/// in error or not (a record someone voided is not brought back by importing it again), and
+/// not a second identical score of the same file.
+fn assessment_exists(
+    conn: &Connection,
+    shared: &mut Shared,
+    patient_id: &str,
+    date: Date,
+    instrument: Instrument,
+) -> std::result::Result<bool, CellProblem> {
+    let sql = "SELECT COUNT(*) FROM assessments WHERE patient_id = ?1 AND date = ?2 AND instrument = ?3";
+    let in_registry =
+        super::count(conn, sql, (patient_id, date.to_string(), instrument.as_str())).map_err(|e| problem("mrn", e.to_string()))?;
+    Ok(shared.seen.already_there(("assessment", patient_id, date, instrument), in_registry))
 }
 
 /// Counts a row's outcome into the file's totals.

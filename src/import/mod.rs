@@ -98,11 +98,38 @@ pub struct ImportPreview {
     pub report: Option<ImportReport>,
 }
 
+/// How often an import has met each matching key (patient, date, instrument; or patient, date,
+/// minutes, author…), so that two identical records in one file are both added, while
+/// importing the same file again matches each of them to one already there.
+#[derive(Default)]
+pub(crate) struct Occurrences(std::collections::HashMap<u64, u32>);
+
+impl Occurrences {
+    /// Whether this occurrence of `key` matches a record already in the registry, which holds
+    /// `in_registry` records with that key (those this import added included). Keys are kept
+    /// as 64-bit hashes: a large import meets half a million of them.
+    pub(crate) fn already_there(&mut self, key: impl std::hash::Hash, in_registry: usize) -> bool {
+        use std::hash::Hasher;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        let seen = self.0.entry(hasher.finish()).or_default();
+        let there = in_registry > *seen as usize;
+        *seen += 1;
+        there
+    }
+}
+
+/// How many records a `SELECT COUNT(*)` finds.
+pub(crate) fn count(conn: &rusqlite::Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    let n: i64 = conn.prepare_cached(sql)?.query_row(params, |r| r.get(0))?;
+    Ok(n as usize)
+}
+
 /// How many rows the preview shows.
 const PREVIEW_ROWS: usize = 20;
 
 /// The page cache while importing, as SQLite's `cache_size` (negative: KiB): 96 MiB.
-const IMPORT_CACHE_KIB: i64 = -98_304;
+pub(crate) const IMPORT_CACHE_KIB: i64 = -98_304;
 
 /// The most problems an error message lists; a dry run lists them all.
 const PROBLEMS_IN_MESSAGE: usize = 10;
@@ -140,12 +167,12 @@ impl Registry {
             let mut total = apply::RowOutcome::default();
             let mut problems = Vec::new();
             let mut preview = Vec::new();
-            let shared = apply::Shared::read(tx)?;
+            let mut shared = apply::Shared::read(tx)?;
             for (done, (line, cells)) in table.rows.iter().enumerate() {
                 let row_actor = actor.with_source(format!("{file} row {line}"));
                 // No savepoint per row: a row's inserts validate before they write, and any
                 // problem rolls the whole import back; savepoints cost a page copy per row.
-                match apply::row(tx, &row_actor, &shared, shape, &resolved, cells) {
+                match apply::row(tx, &row_actor, &mut shared, shape, &resolved, cells) {
                     Ok(outcome) => {
                         if preview.len() < PREVIEW_ROWS {
                             let added = outcome.added != ImportCounts::default();
