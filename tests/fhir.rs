@@ -106,7 +106,7 @@ fn the_demo_practice_survives_the_round_trip() {
 
     let empty = TempRegistry::new();
     let (mut target, _) = Registry::create(&empty.path, "Round trip", DEMO_LEAD, DEMO_PASSWORD).unwrap();
-    let report = target.import_fhir(&files_of(&dir), false).unwrap();
+    let report = target.import_fhir(&files_of(&dir), false, &mut |_, _| {}).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     // The demo's team of eight, its lead already there; 68 patients (D001–D068).
     assert_eq!((report.added.team_members, report.already_present.team_members), (7, 1));
@@ -137,7 +137,7 @@ fn the_demo_practice_survives_the_round_trip() {
     assert!(report.added.treatment_changes >= before.len());
 
     // Importing the same export again adds nothing.
-    let again = target.import_fhir(&files_of(&dir), false).unwrap();
+    let again = target.import_fhir(&files_of(&dir), false, &mut |_, _| {}).unwrap();
     assert_eq!(again.added, Default::default(), "a second import added records");
     assert_eq!(again.already_present.patients, 68);
 }
@@ -255,7 +255,7 @@ fn the_difficulty_answers_keep_loincs_order() {
 
     // And they come back as they went.
     let (_t2, mut fresh) = TempRegistry::created("Difficulty again");
-    let report = fresh.import_fhir(&files_of(&dir.path().join("out")), false).unwrap();
+    let report = fresh.import_fhir(&files_of(&dir.path().join("out")), false, &mut |_, _| {}).unwrap();
     assert_eq!(report.added.assessments, 4);
     let chart = fresh.patient_chart("M1", d("2026-03-01")).unwrap();
     let back: Vec<&str> = chart.assessments.iter().map(|a| a.difficulty.map(|d| d.as_str()).unwrap_or("-")).collect();
@@ -273,8 +273,11 @@ fn ehr_bundle() -> FhirSource {
 #[test]
 fn an_ehrs_bundle_imports_panels_with_members_and_totals_alone() {
     let (t, mut r) = TempRegistry::created("EHR");
-    let report = r.import_fhir(&[ehr_bundle()], false).unwrap();
+    let mut told = Vec::new();
+    let report = r.import_fhir(&[ehr_bundle()], false, &mut |done, all| told.push((done, all))).unwrap();
     assert_eq!((report.added.patients, report.added.episodes, report.added.assessments), (1, 1, 2));
+    // Progress: none done of the Bundle's 16 resources, then each in turn, to 16 of 16.
+    assert_eq!((told.first(), told.last(), told.len()), (Some(&(0, 16)), Some(&(16, 16)), 17));
     assert_eq!(report.skipped.get("AllergyIntolerance (not kept by the registry)").copied(), Some(1));
     assert_eq!(report.skipped.get("Observation (not a PHQ-9 or GAD-7)").copied(), Some(1), "the blood pressure");
 
@@ -292,7 +295,7 @@ fn an_ehrs_bundle_imports_panels_with_members_and_totals_alone() {
     assert!(created.details["source"].as_str().unwrap_or_default().starts_with("ehr-bundle.json entry"), "{}", created.details);
 
     let before = dump(&t.path);
-    let again = r.import_fhir(&[ehr_bundle()], false).unwrap();
+    let again = r.import_fhir(&[ehr_bundle()], false, &mut |_, _| {}).unwrap();
     assert_eq!(again.added, Default::default());
     assert_eq!(without_audit(&dump(&t.path)), without_audit(&before), "a second import changed a record");
 }
@@ -347,13 +350,13 @@ fn bad_input_is_named_and_changes_nothing() {
     ];
     for (file, expected) in cases {
         let before = dump(&t.path);
-        let err = r.import_fhir(std::slice::from_ref(&file), false).unwrap_err();
+        let err = r.import_fhir(std::slice::from_ref(&file), false, &mut |_, _| {}).unwrap_err();
         assert!(err.to_string().contains(expected), "{}: expected \"{expected}\" in: {err}", file.name);
         assert_eq!(err.code(), "validation");
         // The whole file is refused: not even the records before the bad one are kept.
         assert_eq!(without_audit(&dump(&t.path)), without_audit(&before), "{expected}: something was stored");
         // A dry run lists the problem and stores nothing either.
-        if let Ok(dry) = r.import_fhir(&[file], true) {
+        if let Ok(dry) = r.import_fhir(&[file], true, &mut |_, _| {}) {
             assert!(!dry.problems.is_empty(), "{expected}: the dry run found no problem");
         }
         assert_eq!(without_audit(&dump(&t.path)), without_audit(&before));
@@ -386,7 +389,7 @@ fn exports_are_a_leads_audited_and_refuse_a_used_folder() {
     let dir = out_dir(&t, "cm");
     assert_eq!(cm.export_fhir(&dir, None).unwrap_err().code(), "permission_denied");
     assert!(!dir.exists(), "a refused export writes nothing");
-    assert_eq!(cm.import_fhir(&[ehr_bundle()], false).unwrap_err().code(), "permission_denied");
+    assert_eq!(cm.import_fhir(&[ehr_bundle()], false, &mut |_, _| {}).unwrap_err().code(), "permission_denied");
 
     let mut lead = Registry::sign_in(&t.path, "LEAD", PASSWORD, None).unwrap();
     let dir = out_dir(&t, "lead");
@@ -428,13 +431,13 @@ fn two_identical_records_in_one_file_are_both_kept_and_only_once_on_reimport() {
     let lines = format!("{}\n{}\n", contact.replace("ID", "a"), contact.replace("ID", "b"));
     let path = t.dir.path().join("contacts.ndjson");
     std::fs::write(&path, &lines).unwrap();
-    let first = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false).unwrap();
+    let first = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false, &mut |_, _| {}).unwrap();
     assert_eq!((first.added.contacts, first.already_present.contacts), (2, 0));
-    let again = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false).unwrap();
+    let again = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false, &mut |_, _| {}).unwrap();
     assert_eq!((again.added.contacts, again.already_present.contacts), (0, 2));
     // A third identical call in a new file is a third contact.
     std::fs::write(&path, format!("{lines}{}\n", contact.replace("ID", "c"))).unwrap();
-    let third = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false).unwrap();
+    let third = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false, &mut |_, _| {}).unwrap();
     assert_eq!((third.added.contacts, third.already_present.contacts), (1, 2));
     assert_eq!(r.patient_chart("T1", d("2026-02-28")).unwrap().contacts.len(), 3);
 }
@@ -444,10 +447,10 @@ fn a_file_on_disk_is_read_a_line_at_a_time_and_named_when_wrong() {
     let (t, mut r) = TempRegistry::created("Lines");
     let path = t.dir.path().join("bad.ndjson");
     std::fs::write(&path, b"{\"resourceType\":\"Basic\",\"id\":\"a\"}\n{\"resourceType\":\"Basic\",\"text\":\"caf\xe9\"}\n").unwrap();
-    let err = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false).unwrap_err();
+    let err = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), false, &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("bad.ndjson is not UTF-8"), "{err}");
     std::fs::write(&path, b"\xef\xbb\xbf{\"resourceType\":\"Basic\",\"id\":\"a\"}\n\n{\"resourceType\":\"Basic\",\"id\":\"b\"}\n").unwrap();
-    let report = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), true).unwrap();
+    let report = r.import_fhir(&cocm::fhir::sources_at(&path).unwrap(), true, &mut |_, _| {}).unwrap();
     assert_eq!(report.resources, 2, "a byte-order mark and a blank line are not resources");
     assert_eq!(report.skipped.get("Basic (not kept by the registry)").copied(), Some(2));
     let missing = cocm::fhir::sources_at(&t.dir.path().join("nowhere")).err().unwrap();

@@ -455,12 +455,19 @@ pub fn export_fhir(state: State, dir: String, since: Option<String>) -> Reply<Fh
 }
 
 /// Imports a FHIR Bundle, an NDJSON file or a folder of them; `dry_run` checks every resource
-/// and stores nothing (the wizard's preview).
+/// and stores nothing (the wizard's preview). Tells the window its progress (`import-progress`,
+/// resources done and in all) every 2,000 resources.
 #[tauri::command]
-pub fn import_fhir(state: State, path: String, dry_run: bool) -> Reply<FhirImportReport> {
+pub fn import_fhir(app: tauri::AppHandle, state: State, path: String, dry_run: bool) -> Reply<FhirImportReport> {
+    use tauri::Emitter;
     with(&state, |r| {
         let files = cocm::fhir::sources_at(std::path::Path::new(&path))?;
-        r.import_fhir(&files, dry_run)
+        let mut progress = |done: usize, all: usize| {
+            if done.is_multiple_of(2000) || done == all {
+                let _ = app.emit("import-progress", (done, all));
+            }
+        };
+        r.import_fhir(&files, dry_run, &mut progress)
     })
 }
 

@@ -1,5 +1,7 @@
 //! `cocm export fhir` and `cocm import fhir`: exchange with EHRs in FHIR R4 Bulk Data NDJSON.
 
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use super::output;
@@ -21,7 +23,19 @@ pub fn export(mut registry: Registry, out: &Path, since: Option<String>, json: b
 
 pub fn import(registry: Result<Registry>, path: &Path, dry_run: bool, json: bool) -> Result<()> {
     let files = cocm::fhir::sources_at(path)?;
-    let report = registry?.import_fhir(&files, dry_run)?;
+    let mut registry = registry?;
+    // A progress bar on a terminal only: scripts and pipes get the summary alone.
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} resources ({eta} left)").expect("a valid template"));
+    let mut progress = |done: usize, all: usize| {
+        if done.is_multiple_of(1000) || done == all {
+            bar.set_length(all as u64);
+            bar.set_position(done as u64);
+        }
+    };
+    let report = registry.import_fhir(&files, dry_run, &mut progress);
+    bar.finish_and_clear();
+    let report = report?;
     if json {
         return output::json(&report);
     }

@@ -79,12 +79,18 @@ impl Registry {
     /// Imports FHIR resources from `files` (name and bytes each): a practice lead's. Either every
     /// resource is taken, or (any problem) nothing is and the error lists the problems.
     /// `dry_run` takes every resource, rolls back, and reports the problems instead.
-    pub fn import_fhir(&mut self, sources: &[FhirSource], dry_run: bool) -> Result<FhirImportReport> {
+    /// `progress` is told the resources done and the resources in all, as they go.
+    pub fn import_fhir(
+        &mut self,
+        sources: &[FhirSource],
+        dry_run: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<FhirImportReport> {
         self.permit(Action::Import)?;
         let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
         let apply = |tx: &rusqlite::Transaction, actor: &Actor| -> Result<FhirImportReport> {
             let mut importer = Importer::new(tx, actor)?;
-            let resources = importer.run(sources)?;
+            let resources = importer.run(sources, progress)?;
             Ok(FhirImportReport {
                 files: names.clone(),
                 resources,
@@ -169,7 +175,7 @@ impl<'a> Importer<'a> {
     /// their payers and care teams, episodes and consents), then any Observations that are
     /// members of a panel, then the many records (scores, contacts, requests, reviews, treatment
     /// changes) one at a time. Returns how many resources the sources hold.
-    fn run(&mut self, sources: &[FhirSource]) -> Result<usize> {
+    fn run(&mut self, sources: &[FhirSource], progress: &mut dyn FnMut(usize, usize)) -> Result<usize> {
         let mut kept: Vec<Entry> = Vec::new();
         let mut members: HashSet<String> = HashSet::new();
         let mut count = 0;
@@ -196,8 +202,12 @@ impl<'a> Importer<'a> {
                 Ok(())
             })?;
         }
+        progress(0, count);
         self.referred_to(&kept);
+        let mut done = 0;
         source::each(sources, &mut |e| {
+            done += 1;
+            progress(done, count);
             let taken = match e.kind() {
                 "Observation" if members.contains(e.id()) => return Ok(()),
                 "Observation" => self.observation(&e, &by_id),
