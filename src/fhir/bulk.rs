@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::resources::{AssessmentRow, ContactRow};
+use super::resources::{AssessmentRow, ContactRow, status_or_error, void_reason_text};
 use super::*;
 use crate::instruments::{Difficulty, Instrument};
 use crate::loinc;
@@ -63,16 +63,7 @@ pub(crate) struct Extension<'a> {
 
 /// The entered-in-error reason, as `resources::with_void_reason` writes it.
 fn void_reason(voided: &Option<String>) -> Option<Extension<'_>> {
-    let reason = voided.as_deref()?;
-    Some(Extension {
-        url: EXT_VOID_REASON,
-        value_code: None,
-        value_string: Some(if reason.is_empty() { "entered in error" } else { reason }),
-    })
-}
-
-fn status<'a>(voided: &Option<String>, live: &'a str) -> &'a str {
-    if voided.is_some() { "entered-in-error" } else { live }
+    Some(Extension { url: EXT_VOID_REASON, value_code: None, value_string: Some(void_reason_text(voided)?) })
 }
 
 #[derive(Serialize)]
@@ -175,7 +166,7 @@ pub(crate) fn observation(a: &AssessmentRow) -> Observation<'_> {
         id: &a.id,
         meta: meta("us-core-observation-screening-assessment", &a.updated),
         extension: void_reason(&a.voided).map(|e| [e]),
-        status: status(&a.voided, "final"),
+        status: status_or_error(&a.voided, "final"),
         category: [concept(OBSERVATION_CATEGORY, "survey", "Survey")],
         code: Concept {
             coding: [Coding { system: loinc::SYSTEM, code: panel, display: panel_display(a.instrument) }],
@@ -248,7 +239,7 @@ pub(crate) fn questionnaire_response(a: &AssessmentRow) -> Option<QuestionnaireR
         id: &a.id,
         meta: meta("us-core-questionnaireresponse", &a.updated),
         questionnaire: loinc::questionnaire(panel),
-        status: status(&a.voided, "completed"),
+        status: status_or_error(&a.voided, "completed"),
         subject: reference("Patient", &a.patient_id),
         authored: &a.date,
         item,
@@ -303,7 +294,7 @@ pub(crate) fn encounter<'a>(c: &'a ContactRow, author: Option<&'a str>, type_tex
         id: &c.id,
         meta: meta("us-core-encounter", &c.updated),
         extension,
-        status: status(&c.voided, "finished"),
+        status: status_or_error(&c.voided, "finished"),
         class,
         kind: [Concept { coding: [Coding { system: CONTACT_KIND_SYSTEM, code: &c.kind, display: &c.kind }], text: Some(type_text) }],
         subject: reference("Patient", &c.patient_id),

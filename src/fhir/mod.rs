@@ -9,6 +9,7 @@
 
 mod bulk;
 mod export;
+mod fields;
 mod import;
 mod resources;
 mod source;

@@ -178,14 +178,19 @@ fn human_name(name: &str) -> Value {
     value
 }
 
-fn status_or_error<'s>(voided: &Option<String>, status: &'s str) -> &'s str {
+pub(super) fn status_or_error<'s>(voided: &Option<String>, status: &'s str) -> &'s str {
     if voided.is_some() { "entered-in-error" } else { status }
 }
 
 /// A record marked entered in error keeps why in an extension, so an import marks it again.
+/// Why a record was marked entered in error, as its extension says it (records from before
+/// reasons were required say only that).
+pub(super) fn void_reason_text(voided: &Option<String>) -> Option<&str> {
+    voided.as_deref().map(|reason| if reason.is_empty() { "entered in error" } else { reason })
+}
+
 fn with_void_reason(mut resource: Value, voided: &Option<String>) -> Value {
-    if let Some(reason) = voided {
-        let reason = if reason.is_empty() { "entered in error" } else { reason };
+    if let Some(reason) = void_reason_text(voided) {
         let ext = json!({ "url": EXT_VOID_REASON, "valueString": reason });
         match resource["extension"].as_array_mut() {
             Some(list) => list.push(ext),
