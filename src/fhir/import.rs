@@ -28,7 +28,7 @@ use crate::reviews::{self, NewCaseReview, NewReviewRequest};
 use crate::treatment::{self, NewTreatmentChange};
 use crate::vocab::{DischargeReason, EpisodeStatus, Role};
 use crate::voids::{self, RecordKind};
-use crate::{Error, Registry, Result, loinc, team};
+use crate::{Registry, Result, loinc, team};
 
 /// What a FHIR import added, or found already there.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, ts_rs::TS)]
@@ -113,11 +113,7 @@ impl Registry {
             if report.problems.is_empty() {
                 return Ok(report);
             }
-            let mut lines: Vec<String> = report.problems.iter().take(10).map(|p| p.to_string()).collect();
-            if report.problems.len() > 10 {
-                lines.push(format!("… and {} more (a dry run lists them all)", report.problems.len() - 10));
-            }
-            Err(Error::validation("file", format!("{} problem(s), nothing was imported:\n{}", report.problems.len(), lines.join("\n"))))
+            Err(crate::import::nothing_imported(report.problems.iter().map(|p| p.to_string()).collect()))
         })
     }
 }

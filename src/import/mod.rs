@@ -98,6 +98,15 @@ pub struct ImportPreview {
     pub report: Option<ImportReport>,
 }
 
+/// The error of an import refused for its problems (CSV or FHIR): how many, and the first few.
+pub(crate) fn nothing_imported(problems: Vec<String>) -> Error {
+    let mut lines: Vec<String> = problems.iter().take(PROBLEMS_IN_MESSAGE).cloned().collect();
+    if problems.len() > PROBLEMS_IN_MESSAGE {
+        lines.push(format!("… and {} more (a dry run lists them all)", problems.len() - PROBLEMS_IN_MESSAGE));
+    }
+    Error::validation("file", format!("{} problem(s), nothing was imported:\n{}", problems.len(), lines.join("\n")))
+}
+
 /// How often an import has met each matching key (patient, date, instrument; or patient, date,
 /// minutes, author…), so that two identical records in one file are both added, while
 /// importing the same file again matches each of them to one already there.
@@ -223,11 +232,7 @@ impl Registry {
             if report.problems.is_empty() {
                 return Ok(report);
             }
-            let mut lines: Vec<String> = report.problems.iter().take(PROBLEMS_IN_MESSAGE).map(|p| format!("{file} {p}")).collect();
-            if report.problems.len() > PROBLEMS_IN_MESSAGE {
-                lines.push(format!("… and {} more (a dry run lists them all)", report.problems.len() - PROBLEMS_IN_MESSAGE));
-            }
-            Err(Error::validation("file", format!("{} problem(s), nothing was imported:\n{}", report.problems.len(), lines.join("\n"))))
+            Err(nothing_imported(report.problems.iter().map(|p| format!("{file} {p}")).collect()))
         })
     }
 }
