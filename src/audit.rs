@@ -23,6 +23,11 @@ pub struct Actor {
     #[serde(skip)]
     #[ts(skip)]
     pub source: Option<String>,
+    /// The workstation the act came from (a practice server's client address), recorded in
+    /// each audit row's details as `client`.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub client: Option<String>,
 }
 
 /// The actor id the audit log records for work done with the recovery key.
@@ -34,7 +39,7 @@ impl Actor {
     }
 
     pub(crate) fn new(member_id: &str, name: &str, role: Role) -> Actor {
-        Actor { member_id: member_id.to_string(), name: name.to_string(), role, source: None }
+        Actor { member_id: member_id.to_string(), name: name.to_string(), role, source: None, client: None }
     }
 
     /// The same member, acting from `source` (an import file's row).
@@ -58,6 +63,9 @@ pub(crate) fn record(
 ) -> Result<()> {
     if let (Some(source), Some(map)) = (&actor.source, details.as_object_mut()) {
         map.insert("source".into(), source.clone().into());
+    }
+    if let (Some(client), Some(map)) = (&actor.client, details.as_object_mut()) {
+        map.insert("client".into(), client.clone().into());
     }
     let row = Row {
         at: now(),

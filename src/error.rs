@@ -51,6 +51,37 @@ impl Error {
         }
     }
 
+    /// The HTTP status a practice server answers this error with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::Validation { .. } => 400,
+            Error::NotFound(_) => 404,
+            Error::Conflict(_) | Error::Incompatible(_) => 409,
+            Error::PermissionDenied(_) => 403,
+            Error::Auth(_) | Error::PasswordChangeRequired(_) => 401,
+            Error::Storage(_) => 500,
+        }
+    }
+
+    /// The error a `{code, message}` payload describes (what a server's client received), so
+    /// that a command run against a server fails as it would on a file.
+    pub fn from_payload(code: &str, message: &str) -> Error {
+        let message = message.to_string();
+        match code {
+            "validation" => match message.split_once(": ") {
+                Some((field, rest)) => Error::validation(field, rest),
+                None => Error::validation("input", message),
+            },
+            "not_found" => Error::NotFound(message),
+            "conflict" => Error::Conflict(message),
+            "permission_denied" => Error::PermissionDenied(message),
+            "auth" => Error::Auth(message),
+            "password_change_required" => Error::PasswordChangeRequired(message),
+            "incompatible" => Error::Incompatible(message),
+            _ => Error::Storage(message.strip_prefix("storage: ").unwrap_or(&message).to_string()),
+        }
+    }
+
     /// The `{code, message}` shape that crosses the API boundary to the UI.
     pub fn payload(&self) -> ErrorPayload {
         ErrorPayload { code: self.code(), message: self.to_string() }

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod backup;
 pub mod conversion;
 pub mod keyring;
+pub mod netfs;
 pub mod settings;
 pub mod store;
 
@@ -40,6 +41,10 @@ mod snapshot;
 pub mod demo;
 pub mod fhir;
 pub mod import;
+
+pub mod client;
+pub mod commands;
+pub mod server;
 
 pub use error::{Error, ErrorPayload, Result};
 pub use store::Registry;

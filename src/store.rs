@@ -100,6 +100,7 @@ impl Registry {
         if path.exists() {
             return Err(Error::Conflict(format!("{} already exists; open it, or choose another file", path.display())));
         }
+        crate::netfs::refuse_network_file_system(path)?;
         if keyring::key_file_path(path).exists() {
             return Err(Error::Conflict(format!("{} already exists; move it away first", keyring::key_file_path(path).display())));
         }
@@ -136,12 +137,19 @@ impl Registry {
     /// unlocks. An account whose password a lead set must change it: pass `new_password`,
     /// else the sign-in is refused with `password_change_required`.
     pub fn sign_in(path: &Path, member: &str, password: &str, new_password: Option<&str>) -> Result<Registry> {
+        Registry::sign_in_from(path, member, password, new_password, None)
+    }
+
+    /// [`Registry::sign_in`] from a workstation (a practice server's client address), which the
+    /// sign-in's audit row and every later one record.
+    pub fn sign_in_from(path: &Path, member: &str, password: &str, new_password: Option<&str>, client: Option<&str>) -> Result<Registry> {
         check_is_registry_file(path)?;
         let (data_key, member_id) = accounts::unlock_slot(path, member, password, new_password.is_some())?;
         let mut registry = open_after_interrupted_rekey(path, data_key, None, |next| {
             next.open_slot(&member_id, password)?.ok_or_else(|| Error::Auth("the interrupted re-key's key file does not open".into()))
         })?;
         registry.actor = registry.actor_for(&member_id)?;
+        registry.actor.client = client.map(String::from);
         if let Some(new_password) = new_password {
             registry.change_own_password_unchecked(new_password)?;
         }
@@ -219,6 +227,11 @@ impl Registry {
     /// The signed-in member, as the audit log records them.
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// The workstation the next acts come from (a practice server sets it per request).
+    pub fn set_client(&mut self, client: Option<&str>) {
+        self.actor.client = client.map(String::from);
     }
 
     /// Refuses `action` unless the signed-in member's role allows it; a refusal is audited.
@@ -310,6 +323,7 @@ fn check_is_registry_file(path: &Path) -> Result<()> {
     if !path.is_file() {
         return Err(Error::NotFound(format!("no registry at {}; create one with `cocm init` or `cocm demo`", path.display())));
     }
+    crate::netfs::refuse_network_file_system(path)?;
     if is_plain_sqlite(path) {
         check_plain_registry(path)?;
         return Err(Error::Incompatible(format!(

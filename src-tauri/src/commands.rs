@@ -1,31 +1,14 @@
-//! The commands the UI invokes. Each locks the app state, calls the core, and returns its
-//! result or its error as `{code, message}`.
+//! The commands the UI invokes: the app's own session (choosing a file, signing in, locking),
+//! and `run`, which runs any of the core's shared commands on the signed-in registry. Each
+//! locks the app state and returns the core's result or its error as `{code, message}`.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use cocm::accounts::{self, Account, SignInChoices};
-use cocm::assessments::NewAssessment;
-use cocm::billing::{BillingRules, BillingView, RuleSet};
-use cocm::caseload::CaseloadView;
-use cocm::chart::PatientChart;
-use cocm::contacts::NewContact;
-use cocm::dates::{self, Date, Month};
+use cocm::accounts::{self, SignInChoices};
+use cocm::dates;
 use cocm::demo::{self, DemoOptions};
-use cocm::episodes::Enrolment;
-use cocm::fhir::{FhirExportReport, FhirImportReport};
-use cocm::import::{ImportPreview, ImportReport, ImportShape, Mapping, SavedMapping};
-use cocm::instruments::{self, Instrument, Item, LiveScore};
-use cocm::patients::{NewPatient, Patient, PatientChanges};
-use cocm::queue::QueueEntry;
-use cocm::reports::{Measure, ReportMember, ReportsView};
-use cocm::reviews::{NewCaseReview, NewReviewRequest};
-use cocm::settings::Settings;
 use cocm::store::{CreatedRegistry, RegistryInfo, StartState};
-use cocm::team::TeamMember;
-use cocm::treatment::NewTreatmentChange;
-use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
-use cocm::voids::RecordKind;
 use cocm::{Error, ErrorPayload, Registry};
 use zeroize::Zeroizing;
 
@@ -94,10 +77,6 @@ fn with<T>(state: &State, f: impl FnOnce(&mut Registry) -> cocm::Result<T>) -> R
     let mut guard = lock(state)?;
     let registry = guard.registry.as_mut().ok_or_else(|| Error::Auth("sign in to use the registry".into()).payload())?;
     f(registry).map_err(|e| e.payload())
-}
-
-fn as_of(value: Option<String>) -> cocm::Result<Date> {
-    value.filter(|s| !s.is_empty()).map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", &s))
 }
 
 #[tauri::command]
@@ -216,269 +195,16 @@ pub fn unlock_app(state: State, password: String) -> Reply<RegistryInfo> {
     Ok(info)
 }
 
+/// Runs one of the core's commands (`cocm::commands::COMMANDS`, the list the practice server
+/// serves too) on the signed-in registry. An import's progress goes to the window as
+/// `import-progress` events (done, in all).
 #[tauri::command]
-pub fn change_own_password(state: State, current: String, new: String) -> Reply<()> {
-    let (current, new) = (Zeroizing::new(current), Zeroizing::new(new));
-    with(&state, |r| r.change_own_password(&current, &new))
-}
-
-#[tauri::command]
-pub fn accounts(state: State) -> Reply<Vec<Account>> {
-    with(&state, |r| r.accounts())
-}
-
-#[tauri::command]
-pub fn set_password(state: State, member: String, password: String) -> Reply<()> {
-    let password = Zeroizing::new(password);
-    with(&state, |r| r.set_password(&member, &password))
-}
-
-#[tauri::command]
-pub fn unlock_account(state: State, member: String) -> Reply<()> {
-    with(&state, |r| r.unlock_account(&member))
-}
-
-#[tauri::command]
-pub fn team(state: State) -> Reply<Vec<TeamMember>> {
-    with(&state, |r| r.list_members())
-}
-
-#[tauri::command]
-pub fn caseload(state: State, as_of_date: Option<String>, care_manager: Option<String>) -> Reply<CaseloadView> {
-    with(&state, |r| r.caseload_view(as_of(as_of_date)?, care_manager.as_deref().filter(|m| !m.is_empty())))
-}
-
-#[tauri::command]
-pub fn patient_chart(state: State, mrn: String, as_of_date: Option<String>) -> Reply<PatientChart> {
-    with(&state, |r| r.patient_chart(&mrn, as_of(as_of_date)?))
-}
-
-#[tauri::command]
-pub fn instrument_items(instrument: String) -> Reply<Vec<Item>> {
-    Instrument::parse("instrument", &instrument).map(|i| i.items().to_vec()).map_err(|e| e.payload())
-}
-
-#[tauri::command]
-pub fn live_score(instrument: String, answers: Vec<Option<i64>>) -> Reply<LiveScore> {
-    let instrument = Instrument::parse("instrument", &instrument).map_err(|e| e.payload())?;
-    Ok(instruments::live_score(instrument, &answers))
-}
-
-/// A form's answers, item by item; a blank item is `null` and is named in the error.
-#[tauri::command]
-pub fn record_assessment(state: State, mrn: String, date: String, instrument: String, answers: Vec<Option<i64>>) -> Reply<String> {
-    let missing = answers.iter().position(Option::is_none);
-    if let Some(i) = missing {
-        return Err(Error::validation("items", format!("item {} is unanswered", i + 1)).payload());
-    }
-    let answers: Vec<i64> = answers.into_iter().flatten().collect();
-    with(&state, |r| r.record_assessment(&mrn, &NewAssessment { date, instrument, answers, difficulty: None }))
-}
-
-#[tauri::command]
-pub fn log_contact(state: State, mrn: String, contact: NewContact) -> Reply<String> {
-    with(&state, |r| r.log_contact(&mrn, &contact))
-}
-
-#[tauri::command]
-pub fn request_review(state: State, mrn: String, request: NewReviewRequest) -> Reply<String> {
-    with(&state, |r| r.request_review(&mrn, &request))
-}
-
-#[tauri::command]
-pub fn record_case_review(state: State, mrn: String, review: NewCaseReview) -> Reply<String> {
-    with(&state, |r| r.record_case_review(&mrn, &review))
-}
-
-#[tauri::command]
-pub fn record_treatment_change(state: State, mrn: String, change: NewTreatmentChange) -> Reply<String> {
-    with(&state, |r| r.record_treatment_change(&mrn, &change))
-}
-
-#[tauri::command]
-pub fn change_status(state: State, mrn: String, to: String, date: String, reason: Option<String>) -> Reply<()> {
-    with(&state, |r| {
-        let to = EpisodeStatus::parse("to", &to)?;
-        let reason = reason.filter(|s| !s.is_empty()).map(|s| DischargeReason::parse("reason", &s)).transpose()?;
-        r.change_status(&mrn, to, &date, reason)
-    })
-}
-
-#[tauri::command]
-pub fn enroll_new_patient(state: State, patient: NewPatient, enrolment: Enrolment) -> Reply<String> {
-    with(&state, |r| r.enroll_new_patient(&patient, &enrolment))
-}
-
-#[tauri::command]
-pub fn add_member(state: State, name: String, role: String) -> Reply<TeamMember> {
-    with(&state, |r| r.add_member(&name, Role::parse("role", &role)?))
-}
-
-#[tauri::command]
-pub fn settings(state: State) -> Reply<Settings> {
-    with(&state, |r| r.settings())
-}
-
-#[tauri::command]
-pub fn set_setting(state: State, key: String, value: String) -> Reply<Settings> {
-    with(&state, |r| r.set_setting(&key, &value))
-}
-
-#[tauri::command]
-pub fn billing_rule_sets(state: State) -> Reply<Vec<RuleSet>> {
-    with(&state, |r| r.billing_rule_sets())
-}
-
-#[tauri::command]
-pub fn set_billing_rules(state: State, year: i32, rules: BillingRules) -> Reply<Vec<RuleSet>> {
-    with(&state, |r| {
-        r.set_billing_rules(year, &rules)?;
-        r.billing_rule_sets()
-    })
-}
-
-#[tauri::command]
-pub fn record_consent(state: State, mrn: String, date: String) -> Reply<()> {
-    with(&state, |r| r.record_consent(&mrn, &date))
-}
-
-#[tauri::command]
-pub fn update_patient(state: State, mrn: String, changes: PatientChanges) -> Reply<Patient> {
-    with(&state, |r| r.update_patient(&mrn, &changes))
-}
-
-#[tauri::command]
-pub fn mark_entered_in_error(state: State, kind: String, id: String, reason: String) -> Reply<()> {
-    with(&state, |r| r.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason))
-}
-
-#[tauri::command]
-pub fn queue(state: State, as_of_date: Option<String>) -> Reply<Vec<QueueEntry>> {
-    with(&state, |r| r.queue(as_of(as_of_date)?))
-}
-
-#[tauri::command]
-pub fn billing(state: State, month: String) -> Reply<BillingView> {
-    with(&state, |r| r.billing_view(Month::parse("month", &month)?))
-}
-
-/// Writes the month's CSV to the path the user chose in the save dialog.
-#[tauri::command]
-pub fn export_billing_csv(state: State, month: String, path: String) -> Reply<usize> {
-    with(&state, |r| {
-        let month = Month::parse("month", &month)?;
-        r.record_export("billing-csv", serde_json::json!({ "month": month.to_string(), "file": path }))?;
-        let rows = r.billing(month)?;
-        std::fs::write(&path, cocm::billing::to_csv(&rows)?)?;
-        Ok(rows.len())
-    })
-}
-
-/// The Reports screen: the program report for a period and the last 12 months' trend.
-#[tauri::command]
-pub fn reports_view(state: State, from: String, to: String, as_of_date: Option<String>) -> Reply<ReportsView> {
-    with(&state, |r| r.reports_view(dates::parse_date("from", &from)?, dates::parse_date("to", &to)?, as_of(as_of_date)?))
-}
-
-/// The patients behind one figure of the period's report.
-#[tauri::command]
-pub fn report_members(
-    state: State,
-    from: String,
-    to: String,
-    care_manager: Option<String>,
-    measure: String,
-    as_of_date: Option<String>,
-) -> Reply<Vec<ReportMember>> {
-    with(&state, |r| {
-        let (from, to) = (dates::parse_date("from", &from)?, dates::parse_date("to", &to)?);
-        let measure = Measure::parse("measure", &measure)?;
-        Ok(r.report_members(from, to, as_of(as_of_date)?, care_manager.as_deref(), Some(measure))?.1)
-    })
-}
-
-/// Writes the program report's CSV (the practice, then each care manager) to the chosen path.
-#[tauri::command]
-pub fn export_report_csv(state: State, from: String, to: String, path: String, as_of_date: Option<String>) -> Reply<usize> {
-    with(&state, |r| {
-        let (from, to) = (dates::parse_date("from", &from)?, dates::parse_date("to", &to)?);
-        r.record_export("report-csv", serde_json::json!({ "from": from, "to": to, "file": path }))?;
-        let program = r.program_report(from, to, as_of(as_of_date)?)?;
-        let rows = program.reports();
-        std::fs::write(&path, cocm::reports::to_csv(&rows)?)?;
-        Ok(rows.len())
-    })
-}
-
-/// The import wizard's look at a file: its columns, the mapping (the one given, else a guess)
-/// and a dry run of the whole file with it.
-#[tauri::command]
-pub fn import_preview(state: State, path: String, shape: String, mapping: Option<Mapping>) -> Reply<ImportPreview> {
-    with(&state, |r| {
-        let (name, bytes) = read_import_file(&path)?;
-        r.import_preview(&name, &bytes, ImportShape::parse("shape", &shape)?, mapping)
-    })
-}
-
-/// Imports a file, all or nothing, telling the window its progress (`import-progress`, rows
-/// done and rows in all) every 500 rows.
-#[tauri::command]
-pub fn import_file(app: tauri::AppHandle, state: State, path: String, mapping: Mapping) -> Reply<ImportReport> {
+pub fn run(app: tauri::AppHandle, state: State, command: String, args: serde_json::Value) -> Reply<serde_json::Value> {
     use tauri::Emitter;
     with(&state, |r| {
-        let (name, bytes) = read_import_file(&path)?;
         let mut progress = |done: usize, all: usize| {
-            if done.is_multiple_of(500) || done == all {
-                let _ = app.emit("import-progress", (done, all));
-            }
+            let _ = app.emit("import-progress", (done, all));
         };
-        r.import_csv(&name, &bytes, &mapping, false, &mut progress)
+        cocm::commands::run(r, &command, args, &mut cocm::commands::Context { progress: &mut progress })
     })
-}
-
-/// The file's name (what problems and the audit log name) and its bytes.
-fn read_import_file(path: &str) -> cocm::Result<(String, Vec<u8>)> {
-    let path = PathBuf::from(path);
-    let bytes = std::fs::read(&path).map_err(|e| Error::validation("file", format!("cannot read {}: {e}", path.display())))?;
-    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    Ok((name, bytes))
-}
-
-/// Writes the registry as FHIR R4 Bulk Data NDJSON into a new or empty folder (a practice
-/// lead's; audited); with `since`, only what changed on or after that date.
-#[tauri::command]
-pub fn export_fhir(state: State, dir: String, since: Option<String>) -> Reply<FhirExportReport> {
-    with(&state, |r| {
-        let since = since.filter(|s| !s.trim().is_empty()).map(|s| dates::parse_date("since", &s)).transpose()?;
-        r.export_fhir(std::path::Path::new(&dir), since)
-    })
-}
-
-/// Imports a FHIR Bundle, an NDJSON file or a folder of them; `dry_run` checks every resource
-/// and stores nothing (the wizard's preview). Tells the window its progress (`import-progress`,
-/// resources done and in all) every 2,000 resources.
-#[tauri::command]
-pub fn import_fhir(app: tauri::AppHandle, state: State, path: String, dry_run: bool) -> Reply<FhirImportReport> {
-    use tauri::Emitter;
-    with(&state, |r| {
-        let files = cocm::fhir::sources_at(std::path::Path::new(&path))?;
-        let mut progress = |done: usize, all: usize| {
-            if done.is_multiple_of(2000) || done == all {
-                let _ = app.emit("import-progress", (done, all));
-            }
-        };
-        r.import_fhir(&files, dry_run, &mut progress)
-    })
-}
-
-/// The import mappings saved by name.
-#[tauri::command]
-pub fn import_mappings(state: State) -> Reply<Vec<SavedMapping>> {
-    with(&state, |r| r.import_mappings())
-}
-
-/// Saves the wizard's mapping under a name (a practice lead's; audited).
-#[tauri::command]
-pub fn save_import_mapping(state: State, name: String, mapping: Mapping) -> Reply<SavedMapping> {
-    with(&state, |r| r.save_import_mapping(&name, &mapping))
 }

@@ -4,6 +4,7 @@ mod fhir;
 mod import;
 mod output;
 mod report;
+mod serve;
 
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
@@ -251,6 +252,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the registry to the practice over HTTPS: browsers, desktop apps and `cocm --server`
+    /// connect to it. Unlocked at start by a practice lead (--as, $COCM_PASSWORD or a prompt)
+    /// or with --recovery-key; runs until Ctrl-C or SIGTERM
+    Serve(serve::ServeArgs),
     /// Restore a backup to a new file (it must not exist), after verifying the backup
     Restore {
         backup: PathBuf,
@@ -448,6 +453,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let db = db.unwrap_or_else(default_registry_path);
     let open = || open(&db, &as_member, recovery_key);
     match command {
+        Command::Serve(args) => serve::serve(db.clone(), open()?, args)?,
         Command::Init { practice, lead } => {
             let password = new_secret("COCM_PASSWORD", &lead)?;
             let (r, recovery) = Registry::create(&db, &practice, &lead, &password)?;

@@ -44,7 +44,7 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
     // export command the dialog's path goes to, through the app's own IPC.
     const path = join(dirname(db), `billing-${lastMonth}.csv`);
     const exported = await app.asyncScript(
-      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('export_billing_csv', { month: arguments[0], path: arguments[1] }).then(done, (e) => done(e));",
+      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('run', { command: 'export_billing_csv', args: { month: arguments[0], path: arguments[1] } }).then(done, (e) => done(e));",
       lastMonth,
       path,
     );

@@ -61,7 +61,7 @@ test("practice lead: the program report is the core's, traceable to its patients
     const path = join(dirname(db), `report-${month}.csv`);
     const [from, to] = [expected.from, expected.to];
     const exported = await app.asyncScript(
-      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('export_report_csv', { from: arguments[0], to: arguments[1], path: arguments[2], asOfDate: null }).then(done, (e) => done(e));",
+      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('run', { command: 'export_report_csv', args: { from: arguments[0], to: arguments[1], path: arguments[2], asOfDate: null } }).then(done, (e) => done(e));",
       from,
       to,
       path,

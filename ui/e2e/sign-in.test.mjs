@@ -82,7 +82,7 @@ test("auto-lock: after auto_lock_minutes without input the screen is covered and
     await app.screenshot("auto-lock-1-locked");
     // The core holds no open registry now: a command straight to it is refused.
     const refused = await app.asyncScript(
-      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('caseload', { careManager: null, asOfDate: null }).then(() => done('opened'), (e) => done(e.code + ': ' + e.message));",
+      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('run', { command: 'caseload', args: { careManager: null, asOfDate: null } }).then(() => done('opened'), (e) => done(e.code + ': ' + e.message));",
     );
     assert.equal(refused, "auth: sign in to use the registry");
     await app.type('[data-testid="unlock-password"]', "wrong-password-here");

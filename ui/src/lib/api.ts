@@ -1,5 +1,6 @@
-// The one module that talks to the core: every call is a Tauri command that returns the
-// core's own types (generated from Rust into ./bindings) or rejects with {code, message}.
+// The one module that talks to the core: in the desktop app through Tauri IPC, in a browser
+// through the practice server's HTTPS API. Every call returns the core's own types (generated
+// from Rust into ./bindings) or rejects with {code, message}.
 import { invoke } from "@tauri-apps/api/core";
 import type { BillingView } from "./bindings/BillingView";
 import type { BillingRules } from "./bindings/BillingRules";
@@ -46,27 +47,109 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {
+/** Where the core is: inside the desktop app (Tauri IPC), or behind a practice server (HTTPS).
+ * No screen needs to know which, except to choose a save dialog or a browser download. */
+export const transport: "app" | "server" = typeof window !== "undefined" && "__TAURI_INTERNALS__" in window ? "app" : "server";
+
+function rejected(e: unknown): ApiError {
+  if (e && typeof e === "object" && "code" in e && "message" in e) return new ApiError(e as ErrorPayload);
+  return new ApiError({ code: "storage", message: String(e) });
+}
+
+// The server's CSRF token for this session: it comes with the session (a response header) and
+// goes back on every request that changes anything.
+let csrf = "";
+
+async function http<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: { "content-type": "application/json", "x-cocm-csrf": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError({ code: "storage", message: "the practice server cannot be reached; check the network and try again" });
+  }
+  const token = response.headers.get("x-cocm-csrf");
+  if (token !== null) csrf = token;
+  const text = await response.text();
+  const value = text ? JSON.parse(text) : null;
+  if (!response.ok) throw rejected(value ?? { code: "storage", message: `the server answered ${response.status}` });
+  return value as T;
+}
+
+/** A door's own command (sessions, files, windows): Tauri only. */
+async function app<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {
+  if (transport !== "app") throw new ApiError({ code: "not_found", message: "this is done in the desktop app" });
   try {
     return await invoke<T>(command, args);
   } catch (e) {
-    if (e && typeof e === "object" && "code" in e && "message" in e) throw new ApiError(e as ErrorPayload);
-    throw new ApiError({ code: "storage", message: String(e) });
+    throw rejected(e);
   }
 }
 
+/** One of the core's shared commands (cocm::commands), through whichever door this is. */
+async function call<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {
+  if (transport === "server") return http<T>("POST", `/api/${command}`, args);
+  try {
+    return await invoke<T>("run", { command, args });
+  } catch (e) {
+    throw rejected(e);
+  }
+}
+
+// Whoever the browser signed in as, so that a locked session unlocks as the same member.
+let lockedMember: string | null = null;
+
+/** Saves `text` as a file through the browser's downloads. */
+export function download(name: string, text: string, type = "text/csv") {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1_000);
+}
+
+/** Calls `changed` whenever anyone saves anything on the practice server (server-sent events
+ * of its data version); returns the function that stops listening. In the app, where this
+ * window is the registry's only writer, screens reload after their own saves. */
+export function onDataChanged(changed: () => void): () => void {
+  if (transport !== "server" || typeof EventSource === "undefined") return () => {};
+  const events = new EventSource("/api/events");
+  let last: string | null = null;
+  events.addEventListener("version", (e) => {
+    const version = (e as MessageEvent).data as string;
+    if (last !== null && version !== last) changed();
+    last = version;
+  });
+  return () => events.close();
+}
+
 export const api = {
-  registryInfo: () => call<StartState>("registry_info"),
-  chooseRegistry: (path: string) => call<SignInChoices>("choose_registry", { path }),
+  registryInfo: () => (transport === "server" ? http<StartState>("GET", "/api/session") : app<StartState>("registry_info")),
+  chooseRegistry: (path: string) => app<SignInChoices>("choose_registry", { path }),
   createRegistry: (path: string, practice: string, lead: string, password: string) =>
-    call<CreatedRegistry>("create_registry", { path, practice, lead, password }),
-  chooseDemoRegistry: () => call<SignInChoices>("choose_demo_registry"),
+    app<CreatedRegistry>("create_registry", { path, practice, lead, password }),
+  chooseDemoRegistry: () => app<SignInChoices>("choose_demo_registry"),
   signIn: (member: string, password: string, newPassword: string | null = null) =>
-    call<RegistryInfo>("sign_in", { member, password, newPassword }),
-  signOut: () => call<null>("sign_out"),
-  encryptRegistry: (lead: string, password: string) => call<CreatedRegistry>("encrypt_registry", { lead, password }),
-  lockApp: () => call<null>("lock_app"),
-  unlockApp: (password: string) => call<RegistryInfo>("unlock_app", { password }),
+    transport === "server"
+      ? http<RegistryInfo>("POST", "/api/session", { member, password, newPassword })
+      : app<RegistryInfo>("sign_in", { member, password, newPassword }),
+  signOut: () => (transport === "server" ? http<null>("DELETE", "/api/session") : app<null>("sign_out")),
+  encryptRegistry: (lead: string, password: string) => app<CreatedRegistry>("encrypt_registry", { lead, password }),
+  lockApp: async () => {
+    if (transport === "app") return app<null>("lock_app");
+    const start = await http<StartState>("GET", "/api/session");
+    lockedMember = start.registry?.actor.member_id ?? null;
+    return http<null>("DELETE", "/api/session?reason=auto-lock");
+  },
+  unlockApp: (password: string) =>
+    transport === "server"
+      ? http<RegistryInfo>("POST", "/api/session", { member: lockedMember ?? "", password })
+      : app<RegistryInfo>("unlock_app", { password }),
   changeOwnPassword: (current: string, next: string) => call<null>("change_own_password", { current, new: next }),
   accounts: () => call<Account[]>("accounts"),
   setPassword: (member: string, password: string) => call<null>("set_password", { member, password }),
@@ -96,12 +179,19 @@ export const api = {
   setBillingRules: (year: number, rules: BillingRules) => call<RuleSet[]>("set_billing_rules", { year, rules }),
   billing: (month: string) => call<BillingView>("billing", { month }),
   exportBillingCsv: (month: string, path: string) => call<number>("export_billing_csv", { month, path }),
+  billingCsv: (month: string) => call<string>("billing_csv", { month }),
   reportsView: (from: string, to: string) => call<ReportsView>("reports_view", { from, to, asOfDate: null }),
   reportMembers: (from: string, to: string, careManager: string | null, measure: Measure) =>
     call<ReportMember[]>("report_members", { from, to, careManager, measure, asOfDate: null }),
-  printPage: (what: string) => call<null>("print_page", { what }),
-  savePdf: (what: string, path: string) => call<null>("save_pdf", { what, path }),
+  printPage: async (what: string) => {
+    if (transport === "app") return app<null>("print_page", { what });
+    await call<null>("record_export", { what: `${what}-print` });
+    window.print();
+    return null;
+  },
+  savePdf: (what: string, path: string) => app<null>("save_pdf", { what, path }),
   exportReportCsv: (from: string, to: string, path: string) => call<number>("export_report_csv", { from, to, path, asOfDate: null }),
+  reportCsv: (from: string, to: string) => call<string>("report_csv", { from, to, asOfDate: null }),
   markEnteredInError: (kind: string, id: string, reason: string) => call<null>("mark_entered_in_error", { kind, id, reason }),
   importPreview: (path: string, shape: string, mapping: Mapping | null) =>
     call<ImportPreview>("import_preview", { path, shape, mapping }),

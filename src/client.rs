@@ -1,0 +1,193 @@
+//! A client of a practice server: the CLI's `--server` and the tests. It trusts exactly one
+//! certificate, by its SHA-256 fingerprint (pinned), and speaks the server's API: sign in,
+//! then run any of `commands::COMMANDS` with the same JSON as the app.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::server::tls::{fingerprint, normalise_fingerprint};
+use crate::{Error, Result};
+
+/// Accepts the one certificate whose fingerprint is pinned (`None`: any, recording what it saw,
+/// which is how a first connection learns the fingerprint to show the user).
+#[derive(Debug)]
+struct Pinned {
+    expected: Option<String>,
+    seen: Mutex<Option<String>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let actual = fingerprint(end_entity);
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(actual.clone());
+        match &self.expected {
+            Some(expected) if *expected != actual => Err(rustls::Error::General("certificate fingerprint mismatch".into())),
+            _ => Ok(ServerCertVerified::assertion()),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn agent(expected: Option<String>) -> (ureq::Agent, Arc<Pinned>) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Pinned { expected, seen: Mutex::new(None), provider: provider.clone() });
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_no_client_auth();
+    let agent = ureq::AgentBuilder::new().tls_config(Arc::new(tls)).timeout(Duration::from_secs(120)).build();
+    (agent, verifier)
+}
+
+/// The fingerprint of the certificate a server presents, read without trusting it: shown to
+/// the user to compare with what the server printed before they pin it.
+pub fn probe_fingerprint(url: &str) -> Result<String> {
+    let (agent, verifier) = agent(None);
+    let _ = agent.get(&format!("{}/api/health", url.trim_end_matches('/'))).call();
+    let seen = verifier.seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    seen.ok_or_else(|| Error::Storage(format!("{url} did not answer over HTTPS")))
+}
+
+/// A response: its status, its JSON (null when empty) and its CSRF header.
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    csrf: Option<String>,
+    cookie: Option<Zeroizing<String>>,
+}
+
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+    cookie: Option<Zeroizing<String>>,
+    csrf: String,
+}
+
+impl Client {
+    /// A client of the server at `url` (`https://host:port`) that trusts only the certificate
+    /// with `fingerprint`.
+    pub fn new(url: &str, fingerprint: &str) -> Result<Client> {
+        let base = url.trim_end_matches('/').to_string();
+        if !base.starts_with("https://") {
+            return Err(Error::validation("server", "a practice server's address starts with https://"));
+        }
+        let (agent, _) = agent(Some(normalise_fingerprint(fingerprint)?));
+        Ok(Client { base, agent, cookie: None, csrf: String::new() })
+    }
+
+    /// Signs in; the session's cookie and CSRF token are kept for the calls that follow.
+    pub fn sign_in(&mut self, member: &str, password: &str) -> Result<Value> {
+        let answer = self.request("POST", "/api/session", Some(serde_json::json!({ "member": member, "password": password })), false)?;
+        self.cookie = answer.cookie.clone();
+        self.csrf = answer.csrf.clone().unwrap_or_default();
+        ok(answer)
+    }
+
+    pub fn sign_out(&mut self) -> Result<()> {
+        ok(self.request("DELETE", "/api/session", None, true)?).map(|_| ())
+    }
+
+    /// Runs one of the shared commands on the server.
+    pub fn call(&self, command: &str, args: Value) -> Result<Value> {
+        ok(self.request("POST", &format!("/api/{command}"), Some(args), true)?)
+    }
+
+    /// A raw request, for checks: `with_csrf` false leaves the CSRF header out.
+    pub fn request(&self, method: &str, path: &str, body: Option<Value>, with_csrf: bool) -> Result<Answer> {
+        let mut request = self.agent.request(method, &format!("{}{path}", self.base)).set("content-type", "application/json");
+        if let Some(cookie) = &self.cookie {
+            request = request.set("cookie", &format!("{}={}", crate::server::sessions::COOKIE, cookie.as_str()));
+        }
+        if with_csrf {
+            request = request.set("x-cocm-csrf", &self.csrf);
+        }
+        let result = match body {
+            Some(body) => request.send_string(&body.to_string()),
+            None => request.call(),
+        };
+        let response = match result {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(ureq::Error::Transport(t)) => return Err(transport_error(&self.base, &t)),
+        };
+        let status = response.status();
+        let csrf = response.header("x-cocm-csrf").map(String::from);
+        let cookie = response.header("set-cookie").and_then(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (_, value) = pair.split_once('=')?;
+            (!value.is_empty()).then(|| Zeroizing::new(value.to_string()))
+        });
+        let text = response.into_string().map_err(|e| Error::Storage(format!("reading the server's answer: {e}")))?;
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Ok(Answer { status, body, csrf, cookie })
+    }
+
+    /// Forgets the session's CSRF token or cookie (for checks that the server refuses without).
+    pub fn forget(&mut self, cookie: bool, csrf: bool) {
+        if cookie {
+            self.cookie = None;
+        }
+        if csrf {
+            self.csrf.clear();
+        }
+    }
+}
+
+fn ok(answer: Answer) -> Result<Value> {
+    if (200..300).contains(&answer.status) {
+        return Ok(answer.body);
+    }
+    let code = answer.body.get("code").and_then(Value::as_str).unwrap_or("storage");
+    let message =
+        answer.body.get("message").and_then(Value::as_str).map_or_else(|| format!("the server answered {}", answer.status), String::from);
+    Err(Error::from_payload(code, &message))
+}
+
+fn transport_error(base: &str, t: &ureq::Transport) -> Error {
+    let text = t.to_string();
+    if text.contains("fingerprint mismatch") {
+        Error::Auth(format!(
+            "{base} presented a certificate that is not the one pinned; it may not be your practice server. \
+             If the server's certificate was replaced on purpose, compare its new fingerprint and pin that"
+        ))
+    } else {
+        Error::Storage(format!("cannot reach {base}: {text}"))
+    }
+}

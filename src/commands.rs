@@ -1,0 +1,304 @@
+//! The one list of commands that every door serves: the desktop app's IPC (`run`), the
+//! practice server's `POST /api/<command>` and, through the server, the browser. A command is
+//! added here once; its arguments are the JSON object the UI sends (camelCase keys, as Tauri
+//! spells them) and its result is the core type's JSON.
+//!
+//! Signing in, choosing a file and locking are not here: each door owns its sessions (the app
+//! holds one registry, the server one per signed-in browser), then calls [`run`] with the
+//! registry the session opened, so the core's roles, audit and rules apply unchanged.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::assessments::NewAssessment;
+use crate::billing::BillingRules;
+use crate::contacts::NewContact;
+use crate::dates::{self, Date, Month};
+use crate::episodes::Enrolment;
+use crate::import::{ImportShape, Mapping};
+use crate::instruments::{self, Instrument};
+use crate::patients::{NewPatient, PatientChanges};
+use crate::reports::Measure;
+use crate::reviews::{NewCaseReview, NewReviewRequest};
+use crate::treatment::NewTreatmentChange;
+use crate::vocab::{DischargeReason, EpisodeStatus, Role};
+use crate::voids::RecordKind;
+use crate::{Error, Registry, Result};
+
+/// What a command does to the registry, which tells a server how to schedule it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Reads only: runs in parallel with other reads.
+    Read,
+    /// A read whose result depends only on the data and its arguments (not on who asks), so a
+    /// server computes it once per data version and serves it to everyone.
+    CachedRead,
+    /// A read that the audit log records (a chart view, an export): one writer at a time,
+    /// and no one else's view changes.
+    Audited,
+    /// Changes the registry: one writer at a time, and every open view reloads.
+    Write,
+}
+
+/// What a command's progress reports go to (an import's rows or resources), if anywhere.
+pub struct Context<'a> {
+    pub progress: &'a mut dyn FnMut(usize, usize),
+}
+
+impl Context<'_> {
+    /// A context whose progress goes nowhere.
+    pub fn quiet<T>(f: impl FnOnce(&mut Context) -> T) -> T {
+        f(&mut Context { progress: &mut |_, _| {} })
+    }
+}
+
+pub struct Command {
+    pub name: &'static str,
+    pub effect: Effect,
+    /// Reads or writes files on the machine that runs the core (a path from a save dialog):
+    /// the desktop app's only. A server refuses these; a browser downloads or uploads instead.
+    pub local_files: bool,
+    run: fn(&mut Registry, Value, &mut Context) -> Result<Value>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Command").field("name", &self.name).field("effect", &self.effect).finish()
+    }
+}
+
+/// The command named `name`, if there is one.
+pub fn find(name: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Runs the command named `name` on `registry` with `args` (a JSON object, or null for none).
+pub fn run(registry: &mut Registry, name: &str, args: Value, ctx: &mut Context) -> Result<Value> {
+    let command = find(name).ok_or_else(|| Error::NotFound(format!("there is no command {name:?}")))?;
+    command.call(registry, args, ctx)
+}
+
+impl Command {
+    pub fn call(&self, registry: &mut Registry, args: Value, ctx: &mut Context) -> Result<Value> {
+        (self.run)(registry, args, ctx)
+    }
+}
+
+fn parse<T: DeserializeOwned>(args: Value) -> Result<T> {
+    let args = if args.is_null() { Value::Object(Default::default()) } else { args };
+    serde_json::from_value(args).map_err(|e| Error::validation("arguments", e.to_string()))
+}
+
+fn reply<T: serde::Serialize>(out: Result<T>) -> Result<Value> {
+    serde_json::to_value(out?).map_err(|e| Error::Storage(format!("the result could not be written as JSON: {e}")))
+}
+
+/// An "as of" argument: blank or absent means today.
+fn as_of(value: Option<String>) -> Result<Date> {
+    value.filter(|s| !s.is_empty()).map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", &s))
+}
+
+fn date(field: &str, value: &str) -> Result<Date> {
+    dates::parse_date(field, value)
+}
+
+/// One entry of [`COMMANDS`]: its name, effect, whether it touches local files, its arguments
+/// (camelCase in JSON) and the body that calls the core with them.
+macro_rules! command {
+    ($name:literal, $effect:ident, $local:literal, |$r:ident, $ctx:ident $(, $arg:ident: $ty:ty)*| $body:expr) => {
+        Command {
+            name: $name,
+            effect: Effect::$effect,
+            local_files: $local,
+            run: |$r, args, $ctx| {
+                #[derive(serde::Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                #[allow(dead_code)]
+                struct Args {
+                    $($arg: $ty,)*
+                }
+                let Args { $($arg,)* } = parse(args)?;
+                let _ = (&$r, &$ctx);
+                reply($body)
+            },
+        }
+    };
+}
+
+/// Every command a signed-in member can run, in the order the UI's screens use them.
+pub static COMMANDS: &[Command] = &[
+    // Accounts and the team.
+    command!("change_own_password", Write, false, |r, ctx, current: String, new: String| {
+        let (current, new) = (zeroize::Zeroizing::new(current), zeroize::Zeroizing::new(new));
+        r.change_own_password(&current, &new)
+    }),
+    command!("accounts", Read, false, |r, ctx| r.accounts()),
+    command!("set_password", Write, false, |r, ctx, member: String, password: String| {
+        let password = zeroize::Zeroizing::new(password);
+        r.set_password(&member, &password)
+    }),
+    command!("unlock_account", Write, false, |r, ctx, member: String| r.unlock_account(&member)),
+    command!("team", Read, false, |r, ctx| r.list_members()),
+    command!("add_member", Write, false, |r, ctx, name: String, role: String| r.add_member(&name, Role::parse("role", &role)?)),
+    // The caseload, a patient, and what is recorded on them.
+    command!("caseload", CachedRead, false, |r, ctx, as_of_date: Option<String>, care_manager: Option<String>| {
+        r.caseload_view(as_of(as_of_date)?, care_manager.as_deref().filter(|m| !m.is_empty()))
+    }),
+    command!("patient_chart", Audited, false, |r, ctx, mrn: String, as_of_date: Option<String>| {
+        r.patient_chart(&mrn, as_of(as_of_date)?)
+    }),
+    command!("instrument_items", Read, false, |r, ctx, instrument: String| {
+        Instrument::parse("instrument", &instrument).map(|i| i.items().to_vec())
+    }),
+    command!("live_score", Read, false, |r, ctx, instrument: String, answers: Vec<Option<i64>>| {
+        Instrument::parse("instrument", &instrument).map(|i| instruments::live_score(i, &answers))
+    }),
+    // A form's answers, item by item; a blank item is `null` and is named in the error.
+    command!("record_assessment", Write, false, |r, ctx, mrn: String, date: String, instrument: String, answers: Vec<Option<i64>>| {
+        match answers.iter().position(Option::is_none) {
+            Some(i) => Err(Error::validation("items", format!("item {} is unanswered", i + 1))),
+            None => {
+                let answers = answers.into_iter().flatten().collect();
+                r.record_assessment(&mrn, &NewAssessment { date, instrument, answers, difficulty: None })
+            }
+        }
+    }),
+    command!("log_contact", Write, false, |r, ctx, mrn: String, contact: NewContact| r.log_contact(&mrn, &contact)),
+    command!("request_review", Write, false, |r, ctx, mrn: String, request: NewReviewRequest| r.request_review(&mrn, &request)),
+    command!("record_case_review", Write, false, |r, ctx, mrn: String, review: NewCaseReview| r.record_case_review(&mrn, &review)),
+    command!("record_treatment_change", Write, false, |r, ctx, mrn: String, change: NewTreatmentChange| {
+        r.record_treatment_change(&mrn, &change)
+    }),
+    command!("change_status", Write, false, |r, ctx, mrn: String, to: String, date: String, reason: Option<String>| {
+        let to = EpisodeStatus::parse("to", &to)?;
+        let reason = reason.filter(|s| !s.is_empty()).map(|s| DischargeReason::parse("reason", &s)).transpose()?;
+        r.change_status(&mrn, to, &date, reason)
+    }),
+    command!("record_consent", Write, false, |r, ctx, mrn: String, date: String| r.record_consent(&mrn, &date)),
+    command!("enroll_new_patient", Write, false, |r, ctx, patient: NewPatient, enrolment: Enrolment| {
+        r.enroll_new_patient(&patient, &enrolment)
+    }),
+    command!("update_patient", Write, false, |r, ctx, mrn: String, changes: PatientChanges| r.update_patient(&mrn, &changes)),
+    command!("mark_entered_in_error", Write, false, |r, ctx, kind: String, id: String, reason: String| {
+        r.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason)
+    }),
+    command!("queue", CachedRead, false, |r, ctx, as_of_date: Option<String>| r.queue(as_of(as_of_date)?)),
+    // Settings and billing rules.
+    command!("settings", Read, false, |r, ctx| r.settings()),
+    command!("set_setting", Write, false, |r, ctx, key: String, value: String| r.set_setting(&key, &value)),
+    command!("billing_rule_sets", Read, false, |r, ctx| r.billing_rule_sets()),
+    command!("set_billing_rules", Write, false, |r, ctx, year: i32, rules: BillingRules| {
+        r.set_billing_rules(year, &rules).and_then(|_| r.billing_rule_sets())
+    }),
+    // Billing and reports.
+    command!("billing", CachedRead, false, |r, ctx, month: String| r.billing_view(Month::parse("month", &month)?)),
+    // The month's billing CSV as text (audited as an export), for a browser to download.
+    command!("billing_csv", Audited, false, |r, ctx, month: String| {
+        let month = Month::parse("month", &month)?;
+        r.record_export("billing-csv", serde_json::json!({ "month": month.to_string() }))?;
+        crate::billing::to_csv(&r.billing(month)?)
+    }),
+    // Writes the month's CSV to the path the user chose in the save dialog.
+    command!("export_billing_csv", Audited, true, |r, ctx, month: String, path: String| {
+        let month = Month::parse("month", &month)?;
+        r.record_export("billing-csv", serde_json::json!({ "month": month.to_string(), "file": path }))?;
+        let rows = r.billing(month)?;
+        std::fs::write(&path, crate::billing::to_csv(&rows)?).map(|_| rows.len()).map_err(Error::from)
+    }),
+    command!("reports_view", Read, false, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
+        r.reports_view(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?)
+    }),
+    // The patients behind one figure of the period's report.
+    command!("report_members", Read, false, |r,
+                                             ctx,
+                                             from: String,
+                                             to: String,
+                                             care_manager: Option<String>,
+                                             measure: String,
+                                             as_of_date: Option<String>| {
+        let measure = Measure::parse("measure", &measure)?;
+        r.report_members(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?, care_manager.as_deref(), Some(measure)).map(|m| m.1)
+    }),
+    // The program report's CSV (the practice, then each care manager) as text, for a browser.
+    command!("report_csv", Audited, false, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
+        let (from, to) = (date("from", &from)?, date("to", &to)?);
+        r.record_export("report-csv", serde_json::json!({ "from": from, "to": to }))?;
+        crate::reports::to_csv(&r.program_report(from, to, as_of(as_of_date)?)?.reports())
+    }),
+    command!("export_report_csv", Audited, true, |r, ctx, from: String, to: String, path: String, as_of_date: Option<String>| {
+        let (from, to) = (date("from", &from)?, date("to", &to)?);
+        r.record_export("report-csv", serde_json::json!({ "from": from, "to": to, "file": path }))?;
+        let rows = r.program_report(from, to, as_of(as_of_date)?)?.reports();
+        std::fs::write(&path, crate::reports::to_csv(&rows)?).map(|_| rows.len()).map_err(Error::from)
+    }),
+    // A print-out or PDF of a page, audited before the page is printed (a lead's).
+    command!("record_export", Audited, false, |r, ctx, what: String, details: Option<Value>| {
+        r.record_export(&what, details.unwrap_or_else(|| serde_json::json!({})))
+    }),
+    // Import and export.
+    // The import wizard's look at a file: its columns, the mapping (the one given, else a
+    // guess) and a dry run of the whole file with it.
+    command!("import_preview", Audited, true, |r, ctx, path: String, shape: String, mapping: Option<Mapping>| {
+        let (name, bytes) = read_import_file(&path)?;
+        r.import_preview(&name, &bytes, ImportShape::parse("shape", &shape)?, mapping)
+    }),
+    // Imports a file, all or nothing, reporting progress every 500 rows.
+    command!("import_file", Write, true, |r, ctx, path: String, mapping: Mapping| {
+        let (name, bytes) = read_import_file(&path)?;
+        let mut progress = |done: usize, all: usize| {
+            if done.is_multiple_of(500) || done == all {
+                (ctx.progress)(done, all)
+            }
+        };
+        r.import_csv(&name, &bytes, &mapping, false, &mut progress)
+    }),
+    command!("import_mappings", Read, false, |r, ctx| r.import_mappings()),
+    command!("save_import_mapping", Write, false, |r, ctx, name: String, mapping: Mapping| r.save_import_mapping(&name, &mapping)),
+    // FHIR R4 Bulk Data NDJSON into a new or empty folder; with `since`, what changed from then.
+    command!("export_fhir", Audited, true, |r, ctx, dir: String, since: Option<String>| {
+        let since = since.filter(|s| !s.trim().is_empty()).map(|s| date("since", &s)).transpose()?;
+        r.export_fhir(std::path::Path::new(&dir), since)
+    }),
+    // A FHIR Bundle, NDJSON file or folder; `dry_run` checks and stores nothing. Progress
+    // every 2,000 resources.
+    command!("import_fhir", Write, true, |r, ctx, path: String, dry_run: bool| {
+        let files = crate::fhir::sources_at(std::path::Path::new(&path))?;
+        let mut progress = |done: usize, all: usize| {
+            if done.is_multiple_of(2000) || done == all {
+                (ctx.progress)(done, all)
+            }
+        };
+        r.import_fhir(&files, dry_run, &mut progress)
+    }),
+];
+
+/// The file's name (what problems and the audit log name) and its bytes.
+fn read_import_file(path: &str) -> Result<(String, Vec<u8>)> {
+    let path = std::path::PathBuf::from(path);
+    let bytes = std::fs::read(&path).map_err(|e| Error::validation("file", format!("cannot read {}: {e}", path.display())))?;
+    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    Ok((name, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_snake_case() {
+        let mut names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "a command is listed twice");
+    }
+
+    #[test]
+    fn commands_that_write_files_are_marked_local() {
+        for name in ["export_billing_csv", "export_report_csv", "import_preview", "import_file", "export_fhir", "import_fhir"] {
+            assert!(find(name).unwrap().local_files, "{name}");
+        }
+        assert!(!find("billing_csv").unwrap().local_files);
+    }
+}

@@ -1,0 +1,142 @@
+//! The practice server (`cocm serve`): one registry, served over HTTPS to the team's browsers,
+//! desktop apps and CLIs. It adds sessions, CSRF, scheduling and caching around the core; every
+//! rule, role check and audit row is still the core's (`commands::run` on the registry the
+//! member signed in to).
+//!
+//! - `tls`: the certificate (given, or self-signed beside the registry) and its fingerprint.
+//! - `sessions`: random tokens in cookies, idle and absolute expiry.
+//! - `routes`: the HTTP API (`/api/session`, `/api/<command>`, `/api/events`, `/api/health`)
+//!   and the UI's files.
+//! - `views`: the one-writer lock, the data version and the cache of shared views.
+
+mod routes;
+pub mod sessions;
+pub mod tls;
+mod views;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::{Error, Registry, Result};
+
+pub use tls::CertFiles;
+
+/// How `cocm serve` was asked to run.
+pub struct ServerOptions {
+    /// The registry file; it must be on a local disk.
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    /// The certificate and key; `None` makes (once) and uses a self-signed one beside the registry.
+    pub tls: Option<CertFiles>,
+    /// The built UI (`ui/dist`) to serve to browsers; `None` serves the API only.
+    pub ui: Option<PathBuf>,
+    /// Overrides `auto_lock_minutes` as the idle limit of sessions (tests).
+    pub idle_limit: Option<Duration>,
+}
+
+/// What the server shares between requests.
+pub(crate) struct Shared {
+    pub db: PathBuf,
+    /// The registry the server opened at start (a lead's password or the recovery key): it
+    /// proves the key at start, answers the health check and takes the daily backup.
+    pub own: Mutex<Registry>,
+    pub sessions: sessions::Sessions,
+    pub views: views::Views,
+    pub idle_limit: Option<Duration>,
+}
+
+/// A server that is running: where it listens, the certificate's fingerprint, and how to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub fingerprint: String,
+    pub made_certificate: bool,
+    handle: axum_server::Handle,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+    shared: Arc<Shared>,
+}
+
+/// Installs rustls' ring provider for the process (once; later calls change nothing).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Starts serving `registry` (already opened by a practice lead or the recovery key) on the
+/// current tokio runtime.
+pub async fn start(options: ServerOptions, registry: Registry) -> Result<RunningServer> {
+    install_crypto_provider();
+    if registry.actor().role != crate::vocab::Role::PracticeLead {
+        return Err(Error::PermissionDenied("a practice server is started by a practice lead or with the recovery key".into()));
+    }
+    let certs = options.tls.clone().unwrap_or_else(|| CertFiles::beside(&options.db));
+    let made_certificate = if options.tls.is_none() { certs.make_self_signed_unless_present()? } else { false };
+    let fingerprint = certs.fingerprint()?;
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&certs.cert, &certs.key)
+        .await
+        .map_err(|e| Error::validation("tls-key", format!("the certificate and key do not load: {e}")))?;
+    let shared = Arc::new(Shared {
+        db: options.db.clone(),
+        own: Mutex::new(registry),
+        sessions: sessions::Sessions::default(),
+        views: views::Views::new(),
+        idle_limit: options.idle_limit,
+    });
+    let listener = std::net::TcpListener::bind(options.listen)
+        .map_err(|e| Error::validation("listen", format!("cannot listen on {}: {e}", options.listen)))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let app = routes::router(shared.clone(), options.ui.clone());
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
+    let done = tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
+    tokio::spawn(sweep(shared.clone()));
+    tracing::info!(%addr, "serving the registry");
+    Ok(RunningServer { addr, fingerprint, made_certificate, handle, done, shared })
+}
+
+/// Closes ended sessions every 15 seconds, so an idle member's key is dropped on time, and
+/// takes the day's backup when the date changes.
+async fn sweep(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    loop {
+        tick.tick().await;
+        let shared = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let _writer = shared.views.writer();
+            for session in shared.sessions.take_ended() {
+                tracing::info!("a session ended after inactivity or its 12 hours");
+                sessions::close(session, true);
+            }
+            if let Ok(mut own) = shared.own.lock()
+                && let Err(e) = own.backup_daily(crate::dates::today())
+            {
+                tracing::warn!(code = e.code(), "the daily backup failed");
+            }
+        })
+        .await;
+    }
+}
+
+impl RunningServer {
+    /// Stops accepting requests, lets those in flight (writes included) finish for up to
+    /// `grace`, then signs every session out.
+    pub async fn shutdown(self, grace: Duration) {
+        self.handle.graceful_shutdown(Some(grace));
+        let _ = self.done.await;
+        let shared = self.shared;
+        let _ = tokio::task::spawn_blocking(move || {
+            let _writer = shared.views.writer();
+            for session in shared.sessions.take_all() {
+                sessions::close(session, false);
+            }
+        })
+        .await;
+        tracing::info!("stopped");
+    }
+
+    /// Signed-in sessions (for tests and the log).
+    pub fn session_count(&self) -> usize {
+        self.shared.sessions.len()
+    }
+}

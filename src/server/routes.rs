@@ -1,0 +1,282 @@
+//! The HTTP API and the UI's files.
+//!
+//! - `GET /api/health`: for monitoring (no PHI, no session needed).
+//! - `GET /api/session`: the start state (who is signed in, else who may sign in).
+//! - `POST /api/session` `{"member", "password"[, "newPassword"]}`: signs in, sets the cookie.
+//! - `DELETE /api/session[?reason=auto-lock]`: signs out (or locks, as the app does).
+//! - `GET /api/events`: server-sent `version` events whenever anyone saves.
+//! - `POST /api/<command>`: any of `commands::COMMANDS` with the same JSON as the app's.
+//!
+//! The session's CSRF token comes back in the `x-cocm-csrf` header of the session routes, and
+//! must be sent in that header on every request that is not a GET.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::Shared;
+use super::sessions::{self, COOKIE, Ended, Session};
+use crate::store::StartState;
+use crate::{Error, Registry, accounts, commands};
+
+pub(crate) const CSRF_HEADER: &str = "x-cocm-csrf";
+
+pub(crate) fn router(shared: Arc<Shared>, ui: Option<PathBuf>) -> Router {
+    let api = Router::new()
+        .route("/api/health", get(health))
+        .route("/api/session", get(start_state).post(sign_in).delete(sign_out))
+        .route("/api/events", get(events))
+        .route("/api/{command}", post(run))
+        .layer(axum::middleware::map_response(no_store))
+        .with_state(shared);
+    let api = match ui {
+        Some(dir) => {
+            let index = dir.join("index.html");
+            api.fallback_service(tower_http::services::ServeDir::new(dir).fallback(tower_http::services::ServeFile::new(index)))
+        }
+        None => api.fallback(|| async { (StatusCode::NOT_FOUND, "this practice server serves its API only (no UI folder)") }),
+    };
+    api.layer(axum::middleware::map_response(security_headers))
+}
+
+async fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// An error as `{code, message}` with its HTTP status.
+struct ApiError(Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        // The code only: messages can name a patient.
+        tracing::info!(status = status.as_u16(), code = self.0.code(), "refused");
+        (status, axum::Json(self.0.payload())).into_response()
+    }
+}
+
+type Reply = Result<Response, ApiError>;
+
+fn json_bytes(bytes: axum::body::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
+}
+
+fn session_token(headers: &HeaderMap) -> Option<Zeroizing<String>> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == COOKIE && !value.is_empty()).then(|| Zeroizing::new(value.to_string()))
+    })
+}
+
+/// The caller's live session, or 401. An ended one is closed here (audited as a lock).
+async fn session(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<Session>, ApiError> {
+    let token = session_token(headers).ok_or_else(|| Error::Auth("sign in to use the registry".into()))?;
+    match shared.sessions.find(&token) {
+        Ok(session) => Ok(session),
+        Err(None) => Err(Error::Auth("your session has ended; sign in again".into()).into()),
+        Err(Some((session, ended))) => {
+            let shared = shared.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let _writer = shared.views.writer();
+                sessions::close(session, true);
+            })
+            .await;
+            let message = match ended {
+                Ended::Idle(limit) => {
+                    format!("your session ended after {} minutes without activity; sign in again", limit.as_secs().div_ceil(60))
+                }
+                Ended::MaxAge => "your session ended after 12 hours; sign in again".to_string(),
+            };
+            Err(Error::Auth(message).into())
+        }
+    }
+}
+
+/// Refuses a state-changing request whose CSRF header is not the session's.
+fn check_csrf(session: &Session, headers: &HeaderMap) -> Result<(), ApiError> {
+    let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let same = sent.len() == session.csrf.len() && sent.bytes().zip(session.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if same { Ok(()) } else { Err(Error::PermissionDenied("this request lacks the session's CSRF token; reload the page".into()).into()) }
+}
+
+fn with_csrf(mut response: Response, session: &Session) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&session.csrf) {
+        response.headers_mut().insert(CSRF_HEADER, value);
+    }
+    response
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| Error::Storage("the request failed inside the server".into()))?.map_err(ApiError)
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Reply {
+    let version = shared.views.version();
+    let sessions = shared.sessions.len();
+    let shared = shared.clone();
+    let schema = blocking(move || shared.own.lock().map_err(|_| Error::Storage("unavailable".into()))?.schema_version()).await?;
+    Ok(axum::Json(serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "schema_version": schema,
+        "data_version": version,
+        "sessions": sessions,
+    }))
+    .into_response())
+}
+
+async fn start_state(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Reply {
+    let live = match session_token(&headers) {
+        Some(_) => session(&shared, &headers).await.ok(),
+        None => None,
+    };
+    let db = shared.db.clone();
+    let for_info = live.clone();
+    let state = blocking(move || {
+        let registry = for_info.map(|s| s.registry.lock().map_err(|_| Error::Storage("unavailable".into()))?.info()).transpose()?;
+        let sign_in = Some(accounts::sign_in_choices(&db)?);
+        Ok(StartState { registry, sign_in, suggested_member: None, startup_error: None, demo_path: String::new() })
+    })
+    .await?;
+    let response = axum::Json(state).into_response();
+    Ok(match live {
+        Some(session) => with_csrf(response, &session),
+        None => response,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignIn {
+    member: String,
+    password: String,
+    new_password: Option<String>,
+}
+
+async fn sign_in(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    axum::Json(body): axum::Json<SignIn>,
+) -> Reply {
+    let (password, new_password) = (Zeroizing::new(body.password), body.new_password.map(Zeroizing::new));
+    let member = body.member;
+    let address = client.ip().to_string();
+    let for_registry = shared.clone();
+    let (registry, idle) = blocking(move || {
+        let shared = for_registry;
+        let _writer = shared.views.writer();
+        let mut registry =
+            Registry::sign_in_from(&shared.db, &member, &password, new_password.as_deref().map(|p| p.as_str()), Some(&address))?;
+        let minutes = registry.settings()?.auto_lock_minutes;
+        let idle = shared.idle_limit.unwrap_or(Duration::from_secs(60 * minutes.max(1) as u64));
+        let _ = registry.backup_daily(crate::dates::today());
+        Ok((registry, idle))
+    })
+    .await?;
+    let info = registry.info()?;
+    let (token, session) = shared.sessions.start(registry, idle);
+    let cookie = format!("{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/", token.as_str());
+    let mut response = with_csrf(axum::Json(info).into_response(), &session);
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| Error::Storage("cookie".into()))?);
+    tracing::info!(client = %client.ip(), "signed in");
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct SignOut {
+    reason: Option<String>,
+}
+
+async fn sign_out(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(query): Query<SignOut>) -> Reply {
+    let live = session(&shared, &headers).await?;
+    check_csrf(&live, &headers)?;
+    drop(live);
+    let token = session_token(&headers).ok_or_else(|| Error::Auth("sign in first".into()))?;
+    if let Some(session) = shared.sessions.remove(&token) {
+        let idle = query.reason.as_deref() == Some("auto-lock");
+        let shared = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let _writer = shared.views.writer();
+            sessions::close(session, idle);
+        })
+        .await;
+    }
+    let cookie = format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0");
+    let mut response = axum::Json(serde_json::Value::Null).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| Error::Storage("cookie".into()))?);
+    Ok(response)
+}
+
+async fn events(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    session(&shared, &headers).await?;
+    let versions = tokio_stream::wrappers::WatchStream::new(shared.views.subscribe());
+    let stream = futures_util::StreamExt::map(versions, |v| Ok(Event::default().event("version").data(v.to_string())));
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+async fn run(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(name): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Reply {
+    let live = session(&shared, &headers).await?;
+    if method != Method::GET {
+        check_csrf(&live, &headers)?;
+    }
+    let command = commands::find(&name).ok_or_else(|| Error::NotFound(format!("there is no command {name:?}")))?;
+    if command.local_files {
+        return Err(Error::PermissionDenied(format!(
+            "{name} reads or writes files on the machine that runs the registry: use the desktop app or the cocm CLI there"
+        ))
+        .into());
+    }
+    let args: serde_json::Value = if body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&body).map_err(|e| Error::validation("arguments", e.to_string()))?
+    };
+    let address = client.ip().to_string();
+    let started = std::time::Instant::now();
+    let json = blocking(move || {
+        let mut registry = live.registry.lock().map_err(|_| Error::Storage("this session is unavailable; sign in again".into()))?;
+        registry.set_client(Some(&address));
+        shared.views.run(command, &mut registry, args)
+    })
+    .await;
+    tracing::info!(command = name, ms = started.elapsed().as_millis() as u64, ok = json.is_ok(), "command");
+    Ok(json_bytes(json?))
+}
