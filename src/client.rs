@@ -159,6 +159,22 @@ impl Client {
         Ok(Answer { status, body, csrf, cookie })
     }
 
+    /// A GET whose body is read as it arrives (the server-sent events of `/api/events`).
+    pub fn request_stream(&self, path: &str) -> Result<Box<dyn std::io::Read + Send + Sync>> {
+        let mut request = self.agent.get(&format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.set("cookie", &format!("{}={}", crate::server::sessions::COOKIE, cookie.as_str()));
+        }
+        match request.call() {
+            Ok(response) => Ok(response.into_reader()),
+            Err(ureq::Error::Status(status, response)) => {
+                ok(Answer { status, body: response.into_json().unwrap_or(Value::Null), csrf: None, cookie: None })
+                    .map(|_| unreachable!("an error status is an error"))
+            }
+            Err(ureq::Error::Transport(t)) => Err(transport_error(&self.base, &t)),
+        }
+    }
+
     /// Forgets the session's CSRF token or cookie (for checks that the server refuses without).
     pub fn forget(&mut self, cookie: bool, csrf: bool) {
         if cookie {

@@ -1,0 +1,274 @@
+//! The practice server, over real HTTPS on loopback: many writers at once, the security
+//! guards (each tried and refused), live updates, and `cocm serve` itself.
+
+mod common;
+
+use std::time::Duration;
+
+use cocm::Registry;
+use cocm::client::{Client, probe_fingerprint};
+use cocm::server::{RunningServer, ServerOptions};
+use cocm::vocab::Role;
+use common::*;
+use serde_json::{Value, json};
+
+struct Practice {
+    t: TempRegistry,
+    runtime: tokio::runtime::Runtime,
+    server: Option<RunningServer>,
+}
+
+impl Practice {
+    /// The `setup()` practice with a second care manager "CM2", accounts for CM, CM2 and PSY,
+    /// served on 127.0.0.1:0 with a self-signed certificate.
+    fn serve(idle_limit: Option<Duration>) -> Practice {
+        let (t, mut lead) = setup();
+        lead.add_member("CM2", Role::CareManager).unwrap();
+        for member in ["CM", "CM2", "PSY"] {
+            drop(sign_in_as(&mut lead, member));
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let options = ServerOptions { db: t.path.clone(), listen: "127.0.0.1:0".parse().unwrap(), tls: None, ui: None, idle_limit };
+        let server = runtime.block_on(cocm::server::start(options, lead)).expect("the server starts");
+        Practice { t, runtime, server: Some(server) }
+    }
+
+    fn server(&self) -> &RunningServer {
+        self.server.as_ref().unwrap()
+    }
+
+    fn url(&self) -> String {
+        format!("https://{}", self.server().addr)
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&self.url(), &self.server().fingerprint).unwrap()
+    }
+
+    fn signed_in(&self, member: &str) -> Client {
+        let mut client = self.client();
+        client.sign_in(member, PASSWORD).unwrap_or_else(|e| panic!("{member} signs in: {e}"));
+        client
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        raw(&self.t.path).query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+impl Drop for Practice {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown(Duration::from_secs(5)));
+        }
+    }
+}
+
+fn contact_by(member: &str, date: &str, minutes: i64) -> Value {
+    json!({ "mrn": "P1", "contact": { "date": date, "minutes": minutes, "by": member, "note": "" } })
+}
+
+#[test]
+fn two_clients_write_a_thousand_contacts_each_at_once_and_every_write_lands() {
+    let practice = Practice::serve(None);
+    let writers: Vec<_> = ["CM", "CM2"]
+        .into_iter()
+        .map(|member| {
+            let client = practice.signed_in(member);
+            std::thread::spawn(move || {
+                for i in 0..1000 {
+                    let date = format!("2026-{:02}-{:02}", 1 + i % 10, 1 + i % 28);
+                    client
+                        .call("log_contact", contact_by(member, &date, 5 + i % 30))
+                        .unwrap_or_else(|e| panic!("{member}'s write {i}: {e}"));
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("no write failed");
+    }
+    assert_eq!(practice.count("SELECT count(*) FROM contacts"), 2000);
+    for member in ["CM", "CM2"] {
+        let rows = practice.count(&format!(
+            "SELECT count(*) FROM audit_log a JOIN team_members m ON m.id = a.actor_id
+             WHERE m.name = '{member}' AND a.action = 'create' AND a.record_type = 'contact'
+               AND json_extract(a.details, '$.client') = '127.0.0.1' AND json_extract(a.details, '$.by') = '{member}'"
+        ));
+        assert_eq!(rows, 1000, "{member}'s audit rows name them and their workstation");
+    }
+    assert!(raw(&practice.t.path).query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).unwrap() == "ok");
+}
+
+#[test]
+fn without_a_session_every_command_is_refused_with_401() {
+    let practice = Practice::serve(None);
+    let client = practice.client();
+    for command in ["caseload", "queue", "log_contact", "accounts"] {
+        let answer = client.request("POST", &format!("/api/{command}"), Some(json!({})), true).unwrap();
+        assert_eq!(answer.status, 401, "{command}");
+        assert_eq!(answer.body["code"], "auth");
+    }
+    // A made-up cookie is no session either.
+    let forged = client.request("GET", "/api/events", None, true).unwrap();
+    assert_eq!(forged.status, 401);
+    let health = client.request("GET", "/api/health", None, false).unwrap();
+    assert_eq!((health.status, health.body["status"].as_str()), (200, Some("ok")));
+}
+
+#[test]
+fn a_role_that_may_not_is_refused_with_403_and_nothing_is_written() {
+    let practice = Practice::serve(None);
+    let before = dump_skipping(&practice.t.path, &["refused", "sign-in"]);
+    let consultant = practice.signed_in("PSY");
+    let refused = consultant.call("log_contact", contact_by("PSY", "2026-11-02", 20)).unwrap_err();
+    assert_eq!(refused.code(), "permission_denied", "{refused}");
+    let refused = consultant.call("set_setting", json!({ "key": "auto_lock_minutes", "value": "30" })).unwrap_err();
+    assert_eq!(refused.code(), "permission_denied");
+    let care_manager = practice.signed_in("CM");
+    let refused =
+        care_manager.request("POST", "/api/add_member", Some(json!({ "name": "Mallory", "role": "practice-lead" })), true).unwrap();
+    assert_eq!((refused.status, refused.body["code"].as_str()), (403, Some("permission_denied")));
+    // Only the refusals (and sign-ins) were audited; the records are as they were.
+    assert_eq!(dump_skipping(&practice.t.path, &["refused", "sign-in"]), before);
+    assert_eq!(
+        practice.count("SELECT count(*) FROM audit_log WHERE action = 'refused' AND json_extract(details, '$.client') = '127.0.0.1'"),
+        3
+    );
+    // Files on the server's disk are not reachable over the network, even for a lead.
+    let refused = care_manager.call("export_fhir", json!({ "dir": "/tmp/anywhere" })).unwrap_err();
+    assert_eq!(refused.code(), "permission_denied");
+}
+
+#[test]
+fn a_request_without_the_csrf_token_is_refused_and_changes_nothing() {
+    let practice = Practice::serve(None);
+    let mut client = practice.signed_in("CM");
+    client.forget(false, true);
+    let before = practice.count("SELECT count(*) FROM contacts");
+    let answer = client.request("POST", "/api/log_contact", Some(contact_by("CM", "2026-11-02", 20)), true).unwrap();
+    assert_eq!(answer.status, 403);
+    assert!(answer.body["message"].as_str().unwrap().contains("CSRF"));
+    assert_eq!(practice.count("SELECT count(*) FROM contacts"), before);
+    // Signing out is state-changing too.
+    assert_eq!(client.request("DELETE", "/api/session", None, true).unwrap().status, 403);
+}
+
+#[test]
+fn wrong_passwords_over_http_lock_the_account() {
+    let practice = Practice::serve(None);
+    let mut client = practice.client();
+    let mut locked = false;
+    for _ in 0..20 {
+        let e = client.sign_in("CM", "not-the-password").unwrap_err();
+        assert_eq!(e.code(), "auth");
+        if e.to_string().contains("now locked") {
+            locked = true;
+            break;
+        }
+    }
+    assert!(locked, "the account locks after the practice's lockout_attempts");
+    let e = client.sign_in("CM", PASSWORD).unwrap_err();
+    assert!(e.to_string().contains("is locked"), "{e}");
+}
+
+#[test]
+fn a_session_ends_after_the_idle_limit_and_signing_out_ends_it_too() {
+    let practice = Practice::serve(Some(Duration::from_millis(1500)));
+    let client = practice.signed_in("CM");
+    client.call("queue", json!({})).unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    let e = client.call("queue", json!({})).unwrap_err();
+    assert_eq!(e.code(), "auth");
+    assert!(e.to_string().contains("without activity"), "{e}");
+    assert_eq!(practice.count("SELECT count(*) FROM audit_log WHERE action = 'auto-lock'"), 1);
+
+    let mut client = practice.signed_in("CM");
+    client.sign_out().unwrap();
+    assert_eq!(client.call("queue", json!({})).unwrap_err().code(), "auth");
+    assert_eq!(practice.count("SELECT count(*) FROM audit_log WHERE action = 'sign-out'"), 1);
+}
+
+#[test]
+fn a_client_that_pinned_a_certificate_refuses_another() {
+    let practice = Practice::serve(None);
+    assert_eq!(probe_fingerprint(&practice.url()).unwrap(), practice.server().fingerprint);
+    let other = ["AB"; 32].join(":");
+    let mut client = Client::new(&practice.url(), &other).unwrap();
+    let e = client.sign_in("CM", PASSWORD).unwrap_err();
+    assert_eq!(e.code(), "auth");
+    assert!(e.to_string().contains("not the one pinned"), "{e}");
+    // Nothing reached the server: no sign-in was audited.
+    assert_eq!(
+        practice.count("SELECT count(*) FROM audit_log WHERE action = 'sign-in' AND json_extract(details, '$.client') IS NOT NULL"),
+        0
+    );
+}
+
+#[test]
+fn views_are_shared_until_someone_saves_and_every_listener_hears_of_it() {
+    let practice = Practice::serve(None);
+    let care_manager = practice.signed_in("CM");
+    let lead_like = practice.signed_in("CM2");
+    let contacts = |v: &Value| v["rows"].as_array().unwrap().iter().find(|r| r["mrn"] == "P1").unwrap()["contacts"].as_i64().unwrap();
+    let before = care_manager.call("caseload", json!({ "careManager": null, "asOfDate": "2026-11-30" })).unwrap();
+    assert_eq!(lead_like.call("caseload", json!({ "careManager": null, "asOfDate": "2026-11-30" })).unwrap(), before);
+
+    // Listen for the data version as a browser does.
+    let events = lead_like.request_stream("/api/events").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(events).lines().map_while(Result::ok) {
+            if let Some(v) = line.strip_prefix("data:") {
+                let _ = tx.send(v.trim().to_string());
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(5)).expect("the current version at once");
+    care_manager.call("log_contact", contact_by("CM", "2026-11-20", 25)).unwrap();
+    let next = rx.recv_timeout(Duration::from_secs(5)).expect("a new version within 5 seconds");
+    assert_ne!(first, next);
+    let after = lead_like.call("caseload", json!({ "careManager": null, "asOfDate": "2026-11-30" })).unwrap();
+    assert_eq!(contacts(&after), contacts(&before) + 1, "the cached caseload was not served after the write");
+}
+
+#[test]
+fn cocm_serve_prints_its_fingerprint_serves_and_stops_on_sigterm() {
+    let t = TempRegistry::new();
+    ok(&t.path, &["init", "--practice", "Test", "--lead", CLI_LEAD]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cocm"))
+        .args(["--db", t.path.to_str().unwrap(), "--as", CLI_LEAD, "serve", "--listen", "127.0.0.1:0"])
+        .env("COCM_PASSWORD", PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let url = lines.next().unwrap().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    assert!(lines.next().unwrap().starts_with("made a self-signed certificate"));
+    let fingerprint = lines.next().unwrap().strip_prefix("SHA-256 fingerprint: ").unwrap().to_string();
+    assert!(t.dir.path().join("registry.server-cert.pem").exists());
+    let mut client = Client::new(&url, &fingerprint).unwrap();
+    client.sign_in(CLI_LEAD, PASSWORD).unwrap();
+    assert!(client.call("team", json!({})).unwrap().as_array().unwrap().iter().any(|m| m["name"] == CLI_LEAD));
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "a graceful stop exits 0");
+    // Stopping signed the session out.
+    let signed_out: i64 = raw(&t.path).query_row("SELECT count(*) FROM audit_log WHERE action = 'sign-out'", [], |r| r.get(0)).unwrap();
+    assert_eq!(signed_out, 1);
+}
+
+#[test]
+fn a_registry_file_needs_a_practice_lead_or_the_recovery_key_to_serve() {
+    let (t, mut lead) = setup();
+    let care_manager = sign_in_as(&mut lead, "CM");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let options = ServerOptions { db: t.path.clone(), listen: "127.0.0.1:0".parse().unwrap(), tls: None, ui: None, idle_limit: None };
+    let e = runtime.block_on(cocm::server::start(options, care_manager)).err().unwrap();
+    assert_eq!(e.code(), "permission_denied");
+    let _: Registry = lead;
+}
