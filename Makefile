@@ -6,8 +6,8 @@ APP := target/debug/cocm-desktop
 COCM := target/debug/cocm
 # What a fresh Debian 12 machine lacks: a C compiler and OpenSSL's libcrypto headers
 # (SQLCipher), WebKitGTK for the app, and WebKitWebDriver, Xvfb, D-Bus and xwd for the
-# end-to-end tests.
-APT_PACKAGES := build-essential libssl-dev libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps
+# end-to-end tests, and Debian's Chromium and its driver for the browser end of the practice server's test.
+APT_PACKAGES := build-essential libssl-dev libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps chromium chromium-driver
 TAURI_DRIVER_VERSION := 2.1.0
 E2E_ENV := WEBKIT_DISABLE_COMPOSITING_MODE=1 NO_AT_BRIDGE=1
 

@@ -86,6 +86,63 @@ pub fn probe_fingerprint(url: &str) -> Result<String> {
     seen.ok_or_else(|| Error::Storage(format!("{url} did not answer over HTTPS")))
 }
 
+/// Where pinned fingerprints are kept: `$COCM_PINS`, else `servers.json` in the user's
+/// configuration folder (`~/.config/cocm-registry/`).
+pub fn pins_path() -> std::path::PathBuf {
+    std::env::var_os("COCM_PINS")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dirs::config_dir().unwrap_or_else(std::env::temp_dir).join("cocm-registry").join("servers.json"))
+}
+
+fn load_pins() -> Result<serde_json::Map<String, Value>> {
+    match std::fs::read_to_string(pins_path()) {
+        Ok(text) => Ok(serde_json::from_str(&text).unwrap_or_default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A server's address as pins are kept: without a trailing slash.
+fn server_key(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_string()
+}
+
+/// The fingerprint pinned for the server at `url`, if one is.
+pub fn pinned(url: &str) -> Result<Option<String>> {
+    Ok(load_pins()?.get(&server_key(url)).and_then(Value::as_str).map(String::from))
+}
+
+/// Pins `fingerprint` for the server at `url` (after the user compared it).
+pub fn pin(url: &str, fingerprint: &str) -> Result<()> {
+    let mut pins = load_pins()?;
+    pins.insert(server_key(url), Value::String(normalise_fingerprint(fingerprint)?));
+    let path = pins_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&pins)?)?;
+    Ok(())
+}
+
+/// What a first look at a server found: the fingerprint it presents, and the one pinned for it.
+#[derive(Clone, Debug, serde::Serialize, ts_rs::TS)]
+pub struct ServerCheck {
+    pub url: String,
+    pub fingerprint: String,
+    /// `None` on a first connection; a different fingerprint means the certificate changed.
+    pub pinned: Option<String>,
+}
+
+/// Looks at the server at `url` before trusting it.
+pub fn check_server(url: &str) -> Result<ServerCheck> {
+    let url = server_key(url);
+    if !url.starts_with("https://") {
+        return Err(Error::validation("server", "a practice server's address starts with https://"));
+    }
+    Ok(ServerCheck { fingerprint: probe_fingerprint(&url)?, pinned: pinned(&url)?, url })
+}
+
 /// A response: its status, its JSON (null when empty) and its CSRF header.
 pub struct Answer {
     pub status: u16,
@@ -123,6 +180,33 @@ impl Client {
 
     pub fn sign_out(&mut self) -> Result<()> {
         ok(self.request("DELETE", "/api/session", None, true)?).map(|_| ())
+    }
+
+    /// The server's start state (`GET /api/session`): who is signed in, else who may sign in.
+    pub fn start_state(&mut self) -> Result<Value> {
+        let answer = self.request("GET", "/api/session", None, false)?;
+        if let Some(csrf) = &answer.csrf {
+            self.csrf = csrf.clone();
+        }
+        ok(answer)
+    }
+
+    /// Signs in as [`Client::sign_in`] does, answering `password_change_required` with a new one.
+    pub fn sign_in_changing(&mut self, member: &str, password: &str, new_password: Option<&str>) -> Result<Value> {
+        let body = serde_json::json!({ "member": member, "password": password, "newPassword": new_password });
+        let answer = self.request("POST", "/api/session", Some(body), false)?;
+        self.cookie = answer.cookie.clone();
+        self.csrf = answer.csrf.clone().unwrap_or_default();
+        ok(answer)
+    }
+
+    /// Signs out as the app's auto-lock does (audited as a lock).
+    pub fn lock(&mut self) -> Result<()> {
+        ok(self.request("DELETE", "/api/session?reason=auto-lock", None, true)?).map(|_| ())
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
     }
 
     /// Runs one of the shared commands on the server.

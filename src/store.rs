@@ -51,6 +51,8 @@ pub struct StartState {
     pub suggested_member: Option<String>,
     pub startup_error: Option<crate::ErrorPayload>,
     pub demo_path: String,
+    /// The practice server the app is connected to, if it is connected to one.
+    pub server: Option<String>,
 }
 
 /// A new registry and its recovery key, which the app shows once for the lead to store.

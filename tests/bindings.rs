@@ -55,6 +55,7 @@ fn export(dir: &Path) {
         Score,
         Item,
         cocm::ErrorPayload,
+        cocm::client::ServerCheck,
         RecordKind,
         cocm::patients::NewPatient,
         cocm::patients::PatientChanges,

@@ -6,10 +6,14 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 use cocm::accounts::{self, SignInChoices};
+use cocm::client::ServerCheck;
 use cocm::dates;
 use cocm::demo::{self, DemoOptions};
-use cocm::store::{CreatedRegistry, RegistryInfo, StartState};
+use cocm::store::{CreatedRegistry, StartState};
 use cocm::{Error, ErrorPayload, Registry};
+use serde_json::Value;
+
+use crate::remote::{self, Remote};
 use zeroize::Zeroizing;
 
 type State<'a> = tauri::State<'a, Mutex<AppState>>;
@@ -27,12 +31,14 @@ pub struct AppState {
     suggested_member: Option<String>,
     /// Why $COCM_DB could not be used, shown on the start screen.
     startup_error: Option<ErrorPayload>,
+    /// The practice server the app is connected to instead of a file.
+    remote: Option<Remote>,
 }
 
 impl AppState {
     pub fn from_env() -> AppState {
         let suggested_member = std::env::var("COCM_AS").ok().filter(|s| !s.is_empty());
-        let mut state = AppState { path: None, registry: None, locked_for: None, suggested_member, startup_error: None };
+        let mut state = AppState { path: None, registry: None, locked_for: None, suggested_member, startup_error: None, remote: None };
         if let Some(path) = std::env::var_os("COCM_DB").filter(|p| !p.is_empty()) {
             match accounts::sign_in_choices(&PathBuf::from(&path)) {
                 Ok(_) => state.path = Some(PathBuf::from(path)),
@@ -45,6 +51,7 @@ impl AppState {
     fn choose(&mut self, path: PathBuf) -> Reply<SignInChoices> {
         let choices = accounts::sign_in_choices(&path).map_err(|e| e.payload())?;
         self.sign_out();
+        self.remote = None;
         self.path = Some(path);
         Ok(choices)
     }
@@ -57,6 +64,10 @@ impl AppState {
         if let Some(registry) = self.registry.take() {
             let _ = registry.sign_out();
         }
+        if let Some(remote) = self.remote.as_mut() {
+            let _ = remote.client.sign_out();
+            remote.locked_for = None;
+        }
         self.locked_for = None;
     }
 }
@@ -64,6 +75,12 @@ impl AppState {
 /// Refuses an export unless the signed-in member may export, and audits it (a PDF or a
 /// print-out of the program report goes through here before the page is printed).
 pub fn record_export(state: &State, what: &str, details: serde_json::Value) -> Reply<()> {
+    let mut guard = lock(state)?;
+    if let Some(remote) = guard.remote.as_mut() {
+        let args = serde_json::json!({ "what": what, "details": details });
+        return remote.client.call("record_export", args).map(|_| ()).map_err(|e| e.payload());
+    }
+    drop(guard);
     with(state, |r| r.record_export(what, details))
 }
 
@@ -80,17 +97,45 @@ fn with<T>(state: &State, f: impl FnOnce(&mut Registry) -> cocm::Result<T>) -> R
 }
 
 #[tauri::command]
-pub fn registry_info(state: State) -> Reply<StartState> {
-    let guard = lock(&state)?;
+pub fn registry_info(state: State) -> Reply<Value> {
+    let mut guard = lock(&state)?;
+    let suggested_member = guard.suggested_member.clone();
+    if let Some(remote) = guard.remote.as_mut() {
+        let mut start = remote.client.start_state().map_err(|e| e.payload())?;
+        start["server"] = Value::from(remote.client.url());
+        start["suggested_member"] = suggested_member.map_or(Value::Null, Value::from);
+        return Ok(start);
+    }
     let registry = guard.registry.as_ref().map(|r| r.info()).transpose().map_err(|e| e.payload())?;
     let sign_in = guard.path.as_ref().map(|p| accounts::sign_in_choices(p)).transpose().map_err(|e| e.payload())?;
-    Ok(StartState {
+    let start = StartState {
         registry,
         sign_in,
-        suggested_member: guard.suggested_member.clone(),
+        suggested_member,
         startup_error: guard.startup_error.clone(),
         demo_path: demo_path().display().to_string(),
-    })
+        server: None,
+    };
+    serde_json::to_value(start).map_err(|e| Error::from(e).payload())
+}
+
+/// The start screen's first look at a practice server: the fingerprint of the certificate it
+/// presents, for the user to compare with the one `cocm serve` printed, and any pinned before.
+#[tauri::command]
+pub fn check_server(url: String) -> Reply<ServerCheck> {
+    remote::check(&url).map_err(|e| e.payload())
+}
+
+/// Connects to a practice server, pinning the fingerprint the user confirmed; the sign-in
+/// screen follows with the server's members.
+#[tauri::command]
+pub fn connect_server(state: State, url: String, fingerprint: String) -> Reply<Value> {
+    let mut guard = lock(&state)?;
+    guard.sign_out();
+    let (remote, start) = remote::connect(&url, &fingerprint).map_err(|e| e.payload())?;
+    guard.remote = Some(remote);
+    guard.path = None;
+    Ok(start["sign_in"].clone())
 }
 
 /// Chooses a registry file; the sign-in screen follows.
@@ -106,6 +151,7 @@ pub fn create_registry(state: State, path: String, practice: String, lead: Strin
     let password = Zeroizing::new(password);
     let mut guard = lock(&state)?;
     guard.sign_out();
+    guard.remote = None;
     let (registry, recovery) = Registry::create(&PathBuf::from(&path), &practice, &lead, &password).map_err(|e| e.payload())?;
     let info = registry.info().map_err(|e| e.payload())?;
     guard.path = Some(PathBuf::from(path));
@@ -146,11 +192,17 @@ pub fn choose_demo_registry(state: State) -> Reply<SignInChoices> {
 
 /// Signs a member in on the chosen registry. `new_password` answers `password_change_required`.
 #[tauri::command]
-pub fn sign_in(state: State, member: String, password: String, new_password: Option<String>) -> Reply<RegistryInfo> {
+pub fn sign_in(app: tauri::AppHandle, state: State, member: String, password: String, new_password: Option<String>) -> Reply<Value> {
     let (password, new_password) = (Zeroizing::new(password), new_password.map(Zeroizing::new));
     let mut guard = lock(&state)?;
-    let path = guard.chosen()?.clone();
     guard.sign_out();
+    if let Some(remote) = guard.remote.as_mut() {
+        let info =
+            remote.client.sign_in_changing(&member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
+        remote::follow_changes(&remote.client, app);
+        return Ok(info);
+    }
+    let path = guard.chosen()?.clone();
     let mut registry =
         Registry::sign_in(&path, &member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
     // The first sign-in of the day backs the registry up beside it (backups/). A failed backup
@@ -158,7 +210,7 @@ pub fn sign_in(state: State, member: String, password: String, new_password: Opt
     let _ = registry.backup_daily(dates::today());
     let info = registry.info().map_err(|e| e.payload())?;
     guard.registry = Some(registry);
-    Ok(info)
+    serde_json::to_value(info).map_err(|e| Error::from(e).payload())
 }
 
 /// Signs out: the registry and its key are dropped; the file stays chosen.
@@ -173,6 +225,14 @@ pub fn sign_out(state: State) -> Reply<()> {
 #[tauri::command]
 pub fn lock_app(state: State) -> Reply<()> {
     let mut guard = lock(&state)?;
+    if let Some(remote) = guard.remote.as_mut() {
+        let start = remote.client.start_state().map_err(|e| e.payload())?;
+        if let Some(member) = start["registry"]["actor"]["member_id"].as_str() {
+            remote.locked_for = Some(member.to_string());
+            let _ = remote.client.lock();
+        }
+        return Ok(());
+    }
     if let Some(registry) = guard.registry.take() {
         let member = registry.actor().member_id.clone();
         let _ = registry.lock_for_inactivity();
@@ -183,24 +243,37 @@ pub fn lock_app(state: State) -> Reply<()> {
 
 /// Unlocks the app for the member it locked for.
 #[tauri::command]
-pub fn unlock_app(state: State, password: String) -> Reply<RegistryInfo> {
+pub fn unlock_app(app: tauri::AppHandle, state: State, password: String) -> Reply<Value> {
     let password = Zeroizing::new(password);
     let mut guard = lock(&state)?;
+    if let Some(remote) = guard.remote.as_mut() {
+        let member = remote.locked_for.clone().ok_or_else(|| Error::NotFound("the app is not locked".into()).payload())?;
+        let info = remote.client.sign_in(&member, &password).map_err(|e| e.payload())?;
+        remote.locked_for = None;
+        remote::follow_changes(&remote.client, app);
+        return Ok(info);
+    }
     let path = guard.chosen()?.clone();
     let member = guard.locked_for.clone().ok_or_else(|| Error::NotFound("the app is not locked".into()).payload())?;
     let registry = Registry::sign_in(&path, &member, &password, None).map_err(|e| e.payload())?;
     let info = registry.info().map_err(|e| e.payload())?;
     guard.registry = Some(registry);
     guard.locked_for = None;
-    Ok(info)
+    serde_json::to_value(info).map_err(|e| Error::from(e).payload())
 }
 
 /// Runs one of the core's commands (`cocm::commands::COMMANDS`, the list the practice server
 /// serves too) on the signed-in registry. An import's progress goes to the window as
 /// `import-progress` events (done, in all).
 #[tauri::command]
-pub fn run(app: tauri::AppHandle, state: State, command: String, args: serde_json::Value) -> Reply<serde_json::Value> {
+pub fn run(app: tauri::AppHandle, state: State, command: String, args: Value) -> Reply<Value> {
     use tauri::Emitter;
+    {
+        let guard = lock(&state)?;
+        if let Some(remote) = guard.remote.as_ref() {
+            return remote::run(&remote.client, &command, args).map_err(|e| e.payload());
+        }
+    }
     with(&state, |r| {
         let mut progress = |done: usize, all: usize| {
             let _ = app.emit("import-progress", (done, all));

@@ -5,6 +5,7 @@
 
 mod commands;
 mod print;
+mod remote;
 
 use std::sync::Mutex;
 
@@ -16,6 +17,8 @@ fn main() {
         .manage(Mutex::new(state))
         .invoke_handler(tauri::generate_handler![
             commands::registry_info,
+            commands::check_server,
+            commands::connect_server,
             commands::choose_registry,
             commands::create_registry,
             commands::choose_demo_registry,

@@ -163,7 +163,7 @@ async fn start_state(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
     let state = blocking(move || {
         let registry = for_info.map(|s| s.registry.lock().map_err(|_| Error::Storage("unavailable".into()))?.info()).transpose()?;
         let sign_in = Some(accounts::sign_in_choices(&db)?);
-        Ok(StartState { registry, sign_in, suggested_member: None, startup_error: None, demo_path: String::new() })
+        Ok(StartState { registry, sign_in, suggested_member: None, startup_error: None, demo_path: String::new(), server: None })
     })
     .await?;
     let response = axum::Json(state).into_response();

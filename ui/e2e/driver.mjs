@@ -47,9 +47,9 @@ export function audit(db, limit = 1) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class App {
-  static async start({ db, as }) {
+  static async start({ db, as, env = {} }) {
     const driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1000)], {
-      env: { ...process.env, COCM_DB: db, COCM_AS: as ?? "", WEBKIT_DISABLE_COMPOSITING_MODE: "1", NO_AT_BRIDGE: "1" },
+      env: { ...process.env, COCM_DB: db, COCM_AS: as ?? "", WEBKIT_DISABLE_COMPOSITING_MODE: "1", NO_AT_BRIDGE: "1", ...env },
       // Its own process group, so stop() ends WebKitWebDriver and the app with it; no inherited
       // output, which a surviving grandchild would hold open and stall the test runner.
       detached: true,
@@ -75,17 +75,47 @@ export class App {
     return app;
   }
 
-  constructor(driver) {
+  constructor(driver, port = PORT) {
     this.driver = driver;
     this.session = null;
-    this.port = PORT;
+    this.port = port;
     this.log = "";
+  }
+
+  /** Debian's Chromium (through chromium-driver) on `url`: the same UI, served by a practice
+   * server whose self-signed certificate the browser is told to accept. */
+  static async browser(url) {
+    const port = PORT + 2000;
+    // On an X display of its own, so that the app's screenshots (of the whole screen) still show the app.
+    const driver = spawn("xvfb-run", ["-a", "-s", "-screen 0 1280x800x24", "chromedriver", `--port=${port}`], {
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const browser = new App(driver, port);
+    browser.isBrowser = true;
+    driver.stderr.on("data", (d) => (browser.log += d));
+    for (let i = 0; ; i++) {
+      try {
+        await fetch(`http://127.0.0.1:${port}/status`);
+        break;
+      } catch {
+        if (i > 100) throw new Error("chromedriver did not start");
+        await sleep(100);
+      }
+    }
+    const profile = mkdtempSync(join(tmpdir(), "cocm-chromium-"));
+    const options = { binary: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", `--user-data-dir=${profile}`] };
+    const res = await browser.#post("/session", { capabilities: { alwaysMatch: { browserName: "chrome", acceptInsecureCerts: true, "goog:chromeOptions": options } } });
+    browser.session = res.sessionId;
+    await browser.#post(browser.#s("/url"), { url });
+    await browser.waitFor("the page to render", () => browser.script("return document.querySelector('#app > *') !== null"), 30_000);
+    return browser;
   }
 
   async #request(method, path, body) {
     if (process.env.E2E_DEBUG) console.error(method, path, body ? JSON.stringify(body).slice(0, 120) : "");
     // A WebDriver call that never answers fails the test instead of hanging the run.
-    const res = await fetch(`http://127.0.0.1:${PORT}${path}`, {
+    const res = await fetch(`http://127.0.0.1:${this.port}${path}`, {
       method,
       headers: { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -185,7 +215,9 @@ export class App {
     await sleep(250); // let the last change paint
     mkdirSync(SHOTS, { recursive: true });
     const path = join(SHOTS, `${name}.png`);
-    writeFileSync(path, screenPng());
+    // A browser draws its own page; the app's window is taken from the Xvfb screen.
+    const png = this.isBrowser ? Buffer.from(await this.#request("GET", this.#s("/screenshot")), "base64") : screenPng();
+    writeFileSync(path, png);
     return path;
   }
 

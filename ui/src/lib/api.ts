@@ -35,8 +35,10 @@ import type { ImportPreview } from "./bindings/ImportPreview";
 import type { ImportReport } from "./bindings/ImportReport";
 import type { Mapping } from "./bindings/Mapping";
 import type { SavedMapping } from "./bindings/SavedMapping";
+import type { ServerCheck } from "./bindings/ServerCheck";
+import { listen } from "@tauri-apps/api/event";
 
-export type { Account, BillingView, CaseloadView, ErrorPayload, SignInChoices, StartState };
+export type { Account, BillingView, CaseloadView, ErrorPayload, ServerCheck, SignInChoices, StartState };
 
 /** A rejected command's payload, with its human message (never a debug string). */
 export class ApiError extends Error {
@@ -114,10 +116,15 @@ export function download(name: string, text: string, type = "text/csv") {
 }
 
 /** Calls `changed` whenever anyone saves anything on the practice server (server-sent events
- * of its data version); returns the function that stops listening. In the app, where this
- * window is the registry's only writer, screens reload after their own saves. */
+ * of its data version); returns the function that stops listening. On a registry file the
+ * app is the only writer, so nothing comes, and screens reload after their own saves. */
 export function onDataChanged(changed: () => void): () => void {
-  if (transport !== "server" || typeof EventSource === "undefined") return () => {};
+  if (transport === "app") {
+    // Connected to a practice server, the app's shell follows its events and tells the window.
+    const unlisten = listen("data-changed", () => changed());
+    return () => void unlisten.then((f) => f());
+  }
+  if (typeof EventSource === "undefined") return () => {};
   const events = new EventSource("/api/events");
   let last: string | null = null;
   events.addEventListener("version", (e) => {
@@ -134,6 +141,8 @@ export const api = {
   createRegistry: (path: string, practice: string, lead: string, password: string) =>
     app<CreatedRegistry>("create_registry", { path, practice, lead, password }),
   chooseDemoRegistry: () => app<SignInChoices>("choose_demo_registry"),
+  checkServer: (url: string) => app<ServerCheck>("check_server", { url }),
+  connectServer: (url: string, fingerprint: string) => app<SignInChoices>("connect_server", { url, fingerprint }),
   signIn: (member: string, password: string, newPassword: string | null = null) =>
     transport === "server"
       ? http<RegistryInfo>("POST", "/api/session", { member, password, newPassword })

@@ -8,4 +8,8 @@ import type { SignInChoices } from "./SignInChoices";
  * registry's sign-in choices (from `COCM_DB` or the user's choice), the member `COCM_AS`
  * suggests, why `COCM_DB` could not be used, and where the demo registry lives.
  */
-export type StartState = { registry: RegistryInfo | null, sign_in: SignInChoices | null, suggested_member: string | null, startup_error: ErrorPayload | null, demo_path: string, };
+export type StartState = { registry: RegistryInfo | null, sign_in: SignInChoices | null, suggested_member: string | null, startup_error: ErrorPayload | null, demo_path: string, 
+/**
+ * The practice server the app is connected to, if it is connected to one.
+ */
+server: string | null, };

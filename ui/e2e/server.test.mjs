@@ -1,0 +1,112 @@
+// The practice server with two real clients at once: the consultant in Chromium (the UI the
+// server serves) and the care manager in the desktop app, connected to the same server after
+// checking its certificate. Each sees the other's saves within 5 seconds, without a reload.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { App, CLI, DEMO_LEAD, DEMO_PASSWORD, cli, demoRegistry } from "./driver.mjs";
+
+const UI_DIST = resolve(import.meta.dirname, "../dist");
+
+/** `cocm serve` on a free loopback port; resolves once it has printed its address and fingerprint. */
+function serve(db) {
+  const server = spawn(CLI, ["--db", db, "serve", "--listen", "127.0.0.1:0", "--ui", UI_DIST], {
+    env: { ...process.env, COCM_AS: DEMO_LEAD, COCM_PASSWORD: DEMO_PASSWORD, COCM_LOG: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((done, failed) => {
+    const found = {};
+    createInterface({ input: server.stdout }).on("line", (line) => {
+      const url = line.match(/^serving .* at (https:\/\/\S+)$/);
+      if (url) found.url = url[1];
+      const fingerprint = line.match(/^SHA-256 fingerprint: (\S+)$/);
+      if (fingerprint) done({ process: server, url: found.url, fingerprint: fingerprint[1] });
+    });
+    server.on("exit", (code) => failed(new Error(`cocm serve exited with ${code}`)));
+  });
+}
+
+const queueMrns = (client) => client.script("return [...document.querySelectorAll('[data-testid=queue-row]')].map((r) => r.dataset.mrn)");
+const within5s = (client, what, check) => client.waitFor(`${what} within 5 seconds`, check, 5_000);
+
+test("practice server: the consultant's review in Chromium leaves the app's queue, the app's contact shows in Chromium", async () => {
+  const db = demoRegistry();
+  const expected = cli(db, "queue");
+  const reviewed = expected[1];
+  assert.ok(!reviewed.reasons.some((r) => r.reason === "safety"), "a review clears the second patient's reasons");
+  const server = await serve(db);
+  const pins = join(mkdtempSync(join(tmpdir(), "cocm-pins-")), "servers.json");
+  let app, browser;
+  try {
+    app = await App.start({ db: "", as: null, env: { COCM_PINS: pins } });
+
+    // A certificate that is not the one trusted before is refused, with a warning.
+    writeFileSync(pins, JSON.stringify({ [server.url]: Array(32).fill("AB").join(":") }));
+    await app.type('[data-testid="server-url"]', server.url);
+    await app.click('[data-testid="connect-server"]');
+    assert.match(await app.text('[data-testid="certificate-changed"]'), /certificate has changed/);
+    await app.screenshot("server-1-app-certificate-changed");
+
+    // First connection: the app shows the fingerprint, the user compares and trusts it.
+    rmSync(pins);
+    await app.click('[data-testid="connect-server"]');
+    assert.match(await app.text('[data-testid="server-fingerprint"]'), new RegExp(server.fingerprint));
+    await app.screenshot("server-2-app-fingerprint");
+    await app.click('[data-testid="trust-server"]');
+    await app.signedIn("Ana Morales");
+    await app.click("nav button:nth-child(2)");
+    await app.waitFor("the queue in the app", async () => (await queueMrns(app)).includes(reviewed.mrn));
+    await app.screenshot("server-3-app-queue-before");
+
+    // The consultant, off site, in a browser: the same screens, served by the server.
+    browser = await App.browser(server.url);
+    await browser.signedIn("Dr. Sam Rivera");
+    await browser.find('[data-testid="queue-row"]');
+    assert.deepEqual(await queueMrns(browser), expected.map((e) => e.mrn));
+    await browser.screenshot("server-4-browser-queue");
+    await browser.click('[data-testid="start-session"]');
+    await browser.click('[data-testid="skip"]');
+    await browser.waitFor("the second patient", async () => (await browser.attribute('[data-testid="session-patient"]', "data-mrn")) === reviewed.mrn);
+    await browser.type('[data-testid="rec-medication"]', "Switch sertraline to escitalopram 10 mg");
+    await browser.click('[data-testid="save-review"]');
+    await browser.waitFor("the session to move on", async () => (await browser.attribute('[data-testid="session-patient"]', "data-mrn")) === expected[2].mrn);
+
+    // The care manager's app drops the patient from its queue by itself.
+    await within5s(app, "the reviewed patient to leave the app's queue", async () => !(await queueMrns(app)).includes(reviewed.mrn));
+    await app.screenshot("server-5-app-queue-after-review");
+    await browser.click('[data-testid="end-session"]');
+
+    // The consultant opens the patient; the care manager logs a contact from the app.
+    await browser.click("nav button:first-child");
+    await browser.type('[data-testid="search"]', reviewed.mrn);
+    await browser.click(`[data-testid="caseload-row"][data-mrn="${reviewed.mrn}"]`);
+    const minutes = async (client) => Number((await client.text('[data-testid="minutes-this-month"]')).match(/^(\d+)/)[1]);
+    const before = await minutes(browser);
+    await app.click("nav button:first-child");
+    await app.type('[data-testid="search"]', reviewed.mrn);
+    await app.click(`[data-testid="caseload-row"][data-mrn="${reviewed.mrn}"]`);
+    await app.click('[data-testid="log-contact"]');
+    await app.type('[data-testid="contact-minutes"]', "25");
+    await app.click('[data-testid="save-contact"]');
+    await app.waitFor("the contact to save", async () => /Contact saved/.test(await app.text('[data-testid="notice"]')));
+    await within5s(browser, "the contact's minutes in the consultant's browser", async () => (await minutes(browser)) === before + 25);
+    await browser.screenshot("server-6-browser-sees-contact");
+
+    // The audit log names each member and the workstation they acted from.
+    const log = cli(db, "audit", "--limit", "80");
+    assert.ok(log.some((e) => e.actor === "Dr. Sam Rivera" && e.record_type === "case_review" && e.details.client === "127.0.0.1"));
+    assert.ok(log.some((e) => e.actor === "Ana Morales" && e.record_type === "contact" && e.details.client === "127.0.0.1"));
+  } catch (e) {
+    await app?.screenshot("failed-server-app").catch(() => {});
+    await browser?.screenshot("failed-server-browser").catch(() => {});
+    throw e;
+  } finally {
+    await browser?.stop();
+    await app?.stop();
+    server.process.kill("SIGTERM");
+  }
+});
