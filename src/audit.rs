@@ -48,6 +48,36 @@ impl Actor {
     }
 }
 
+/// The last creation or update of a record (views and exports are not changes): its audit
+/// sequence number, who made it and when. A record's version, for spotting edit conflicts.
+pub(crate) struct LastChange {
+    pub seq: i64,
+    pub actor: String,
+    pub at: String,
+}
+
+pub(crate) fn last_change(conn: &Connection, record_type: &str, record_id: &str) -> Result<Option<LastChange>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, actor, at FROM audit_log WHERE record_type = ?1 AND record_id = ?2 AND action IN ('create', 'update')
+         ORDER BY seq DESC LIMIT 1",
+    )?;
+    let mut rows = stmt.query_map([record_type, record_id], |r| Ok(LastChange { seq: r.get(0)?, actor: r.get(1)?, at: r.get(2)? }))?;
+    Ok(rows.next().transpose()?)
+}
+
+impl LastChange {
+    /// The conflict a second editor gets: who changed the record and when, in local time.
+    pub(crate) fn conflict(&self) -> crate::Error {
+        let when = chrono::DateTime::parse_from_rfc3339(&self.at).map(|t| t.with_timezone(&chrono::Local));
+        let when = match when {
+            Ok(t) if t.date_naive() == chrono::Local::now().date_naive() => format!("at {}", t.format("%H:%M")),
+            Ok(t) => format!("on {} at {}", t.format("%Y-%m-%d"), t.format("%H:%M")),
+            Err(_) => "since you opened it".to_string(),
+        };
+        crate::Error::Conflict(format!("changed by {} {when}; reload to see the change, then save again", self.actor))
+    }
+}
+
 /// The current UTC time, as stored in `*_at` columns.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -76,7 +106,20 @@ pub(crate) fn record(
         record_id: record_id.map(String::from),
         details: details.to_string(),
     };
-    append(conn, &row)
+    if !conn.is_autocommit() {
+        return append(conn, &row);
+    }
+    // On its own (a chart view, an export, a sign-out): the chain's head is read and the row
+    // appended under one write lock, so two connections (a practice server's sessions) cannot
+    // both chain onto the same row.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match append(conn, &row) {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 /// One audit row's content, as the hash covers it.

@@ -33,8 +33,8 @@ pub enum Effect {
     /// A read whose result depends only on the data and its arguments (not on who asks), so a
     /// server computes it once per data version and serves it to everyone.
     CachedRead,
-    /// A read that the audit log records (a chart view, an export): one writer at a time,
-    /// and no one else's view changes.
+    /// A read that the audit log records (a chart view, an export): its audit row is appended
+    /// in a transaction of its own, and no one else's view changes.
     Audited,
     /// Changes the registry: one writer at a time, and every open view reloads.
     Write,
@@ -185,10 +185,14 @@ pub static COMMANDS: &[Command] = &[
     command!("queue", CachedRead, false, |r, ctx, as_of_date: Option<String>| r.queue(as_of(as_of_date)?)),
     // Settings and billing rules.
     command!("settings", Read, false, |r, ctx| r.settings()),
-    command!("set_setting", Write, false, |r, ctx, key: String, value: String| r.set_setting(&key, &value)),
+    // `expected`: the value the form showed; a different stored value is a `conflict`.
+    command!("set_setting", Write, false, |r, ctx, key: String, value: String, expected: Option<String>| {
+        r.set_setting_if(&key, &value, expected.as_deref())
+    }),
     command!("billing_rule_sets", Read, false, |r, ctx| r.billing_rule_sets()),
-    command!("set_billing_rules", Write, false, |r, ctx, year: i32, rules: BillingRules| {
-        r.set_billing_rules(year, &rules).and_then(|_| r.billing_rule_sets())
+    // `expected`: the rules the form showed for that year; different ones are a `conflict`.
+    command!("set_billing_rules", Write, false, |r, ctx, year: i32, rules: BillingRules, expected: Option<BillingRules>| {
+        r.set_billing_rules_if(year, &rules, expected.as_ref()).and_then(|_| r.billing_rule_sets())
     }),
     // Billing and reports.
     command!("billing", CachedRead, false, |r, ctx, month: String| r.billing_view(Month::parse("month", &month)?)),

@@ -21,6 +21,10 @@ pub struct Patient {
     pub pcp: Option<TeamMember>,
     pub care_manager: Option<TeamMember>,
     pub consultant: Option<TeamMember>,
+    /// The audit sequence number of the last change to the patient's record: an edit made from
+    /// an older version is refused as a conflict (another workstation saved in between).
+    #[ts(type = "number")]
+    pub version: i64,
 }
 
 /// A new patient. Team members are named by id or exact name.
@@ -47,6 +51,10 @@ pub struct PatientChanges {
     pub pcp: Option<String>,
     pub care_manager: Option<String>,
     pub consultant: Option<String>,
+    /// The `Patient::version` the form was filled from; a later change by anyone else makes
+    /// this save a `conflict`. Absent, the save applies whatever changed since (the CLI).
+    #[ts(optional, type = "number")]
+    pub version: Option<i64>,
 }
 
 /// The stored columns of a patient, for rules that need them.
@@ -168,10 +176,12 @@ pub(crate) fn load(conn: &Connection, mrn: &str) -> Result<Patient> {
                 pcp: member_from(r, 1)?,
                 care_manager: member_from(r, 4)?,
                 consultant: member_from(r, 7)?,
+                version: 0,
             })
         },
     )?;
-    Ok(patient)
+    let version = crate::audit::last_change(conn, "patient", &patient.id)?.map_or(0, |c| c.seq);
+    Ok(Patient { version, ..patient })
 }
 
 impl Registry {
@@ -188,6 +198,10 @@ impl Registry {
     pub fn update_patient(&mut self, mrn: &str, c: &PatientChanges) -> Result<Patient> {
         self.write(Action::EditPatient, |tx, actor| {
             let before = load(tx, mrn)?;
+            if c.version.is_some_and(|seen| before.version > seen) {
+                return Err(crate::audit::last_change(tx, "patient", &before.id)?
+                    .map_or_else(|| Error::Conflict("changed since you opened it; reload".into()), |c| c.conflict()));
+            }
             let mut changed = serde_json::Map::new();
             let mut set = |column: &str, old: serde_json::Value, new: Option<String>| -> Result<()> {
                 let new_json = serde_json::json!(new);

@@ -130,6 +130,12 @@ impl Registry {
 
     /// Changes one setting by key, validating its value.
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<Settings> {
+        self.set_setting_if(key, value, None)
+    }
+
+    /// [`Registry::set_setting`], refused as a `conflict` unless the setting still holds
+    /// `expected` (the value the form showed): someone else changed it in between.
+    pub fn set_setting_if(&mut self, key: &str, value: &str, expected: Option<&str>) -> Result<Settings> {
         self.permit(Action::ChangeSettings)?;
         let value = value.trim();
         let stored = if let Some((_, min, max)) = NUMERIC_SETTINGS.iter().find(|(k, _, _)| *k == key) {
@@ -157,6 +163,10 @@ impl Registry {
         }
         let settings = self.write(Action::ChangeSettings, |tx, actor| {
             let old: String = tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))?;
+            if expected.is_some_and(|e| e.trim() != old) {
+                return Err(audit::last_change(tx, "setting", key)?
+                    .map_or_else(|| Error::Conflict(format!("{key} changed since you opened it; reload")), |c| c.conflict()));
+            }
             tx.execute("UPDATE settings SET value = ?2 WHERE key = ?1", (key, &stored))?;
             audit::record(tx, actor, "update", "setting", Some(key), serde_json::json!({ "from": old, "to": stored }))?;
             load(tx)

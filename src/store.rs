@@ -190,6 +190,11 @@ impl Registry {
         let actor = actor.unwrap_or_else(Actor::recovery_key);
         let mut registry = Registry { conn, path: path.to_path_buf(), actor, data_key };
         registry.migrate_from(version)?;
+        // Table statistics for the query planner: without them it may read a whole table by
+        // date where one patient's rows are wanted (a chart took 400 ms on 10,000 patients,
+        // 3 ms with them). The first open analyses (about 0.25 s at that size, sampled); later
+        // opens re-analyse only tables that grew a lot, otherwise this costs under a millisecond.
+        registry.conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
         Ok(registry)
     }
 
@@ -246,7 +251,7 @@ impl Registry {
     /// A refusal (`permission_denied`) rolls everything back and is audited on its own.
     pub(crate) fn write<T>(&mut self, action: Action, f: impl FnOnce(&Transaction, &Actor) -> Result<T>) -> Result<T> {
         self.permit(action)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         match f(&tx, &self.actor) {
             Ok(out) => {
                 tx.commit()?;
@@ -266,7 +271,7 @@ impl Registry {
     /// (an import's preview) that meets every rule a real write meets.
     pub(crate) fn rehearse<T>(&mut self, action: Action, f: impl FnOnce(&Transaction, &Actor) -> Result<T>) -> Result<T> {
         self.permit(action)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx, &self.actor);
         tx.rollback()?;
         out
@@ -354,7 +359,7 @@ pub(crate) fn migrate(conn: &mut Connection, version: i32) -> Result<()> {
     if version >= SCHEMA_VERSION {
         return Ok(());
     }
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for (name, sql) in &MIGRATIONS[version as usize..] {
         tx.execute_batch(sql).map_err(|e| Error::Storage(format!("migration {name}: {e}")))?;
     }

@@ -234,6 +234,43 @@ fn views_are_shared_until_someone_saves_and_every_listener_hears_of_it() {
 }
 
 #[test]
+fn the_second_of_two_edits_from_the_same_view_is_a_conflict_naming_who_saved_first() {
+    let practice = Practice::serve(None);
+    let (first, second) = (practice.signed_in("CM"), practice.signed_in("CM2"));
+    let chart = |c: &Client| c.call("patient_chart", json!({ "mrn": "P1", "asOfDate": null })).unwrap();
+    let seen = chart(&first)["patient"]["version"].as_i64().unwrap();
+    assert_eq!(chart(&second)["patient"]["version"].as_i64().unwrap(), seen);
+    let rename = |c: &Client, name: &str| c.call("update_patient", json!({ "mrn": "P1", "changes": { "name": name, "version": seen } }));
+    rename(&second, "Patient Renamed By CM2").unwrap();
+    let e = rename(&first, "Patient Renamed By CM").unwrap_err();
+    assert_eq!(e.code(), "conflict");
+    assert!(e.to_string().starts_with("changed by CM2 at "), "{e}");
+    assert_eq!(chart(&first)["patient"]["name"], "Patient Renamed By CM2", "the first save stands");
+    // Saving from the new version goes through; so does a save that names no version (the CLI).
+    let now = chart(&first)["patient"]["version"].as_i64().unwrap();
+    assert!(now > seen);
+    first.call("update_patient", json!({ "mrn": "P1", "changes": { "name": "Patient One", "version": now } })).unwrap();
+    second.call("update_patient", json!({ "mrn": "P1", "changes": { "dob": "1970-05-06" } })).unwrap();
+
+    // Settings and billing rules: the value the form showed goes along.
+    let (lead_a, lead_b) = (practice.signed_in("LEAD"), practice.signed_in("LEAD"));
+    let shown = lead_a.call("settings", json!({})).unwrap()["auto_lock_minutes"].to_string();
+    lead_b.call("set_setting", json!({ "key": "auto_lock_minutes", "value": "20", "expected": shown })).unwrap();
+    let e = lead_a.call("set_setting", json!({ "key": "auto_lock_minutes", "value": "30", "expected": shown })).unwrap_err();
+    assert_eq!((e.code(), e.to_string().starts_with("changed by LEAD at ")), ("conflict", true), "{e}");
+    assert_eq!(lead_a.call("settings", json!({})).unwrap()["auto_lock_minutes"], 20);
+    let sets = lead_a.call("billing_rule_sets", json!({})).unwrap();
+    let shown = sets[0]["rules"].clone();
+    let year = sets[0]["effective_year"].as_i64().unwrap();
+    let mut changed = shown.clone();
+    changed["fees"]["99492"] = json!(150.0);
+    lead_b.call("set_billing_rules", json!({ "year": year, "rules": changed, "expected": shown })).unwrap();
+    let e = lead_a.call("set_billing_rules", json!({ "year": year, "rules": shown, "expected": shown })).unwrap_err();
+    assert_eq!(e.code(), "conflict", "{e}");
+    assert_eq!(lead_a.call("billing_rule_sets", json!({})).unwrap()[0]["rules"]["fees"]["99492"], 150.0);
+}
+
+#[test]
 fn cocm_serve_prints_its_fingerprint_serves_and_stops_on_sigterm() {
     let t = TempRegistry::new();
     ok(&t.path, &["init", "--practice", "Test", "--lead", CLI_LEAD]);

@@ -168,7 +168,7 @@ impl Registry {
     pub(crate) fn finish_sign_in(&mut self) -> Result<()> {
         let settings = self.settings()?;
         let events = Keyring::load(self.path())?.pending_audit;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for e in &events {
             let row = audit::Row {
                 at: e.at.clone(),

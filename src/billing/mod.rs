@@ -421,12 +421,28 @@ impl Registry {
 
     /// Adds or replaces the rule set that takes effect in `year`.
     pub fn set_billing_rules(&mut self, year: i32, rules: &BillingRules) -> Result<()> {
+        self.set_billing_rules_if(year, rules, None)
+    }
+
+    /// [`Registry::set_billing_rules`], refused as a `conflict` unless the rules in effect in
+    /// `year` are still `expected` (what the form showed): someone else changed them in between.
+    pub fn set_billing_rules_if(&mut self, year: i32, rules: &BillingRules, expected: Option<&BillingRules>) -> Result<()> {
         self.permit(Action::ChangeBillingRules)?;
         if !(2000..=2100).contains(&year) {
             return Err(Error::validation("year", format!("{year} is not a plausible year")));
         }
         rules.check()?;
         self.write(Action::ChangeBillingRules, |tx, actor| {
+            if let Some(expected) = expected {
+                let (in_effect_since, current) = rules_for_year(tx, year)?;
+                if serde_json::to_value(&current)? != serde_json::to_value(expected)? {
+                    let last = audit::last_change(tx, "billing_rule_set", &in_effect_since.to_string())?;
+                    return Err(last.map_or_else(
+                        || Error::Conflict(format!("the {year} rules changed since you opened them; reload")),
+                        |c| c.conflict(),
+                    ));
+                }
+            }
             let json = serde_json::to_string(rules)?;
             tx.execute(
                 "INSERT INTO billing_rule_sets (effective_year, rules) VALUES (?1, ?2)

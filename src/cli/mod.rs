@@ -404,10 +404,26 @@ fn secret(var: &str, prompt: &str) -> Result<Zeroizing<String>> {
     if let Some(value) = std::env::var_os(var) {
         return Ok(Zeroizing::new(value.into_string().map_err(|_| Error::Auth(format!("${var} is not valid text")))?));
     }
+    if let Some(value) = systemd_credential(var)? {
+        return Ok(value);
+    }
     if !std::io::stdin().is_terminal() {
         return Err(Error::Auth(format!("no password given: set ${var}, or run in a terminal to be asked")));
     }
     rpassword::prompt_password(prompt).map(Zeroizing::new).map_err(|e| Error::Auth(format!("could not read the password: {e}")))
+}
+
+/// A secret handed over by systemd (`LoadCredentialEncrypted=`): `$COCM_PASSWORD` is the
+/// credential `cocm-password`, `$COCM_RECOVERY_KEY` is `cocm-recovery-key`. Encrypted at rest
+/// by systemd-creds, decrypted only into the service's private credentials folder.
+fn systemd_credential(var: &str) -> Result<Option<Zeroizing<String>>> {
+    let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else { return Ok(None) };
+    let path = Path::new(&dir).join(var.to_ascii_lowercase().replace('_', "-"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Auth(format!("cannot read the systemd credential {}: {e}", path.display()))),
+    }
 }
 
 /// A new password, asked twice on a terminal.
@@ -528,7 +544,7 @@ pub fn run(cli: Cli) -> Result<()> {
             output::chart(&open()?.patient_chart(&mrn, as_of(date.as_deref())?)?, json)?
         }
         Command::Patient(PatientCommand::Edit { mrn, name, dob, payer, pcp, care_manager, consultant }) => {
-            let changes = PatientChanges { name, dob, payer, pcp, care_manager, consultant };
+            let changes = PatientChanges { name, dob, payer, pcp, care_manager, consultant, version: None };
             println!("{}", open()?.update_patient(&mrn, &changes)?.id);
         }
         Command::Enroll { mrn, date, consent, targets } => {

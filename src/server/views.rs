@@ -3,7 +3,7 @@
 //! moves on, and the views cached per data version.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
 
@@ -21,9 +21,10 @@ pub(crate) struct Views {
     version: watch::Sender<u64>,
     /// (command, arguments, today) → (the data version it was computed at, the result's JSON).
     cache: Mutex<HashMap<ViewKey, (u64, Bytes)>>,
-    /// Held while a cached view is computed, so twenty people opening the caseload at once
-    /// wait for one computation instead of making twenty.
-    computing: Mutex<()>,
+    /// One lock per cached view, held while it is computed, so twenty people opening the
+    /// caseload at once wait for one computation instead of making twenty (and different
+    /// views compute side by side).
+    computing: Mutex<HashMap<ViewKey, Arc<Mutex<()>>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -32,7 +33,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Views {
     pub fn new() -> Views {
-        Views { writer: Mutex::new(()), version: watch::channel(0).0, cache: Mutex::default(), computing: Mutex::new(()) }
+        Views { writer: Mutex::new(()), version: watch::channel(0).0, cache: Mutex::default(), computing: Mutex::default() }
     }
 
     /// The one writer's lock: everything that writes the registry, its audit log or its key
@@ -61,11 +62,9 @@ impl Views {
             Ok(Bytes::from(serde_json::to_vec(&value)?))
         };
         match command.effect {
-            Effect::Read => quiet(registry, args),
-            Effect::Audited => {
-                let _writer = self.writer();
-                quiet(registry, args)
-            }
+            // A chart view or an export appends its audit row in a transaction of its own
+            // (`audit::record`), so it runs alongside reads and does not wait for writers.
+            Effect::Read | Effect::Audited => quiet(registry, args),
             Effect::Write => {
                 let _writer = self.writer();
                 let out = quiet(registry, args);
@@ -80,7 +79,8 @@ impl Views {
                 if let Some(hit) = self.cached(&key) {
                     return Ok(hit);
                 }
-                let _computing = lock(&self.computing);
+                let slot = lock(&self.computing).entry(key.clone()).or_default().clone();
+                let _computing = lock(&slot);
                 if let Some(hit) = self.cached(&key) {
                     return Ok(hit);
                 }
@@ -88,7 +88,10 @@ impl Views {
                 let out = quiet(registry, args)?;
                 let mut cache = lock(&self.cache);
                 cache.retain(|_, (v, _)| *v == version);
-                cache.insert(key, (version, out.clone()));
+                cache.insert(key.clone(), (version, out.clone()));
+                drop(cache);
+                // Compute locks of views no one asked for today go with the day.
+                lock(&self.computing).retain(|k, _| k.2 == key.2);
                 Ok(out)
             }
         }

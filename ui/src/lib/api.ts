@@ -183,9 +183,10 @@ export const api = {
   enrollNewPatient: (patient: NewPatient, enrolment: Enrolment) => call<string>("enroll_new_patient", { patient, enrolment }),
   addMember: (name: string, role: string) => call<TeamMember>("add_member", { name, role }),
   settings: () => call<Settings>("settings"),
-  setSetting: (key: string, value: string) => call<Settings>("set_setting", { key, value }),
+  setSetting: (key: string, value: string, expected: string | null = null) => call<Settings>("set_setting", { key, value, expected }),
   billingRuleSets: () => call<RuleSet[]>("billing_rule_sets"),
-  setBillingRules: (year: number, rules: BillingRules) => call<RuleSet[]>("set_billing_rules", { year, rules }),
+  setBillingRules: (year: number, rules: BillingRules, expected: BillingRules | null = null) =>
+    call<RuleSet[]>("set_billing_rules", { year, rules, expected }),
   billing: (month: string) => call<BillingView>("billing", { month }),
   exportBillingCsv: (month: string, path: string) => call<number>("export_billing_csv", { month, path }),
   billingCsv: (month: string) => call<string>("billing_csv", { month }),

@@ -2,4 +2,9 @@
 import type { Payer } from "./Payer";
 import type { TeamMember } from "./TeamMember";
 
-export type Patient = { id: string, mrn: string, name: string, dob: string, payer: Payer, pcp: TeamMember | null, care_manager: TeamMember | null, consultant: TeamMember | null, };
+export type Patient = { id: string, mrn: string, name: string, dob: string, payer: Payer, pcp: TeamMember | null, care_manager: TeamMember | null, consultant: TeamMember | null, 
+/**
+ * The audit sequence number of the last change to the patient's record: an edit made from
+ * an older version is refused as a conflict (another workstation saved in between).
+ */
+version: number, };

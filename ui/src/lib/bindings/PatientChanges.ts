@@ -4,4 +4,9 @@
  * Changes to a patient's demographics or team; `None` leaves a field as it is,
  * `Some("")` clears a team member.
  */
-export type PatientChanges = { name: string | null, dob: string | null, payer: string | null, pcp: string | null, care_manager: string | null, consultant: string | null, };
+export type PatientChanges = { name: string | null, dob: string | null, payer: string | null, pcp: string | null, care_manager: string | null, consultant: string | null, 
+/**
+ * The `Patient::version` the form was filled from; a later change by anyone else makes
+ * this save a `conflict`. Absent, the save applies whatever changed since (the CLI).
+ */
+version?: number, };
