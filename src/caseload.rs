@@ -94,6 +94,22 @@ pub fn counts(rows: &[CaseloadRow]) -> CaseloadCounts {
     }
 }
 
+impl CaseloadView {
+    /// The view with one patient's row replaced by `row` (or taken out when `None`), in action
+    /// order and recounted: what a change to that one patient does to the whole caseload.
+    pub fn with_row(&self, patient_id: &str, row: Option<CaseloadRow>) -> CaseloadView {
+        let mut rows: Vec<CaseloadRow> = self.rows.iter().filter(|r| r.patient_id != patient_id).cloned().chain(row).collect();
+        sort_by_action(&mut rows);
+        CaseloadView { counts: counts(&rows), rows, as_of: self.as_of }
+    }
+
+    /// One care manager's part of the practice's view (by name, as rows name them).
+    pub fn of_care_manager(&self, name: &str) -> CaseloadView {
+        let rows: Vec<CaseloadRow> = self.rows.iter().filter(|r| r.care_manager.as_deref() == Some(name)).cloned().collect();
+        CaseloadView { counts: counts(&rows), rows, as_of: self.as_of }
+    }
+}
+
 /// Patients who need action today first: by their most pressing flag, then the longest
 /// overdue follow-up, then name.
 pub fn sort_by_action(rows: &mut [CaseloadRow]) {
@@ -113,6 +129,14 @@ impl Registry {
         let mut rows: Vec<CaseloadRow> = snaps.iter().map(|s| row(s, flags::evaluate(s, &settings, as_of))).collect();
         sort_by_action(&mut rows);
         Ok(rows)
+    }
+
+    /// One patient's caseload row on `as_of`, if they are on the caseload then (with their id).
+    pub fn caseload_row(&self, mrn: &str, as_of: Date) -> Result<(String, Option<CaseloadRow>)> {
+        let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
+        let settings = self.settings()?;
+        let snap = snapshot::load(&self.conn, as_of, Scope::Patient(&patient.id), &settings)?.pop();
+        Ok((patient.id.clone(), snap.map(|s| row(&s, flags::evaluate(&s, &settings, as_of)))))
     }
 
     /// The caseload with its counts, as the caseload screen shows it.

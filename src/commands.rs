@@ -79,6 +79,24 @@ pub fn run(registry: &mut Registry, name: &str, args: Value, ctx: &mut Context) 
 }
 
 impl Command {
+    /// The one patient (by MRN) a write changes, where its arguments name one; `None` for a
+    /// write that may change anyone's figures (settings, rules, the team, entered in error).
+    pub fn patient_changed(&self, args: &Value) -> Option<String> {
+        let pointer = match self.name {
+            "log_contact"
+            | "record_assessment"
+            | "request_review"
+            | "record_case_review"
+            | "record_treatment_change"
+            | "change_status"
+            | "record_consent"
+            | "update_patient" => "/mrn",
+            "enroll_new_patient" => "/patient/mrn",
+            _ => return None,
+        };
+        args.pointer(pointer).and_then(Value::as_str).map(|mrn| mrn.trim().to_string())
+    }
+
     pub fn call(&self, registry: &mut Registry, args: Value, ctx: &mut Context) -> Result<Value> {
         (self.run)(registry, args, ctx)
     }

@@ -76,11 +76,29 @@ pub(crate) fn sort(entries: &mut [QueueEntry]) {
     });
 }
 
+/// The queue with one patient's entry replaced by `entry` (or taken out when `None`), in the
+/// spec's order: what a change to that one patient does to the whole queue.
+pub fn with_entry(entries: &[QueueEntry], patient_id: &str, entry: Option<QueueEntry>) -> Vec<QueueEntry> {
+    let mut out: Vec<QueueEntry> = entries.iter().filter(|e| e.patient_id != patient_id).cloned().chain(entry).collect();
+    sort(&mut out);
+    out
+}
+
 impl Registry {
     /// The consult queue on `as_of`, in the spec's order.
     pub fn queue(&self, as_of: Date) -> Result<Vec<QueueEntry>> {
+        self.queue_in(as_of, Scope::Practice)
+    }
+
+    /// One patient's queue entry on `as_of`, if they are in the queue then (with their id).
+    pub fn queue_entry(&self, mrn: &str, as_of: Date) -> Result<(String, Option<QueueEntry>)> {
+        let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
+        Ok((patient.id.clone(), self.queue_in(as_of, Scope::Patient(&patient.id))?.pop()))
+    }
+
+    fn queue_in(&self, as_of: Date, scope: Scope) -> Result<Vec<QueueEntry>> {
         let settings = self.settings()?;
-        let snaps = snapshot::load(&self.conn, as_of, Scope::Practice, &settings)?;
+        let snaps = snapshot::load(&self.conn, as_of, scope, &settings)?;
         let mut entries: Vec<QueueEntry> = snaps
             .iter()
             .filter_map(|s| {

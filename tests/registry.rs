@@ -322,3 +322,77 @@ fn adding_and_enrolling_a_patient_is_one_transaction() {
     let episodes = r.episodes("E1").unwrap();
     assert_eq!((episodes.len(), episodes[0].targets.len()), (1, 2));
 }
+
+/// A practice server keeps the caseload and queue and, after a change to one patient, patches
+/// in that patient's row and entry instead of recomputing everything. After each kind of change
+/// the patched views must equal the views computed from scratch.
+#[test]
+fn a_view_patched_with_one_patients_change_equals_the_view_recomputed() {
+    use cocm::demo::{DEMO_LEAD, DEMO_PASSWORD, DemoOptions, create_demo};
+    let t = TempRegistry::new();
+    let as_of = d("2026-11-15");
+    drop(create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 0, seed: 1 }).unwrap());
+    let mut r = Registry::sign_in(&t.path, DEMO_LEAD, DEMO_PASSWORD, None).unwrap();
+    let mut caseload = r.caseload_view(as_of, None).unwrap();
+    let mut queue = r.queue(as_of).unwrap();
+    let other_cm = r.list_members().unwrap().into_iter().find(|m| m.role == Role::CareManager && m.name != "Ana Morales").unwrap();
+    let first = caseload.rows[0].mrn.clone();
+    let last = caseload.rows.last().unwrap().mrn.clone();
+    let in_queue = queue.last().unwrap().mrn.clone();
+    type Change = Box<dyn Fn(&mut Registry)>;
+    let (f, l, q, cm) = (first.clone(), last.clone(), in_queue.clone(), other_cm.id.clone());
+    let changes: Vec<(&str, String, Change)> = vec![
+        // A PHQ-9 with item 9 positive puts the last row first (safety).
+        ("item 9", last.clone(), Box::new(move |r| drop(phq(r, &l, "2026-11-14", [3, 3, 3, 3, 3, 3, 3, 3, 2])))),
+        // A review takes a patient out of the queue.
+        (
+            "review",
+            in_queue.clone(),
+            Box::new(move |r| {
+                r.record_case_review(
+                    &q,
+                    &NewCaseReview {
+                        date: "2026-11-15".into(),
+                        by: "Dr. Sam Rivera".into(),
+                        medication: "Continue".into(),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            }),
+        ),
+        // Another care manager, another name: other care managers' views and the order change.
+        (
+            "care team",
+            first.clone(),
+            Box::new(move |r| {
+                r.update_patient(
+                    &f,
+                    &PatientChanges { name: Some("Aaron Aardvark".into()), care_manager: Some(cm.clone()), ..Default::default() },
+                )
+                .unwrap();
+            }),
+        ),
+        // Discharged: off the caseload and out of the queue.
+        (
+            "discharge",
+            last.clone(),
+            Box::new({
+                let l = last.clone();
+                move |r| r.change_status(&l, EpisodeStatus::Discharged, "2026-11-15", Some(DischargeReason::Moved)).unwrap()
+            }),
+        ),
+    ];
+    for (what, mrn, change) in changes {
+        change(&mut r);
+        let (id, row) = r.caseload_row(&mrn, as_of).unwrap();
+        caseload = caseload.with_row(&id, row);
+        assert_eq!(caseload, r.caseload_view(as_of, None).unwrap(), "caseload after {what}");
+        let (id, entry) = r.queue_entry(&mrn, as_of).unwrap();
+        queue = cocm::queue::with_entry(&queue, &id, entry);
+        assert_eq!(queue, r.queue(as_of).unwrap(), "queue after {what}");
+        for member in ["Ana Morales", other_cm.name.as_str()] {
+            assert_eq!(caseload.of_care_manager(member), r.caseload_view(as_of, Some(member)).unwrap(), "{member}'s caseload after {what}");
+        }
+    }
+}

@@ -95,8 +95,8 @@ pub async fn start(options: ServerOptions, registry: Registry) -> Result<Running
     Ok(RunningServer { addr, fingerprint, made_certificate, handle, done, shared })
 }
 
-/// Closes ended sessions every 15 seconds, so an idle member's key is dropped on time, and
-/// takes the day's backup when the date changes.
+/// Closes ended sessions every 15 seconds, so an idle member's key is dropped on time, takes
+/// the day's backup when the date changes, and keeps today's caseload and queue computed.
 async fn sweep(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(15));
     loop {
@@ -108,10 +108,12 @@ async fn sweep(shared: Arc<Shared>) {
                 tracing::info!("a session ended after inactivity or its 12 hours");
                 sessions::close(session, true);
             }
-            if let Ok(mut own) = shared.own.lock()
-                && let Err(e) = own.backup_daily(crate::dates::today())
-            {
-                tracing::warn!(code = e.code(), "the daily backup failed");
+            if let Ok(mut own) = shared.own.lock() {
+                if let Err(e) = own.backup_daily(crate::dates::today()) {
+                    tracing::warn!(code = e.code(), "the daily backup failed");
+                }
+                drop(_writer);
+                shared.views.warm(&own);
             }
         })
         .await;
