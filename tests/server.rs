@@ -309,3 +309,52 @@ fn a_registry_file_needs_a_practice_lead_or_the_recovery_key_to_serve() {
     assert_eq!(e.code(), "permission_denied");
     let _: Registry = lead;
 }
+
+#[test]
+fn cocm_with_server_prints_what_it_prints_on_the_file_and_pins_the_certificate() {
+    let practice = Practice::serve(None);
+    let care_manager = practice.signed_in("CM");
+    care_manager.call("log_contact", contact_by("CM", "2026-10-06", 40)).unwrap();
+    let pins = practice.t.dir.path().join("pins.json");
+    let remote = |args: &[&str], fingerprint: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cocm"));
+        command.args(["--server", &practice.url(), "--as", "LEAD"]);
+        if let Some(f) = fingerprint {
+            command.args(["--fingerprint", f]);
+        }
+        command.args(args).env("COCM_PASSWORD", PASSWORD).env("COCM_PINS", &pins).env_remove("COCM_DB").output().unwrap()
+    };
+    let local = |args: &[&str]| cocm_with(&practice.t.path, args, &[("COCM_AS", "LEAD"), ("COCM_PASSWORD", PASSWORD)]);
+
+    // First use: the fingerprint is shown and pinned; the billing CSV is the file's, byte for byte.
+    let first = remote(&["billing", "--month", "2026-10", "--csv"], None);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stderr).contains(&practice.server().fingerprint));
+    let on_file = local(&["billing", "--month", "2026-10", "--csv"]);
+    assert_eq!(String::from_utf8_lossy(&first.stdout), on_file.stdout);
+    assert!(on_file.stdout.contains("P1"));
+    // The same JSON (as values: the server's keys arrive in alphabetical order).
+    for args in [&["queue", "--json"][..], &["caseload", "--json", "--as-of", "2026-11-30"], &["billing", "--month", "2026-10", "--json"]] {
+        let over = remote(args, None);
+        assert!(over.status.success(), "{args:?}: {}", String::from_utf8_lossy(&over.stderr));
+        let over: Value = serde_json::from_slice(&over.stdout).unwrap();
+        assert_eq!(over, serde_json::from_str::<Value>(&local(args).stdout).unwrap(), "{args:?}");
+    }
+    // A write prints the new record's id, and the same errors come back: a lead logs a contact,
+    // a bad date is named.
+    let id = remote(&["contact", "P1", "--date", "2026-11-02", "--minutes", "15", "--by", "LEAD"], None);
+    assert!(id.status.success(), "{}", String::from_utf8_lossy(&id.stderr));
+    assert_eq!(String::from_utf8_lossy(&id.stdout).trim().len(), 36);
+    let bad = remote(&["contact", "P1", "--date", "2026-13-02", "--minutes", "15", "--by", "LEAD"], None);
+    let (bad_local, bad_remote) =
+        (local(&["contact", "P1", "--date", "2026-13-02", "--minutes", "15", "--by", "LEAD"]), String::from_utf8_lossy(&bad.stderr));
+    assert!(!bad.status.success());
+    assert_eq!(bad_remote.trim(), bad_local.stderr.trim());
+    // Another certificate than the pinned one is refused, and nothing is sent.
+    let other = ["AB"; 32].join(":");
+    let refused = remote(&["queue", "--json"], Some(&other));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not the one pinned"));
+    // A wrong --fingerprint pins nothing: the server's stays trusted.
+    assert!(remote(&["queue", "--json"], None).status.success());
+}

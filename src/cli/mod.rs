@@ -3,6 +3,7 @@
 mod fhir;
 mod import;
 mod output;
+mod remote;
 mod report;
 mod serve;
 
@@ -40,6 +41,13 @@ pub struct Cli {
     /// emergency access with a practice lead's permissions, e.g. to reset a lead's password
     #[arg(long, global = true, conflicts_with = "as_member")]
     recovery_key: bool,
+    /// Run the command against a practice server (https://host:port) instead of a file, signed
+    /// in as --as; its certificate is pinned on first use or with --fingerprint
+    #[arg(long, global = true, value_name = "URL", conflicts_with_all = ["db", "recovery_key"])]
+    server: Option<String>,
+    /// The server certificate's SHA-256 fingerprint (as `cocm serve` prints it), pinned from now on
+    #[arg(long, global = true, value_name = "SHA256", requires = "server")]
+    fingerprint: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -465,7 +473,12 @@ fn open(db: &Path, as_member: &Option<String>, recovery_key: bool) -> Result<Reg
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let Cli { db, as_member, recovery_key, command } = cli;
+    let Cli { db, as_member, recovery_key, server, fingerprint, command } = cli;
+    if let Some(url) = server {
+        let (member, password) = credentials(&as_member)?;
+        let client = remote::connect(&url, fingerprint.as_deref(), &member, &password)?;
+        return remote::run(&client, command);
+    }
     let db = db.unwrap_or_else(default_registry_path);
     let open = || open(&db, &as_member, recovery_key);
     match command {

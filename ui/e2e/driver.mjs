@@ -46,6 +46,19 @@ export function audit(db, limit = 1) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until a WebDriver server answers on `port` (10 s at most). */
+async function driverReady(port, name) {
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/status`);
+      return;
+    } catch {
+      if (i > 100) throw new Error(`${name} did not start`);
+      await sleep(100);
+    }
+  }
+}
+
 export class App {
   static async start({ db, as, env = {} }) {
     const driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1000)], {
@@ -58,15 +71,7 @@ export class App {
     const app = new App(driver);
     driver.stderr.on("data", (d) => (app.log += d));
     driver.on("exit", (code) => code && code !== 0 && console.error(`tauri-driver exited with ${code}:\n${app.log}`));
-    for (let i = 0; ; i++) {
-      try {
-        await fetch(`http://127.0.0.1:${PORT}/status`);
-        break;
-      } catch {
-        if (i > 100) throw new Error("tauri-driver did not start");
-        await sleep(100);
-      }
-    }
+    await driverReady(PORT, "tauri-driver");
     const res = await app.#post("/session", { capabilities: { alwaysMatch: { "tauri:options": { application: APP } } } });
     app.session = res.sessionId;
     // Element look-ups made before the app's page has loaded stay bound to the blank first
@@ -94,15 +99,7 @@ export class App {
     const browser = new App(driver, port);
     browser.isBrowser = true;
     driver.stderr.on("data", (d) => (browser.log += d));
-    for (let i = 0; ; i++) {
-      try {
-        await fetch(`http://127.0.0.1:${port}/status`);
-        break;
-      } catch {
-        if (i > 100) throw new Error("chromedriver did not start");
-        await sleep(100);
-      }
-    }
+    await driverReady(port, "chromedriver");
     const profile = mkdtempSync(join(tmpdir(), "cocm-chromium-"));
     const options = { binary: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", `--user-data-dir=${profile}`] };
     const res = await browser.#post("/session", { capabilities: { alwaysMatch: { browserName: "chrome", acceptInsecureCerts: true, "goog:chromeOptions": options } } });

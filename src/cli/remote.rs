@@ -1,0 +1,96 @@
+//! `cocm --server URL …`: a script's commands run against a practice server instead of a
+//! file, so a practice lead can take the month's billing export from anywhere. The server's
+//! certificate is pinned: `--fingerprint` (which pins it), else the one pinned before, else
+//! the one it presents on first use (printed, and pinned).
+//!
+//! Reads print the same JSON (`--json`) and CSV (`--csv`) as on a file; writes print the new
+//! record's id. Tables for a person, and the commands that manage the file itself, are run on
+//! the server's machine.
+
+use serde_json::{Value, json};
+
+use super::{Command, output};
+use cocm::client::{self, Client};
+use cocm::server::tls::normalise_fingerprint;
+use cocm::{Error, Result};
+
+/// Connects to the server at `url`, trusting its pinned certificate, and signs `member` in.
+pub fn connect(url: &str, fingerprint: Option<&str>, member: &str, password: &str) -> Result<Client> {
+    let (fingerprint, first_use) = match (fingerprint, client::pinned(url)?) {
+        (Some(typed), pinned) => {
+            let typed = normalise_fingerprint(typed)?;
+            let new = pinned.as_deref() != Some(typed.as_str());
+            (typed, new)
+        }
+        (None, Some(pinned)) => (pinned, false),
+        (None, None) => {
+            let seen = client::check_server(url)?.fingerprint;
+            eprintln!("first connection to {url}: its certificate's SHA-256 fingerprint is");
+            eprintln!("  {seen}");
+            eprintln!("compare it with the one `cocm serve` printed; it is pinned in {}", client::pins_path().display());
+            (seen, true)
+        }
+    };
+    let mut client = Client::new(url, &fingerprint)?;
+    client.sign_in(member, password)?;
+    // Pinned once the server proved it holds that certificate's key and the sign-in worked.
+    if first_use {
+        client::pin(url, &fingerprint)?;
+    }
+    Ok(client)
+}
+
+fn unsupported(what: &str) -> Error {
+    Error::validation(
+        "server",
+        format!(
+            "{what}; over --server, caseload and queue print --json, billing --json or --csv, and contact, assess, flag and review record"
+        ),
+    )
+}
+
+/// Runs `command` on the server and prints what the same command prints on a file.
+pub fn run(client: &Client, command: Command) -> Result<()> {
+    let as_of = |date: Option<String>| json!(date);
+    let id = |value: Value| -> Result<()> {
+        println!("{}", value.as_str().ok_or_else(|| Error::Storage("the server sent no id".into()))?);
+        Ok(())
+    };
+    match command {
+        Command::Caseload { as_of: date, care_manager, format } => {
+            if !format.json {
+                return Err(unsupported("a caseload table or CSV is printed on the server's machine"));
+            }
+            let view = client.call("caseload", json!({ "asOfDate": as_of(date), "careManager": care_manager }))?;
+            output::json(&view["rows"])
+        }
+        Command::Queue { as_of: date, json: true } => output::json(&client.call("queue", json!({ "asOfDate": as_of(date) }))?),
+        Command::Queue { .. } => Err(unsupported("the queue as a table is printed on the server's machine")),
+        Command::Billing { month, format } if format.csv => {
+            let csv = client.call("billing_csv", json!({ "month": month }))?;
+            print!("{}", csv.as_str().ok_or_else(|| Error::Storage("the server sent no CSV".into()))?);
+            Ok(())
+        }
+        Command::Billing { month, format } if format.json => output::json(&client.call("billing", json!({ "month": month }))?["rows"]),
+        Command::Billing { .. } => Err(unsupported("the billing table is printed on the server's machine")),
+        Command::Contact { mrn, date, minutes, by, kind, mode, note } => {
+            let minutes = super::parse_minutes(&minutes)?;
+            let contact = json!({ "date": date, "minutes": minutes, "by": by, "kind": kind, "mode": mode, "note": note });
+            id(client.call("log_contact", json!({ "mrn": mrn, "contact": contact }))?)
+        }
+        Command::Assess { mrn, date, instrument, items, difficulty: None } => {
+            let answers = cocm::instruments::parse_answers(&items)?;
+            id(client.call("record_assessment", json!({ "mrn": mrn, "date": date, "instrument": instrument, "answers": answers }))?)
+        }
+        Command::Assess { .. } => Err(unsupported("the PHQ-9 difficulty question is recorded in the app")),
+        Command::Flag { mrn, by, reason, date } => {
+            id(client.call("request_review", json!({ "mrn": mrn, "request": { "date": date, "by": by, "reason": reason } }))?)
+        }
+        Command::Review { mrn, by, date, recommendation, medication, psychotherapy, referral, other } => {
+            let review = json!({ "date": date, "by": by, "medication": medication, "psychotherapy": psychotherapy,
+                                 "referral": referral, "other": other, "note": recommendation });
+            id(client.call("record_case_review", json!({ "mrn": mrn, "review": review }))?)
+        }
+        _ => Err(unsupported("this command runs on the server's machine (or in the app)")),
+    }
+}
