@@ -39,7 +39,8 @@ CONTROL
 dpkg-deb --root-owner-group --build "$root" "$out/cocm-server_${version}_${arch}.deb" >/dev/null
 echo "built $out/cocm-server_${version}_${arch}.deb"
 
-# The desktop app: Tauri's bundler (its CLI comes with the UI's npm packages).
-(cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb --config '{"bundle":{"active":true}}')
+# The desktop app: Tauri's bundler (its npm CLI, fetched for this build only: it is not one of
+# the test suite's packages).
+(cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb --config '{"bundle":{"active":true}}')
 cp target/release/bundle/deb/*.deb "$out/"
 ls -1 "$out"/*.deb
