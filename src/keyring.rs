@@ -166,6 +166,9 @@ pub(crate) struct PendingEvent {
     pub member_id: String,
     pub member_name: String,
     pub action: String,
+    /// The workstation the attempt came from (a practice server's client address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 /// The key file's contents.

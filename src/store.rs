@@ -146,7 +146,7 @@ impl Registry {
     /// sign-in's audit row and every later one record.
     pub fn sign_in_from(path: &Path, member: &str, password: &str, new_password: Option<&str>, client: Option<&str>) -> Result<Registry> {
         check_is_registry_file(path)?;
-        let (data_key, member_id) = accounts::unlock_slot(path, member, password, new_password.is_some())?;
+        let (data_key, member_id) = accounts::unlock_slot(path, member, password, new_password.is_some(), client)?;
         let mut registry = open_after_interrupted_rekey(path, data_key, None, |next| {
             next.open_slot(&member_id, password)?.ok_or_else(|| Error::Auth("the interrupted re-key's key file does not open".into()))
         })?;
@@ -347,7 +347,7 @@ fn check_is_registry_file(path: &Path) -> Result<()> {
 /// and for checks of a file's integrity. A wrong password still counts towards the lockout.
 pub fn inspect(path: &Path, member: &str, password: &str) -> Result<Connection> {
     check_is_registry_file(path)?;
-    let (data_key, _) = accounts::unlock_slot(path, member, password, true)?;
+    let (data_key, _) = accounts::unlock_slot(path, member, password, true, None)?;
     let conn = connect(path, &data_key, false)?;
     conn.execute_batch("PRAGMA query_only = ON;")?;
     Ok(conn)

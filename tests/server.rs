@@ -170,6 +170,16 @@ fn wrong_passwords_over_http_lock_the_account() {
     assert!(locked, "the account locks after the practice's lockout_attempts");
     let e = client.sign_in("CM", PASSWORD).unwrap_err();
     assert!(e.to_string().contains("is locked"), "{e}");
+    // The failed attempts reach the audit log at the next sign-in, with the workstation.
+    drop(practice.signed_in("PSY"));
+    let failed = practice
+        .count("SELECT count(*) FROM audit_log WHERE action = 'sign-in-failed' AND json_extract(details, '$.client') = '127.0.0.1'");
+    assert!(failed >= 3, "{failed} failed attempts audited with their address");
+    assert_eq!(
+        practice
+            .count("SELECT count(*) FROM audit_log WHERE action = 'account-locked' AND json_extract(details, '$.client') = '127.0.0.1'"),
+        1
+    );
 }
 
 #[test]

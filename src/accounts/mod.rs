@@ -63,13 +63,26 @@ fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-fn pending(member_id: &str, member_name: &str, action: &str) -> PendingEvent {
-    PendingEvent { at: audit::now(), member_id: member_id.into(), member_name: member_name.into(), action: action.into() }
+fn pending(member_id: &str, member_name: &str, action: &str, client: Option<&str>) -> PendingEvent {
+    PendingEvent {
+        at: audit::now(),
+        member_id: member_id.into(),
+        member_name: member_name.into(),
+        action: action.into(),
+        client: client.map(String::from),
+    }
 }
 
 /// Opens `member`'s slot with `password`: the data key and the member's id, or an `auth` error
 /// that counts towards the lockout. Nothing about the registry's content is read here.
-pub(crate) fn unlock_slot(registry: &Path, member: &str, password: &str, changing_password: bool) -> Result<(DataKey, String)> {
+/// `client`: the workstation the attempt came from, recorded with a failed or refused one.
+pub(crate) fn unlock_slot(
+    registry: &Path,
+    member: &str,
+    password: &str,
+    changing_password: bool,
+    client: Option<&str>,
+) -> Result<(DataKey, String)> {
     if password.is_empty() {
         return Err(Error::Auth("a password is needed to open the registry".into()));
     }
@@ -80,7 +93,7 @@ pub(crate) fn unlock_slot(registry: &Path, member: &str, password: &str, changin
         if let Some(until) = slot.locked_until.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             && until > now()
         {
-            ring.pending_audit.push(pending(&slot.member_id, &slot.member_name, "sign-in-refused-locked"));
+            ring.pending_audit.push(pending(&slot.member_id, &slot.member_name, "sign-in-refused-locked", client));
             let minutes = (until.with_timezone(&Utc) - now()).num_minutes() + 1;
             return Err(Error::Auth(format!(
                 "{}'s account is locked after too many wrong passwords; try again in {minutes} minute{} or ask a practice lead to unlock it",
@@ -94,12 +107,12 @@ pub(crate) fn unlock_slot(registry: &Path, member: &str, password: &str, changin
         let Some(data_key) = opened else {
             stored.failed_attempts += 1;
             let left = policy.attempts.saturating_sub(stored.failed_attempts);
-            ring.pending_audit.push(pending(&slot.member_id, &slot.member_name, "sign-in-failed"));
+            ring.pending_audit.push(pending(&slot.member_id, &slot.member_name, "sign-in-failed", client));
             if left == 0 {
                 let stored = ring.slot_mut(&slot.member_id).expect("the slot just read");
                 stored.failed_attempts = 0;
                 stored.locked_until = Some((now() + Duration::minutes(policy.minutes as i64)).to_rfc3339());
-                ring.pending_audit.push(pending(&slot.member_id, &slot.member_name, "account-locked"));
+                ring.pending_audit.push(pending(&slot.member_id, &slot.member_name, "account-locked", client));
                 return Err(Error::Auth(format!(
                     "wrong password for {}; the account is now locked for {} minutes",
                     slot.member_name, policy.minutes
@@ -177,7 +190,7 @@ impl Registry {
                 action: e.action.clone(),
                 record_type: "account".into(),
                 record_id: Some(e.member_id.clone()),
-                details: "{}".into(),
+                details: e.client.as_ref().map_or_else(|| "{}".into(), |c| serde_json::json!({ "client": c }).to_string()),
             };
             audit::append(&tx, &row)?;
         }
@@ -230,7 +243,7 @@ impl Registry {
             return Err(Error::validation("member", "the recovery key has no password; set a lead's password instead"));
         }
         check_password_policy("new password", new, &self.actor().name.clone())?;
-        unlock_slot(self.path(), &self.actor().member_id.clone(), current, true)?;
+        unlock_slot(self.path(), &self.actor().member_id.clone(), current, true, self.actor().client.clone().as_deref())?;
         self.change_own_password_unchecked(new)
     }
 
