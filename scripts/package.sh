@@ -42,5 +42,5 @@ echo "built $out/cocm-server_${version}_${arch}.deb"
 # The desktop app: Tauri's bundler (its npm CLI, fetched for this build only: it is not one of
 # the test suite's packages).
 (cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb --config '{"bundle":{"active":true}}')
-cp target/release/bundle/deb/*.deb "$out/"
+cp target/release/bundle/deb/*.deb "$out/cocm-desktop_${version}_${arch}.deb"
 ls -1 "$out"/*.deb
