@@ -10,7 +10,7 @@ use crate::snapshot::{self, EpisodeSnapshot, Scope};
 use crate::vocab::{EpisodeStatus, Target};
 use crate::{Registry, Result, team};
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct CaseloadRow {
     pub mrn: String,
     pub name: String,
@@ -64,7 +64,7 @@ pub(crate) fn row(s: &EpisodeSnapshot, e: Evaluation) -> CaseloadRow {
 }
 
 /// The caseload screen's data: the rows, their counts, and the date they are as of.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct CaseloadView {
     pub rows: Vec<CaseloadRow>,
     pub counts: CaseloadCounts,
@@ -72,7 +72,7 @@ pub struct CaseloadView {
 }
 
 /// The counts shown above the caseload.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct CaseloadCounts {
     pub on_caseload: usize,
     pub flagged: usize,

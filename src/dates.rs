@@ -122,6 +122,14 @@ impl Serialize for Month {
     }
 }
 
+/// Read back from its JSON (a practice server's answer to `cocm --server`).
+impl<'de> serde::Deserialize<'de> for Month {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Month::parse("month", &text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@ string_enum!(
 );
 
 /// The derived numbers of one instrument within an episode.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct InstrumentMeasures {
     pub count: usize,
     pub baseline: u8,

@@ -21,13 +21,13 @@ string_enum!(
     }
 );
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct ReasonSince {
     pub reason: QueueReason,
     pub since: Date,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct QueueEntry {
     pub mrn: String,
     pub name: String,

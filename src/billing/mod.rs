@@ -91,7 +91,7 @@ string_enum!(
     }
 );
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq, ts_rs::TS)]
 pub struct CodeUnits {
     pub code: String,
     pub units: u32,
@@ -206,14 +206,14 @@ pub(crate) fn exclusion(c: &ContactFacts, roles: &[Role]) -> Option<ExclusionRea
     }
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct ExcludedMinutes {
     pub reason: ExclusionReason,
     pub minutes: u32,
 }
 
 /// A contact behind a patient-month.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct BilledContact {
     pub id: String,
     pub date: Date,
@@ -224,7 +224,7 @@ pub struct BilledContact {
 }
 
 /// One patient-month with any minutes.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct BillingRow {
     pub mrn: String,
     pub name: String,
@@ -253,7 +253,7 @@ pub struct BillingRow {
 }
 
 /// The month's totals.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct BillingTotals {
     /// Patients with at least one code.
     pub patients: usize,
@@ -340,7 +340,7 @@ pub fn to_csv(rows: &[BillingRow]) -> Result<String> {
 }
 
 /// The billing screen's data: a month's rows and their totals.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct BillingView {
     pub rows: Vec<BillingRow>,
     pub totals: BillingTotals,

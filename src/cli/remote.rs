@@ -3,11 +3,17 @@
 //! certificate is pinned: `--fingerprint` (which pins it), else the one pinned before, else
 //! the one it presents on first use (printed, and pinned).
 //!
-//! Reads print the same JSON (`--json`) and CSV (`--csv`) as on a file; writes print the new
-//! record's id. Tables for a person, and the commands that manage the file itself, are run on
-//! the server's machine.
+//! Reads print what they print on a file (the table, `--json` or `--csv`), from the server's
+//! JSON read back into the core's types; writes print the new record's id. The commands that
+//! manage the file itself (accounts, backups, imports) and the reports run on the server's
+//! machine.
 
 use serde_json::{Value, json};
+
+use cocm::billing::BillingView;
+use cocm::caseload::CaseloadView;
+use cocm::dates;
+use cocm::queue::QueueEntry;
 
 use super::{Command, output};
 use cocm::client::{self, Client};
@@ -40,6 +46,11 @@ pub fn connect(url: &str, fingerprint: Option<&str>, member: &str, password: &st
     Ok(client)
 }
 
+/// The server's JSON as the core's own type, for the CLI's own printing.
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| Error::Storage(format!("the server's answer is not what this version reads: {e}")))
+}
+
 fn unsupported(what: &str) -> Error {
     Error::validation(
         "server",
@@ -58,21 +69,27 @@ pub fn run(client: &Client, command: Command) -> Result<()> {
     };
     match command {
         Command::Caseload { as_of: date, care_manager, format } => {
-            if !format.json {
-                return Err(unsupported("a caseload table or CSV is printed on the server's machine"));
+            if format.csv {
+                let details = json!({ "as_of": date.clone().unwrap_or_else(|| dates::today().to_string()), "care_manager": care_manager });
+                client.call("record_export", json!({ "what": "caseload-csv", "details": details }))?;
             }
-            let view = client.call("caseload", json!({ "asOfDate": as_of(date), "careManager": care_manager }))?;
-            output::json(&view["rows"])
+            let view: CaseloadView = typed(client.call("caseload", json!({ "asOfDate": as_of(date), "careManager": care_manager }))?)?;
+            output::caseload(&view.rows, format.json, format.csv)
         }
-        Command::Queue { as_of: date, json: true } => output::json(&client.call("queue", json!({ "asOfDate": as_of(date) }))?),
-        Command::Queue { .. } => Err(unsupported("the queue as a table is printed on the server's machine")),
+        Command::Queue { as_of: date, json } => {
+            let entries: Vec<QueueEntry> = typed(client.call("queue", json!({ "asOfDate": as_of(date) }))?)?;
+            output::queue(&entries, json)
+        }
         Command::Billing { month, format } if format.csv => {
+            // Audited on the server as the same export, and the same CSV.
             let csv = client.call("billing_csv", json!({ "month": month }))?;
             print!("{}", csv.as_str().ok_or_else(|| Error::Storage("the server sent no CSV".into()))?);
             Ok(())
         }
-        Command::Billing { month, format } if format.json => output::json(&client.call("billing", json!({ "month": month }))?["rows"]),
-        Command::Billing { .. } => Err(unsupported("the billing table is printed on the server's machine")),
+        Command::Billing { month, format } => {
+            let view: BillingView = typed(client.call("billing", json!({ "month": month }))?)?;
+            output::billing(&view.rows, format.json, false)
+        }
         Command::Contact { mrn, date, minutes, by, kind, mode, note } => {
             let minutes = super::parse_minutes(&minutes)?;
             let contact = json!({ "date": date, "minutes": minutes, "by": by, "kind": kind, "mode": mode, "note": note });
