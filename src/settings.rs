@@ -9,7 +9,7 @@ use crate::audit;
 use crate::{Error, Registry, Result};
 
 /// The settings the rules read, loaded once per computation.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Settings {
     /// §4: assessments from S − this many days count as baseline. [14]
     #[ts(type = "number")]

@@ -9,7 +9,7 @@ use crate::store::new_id;
 use crate::vocab::Role;
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct TeamMember {
     pub id: String,
     pub name: String,

@@ -344,7 +344,10 @@ fn cocm_with_server_prints_what_it_prints_on_the_file_and_pins_the_certificate()
     assert_eq!(String::from_utf8_lossy(&first.stdout), on_file.stdout);
     assert!(on_file.stdout.contains("P1"));
     // Tables, JSON and CSV: the same bytes as on the file.
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 10] = [
+        &["team", "list"],
+        &["settings", "list"],
+        &["settings", "list", "--json"],
         &["queue", "--json"],
         &["queue"],
         &["caseload", "--json", "--as-of", "2026-11-30"],
@@ -368,6 +371,13 @@ fn cocm_with_server_prints_what_it_prints_on_the_file_and_pins_the_certificate()
         (local(&["contact", "P1", "--date", "2026-13-02", "--minutes", "15", "--by", "LEAD"]), String::from_utf8_lossy(&bad.stderr));
     assert!(!bad.status.success());
     assert_eq!(bad_remote.trim(), bad_local.stderr.trim());
+    // Status changes and settings go through the core's rules there, as here.
+    let discharge = remote(&["status", "P1", "--to", "discharged", "--date", "2026-11-20", "--reason", "moved"], None);
+    assert!(discharge.status.success(), "{}", String::from_utf8_lossy(&discharge.stderr));
+    assert!(!local(&["caseload", "--json", "--as-of", "2026-11-30"]).stdout.contains("\"P1\""));
+    let set = remote(&["settings", "set", "auto_lock_minutes", "0"], None);
+    assert!(!set.status.success() && String::from_utf8_lossy(&set.stderr).contains("auto_lock_minutes"));
+    assert_eq!(String::from_utf8_lossy(&set.stderr).trim(), local(&["settings", "set", "auto_lock_minutes", "0"]).stderr.trim());
     // Another certificate than the pinned one is refused, and nothing is sent.
     let other = ["AB"; 32].join(":");
     let refused = remote(&["queue", "--json"], Some(&other));

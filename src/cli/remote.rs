@@ -14,8 +14,10 @@ use cocm::billing::BillingView;
 use cocm::caseload::CaseloadView;
 use cocm::dates;
 use cocm::queue::QueueEntry;
+use cocm::settings::Settings;
+use cocm::team::TeamMember;
 
-use super::{Command, output};
+use super::{Command, SettingsCommand, TeamCommand, output};
 use cocm::client::{self, Client};
 use cocm::server::tls::normalise_fingerprint;
 use cocm::{Error, Result};
@@ -89,6 +91,17 @@ pub fn run(client: &Client, command: Command) -> Result<()> {
         Command::Billing { month, format } => {
             let view: BillingView = typed(client.call("billing", json!({ "month": month }))?)?;
             output::billing(&view.rows, format.json, false)
+        }
+        Command::Team(TeamCommand::List { json }) => output::team(&typed::<Vec<TeamMember>>(client.call("team", json!({}))?)?, json),
+        Command::Settings(SettingsCommand::List { json }) => {
+            output::settings(&typed::<Settings>(client.call("settings", json!({}))?)?, json)
+        }
+        Command::Settings(SettingsCommand::Set { key, value }) => {
+            output::settings(&typed::<Settings>(client.call("set_setting", json!({ "key": key, "value": value }))?)?, false)
+        }
+        Command::Consent { mrn, date } => client.call("record_consent", json!({ "mrn": mrn, "date": date })).map(drop),
+        Command::Status { mrn, to, date, reason } => {
+            client.call("change_status", json!({ "mrn": mrn, "to": to, "date": date, "reason": reason })).map(drop)
         }
         Command::Contact { mrn, date, minutes, by, kind, mode, note } => {
             let minutes = super::parse_minutes(&minutes)?;
