@@ -241,6 +241,12 @@ fn views_are_shared_until_someone_saves_and_every_listener_hears_of_it() {
     assert_ne!(first, next);
     let after = lead_like.call("caseload", json!({ "careManager": null, "asOfDate": "2026-11-30" })).unwrap();
     assert_eq!(contacts(&after), contacts(&before) + 1, "the cached caseload was not served after the write");
+
+    // Signed out, the listener hears nothing more: its stream ends at the next change.
+    let mut lead_like = lead_like;
+    lead_like.sign_out().unwrap();
+    care_manager.call("log_contact", contact_by("CM", "2026-11-21", 10)).unwrap();
+    assert!(rx.recv_timeout(Duration::from_secs(2)).is_err(), "no version reaches a signed-out listener");
 }
 
 #[test]
