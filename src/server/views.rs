@@ -149,7 +149,7 @@ impl Views {
     /// Computes a view under its own lock, once for everyone waiting on it; returns the version
     /// it was computed at with it.
     fn computed_once(&self, key: &ViewKey, compute: impl FnOnce() -> Result<Bytes>) -> Result<(u64, Bytes)> {
-        let slot = lock(&self.computing).entry(key.clone()).or_default().clone();
+        let slot = self.compute_lock(key.clone());
         let _computing = lock(&slot);
         if let Some(hit) = self.cached(key) {
             return Ok((self.version(), hit));
@@ -204,7 +204,7 @@ impl Views {
             return Ok((self.version(), view));
         }
         let key = (format!("live {name}"), String::new(), today.to_string());
-        let slot = lock(&self.computing).entry(key).or_default().clone();
+        let slot = self.compute_lock(key);
         let _computing = lock(&slot);
         if let Some(view) = current(&lock(&self.live)) {
             return Ok((self.version(), view));
@@ -219,6 +219,11 @@ impl Views {
             set(&mut live, view.clone());
         }
         Ok((version, view))
+    }
+
+    /// The lock that the computation of the view at `key` holds.
+    fn compute_lock(&self, key: ViewKey) -> Arc<Mutex<()>> {
+        lock(&self.computing).entry(key).or_default().clone()
     }
 
     fn cached(&self, key: &ViewKey) -> Option<Bytes> {
