@@ -7,6 +7,7 @@
 //! holds one registry, the server one per signed-in browser), then calls [`run`] with the
 //! registry the session opened, so the core's roles, audit and rules apply unchanged.
 
+use base64ct::{Base64, Encoding};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -52,12 +53,55 @@ impl Context<'_> {
     }
 }
 
+/// Whether a command reads or writes whole files, and where they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Files {
+    /// None: its arguments and result are small JSON.
+    None,
+    /// Paths on the machine that runs the core (from an open or save dialog): the desktop
+    /// app's on a registry file. A server refuses these; its clients use an `Upload` twin.
+    Local,
+    /// A file's bytes travel in the arguments or the result ([`FileContent`]), so a server
+    /// accepts a large request body for it, and only from a signed-in session.
+    Upload,
+}
+
+/// A file sent to or from the core by content: its name (what problems and the audit log name)
+/// and its bytes in standard base64, as a browser's `FileReader` gives them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct FileContent {
+    pub name: String,
+    pub content: String,
+}
+
+impl FileContent {
+    pub fn new(name: &str, bytes: &[u8]) -> FileContent {
+        FileContent { name: name.to_string(), content: Base64::encode_string(bytes) }
+    }
+
+    /// The file's name and bytes; content that is not base64 is refused naming the file.
+    pub fn decode(&self) -> Result<(String, Vec<u8>)> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err(Error::validation("file", "the uploaded file has no name"));
+        }
+        let bytes = Base64::decode_vec(self.content.trim())
+            .map_err(|_| Error::validation("file", format!("{name} did not arrive whole (its content is not base64); choose it again")))?;
+        Ok((name.to_string(), bytes))
+    }
+}
+
+/// The FHIR export as a `.zip` to download: what it holds, and the archive itself.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct FhirDownload {
+    pub report: crate::fhir::FhirExportReport,
+    pub archive: FileContent,
+}
+
 pub struct Command {
     pub name: &'static str,
     pub effect: Effect,
-    /// Reads or writes files on the machine that runs the core (a path from a save dialog):
-    /// the desktop app's only. A server refuses these; a browser downloads or uploads instead.
-    pub local_files: bool,
+    pub files: Files,
     run: fn(&mut Registry, Value, &mut Context) -> Result<Value>,
 }
 
@@ -120,14 +164,14 @@ fn date(field: &str, value: &str) -> Result<Date> {
     dates::parse_date(field, value)
 }
 
-/// One entry of [`COMMANDS`]: its name, effect, whether it touches local files, its arguments
+/// One entry of [`COMMANDS`]: its name, effect, the files it reads or writes, its arguments
 /// (camelCase in JSON) and the body that calls the core with them.
 macro_rules! command {
-    ($name:literal, $effect:ident, $local:literal, |$r:ident, $ctx:ident $(, $arg:ident: $ty:ty)*| $body:expr) => {
+    ($name:literal, $effect:ident, $files:ident, |$r:ident, $ctx:ident $(, $arg:ident: $ty:ty)*| $body:expr) => {
         Command {
             name: $name,
             effect: Effect::$effect,
-            local_files: $local,
+            files: Files::$files,
             run: |$r, args, $ctx| {
                 #[derive(serde::Deserialize)]
                 #[serde(rename_all = "camelCase")]
@@ -146,33 +190,33 @@ macro_rules! command {
 /// Every command a signed-in member can run, in the order the UI's screens use them.
 pub static COMMANDS: &[Command] = &[
     // Accounts and the team.
-    command!("change_own_password", Write, false, |r, ctx, current: String, new: String| {
+    command!("change_own_password", Write, None, |r, ctx, current: String, new: String| {
         let (current, new) = (zeroize::Zeroizing::new(current), zeroize::Zeroizing::new(new));
         r.change_own_password(&current, &new)
     }),
-    command!("accounts", Read, false, |r, ctx| r.accounts()),
-    command!("set_password", Write, false, |r, ctx, member: String, password: String| {
+    command!("accounts", Read, None, |r, ctx| r.accounts()),
+    command!("set_password", Write, None, |r, ctx, member: String, password: String| {
         let password = zeroize::Zeroizing::new(password);
         r.set_password(&member, &password)
     }),
-    command!("unlock_account", Write, false, |r, ctx, member: String| r.unlock_account(&member)),
-    command!("team", Read, false, |r, ctx| r.list_members()),
-    command!("add_member", Write, false, |r, ctx, name: String, role: String| r.add_member(&name, Role::parse("role", &role)?)),
+    command!("unlock_account", Write, None, |r, ctx, member: String| r.unlock_account(&member)),
+    command!("team", Read, None, |r, ctx| r.list_members()),
+    command!("add_member", Write, None, |r, ctx, name: String, role: String| r.add_member(&name, Role::parse("role", &role)?)),
     // The caseload, a patient, and what is recorded on them.
-    command!("caseload", CachedRead, false, |r, ctx, as_of_date: Option<String>, care_manager: Option<String>| {
+    command!("caseload", CachedRead, None, |r, ctx, as_of_date: Option<String>, care_manager: Option<String>| {
         r.caseload_view(as_of(as_of_date)?, care_manager.as_deref().filter(|m| !m.is_empty()))
     }),
-    command!("patient_chart", Audited, false, |r, ctx, mrn: String, as_of_date: Option<String>| {
+    command!("patient_chart", Audited, None, |r, ctx, mrn: String, as_of_date: Option<String>| {
         r.patient_chart(&mrn, as_of(as_of_date)?)
     }),
-    command!("instrument_items", Read, false, |r, ctx, instrument: String| {
+    command!("instrument_items", Read, None, |r, ctx, instrument: String| {
         Instrument::parse("instrument", &instrument).map(|i| i.items().to_vec())
     }),
-    command!("live_score", Read, false, |r, ctx, instrument: String, answers: Vec<Option<i64>>| {
+    command!("live_score", Read, None, |r, ctx, instrument: String, answers: Vec<Option<i64>>| {
         Instrument::parse("instrument", &instrument).map(|i| instruments::live_score(i, &answers))
     }),
     // A form's answers, item by item; a blank item is `null` and is named in the error.
-    command!("record_assessment", Write, false, |r, ctx, mrn: String, date: String, instrument: String, answers: Vec<Option<i64>>| {
+    command!("record_assessment", Write, None, |r, ctx, mrn: String, date: String, instrument: String, answers: Vec<Option<i64>>| {
         match answers.iter().position(Option::is_none) {
             Some(i) => Err(Error::validation("items", format!("item {} is unanswered", i + 1))),
             None => {
@@ -181,91 +225,91 @@ pub static COMMANDS: &[Command] = &[
             }
         }
     }),
-    command!("log_contact", Write, false, |r, ctx, mrn: String, contact: NewContact| r.log_contact(&mrn, &contact)),
-    command!("request_review", Write, false, |r, ctx, mrn: String, request: NewReviewRequest| r.request_review(&mrn, &request)),
-    command!("record_case_review", Write, false, |r, ctx, mrn: String, review: NewCaseReview| r.record_case_review(&mrn, &review)),
-    command!("record_treatment_change", Write, false, |r, ctx, mrn: String, change: NewTreatmentChange| {
+    command!("log_contact", Write, None, |r, ctx, mrn: String, contact: NewContact| r.log_contact(&mrn, &contact)),
+    command!("request_review", Write, None, |r, ctx, mrn: String, request: NewReviewRequest| r.request_review(&mrn, &request)),
+    command!("record_case_review", Write, None, |r, ctx, mrn: String, review: NewCaseReview| r.record_case_review(&mrn, &review)),
+    command!("record_treatment_change", Write, None, |r, ctx, mrn: String, change: NewTreatmentChange| {
         r.record_treatment_change(&mrn, &change)
     }),
-    command!("change_status", Write, false, |r, ctx, mrn: String, to: String, date: String, reason: Option<String>| {
+    command!("change_status", Write, None, |r, ctx, mrn: String, to: String, date: String, reason: Option<String>| {
         let to = EpisodeStatus::parse("to", &to)?;
         let reason = reason.filter(|s| !s.is_empty()).map(|s| DischargeReason::parse("reason", &s)).transpose()?;
         r.change_status(&mrn, to, &date, reason)
     }),
-    command!("record_consent", Write, false, |r, ctx, mrn: String, date: String| r.record_consent(&mrn, &date)),
-    command!("enroll_new_patient", Write, false, |r, ctx, patient: NewPatient, enrolment: Enrolment| {
+    command!("record_consent", Write, None, |r, ctx, mrn: String, date: String| r.record_consent(&mrn, &date)),
+    command!("enroll_new_patient", Write, None, |r, ctx, patient: NewPatient, enrolment: Enrolment| {
         r.enroll_new_patient(&patient, &enrolment)
     }),
-    command!("update_patient", Write, false, |r, ctx, mrn: String, changes: PatientChanges| r.update_patient(&mrn, &changes)),
-    command!("mark_entered_in_error", Write, false, |r, ctx, kind: String, id: String, reason: String| {
+    command!("update_patient", Write, None, |r, ctx, mrn: String, changes: PatientChanges| r.update_patient(&mrn, &changes)),
+    command!("mark_entered_in_error", Write, None, |r, ctx, kind: String, id: String, reason: String| {
         r.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason)
     }),
-    command!("queue", CachedRead, false, |r, ctx, as_of_date: Option<String>| r.queue(as_of(as_of_date)?)),
+    command!("queue", CachedRead, None, |r, ctx, as_of_date: Option<String>| r.queue(as_of(as_of_date)?)),
     // Settings and billing rules.
-    command!("settings", Read, false, |r, ctx| r.settings()),
+    command!("settings", Read, None, |r, ctx| r.settings()),
     // `expected`: the value the form showed; a different stored value is a `conflict`.
-    command!("set_setting", Write, false, |r, ctx, key: String, value: String, expected: Option<String>| {
+    command!("set_setting", Write, None, |r, ctx, key: String, value: String, expected: Option<String>| {
         r.set_setting_if(&key, &value, expected.as_deref())
     }),
-    command!("billing_rule_sets", Read, false, |r, ctx| r.billing_rule_sets()),
+    command!("billing_rule_sets", Read, None, |r, ctx| r.billing_rule_sets()),
     // `expected`: the rules the form showed for that year; different ones are a `conflict`.
-    command!("set_billing_rules", Write, false, |r, ctx, year: i32, rules: BillingRules, expected: Option<BillingRules>| {
+    command!("set_billing_rules", Write, None, |r, ctx, year: i32, rules: BillingRules, expected: Option<BillingRules>| {
         r.set_billing_rules_if(year, &rules, expected.as_ref()).and_then(|_| r.billing_rule_sets())
     }),
     // Billing and reports.
-    command!("billing", CachedRead, false, |r, ctx, month: String| r.billing_view(Month::parse("month", &month)?)),
+    command!("billing", CachedRead, None, |r, ctx, month: String| r.billing_view(Month::parse("month", &month)?)),
     // The month's billing CSV as text (audited as an export), for a browser to download.
-    command!("billing_csv", Audited, false, |r, ctx, month: String| {
+    command!("billing_csv", Audited, None, |r, ctx, month: String| {
         let month = Month::parse("month", &month)?;
         r.record_export("billing-csv", serde_json::json!({ "month": month.to_string() }))?;
         crate::billing::to_csv(&r.billing(month)?)
     }),
     // Writes the month's CSV to the path the user chose in the save dialog.
-    command!("export_billing_csv", Audited, true, |r, ctx, month: String, path: String| {
+    command!("export_billing_csv", Audited, Local, |r, ctx, month: String, path: String| {
         let month = Month::parse("month", &month)?;
         r.record_export("billing-csv", serde_json::json!({ "month": month.to_string(), "file": path }))?;
         let rows = r.billing(month)?;
         std::fs::write(&path, crate::billing::to_csv(&rows)?).map(|_| rows.len()).map_err(Error::from)
     }),
-    command!("reports_view", Read, false, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
+    command!("reports_view", Read, None, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
         r.reports_view(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?)
     }),
     // The patients behind one figure of the period's report.
-    command!("report_members", Read, false, |r,
-                                             ctx,
-                                             from: String,
-                                             to: String,
-                                             care_manager: Option<String>,
-                                             measure: String,
-                                             as_of_date: Option<String>| {
+    command!("report_members", Read, None, |r,
+                                            ctx,
+                                            from: String,
+                                            to: String,
+                                            care_manager: Option<String>,
+                                            measure: String,
+                                            as_of_date: Option<String>| {
         let measure = Measure::parse("measure", &measure)?;
         r.report_members(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?, care_manager.as_deref(), Some(measure)).map(|m| m.1)
     }),
     // The program report's CSV (the practice, then each care manager) as text, for a browser.
-    command!("report_csv", Audited, false, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
+    command!("report_csv", Audited, None, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
         let (from, to) = (date("from", &from)?, date("to", &to)?);
         r.record_export("report-csv", serde_json::json!({ "from": from, "to": to }))?;
         crate::reports::to_csv(&r.program_report(from, to, as_of(as_of_date)?)?.reports())
     }),
-    command!("export_report_csv", Audited, true, |r, ctx, from: String, to: String, path: String, as_of_date: Option<String>| {
+    command!("export_report_csv", Audited, Local, |r, ctx, from: String, to: String, path: String, as_of_date: Option<String>| {
         let (from, to) = (date("from", &from)?, date("to", &to)?);
         r.record_export("report-csv", serde_json::json!({ "from": from, "to": to, "file": path }))?;
         let rows = r.program_report(from, to, as_of(as_of_date)?)?.reports();
         std::fs::write(&path, crate::reports::to_csv(&rows)?).map(|_| rows.len()).map_err(Error::from)
     }),
     // A print-out or PDF of a page, audited before the page is printed (a lead's).
-    command!("record_export", Audited, false, |r, ctx, what: String, details: Option<Value>| {
+    command!("record_export", Audited, None, |r, ctx, what: String, details: Option<Value>| {
         r.record_export(&what, details.unwrap_or_else(|| serde_json::json!({})))
     }),
     // Import and export.
     // The import wizard's look at a file: its columns, the mapping (the one given, else a
     // guess) and a dry run of the whole file with it.
-    command!("import_preview", Audited, true, |r, ctx, path: String, shape: String, mapping: Option<Mapping>| {
+    command!("import_preview", Audited, Local, |r, ctx, path: String, shape: String, mapping: Option<Mapping>| {
         let (name, bytes) = read_import_file(&path)?;
         r.import_preview(&name, &bytes, ImportShape::parse("shape", &shape)?, mapping)
     }),
     // Imports a file, all or nothing, reporting progress every 500 rows.
-    command!("import_file", Write, true, |r, ctx, path: String, mapping: Mapping| {
+    command!("import_file", Write, Local, |r, ctx, path: String, mapping: Mapping| {
         let (name, bytes) = read_import_file(&path)?;
         let mut progress = |done: usize, all: usize| {
             if done.is_multiple_of(500) || done == all {
@@ -274,16 +318,16 @@ pub static COMMANDS: &[Command] = &[
         };
         r.import_csv(&name, &bytes, &mapping, false, &mut progress)
     }),
-    command!("import_mappings", Read, false, |r, ctx| r.import_mappings()),
-    command!("save_import_mapping", Write, false, |r, ctx, name: String, mapping: Mapping| r.save_import_mapping(&name, &mapping)),
+    command!("import_mappings", Read, None, |r, ctx| r.import_mappings()),
+    command!("save_import_mapping", Write, None, |r, ctx, name: String, mapping: Mapping| r.save_import_mapping(&name, &mapping)),
     // FHIR R4 Bulk Data NDJSON into a new or empty folder; with `since`, what changed from then.
-    command!("export_fhir", Audited, true, |r, ctx, dir: String, since: Option<String>| {
+    command!("export_fhir", Audited, Local, |r, ctx, dir: String, since: Option<String>| {
         let since = since.filter(|s| !s.trim().is_empty()).map(|s| date("since", &s)).transpose()?;
         r.export_fhir(std::path::Path::new(&dir), since)
     }),
     // A FHIR Bundle, NDJSON file or folder; `dry_run` checks and stores nothing. Progress
     // every 2,000 resources.
-    command!("import_fhir", Write, true, |r, ctx, path: String, dry_run: bool| {
+    command!("import_fhir", Write, Local, |r, ctx, path: String, dry_run: bool| {
         let files = crate::fhir::sources_at(std::path::Path::new(&path))?;
         let mut progress = |done: usize, all: usize| {
             if done.is_multiple_of(2000) || done == all {
@@ -292,10 +336,38 @@ pub static COMMANDS: &[Command] = &[
         };
         r.import_fhir(&files, dry_run, &mut progress)
     }),
+    // The same four with the file's contents instead of a path: a browser's file input and
+    // download, and the desktop app or CLI connected to a practice server.
+    command!("import_preview_upload", Audited, Upload, |r, ctx, file: FileContent, shape: String, mapping: Option<Mapping>| {
+        let (name, bytes) = file.decode()?;
+        r.import_preview(&name, &bytes, ImportShape::parse("shape", &shape)?, mapping)
+    }),
+    // `dry_run` (`cocm import csv --dry-run` over a server) checks every row and stores nothing.
+    command!("import_upload", Write, Upload, |r, ctx, file: FileContent, mapping: Mapping, dry_run: Option<bool>| {
+        let (name, bytes) = file.decode()?;
+        r.import_csv(&name, &bytes, &mapping, dry_run.unwrap_or(false), &mut |_, _| {})
+    }),
+    // A Bundle or NDJSON files (an export's, chosen together); `dry_run` stores nothing.
+    command!("import_fhir_upload", Write, Upload, |r, ctx, files: Vec<FileContent>, dry_run: bool| {
+        if files.is_empty() {
+            return Err(Error::validation("file", "choose a FHIR Bundle or NDJSON file"));
+        }
+        let mut sources = Vec::new();
+        // An export's manifest lists the files; it holds no resources.
+        for file in files.iter().filter(|f| f.name != "manifest.json") {
+            let (name, bytes) = file.decode()?;
+            sources.push(crate::fhir::FhirSource::bytes(&name, bytes));
+        }
+        r.import_fhir(&sources, dry_run, &mut |_, _| {})
+    }),
+    command!("export_fhir_download", Audited, Upload, |r, ctx, since: Option<String>| {
+        let since = since.filter(|s| !s.trim().is_empty()).map(|s| date("since", &s)).transpose()?;
+        r.export_fhir_archive(since).map(|a| FhirDownload { archive: FileContent::new(&a.report.dir, &a.bytes), report: a.report })
+    }),
 ];
 
 /// The file's name (what problems and the audit log name) and its bytes.
-fn read_import_file(path: &str) -> Result<(String, Vec<u8>)> {
+pub(crate) fn read_import_file(path: &str) -> Result<(String, Vec<u8>)> {
     let path = std::path::PathBuf::from(path);
     let bytes = std::fs::read(&path).map_err(|e| Error::validation("file", format!("cannot read {}: {e}", path.display())))?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
@@ -317,10 +389,23 @@ mod tests {
     }
 
     #[test]
-    fn commands_that_write_files_are_marked_local() {
+    fn commands_that_read_or_write_files_say_so() {
         for name in ["export_billing_csv", "export_report_csv", "import_preview", "import_file", "export_fhir", "import_fhir"] {
-            assert!(find(name).unwrap().local_files, "{name}");
+            assert_eq!(find(name).unwrap().files, Files::Local, "{name}");
         }
-        assert!(!find("billing_csv").unwrap().local_files);
+        for name in ["import_preview_upload", "import_upload", "import_fhir_upload", "export_fhir_download"] {
+            assert_eq!(find(name).unwrap().files, Files::Upload, "{name}");
+        }
+        assert_eq!(find("billing_csv").unwrap().files, Files::None);
+    }
+
+    #[test]
+    fn uploaded_content_that_is_not_base64_is_refused_naming_the_file() {
+        let file = FileContent { name: "caseload.csv".into(), content: "not base64!".into() };
+        let e = file.decode().unwrap_err();
+        assert_eq!(e.code(), "validation");
+        assert!(e.to_string().contains("caseload.csv"), "{e}");
+        let (name, bytes) = FileContent::new("a.csv", b"mrn\n").decode().unwrap();
+        assert_eq!((name.as_str(), bytes.as_slice()), ("a.csv", &b"mrn\n"[..]));
     }
 }

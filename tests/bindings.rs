@@ -56,6 +56,8 @@ fn export(dir: &Path) {
         Item,
         cocm::ErrorPayload,
         cocm::client::ServerCheck,
+        cocm::commands::FileContent,
+        cocm::commands::FhirDownload,
         RecordKind,
         cocm::patients::NewPatient,
         cocm::patients::PatientChanges,

@@ -51,6 +51,22 @@ impl Practice {
         client
     }
 
+    /// `cocm --server URL --as LEAD ARGS…`, pinning in the practice's own pins file.
+    fn cocm(&self, args: &[&str], fingerprint: Option<&str>) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cocm"));
+        command.args(["--server", &self.url(), "--as", "LEAD"]);
+        if let Some(f) = fingerprint {
+            command.args(["--fingerprint", f]);
+        }
+        let pins = self.t.dir.path().join("pins.json");
+        command.args(args).env("COCM_PASSWORD", PASSWORD).env("COCM_PINS", pins).env_remove("COCM_DB").output().unwrap()
+    }
+
+    /// The same command on the registry file the server serves, as LEAD.
+    fn cocm_on_file(&self, args: &[&str]) -> Output {
+        cocm_with(&self.t.path, args, &[("COCM_AS", "LEAD"), ("COCM_PASSWORD", PASSWORD)])
+    }
+
     fn count(&self, sql: &str) -> i64 {
         raw(&self.t.path).query_row(sql, [], |r| r.get(0)).unwrap()
     }
@@ -331,16 +347,8 @@ fn cocm_with_server_prints_what_it_prints_on_the_file_and_pins_the_certificate()
     let practice = Practice::serve(None);
     let care_manager = practice.signed_in("CM");
     care_manager.call("log_contact", contact_by("CM", "2026-10-06", 40)).unwrap();
-    let pins = practice.t.dir.path().join("pins.json");
-    let remote = |args: &[&str], fingerprint: Option<&str>| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cocm"));
-        command.args(["--server", &practice.url(), "--as", "LEAD"]);
-        if let Some(f) = fingerprint {
-            command.args(["--fingerprint", f]);
-        }
-        command.args(args).env("COCM_PASSWORD", PASSWORD).env("COCM_PINS", &pins).env_remove("COCM_DB").output().unwrap()
-    };
-    let local = |args: &[&str]| cocm_with(&practice.t.path, args, &[("COCM_AS", "LEAD"), ("COCM_PASSWORD", PASSWORD)]);
+    let remote = |args: &[&str], fingerprint: Option<&str>| practice.cocm(args, fingerprint);
+    let local = |args: &[&str]| practice.cocm_on_file(args);
 
     // First use: the fingerprint is shown and pinned; the billing CSV is the file's, byte for byte.
     let first = remote(&["billing", "--month", "2026-10", "--csv"], None);
@@ -391,4 +399,132 @@ fn cocm_with_server_prints_what_it_prints_on_the_file_and_pins_the_certificate()
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not the one pinned"));
     // A wrong --fingerprint pins nothing: the server's stays trusted.
     assert!(remote(&["queue", "--json"], None).status.success());
+}
+
+/// A browser (or a remote app or CLI) has no path on the server's disk: files go up by content
+/// and the FHIR export comes down as one archive. The guards are the core's, as on a file.
+#[test]
+fn files_go_up_by_content_and_the_fhir_export_comes_down_as_an_archive() {
+    use cocm::commands::{FhirDownload, FileContent};
+    use std::io::Read;
+    let practice = Practice::serve(None);
+    let lead = practice.signed_in("LEAD");
+    let care_manager = practice.signed_in("CM");
+    let csv = FileContent::new("new-patients.csv", b"MRN,Name,DOB\nU001,Uma Upload,1970-01-01\nU002,Ulf Upload,1980-02-02\n");
+    let mapping = json!({ "shape": "patients", "columns": { "mrn": "MRN", "name": "Name", "dob": "DOB" } });
+    let patients = || practice.count("SELECT count(*) FROM patients");
+    let before = patients();
+
+    // The wizard's preview reads the uploaded file and stores nothing.
+    let preview = lead.call("import_preview_upload", json!({ "file": csv, "shape": "patients", "mapping": mapping })).unwrap();
+    assert_eq!((preview["file"].as_str(), preview["report"]["rows"].as_i64()), (Some("new-patients.csv"), Some(2)));
+    assert_eq!(preview["report"]["added"]["patients"], 2);
+    assert_eq!(patients(), before);
+    // A care manager may not import; content that is not base64 is named; neither stores anything.
+    let refused = care_manager.call("import_upload", json!({ "file": csv, "mapping": mapping })).unwrap_err();
+    assert_eq!(refused.code(), "permission_denied");
+    let damaged = json!({ "file": { "name": "new-patients.csv", "content": "%%%" }, "mapping": mapping });
+    let refused = lead.call("import_upload", damaged).unwrap_err();
+    assert_eq!(refused.code(), "validation");
+    assert!(refused.to_string().contains("new-patients.csv"), "{refused}");
+    assert_eq!(patients(), before);
+    // The import itself, audited with the workstation.
+    let report = lead.call("import_upload", json!({ "file": csv, "mapping": mapping })).unwrap();
+    assert_eq!((report["added"]["patients"].as_i64(), report["dry_run"].as_bool()), (Some(2), Some(false)));
+    assert_eq!(patients(), before + 2);
+    // Each stored record's audit row names its file row and the workstation.
+    assert_eq!(
+        practice.count(
+            "SELECT count(*) FROM audit_log WHERE json_extract(details, '$.source') LIKE 'new-patients.csv row %'
+             AND json_extract(details, '$.client') = '127.0.0.1' AND record_type = 'patient'"
+        ),
+        2
+    );
+
+    // The FHIR export: a lead's only; one zip of NDJSON files and a manifest naming them.
+    assert_eq!(care_manager.call("export_fhir_download", json!({})).unwrap_err().code(), "permission_denied");
+    let download: FhirDownload = serde_json::from_value(lead.call("export_fhir_download", json!({})).unwrap()).unwrap();
+    assert!(download.archive.name.starts_with("fhir-export-") && download.archive.name.ends_with(".zip"));
+    let (_, bytes) = download.archive.decode().unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut entry = |name: &str| {
+        let mut text = String::new();
+        zip.by_name(name).unwrap_or_else(|e| panic!("{name}: {e}")).read_to_string(&mut text).unwrap();
+        text
+    };
+    let exported_patients = entry("Patient.ndjson").lines().count() as i64;
+    assert_eq!(exported_patients, patients());
+    let manifest: Value = serde_json::from_str(&entry("manifest.json")).unwrap();
+    let listed: Vec<&str> = manifest["output"].as_array().unwrap().iter().map(|o| o["url"].as_str().unwrap()).collect();
+    assert!(listed.contains(&"Patient.ndjson"), "{listed:?}");
+    let patient_file = download.report.files.iter().find(|f| f.resource_type == "Patient").unwrap();
+    assert_eq!(patient_file.count as i64, exported_patients);
+    assert_eq!(practice.count("SELECT count(*) FROM audit_log WHERE action = 'export' AND record_type = 'fhir'"), 1);
+
+    // The archive's files go back up as a FHIR import: everything is already there.
+    let files: Vec<FileContent> = listed.iter().map(|name| FileContent::new(name, entry(name).as_bytes())).collect();
+    let check = lead.call("import_fhir_upload", json!({ "files": files, "dryRun": true })).unwrap();
+    assert_eq!(check["already_present"]["patients"].as_i64(), Some(exported_patients));
+    assert_eq!(check["added"]["patients"], 0);
+    assert_eq!(check["problems"].as_array().map(Vec::len), Some(0));
+
+    // An ordinary command's arguments stay small: 3 MB is refused before it is read.
+    let big = json!({ "asOfDate": "x".repeat(3 << 20) });
+    let answer = lead.request("POST", "/api/queue", Some(big), true).unwrap();
+    assert_eq!((answer.status, answer.body["code"].as_str()), (400, Some("validation")));
+}
+
+/// `cocm --server` reads the files to import and writes the export where it runs, and prints
+/// what the same command prints on the registry file.
+#[test]
+fn cocm_with_server_imports_and_exports_files_on_its_own_machine() {
+    let practice = Practice::serve(None);
+    let dir = practice.t.dir.path();
+    std::fs::write(dir.join("new-patients.csv"), "MRN,Name,DOB\nU001,Uma Upload,1970-01-01\n").unwrap();
+    let mapping = json!({ "shape": "patients", "columns": { "mrn": "MRN", "name": "Name", "dob": "DOB" } });
+    std::fs::write(dir.join("map.json"), mapping.to_string()).unwrap();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let same = |args: &[&str]| {
+        let (over, here) = (practice.cocm(args, None), practice.cocm_on_file(args));
+        assert!(over.status.success(), "{args:?}: {}", String::from_utf8_lossy(&over.stderr));
+        assert_eq!(String::from_utf8_lossy(&over.stdout), here.stdout, "{args:?}");
+    };
+
+    // A dry run, a mapping saved by name on the server, then the import by that name.
+    same(&["import", "csv", &path("new-patients.csv"), "--mapping", &path("map.json"), "--dry-run"]);
+    let saved = practice.cocm(
+        &["import", "csv", &path("new-patients.csv"), "--mapping", &path("map.json"), "--dry-run", "--save-mapping", "monthly"],
+        None,
+    );
+    assert!(saved.status.success(), "{}", String::from_utf8_lossy(&saved.stderr));
+    same(&["import", "mappings"]);
+    let imported = practice.cocm(&["import", "csv", &path("new-patients.csv"), "--mapping", "monthly"], None);
+    assert!(String::from_utf8_lossy(&imported.stdout).contains("added 1 patient"), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert_eq!(practice.count("SELECT count(*) FROM patients WHERE mrn = 'U001'"), 1);
+
+    // The FHIR export unpacked here has the same files, resource for resource, as one on the file.
+    let (over, here) = (path("over"), path("here"));
+    let exported = practice.cocm(&["export", "fhir", "--out", &over, "--json"], None);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    assert!(practice.cocm_on_file(&["export", "fhir", "--out", &here]).ok);
+    let files = |dir: &str| {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(files(&over), files(&here));
+    for name in files(&here).iter().filter(|n| n.ends_with(".ndjson")) {
+        let read = |dir: &str| std::fs::read_to_string(std::path::Path::new(dir).join(name)).unwrap();
+        assert_eq!(read(&over), read(&here), "{name}");
+    }
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(std::path::Path::new(&over).join("manifest.json")).unwrap()).unwrap();
+    let first_url = manifest["output"][0]["url"].as_str().unwrap();
+    assert!(first_url.starts_with("file://") && first_url.contains("/over/"), "{first_url}");
+    // A used folder is refused here before anything is asked of the server.
+    let refused = practice.cocm(&["export", "fhir", "--out", &over], None);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not empty"));
+    // And the export read back by the server finds everything already there, as on the file.
+    same(&["import", "fhir", &over, "--dry-run"]);
 }

@@ -271,7 +271,7 @@ pub fn run(app: tauri::AppHandle, state: State, command: String, args: Value) ->
     {
         let guard = lock(&state)?;
         if let Some(remote) = guard.remote.as_ref() {
-            return remote::run(&remote.client, &command, args).map_err(|e| e.payload());
+            return remote.client.run(&command, args).map_err(|e| e.payload());
         }
     }
     with(&state, |r| {

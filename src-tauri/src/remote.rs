@@ -54,28 +54,3 @@ pub fn follow_changes(client: &Client, app: tauri::AppHandle) {
         }
     });
 }
-
-/// Runs a shared command on the server. The two file exports the server refuses (they write
-/// on its disk) are made here instead: the server returns the CSV, and the app writes it
-/// where the user chose.
-pub fn run(client: &Client, command: &str, args: Value) -> Result<Value> {
-    let text = |v: Value| v.as_str().map(String::from).ok_or_else(|| Error::Storage("the server sent no CSV".into()));
-    match command {
-        "export_billing_csv" => {
-            let csv = text(client.call("billing_csv", args.clone())?)?;
-            write(&args, &csv)?;
-            Ok(Value::from(csv.lines().count().saturating_sub(1)))
-        }
-        "export_report_csv" => {
-            let csv = text(client.call("report_csv", args.clone())?)?;
-            write(&args, &csv)?;
-            Ok(Value::from(csv.lines().count().saturating_sub(1)))
-        }
-        _ => client.call(command, args),
-    }
-}
-
-fn write(args: &Value, text: &str) -> Result<()> {
-    let path = args.get("path").and_then(Value::as_str).ok_or_else(|| Error::validation("path", "choose where to save the file"))?;
-    std::fs::write(path, text).map_err(|e| Error::validation("path", format!("cannot write {path}: {e}")))
-}

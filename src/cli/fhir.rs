@@ -4,15 +4,27 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::output;
-use cocm::fhir::{FhirCounts, FhirImportReport};
+use serde_json::json;
+
+use super::{output, remote};
+use cocm::client::Client;
+use cocm::fhir::{FhirCounts, FhirExportReport, FhirImportReport};
 use cocm::{Error, Registry, Result, dates};
 
 pub fn export(mut registry: Registry, out: &Path, since: Option<String>, json: bool) -> Result<()> {
     let since = since.map(|s| dates::parse_date("since", &s)).transpose()?;
-    let report = registry.export_fhir(out, since)?;
+    print_export(&registry.export_fhir(out, since)?, json)
+}
+
+/// `cocm --server URL export fhir --out DIR`: the server's export, unpacked into DIR here.
+pub fn export_on_server(client: &Client, out: &Path, since: Option<String>, json: bool) -> Result<()> {
+    let report = client.run("export_fhir", json!({ "dir": out.display().to_string(), "since": since }))?;
+    print_export(&remote::typed(report)?, json)
+}
+
+fn print_export(report: &FhirExportReport, json: bool) -> Result<()> {
     if json {
-        return output::json(&report);
+        return output::json(report);
     }
     for f in &report.files {
         println!("{:>9}  {}", f.count, f.file);
@@ -35,11 +47,20 @@ pub fn import(registry: Result<Registry>, path: &Path, dry_run: bool, json: bool
     };
     let report = registry.import_fhir(&files, dry_run, &mut progress);
     bar.finish_and_clear();
-    let report = report?;
+    finish_import(&report?, dry_run, json)
+}
+
+/// `cocm --server URL import fhir PATH`: the files go to the server, which imports them.
+pub fn import_on_server(client: &Client, path: &Path, dry_run: bool, json: bool) -> Result<()> {
+    let report = client.run("import_fhir", json!({ "path": path.display().to_string(), "dryRun": dry_run }))?;
+    finish_import(&remote::typed(report)?, dry_run, json)
+}
+
+fn finish_import(report: &FhirImportReport, dry_run: bool, json: bool) -> Result<()> {
     if json {
-        return output::json(&report);
+        return output::json(report);
     }
-    print_report(&report);
+    print_report(report);
     if dry_run && !report.problems.is_empty() {
         return Err(Error::validation("file", format!("{} problem(s); nothing was imported", report.problems.len())));
     }

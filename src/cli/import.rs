@@ -5,8 +5,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use super::output;
-use cocm::import::{ImportCounts, ImportReport, ImportShape, Mapping, table};
+use serde_json::json;
+
+use super::{output, remote};
+use cocm::client::Client;
+use cocm::commands::FileContent;
+use cocm::import::{ImportCounts, ImportReport, ImportShape, Mapping, SavedMapping, table};
 use cocm::{Error, Registry, Result};
 
 #[derive(Subcommand)]
@@ -74,11 +78,14 @@ pub fn guess(file: PathBuf, shape: &str) -> Result<()> {
 }
 
 pub fn mappings(registry: Registry, json: bool) -> Result<()> {
-    let saved = registry.import_mappings()?;
+    print_mappings(&registry.import_mappings()?, json)
+}
+
+fn print_mappings(saved: &[SavedMapping], json: bool) -> Result<()> {
     if json {
         return output::json(&saved);
     }
-    for m in &saved {
+    for m in saved {
         println!("{}  {}  saved {} by {}", m.name, m.mapping.shape, &m.saved_at[..10.min(m.saved_at.len())], m.saved_by);
     }
     Ok(())
@@ -109,15 +116,49 @@ pub fn csv(registry: Result<Registry>, args: CsvArgs) -> Result<()> {
     if let Some(name) = args.save_mapping.as_deref().filter(|_| report.problems.is_empty()) {
         registry.save_import_mapping(name, &mapping)?;
     }
-    if args.json {
-        output::json(&report)?;
+    finish(&report, args.json)
+}
+
+/// `cocm --server URL import csv …`: the file goes to the server, which imports it as the
+/// registry file would (no progress bar: the server answers when it is done).
+pub fn csv_on_server(client: &Client, args: CsvArgs) -> Result<()> {
+    let bytes = read(&args.file, "file")?;
+    let mapping: Mapping = if args.mapping.is_file() {
+        serde_json::from_slice(&read(&args.mapping, "mapping")?)
+            .map_err(|e| Error::validation("mapping", format!("{} is not a mapping: {e}", args.mapping.display())))?
     } else {
-        summary(&report);
+        let name = args.mapping.to_string_lossy();
+        let saved: Vec<SavedMapping> = remote::typed(client.call("import_mappings", json!({}))?)?;
+        saved
+            .into_iter()
+            .find(|m| m.name == name.trim())
+            .map(|m| m.mapping)
+            .ok_or_else(|| Error::NotFound(format!("no saved mapping named '{}'", name.trim())))?
+    };
+    let file = FileContent::new(&file_name(&args.file), &bytes);
+    let report: ImportReport =
+        remote::typed(client.call("import_upload", json!({ "file": file, "mapping": mapping, "dryRun": args.dry_run }))?)?;
+    if let Some(name) = args.save_mapping.as_deref().filter(|_| report.problems.is_empty()) {
+        client.call("save_import_mapping", json!({ "name": name, "mapping": mapping }))?;
+    }
+    finish(&report, args.json)
+}
+
+/// Prints what an import did (or would do); an error if it had problems.
+fn finish(report: &ImportReport, json: bool) -> Result<()> {
+    if json {
+        output::json(report)?;
+    } else {
+        summary(report);
     }
     if !report.problems.is_empty() {
         return Err(Error::validation("file", format!("{} problem(s) in {}; nothing was imported", report.problems.len(), report.file)));
     }
     Ok(())
+}
+
+pub fn mappings_on_server(client: &Client, json: bool) -> Result<()> {
+    print_mappings(&remote::typed::<Vec<SavedMapping>>(client.call("import_mappings", json!({}))?)?, json)
 }
 
 /// "5 patients, 4 enrolments", leaving out kinds with none.

@@ -17,7 +17,8 @@ use cocm::queue::QueueEntry;
 use cocm::settings::Settings;
 use cocm::team::TeamMember;
 
-use super::{Command, SettingsCommand, TeamCommand, output};
+use super::import::ImportCommand;
+use super::{Command, ExportCommand, SettingsCommand, TeamCommand, fhir, import, output};
 use cocm::client::{self, Client};
 use cocm::server::tls::normalise_fingerprint;
 use cocm::{Error, Result};
@@ -49,7 +50,7 @@ pub fn connect(url: &str, fingerprint: Option<&str>, member: &str, password: &st
 }
 
 /// The server's JSON as the core's own type, for the CLI's own printing.
-fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {
+pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {
     serde_json::from_value(value).map_err(|e| Error::Storage(format!("the server's answer is not what this version reads: {e}")))
 }
 
@@ -121,6 +122,12 @@ pub fn run(client: &Client, command: Command) -> Result<()> {
                                  "referral": referral, "other": other, "note": recommendation });
             id(client.call("record_case_review", json!({ "mrn": mrn, "review": review }))?)
         }
+        Command::Import(ImportCommand::Csv(args)) => import::csv_on_server(client, args),
+        Command::Import(ImportCommand::Fhir { path, dry_run, json }) => fhir::import_on_server(client, &path, dry_run, json),
+        Command::Import(ImportCommand::Mappings { json }) => import::mappings_on_server(client, json),
+        // Reads only the file given, here.
+        Command::Import(ImportCommand::Guess { file, shape }) => import::guess(file, &shape),
+        Command::Export(ExportCommand::Fhir { out, since, json }) => fhir::export_on_server(client, &out, since, json),
         _ => Err(unsupported("this command runs on the server's machine (or in the app)")),
     }
 }

@@ -5,12 +5,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use zip::ZipWriter;
+use zip::write::SimpleFileOptions;
 
 use super::bulk;
 use super::resources::{self, *};
@@ -20,15 +22,15 @@ use crate::instruments::{Difficulty, Instrument};
 use crate::{Error, Registry, Result, audit};
 
 /// One NDJSON file the export wrote.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FhirFile {
     pub resource_type: String,
     pub file: String,
     pub count: usize,
 }
 
-/// What `export_fhir` wrote, and where.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+/// What `export_fhir` wrote, and where (a folder, or the name of the archive downloaded).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FhirExportReport {
     pub dir: String,
     /// Only records created, changed or marked in error on or after this date (UTC), if given.
@@ -36,10 +38,49 @@ pub struct FhirExportReport {
     pub files: Vec<FhirFile>,
 }
 
+/// The same export as one `.zip` in memory (the NDJSON files and `manifest.json`), for a
+/// browser or a remote client to download: nothing is written on the server's disk.
+pub struct FhirArchive {
+    pub report: FhirExportReport,
+    pub bytes: Vec<u8>,
+}
+
+/// Where each resource type's NDJSON goes: a file in the export folder, or a deflated entry of
+/// its own small archive in memory (a zip entry is written whole before the next begins, and
+/// the export interleaves types), merged into one archive at the end without recompressing.
+enum Out {
+    File(BufWriter<File>),
+    Zip(Box<ZipWriter<Cursor<Vec<u8>>>>),
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::File(f) => f.write(buf),
+            Out::Zip(z) => z.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::File(f) => f.flush(),
+            Out::Zip(z) => z.flush(),
+        }
+    }
+}
+
+fn zipped(e: zip::result::ZipError) -> Error {
+    Error::Storage(format!("the export archive could not be written: {e}"))
+}
+
+fn deflated() -> SimpleFileOptions {
+    SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)
+}
+
 /// The NDJSON files being written, one per resource type, in the manifest's order.
 struct Files {
-    dir: PathBuf,
-    open: BTreeMap<&'static str, (BufWriter<File>, usize)>,
+    /// The export folder; `None` writes into archives in memory.
+    dir: Option<PathBuf>,
+    open: BTreeMap<&'static str, (Out, usize)>,
     order: Vec<&'static str>,
 }
 
@@ -65,8 +106,16 @@ impl Files {
     /// Appends a resource of type `kind` to that type's file.
     fn write_as(&mut self, kind: &'static str, resource: &impl Serialize) -> Result<()> {
         if !self.open.contains_key(kind) {
-            let file = File::create(self.dir.join(format!("{kind}.ndjson")))?;
-            self.open.insert(kind, (BufWriter::with_capacity(1 << 20, file), 0));
+            let name = format!("{kind}.ndjson");
+            let out = match &self.dir {
+                Some(dir) => Out::File(BufWriter::with_capacity(1 << 20, File::create(dir.join(&name))?)),
+                None => {
+                    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+                    zip.start_file(name, deflated()).map_err(zipped)?;
+                    Out::Zip(Box::new(zip))
+                }
+            };
+            self.open.insert(kind, (out, 0));
             self.order.push(kind);
         }
         let (out, count) = self.open.get_mut(kind).expect("opened above");
@@ -76,14 +125,22 @@ impl Files {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Vec<FhirFile>> {
-        let mut files = Vec::new();
+    /// The files written, and (in memory) each one's archive.
+    fn finish(mut self) -> Result<(Vec<FhirFile>, Vec<Vec<u8>>)> {
+        let (mut files, mut archives) = (Vec::new(), Vec::new());
         for kind in &self.order {
-            let (mut out, count) = self.open.remove(kind).expect("each kind once");
-            out.flush()?;
-            files.push(FhirFile { resource_type: kind.to_string(), file: format!("{kind}.ndjson"), count });
+            match self.open.remove(kind).expect("each kind once") {
+                (Out::File(mut out), count) => {
+                    out.flush()?;
+                    files.push(FhirFile { resource_type: kind.to_string(), file: format!("{kind}.ndjson"), count });
+                }
+                (Out::Zip(zip), count) => {
+                    archives.push(zip.finish().map_err(zipped)?.into_inner());
+                    files.push(FhirFile { resource_type: kind.to_string(), file: format!("{kind}.ndjson"), count });
+                }
+            }
         }
-        Ok(files)
+        Ok((files, archives))
     }
 }
 
@@ -98,31 +155,63 @@ impl Registry {
         }
         std::fs::create_dir_all(dir)?;
         let started = audit::now();
-        let mut files = Files { dir: dir.to_path_buf(), open: BTreeMap::new(), order: Vec::new() };
-        // One read transaction: every file describes the same moment of the registry.
-        let written = (|| {
-            let tx = self.conn.unchecked_transaction()?;
-            write_all(&tx, since, &mut files)?;
-            tx.commit()?;
-            files.finish()
-        })();
-        let files = match written {
-            Ok(files) => files,
+        let files = match self.write_resources(Some(dir), since) {
+            Ok((files, _)) => files,
             Err(e) => {
                 remove_written(dir);
                 return Err(e);
             }
         };
-        write_manifest(dir, &started, since, &files)?;
-        let counts: BTreeMap<&str, usize> = files.iter().map(|f| (f.resource_type.as_str(), f.count)).collect();
-        let actor = self.actor().clone();
-        let details =
-            serde_json::json!({ "format": "fhir-r4-ndjson", "dir": dir.display().to_string(), "since": since, "resources": counts });
-        if let Err(e) = audit::record(&self.conn, &actor, "export", "fhir", None, details) {
+        let urls = dir.canonicalize()?;
+        let manifest = manifest(&started, since, &files, |file| format!("file://{}", urls.join(file).display()))?;
+        std::fs::write(dir.join("manifest.json"), manifest)?;
+        let report = FhirExportReport { dir: dir.display().to_string(), since, files };
+        if let Err(e) = self.audit_fhir_export(&report, "dir") {
             remove_written(dir);
             return Err(e);
         }
-        Ok(FhirExportReport { dir: dir.display().to_string(), since, files })
+        Ok(report)
+    }
+
+    /// The same export as one `.zip` named for today, built in memory: what a browser
+    /// downloads from the practice server. A practice lead's, and audited as the folder is.
+    pub fn export_fhir_archive(&mut self, since: Option<Date>) -> Result<FhirArchive> {
+        self.permit(Action::Export)?;
+        let started = audit::now();
+        let (files, parts) = self.write_resources(None, since)?;
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+        for part in parts {
+            zip.merge_archive(zip::ZipArchive::new(Cursor::new(part)).map_err(zipped)?).map_err(zipped)?;
+        }
+        // Inside the archive the manifest's URLs are the entries' own names, beside it.
+        zip.start_file("manifest.json", deflated()).map_err(zipped)?;
+        zip.write_all(&manifest(&started, since, &files, str::to_string)?)?;
+        let bytes = zip.finish().map_err(zipped)?.into_inner();
+        let name = match since {
+            Some(d) => format!("fhir-export-{}-since-{d}.zip", crate::dates::today()),
+            None => format!("fhir-export-{}.zip", crate::dates::today()),
+        };
+        let report = FhirExportReport { dir: name, since, files };
+        self.audit_fhir_export(&report, "archive")?;
+        Ok(FhirArchive { report, bytes })
+    }
+
+    /// Every resource, in one read transaction so that every file describes the same moment.
+    fn write_resources(&mut self, dir: Option<&Path>, since: Option<Date>) -> Result<(Vec<FhirFile>, Vec<Vec<u8>>)> {
+        let mut files = Files { dir: dir.map(Path::to_path_buf), open: BTreeMap::new(), order: Vec::new() };
+        let tx = self.conn.unchecked_transaction()?;
+        write_all(&tx, since, &mut files)?;
+        tx.commit()?;
+        files.finish()
+    }
+
+    /// The export's audit row: where it went (`place` names the folder or archive) and counts.
+    fn audit_fhir_export(&mut self, report: &FhirExportReport, place: &str) -> Result<()> {
+        let counts: BTreeMap<&str, usize> = report.files.iter().map(|f| (f.resource_type.as_str(), f.count)).collect();
+        let actor = self.actor().clone();
+        let mut details = serde_json::json!({ "format": "fhir-r4-ndjson", "since": report.since, "resources": counts });
+        details[place] = Value::from(report.dir.clone());
+        audit::record(&self.conn, &actor, "export", "fhir", None, details).map(drop)
     }
 }
 
@@ -138,12 +227,10 @@ fn remove_written(dir: &Path) {
     }
 }
 
-fn write_manifest(dir: &Path, started: &str, since: Option<Date>, files: &[FhirFile]) -> Result<()> {
-    let absolute = dir.canonicalize()?;
-    let output: Vec<Value> = files
-        .iter()
-        .map(|f| serde_json::json!({ "type": f.resource_type, "url": format!("file://{}", absolute.join(&f.file).display()), "count": f.count }))
-        .collect();
+/// The Bulk Data manifest (a status response's body), with each file's URL as `url` makes it.
+fn manifest(started: &str, since: Option<Date>, files: &[FhirFile], url: impl Fn(&str) -> String) -> Result<Vec<u8>> {
+    let output: Vec<Value> =
+        files.iter().map(|f| serde_json::json!({ "type": f.resource_type, "url": url(&f.file), "count": f.count })).collect();
     let request = match since {
         Some(d) => format!("cocm export fhir --since {d}"),
         None => "cocm export fhir".to_string(),
@@ -155,8 +242,7 @@ fn write_manifest(dir: &Path, started: &str, since: Option<Date>, files: &[FhirF
         "output": output,
         "error": [],
     });
-    std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
-    Ok(())
+    Ok(serde_json::to_vec_pretty(&manifest)?)
 }
 
 /// `since` as the SQL filters compare it: '' (everything) or the date, which sorts before any

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::fields::*;
@@ -31,7 +31,7 @@ use crate::voids::{self, RecordKind};
 use crate::{Registry, Result, loinc, team};
 
 /// What a FHIR import added, or found already there.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FhirCounts {
     pub team_members: usize,
     pub patients: usize,
@@ -45,7 +45,7 @@ pub struct FhirCounts {
 }
 
 /// One resource the import could not take, by file and line (NDJSON) or entry (Bundle).
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FhirProblem {
     pub location: String,
     /// `Observation/abc`, as the file names it.
@@ -60,7 +60,7 @@ impl std::fmt::Display for FhirProblem {
 }
 
 /// What a FHIR import did, or (a dry run) would do.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FhirImportReport {
     pub files: Vec<String>,
     pub resources: usize,

@@ -29,6 +29,14 @@ impl FhirSource {
         FhirSource { name, data: Data::Path(path.to_path_buf()) }
     }
 
+    /// The whole file (for sending it to a practice server).
+    pub fn read(&self) -> Result<Vec<u8>> {
+        match &self.data {
+            Data::Path(path) => std::fs::read(path).map_err(|e| Error::validation("file", format!("cannot read {}: {e}", self.name))),
+            Data::Bytes(bytes) => Ok(bytes.clone()),
+        }
+    }
+
     /// A file's contents already in memory.
     pub fn bytes(name: &str, bytes: Vec<u8>) -> FhirSource {
         FhirSource { name: name.to_string(), data: Data::Bytes(bytes) }

@@ -10,7 +10,7 @@ pub mod mapping;
 mod saved;
 pub mod table;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::access::Action;
 use crate::{Error, Registry, Result};
@@ -19,7 +19,7 @@ pub use saved::SavedMapping;
 pub use table::Table;
 
 /// How many records of each kind an import added, or found already there.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ImportCounts {
     pub patients: usize,
     pub episodes: usize,
@@ -37,7 +37,7 @@ impl ImportCounts {
 }
 
 /// One problem, by the file's row (the header is row 1) and column header.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ImportProblem {
     pub row: usize,
     pub column: String,
@@ -51,7 +51,7 @@ impl std::fmt::Display for ImportProblem {
 }
 
 /// What an import did, or (a dry run) would do.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ImportReport {
     pub file: String,
     pub shape: ImportShape,
@@ -67,7 +67,7 @@ pub struct ImportReport {
 }
 
 /// One row of the preview.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ImportPreviewRow {
     pub row: usize,
     /// `new`, `already-there` or `problem`.

@@ -1,13 +1,13 @@
 //! Import mappings saved by name in the registry, for files that come back every month.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Mapping;
 use crate::access::Action;
 use crate::{Error, Registry, Result, audit};
 
 /// A mapping saved under a name.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SavedMapping {
     pub name: String,
     pub mapping: Mapping,

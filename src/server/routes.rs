@@ -32,6 +32,11 @@ use crate::store::StartState;
 use crate::{Error, Registry, accounts, commands};
 
 pub(crate) const CSRF_HEADER: &str = "x-cocm-csrf";
+/// A command's JSON arguments.
+const ARGUMENTS_LIMIT: usize = 2 << 20;
+/// An uploaded import (a year's FHIR export of a large practice is a few hundred MB; base64
+/// adds a third).
+const UPLOAD_LIMIT: usize = 512 << 20;
 
 pub(crate) fn router(shared: Arc<Shared>, ui: Option<PathBuf>) -> Router {
     let api = Router::new()
@@ -254,19 +259,27 @@ async fn run(
     Path(name): Path<String>,
     method: Method,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    request: axum::extract::Request,
 ) -> Reply {
     let live = session(&shared, &headers).await?;
     if method != Method::GET {
         check_csrf(&live, &headers)?;
     }
     let command = commands::find(&name).ok_or_else(|| Error::NotFound(format!("there is no command {name:?}")))?;
-    if command.local_files {
-        return Err(Error::PermissionDenied(format!(
-            "{name} reads or writes files on the machine that runs the registry: use the desktop app or the cocm CLI there"
-        ))
-        .into());
-    }
+    let limit = match command.files {
+        commands::Files::Local => {
+            return Err(Error::PermissionDenied(format!(
+                "{name} reads or writes files on the machine that runs the registry: use the desktop app or the cocm CLI there"
+            ))
+            .into());
+        }
+        commands::Files::Upload => UPLOAD_LIMIT,
+        commands::Files::None => ARGUMENTS_LIMIT,
+    };
+    // Read only now, from a signed-in session, so no one else can make the server hold a file.
+    let body = axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| Error::validation("file", format!("the request is larger than this server accepts ({} MB)", limit / (1 << 20))))?;
     let args: serde_json::Value = if body.is_empty() {
         serde_json::Value::Null
     } else {

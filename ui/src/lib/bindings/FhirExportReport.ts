@@ -2,7 +2,7 @@
 import type { FhirFile } from "./FhirFile";
 
 /**
- * What `export_fhir` wrote, and where.
+ * What `export_fhir` wrote, and where (a folder, or the name of the archive downloaded).
  */
 export type FhirExportReport = { dir: string, 
 /**

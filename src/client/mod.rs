@@ -2,6 +2,8 @@
 //! certificate, by its SHA-256 fingerprint (pinned), and speaks the server's API: sign in,
 //! then run any of `commands::COMMANDS` with the same JSON as the app.
 
+mod files;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
