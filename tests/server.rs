@@ -420,6 +420,12 @@ fn files_go_up_by_content_and_the_fhir_export_comes_down_as_an_archive() {
     assert_eq!((preview["file"].as_str(), preview["report"]["rows"].as_i64()), (Some("new-patients.csv"), Some(2)));
     assert_eq!(preview["report"]["added"]["patients"], 2);
     assert_eq!(patients(), before);
+    // The desktop app connected to the server names a path on its own computer, as it does on a
+    // file; its client reads the file and sends it, and gets the same preview.
+    let on_disk = practice.t.dir.path().join("new-patients.csv");
+    std::fs::write(&on_disk, csv.decode().unwrap().1).unwrap();
+    let args = json!({ "path": on_disk.display().to_string(), "shape": "patients", "mapping": mapping });
+    assert_eq!(lead.run("import_preview", args).unwrap(), preview);
     // A care manager may not import; content that is not base64 is named; neither stores anything.
     let refused = care_manager.call("import_upload", json!({ "file": csv, "mapping": mapping })).unwrap_err();
     assert_eq!(refused.code(), "permission_denied");

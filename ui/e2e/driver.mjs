@@ -88,8 +88,9 @@ export class App {
   }
 
   /** Debian's Chromium (through chromium-driver) on `url`: the same UI, served by a practice
-   * server whose self-signed certificate the browser is told to accept. */
-  static async browser(url) {
+   * server whose self-signed certificate the browser is told to accept. Downloads go to
+   * `downloads` (a folder) without asking. */
+  static async browser(url, { downloads = tmpdir() } = {}) {
     const port = PORT + 2000;
     // On an X display of its own, so that the app's screenshots (of the whole screen) still show the app.
     const driver = spawn("xvfb-run", ["-a", "-s", "-screen 0 1280x800x24", "chromedriver", `--port=${port}`], {
@@ -101,7 +102,11 @@ export class App {
     driver.stderr.on("data", (d) => (browser.log += d));
     await driverReady(port, "chromedriver");
     const profile = mkdtempSync(join(tmpdir(), "cocm-chromium-"));
-    const options = { binary: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", `--user-data-dir=${profile}`] };
+    const options = {
+      binary: "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", `--user-data-dir=${profile}`],
+      prefs: { "download.default_directory": downloads, "download.prompt_for_download": false },
+    };
     const res = await browser.#post("/session", { capabilities: { alwaysMatch: { browserName: "chrome", acceptInsecureCerts: true, "goog:chromeOptions": options } } });
     browser.session = res.sessionId;
     await browser.#post(browser.#s("/url"), { url });

@@ -4,13 +4,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { App, CLI, DEMO_LEAD, DEMO_PASSWORD, cli, demoRegistry } from "./driver.mjs";
 
 const UI_DIST = resolve(import.meta.dirname, "../dist");
+const SEEDS = resolve(import.meta.dirname, "../../seeds/import");
 
 /** `cocm serve` on a free loopback port; resolves once it has printed its address and fingerprint. */
 function serve(db) {
@@ -107,6 +108,55 @@ test("practice server: the consultant's review in Chromium leaves the app's queu
   } finally {
     await browser?.stop();
     await app?.stop();
+    server.process.kill("SIGTERM");
+  }
+});
+
+test("practice server: the practice lead imports files and downloads the FHIR export in Chromium", async () => {
+  const db = demoRegistry();
+  const server = await serve(db);
+  const downloads = mkdtempSync(join(tmpdir(), "cocm-downloads-"));
+  let browser;
+  try {
+    browser = await App.browser(server.url, { downloads });
+    await browser.signedIn("Morgan Grant");
+    await browser.click('[data-testid="nav-import"]');
+
+    // The import wizard takes the file from the browser's file input: checked, then imported.
+    await browser.type('[data-testid="import-file"]', join(SEEDS, "patients.csv"));
+    await browser.find('[data-testid="import-mapping"]');
+    assert.match(await browser.text('[data-testid="import-summary"]'), /5 rows: would add 5 patients, 4 enrolments; already there: nothing/);
+    assert.ok(!cli(db, "caseload").some((r) => r.mrn === "I001"), "nothing is stored by checking");
+    await browser.screenshot("server-7-browser-import-preview");
+    await browser.click('[data-testid="import-run"]');
+    await browser.find('[data-testid="import-result"]');
+    assert.match(await browser.text('[data-testid="import-result"]'), /Imported patients\.csv: 5 rows; added 5 patients, 4 enrolments/);
+    assert.ok(cli(db, "caseload").some((r) => r.mrn === "I001"));
+
+    // The FHIR export arrives as one .zip in the browser's downloads.
+    await browser.click('[data-testid="fhir-export"]');
+    await browser.find('[data-testid="fhir-export-result"]');
+    assert.match(await browser.text('[data-testid="fhir-export-result"]'), /Downloaded fhir-export-\d{4}-\d{2}-\d{2}\.zip/);
+    assert.match(await browser.text('[data-testid="fhir-export-files"]'), /Patient\.ndjson\s*73\s*Coverage/);
+    const zip = await browser.waitFor("the archive in the downloads folder", () => readdirSync(downloads).find((f) => /^fhir-export-.*\.zip$/.test(f)));
+    assert.equal(readFileSync(join(downloads, zip)).subarray(0, 2).toString(), "PK", "a zip archive");
+
+    // An EHR's Bundle, uploaded: checked, then imported.
+    await browser.type('[data-testid="fhir-import-files"]', join(SEEDS, "ehr-bundle.json"));
+    await browser.find('[data-testid="fhir-preview"]');
+    assert.match(await browser.text('[data-testid="fhir-preview"]'), /16 resources in ehr-bundle\.json: would add 1 patient, 1 episode, 2 assessments/);
+    await browser.click('[data-testid="fhir-import"]');
+    await browser.find('[data-testid="fhir-import-result"]');
+    assert.match(await browser.text('[data-testid="fhir-import-result"]'), /Imported 16 resources: added 1 patient, 1 episode, 2 assessments/);
+    await browser.screenshot("server-8-browser-fhir");
+    assert.ok(cli(db, "caseload").some((r) => r.mrn === "E001"));
+    const exported = cli(db, "audit", "--limit", "100").find((e) => e.action === "export" && e.record_type === "fhir");
+    assert.equal(exported.details.client, "127.0.0.1", "the export is audited with the workstation");
+  } catch (e) {
+    await browser?.screenshot("failed-server-browser-files").catch(() => {});
+    throw e;
+  } finally {
+    await browser?.stop();
     server.process.kill("SIGTERM");
   }
 });

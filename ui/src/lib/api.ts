@@ -36,9 +36,11 @@ import type { ImportReport } from "./bindings/ImportReport";
 import type { Mapping } from "./bindings/Mapping";
 import type { SavedMapping } from "./bindings/SavedMapping";
 import type { ServerCheck } from "./bindings/ServerCheck";
+import type { FileContent } from "./bindings/FileContent";
+import type { FhirDownload } from "./bindings/FhirDownload";
 import { listen } from "@tauri-apps/api/event";
 
-export type { Account, BillingView, CaseloadView, ErrorPayload, ServerCheck, SignInChoices, StartState };
+export type { Account, BillingView, CaseloadView, ErrorPayload, FileContent, ServerCheck, SignInChoices, StartState };
 
 /** A rejected command's payload, with its human message (never a debug string). */
 export class ApiError extends Error {
@@ -105,14 +107,39 @@ async function call<T>(command: string, args: Record<string, unknown> = {}): Pro
 // Whoever the browser signed in as, so that a locked session unlocks as the same member.
 let lockedMember: string | null = null;
 
-/** Saves `text` as a file through the browser's downloads. */
-export function download(name: string, text: string, type = "text/csv") {
+/** Saves `text` (or bytes) as a file through the browser's downloads. */
+export function download(name: string, text: string | Uint8Array<ArrayBuffer>, type = "text/csv") {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const link = Object.assign(document.createElement("a"), { href: url, download: name });
   document.body.append(link);
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1_000);
+}
+
+/** Saves a file the core sent by content (base64) through the browser's downloads. */
+export function downloadContent(file: FileContent, type: string) {
+  const bytes = Uint8Array.from(atob(file.content), (c) => c.charCodeAt(0));
+  download(file.name, bytes, type);
+}
+
+/** A file the user chose in a browser's file input, as the core's upload commands take it. */
+export function readUpload(file: File): Promise<FileContent> {
+  return new Promise((done, failed) => {
+    const reader = new FileReader();
+    // A data URL is "data:<type>;base64,<content>": the content is what follows the comma.
+    reader.onload = () => done({ name: file.name, content: String(reader.result).replace(/^[^,]*,/, "") });
+    reader.onerror = () => failed(new ApiError({ code: "validation", message: `file: ${file.name} could not be read; choose it again` }));
+    reader.readAsDataURL(file);
+  });
+}
+
+/** Calls `report` with an import's progress (rows or resources done, and in all), where the
+ * core reports it (the desktop app); a server answers when the import is done. */
+export function onImportProgress(report: (done: number, all: number) => void): () => void {
+  if (transport !== "app") return () => {};
+  const unlisten = listen<[number, number]>("import-progress", (e) => report(e.payload[0], e.payload[1]));
+  return () => void unlisten.then((f) => f());
 }
 
 /** Calls `changed` whenever anyone saves anything on the practice server (server-sent events
@@ -210,4 +237,10 @@ export const api = {
   saveImportMapping: (name: string, mapping: Mapping) => call<SavedMapping>("save_import_mapping", { name, mapping }),
   exportFhir: (dir: string, since: string | null) => call<FhirExportReport>("export_fhir", { dir, since }),
   importFhir: (path: string, dryRun: boolean) => call<FhirImportReport>("import_fhir", { path, dryRun }),
+  // The same imports and export by content, where the core cannot see this computer's files.
+  importPreviewUpload: (file: FileContent, shape: string, mapping: Mapping | null) =>
+    call<ImportPreview>("import_preview_upload", { file, shape, mapping }),
+  importUpload: (file: FileContent, mapping: Mapping) => call<ImportReport>("import_upload", { file, mapping }),
+  importFhirUpload: (files: FileContent[], dryRun: boolean) => call<FhirImportReport>("import_fhir_upload", { files, dryRun }),
+  exportFhirDownload: (since: string | null) => call<FhirDownload>("export_fhir_download", { since }),
 };
