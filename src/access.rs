@@ -32,6 +32,7 @@ string_enum!(
         ChangeBillingRules => "change-billing-rules",
         Export => "export",
         Import => "import",
+        ReadAuditLog => "read-audit-log",
     }
 );
 
@@ -56,6 +57,7 @@ impl Action {
             Action::ChangeBillingRules => "changing billing rules",
             Action::Export => "exporting registry data",
             Action::Import => "importing records from a file",
+            Action::ReadAuditLog => "reading the audit log",
         }
     }
 }

@@ -26,7 +26,7 @@ pub struct NewAssessment {
     pub difficulty: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Assessment {
     pub id: String,
     pub date: Date,

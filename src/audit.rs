@@ -13,7 +13,7 @@ use crate::{Registry, Result};
 
 /// Who is acting: the signed-in team member. Emergency access with the recovery key acts as
 /// `RECOVERY_ACTOR_ID`, with a practice lead's permissions.
-#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Actor {
     pub member_id: String,
     pub name: String,
@@ -258,7 +258,7 @@ pub(crate) fn author_of(
     Ok(conn.query_row(&sql, (record_type, id), |r| r.get(0)).optional()?.flatten())
 }
 
-#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct AuditEntry {
     #[ts(type = "number")]
     pub seq: i64,
@@ -305,7 +305,21 @@ fn entry(r: &rusqlite::Row) -> rusqlite::Result<AuditEntry> {
 }
 
 impl Registry {
-    /// Who viewed or changed one patient's record, and when, oldest first (`cocm audit --patient`).
+    /// The audit log as a person reads it (`cocm audit`, over a server too): a practice lead's,
+    /// since it tells who looked at which patient and from which workstation. The unguarded
+    /// readers below are for the core's own checks and the tests.
+    pub fn read_audit_log(&mut self, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.permit(crate::access::Action::ReadAuditLog)?;
+        self.audit_log(limit)
+    }
+
+    /// One patient's record of access (`cocm audit --patient`), a practice lead's as above.
+    pub fn read_patient_audit(&mut self, mrn: &str) -> Result<Vec<AuditEntry>> {
+        self.permit(crate::access::Action::ReadAuditLog)?;
+        self.patient_audit(mrn)
+    }
+
+    /// Who viewed or changed one patient's record, and when, oldest first.
     pub fn patient_audit(&self, mrn: &str) -> Result<Vec<AuditEntry>> {
         let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
         let mut stmt = self.conn.prepare(PATIENT_AUDIT_SQL)?;

@@ -17,7 +17,7 @@ use crate::store::{self, SCHEMA_VERSION};
 use crate::{Error, Registry, Result, audit};
 
 /// What `cocm verify` reports, ending in a one-line verdict.
-#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct VerifyReport {
     pub path: String,
     /// `PRAGMA integrity_check`: "ok", or SQLite's first complaint.

@@ -19,7 +19,7 @@ use crate::snapshot::{self, Scope};
 use crate::treatment::{self, TreatmentChange};
 use crate::{Registry, Result};
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct PatientChart {
     pub as_of: Date,
     pub patient: Patient,
@@ -43,7 +43,7 @@ pub struct PatientChart {
 /// discharge or the as-of date (entered-in-error excluded), the severity bands of the main
 /// target's instrument, each instrument's 50 %-of-baseline line, the remission line, and the
 /// dates of treatment changes and case reviews.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Trend {
     pub points: Vec<TrendPoint>,
     pub bands_of: Instrument,
@@ -54,7 +54,7 @@ pub struct Trend {
     pub markers: Vec<Marker>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct TrendPoint {
     pub date: Date,
     pub instrument: Instrument,
@@ -63,13 +63,13 @@ pub struct TrendPoint {
 }
 
 /// Half the baseline: at or below it is a response.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct ResponseLine {
     pub instrument: Instrument,
     pub value: f64,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Marker {
     pub date: Date,
     /// `treatment-change` or `case-review`.

@@ -134,8 +134,9 @@ impl Command {
             | "record_treatment_change"
             | "change_status"
             | "record_consent"
-            | "update_patient" => "/mrn",
-            "enroll_new_patient" => "/patient/mrn",
+            | "update_patient"
+            | "enroll" => "/mrn",
+            "enroll_new_patient" | "add_patient" => "/patient/mrn",
             _ => return None,
         };
         args.pointer(pointer).and_then(Value::as_str).map(|mrn| mrn.trim().to_string())
@@ -216,12 +217,19 @@ pub static COMMANDS: &[Command] = &[
         Instrument::parse("instrument", &instrument).map(|i| instruments::live_score(i, &answers))
     }),
     // A form's answers, item by item; a blank item is `null` and is named in the error.
-    command!("record_assessment", Write, None, |r, ctx, mrn: String, date: String, instrument: String, answers: Vec<Option<i64>>| {
+    // `difficulty`: the PHQ-9's functional question, where it was asked.
+    command!("record_assessment", Write, None, |r,
+                                                ctx,
+                                                mrn: String,
+                                                date: String,
+                                                instrument: String,
+                                                answers: Vec<Option<i64>>,
+                                                difficulty: Option<String>| {
         match answers.iter().position(Option::is_none) {
             Some(i) => Err(Error::validation("items", format!("item {} is unanswered", i + 1))),
             None => {
                 let answers = answers.into_iter().flatten().collect();
-                r.record_assessment(&mrn, &NewAssessment { date, instrument, answers, difficulty: None })
+                r.record_assessment(&mrn, &NewAssessment { date, instrument, answers, difficulty })
             }
         }
     }),
@@ -240,6 +248,9 @@ pub static COMMANDS: &[Command] = &[
     command!("enroll_new_patient", Write, None, |r, ctx, patient: NewPatient, enrolment: Enrolment| {
         r.enroll_new_patient(&patient, &enrolment)
     }),
+    // A patient on the registry without an episode yet (`cocm patient add`), and enrolling one.
+    command!("add_patient", Write, None, |r, ctx, patient: NewPatient| r.add_patient(&patient)),
+    command!("enroll", Write, None, |r, ctx, mrn: String, enrolment: Enrolment| r.enroll(&mrn, &enrolment)),
     command!("update_patient", Write, None, |r, ctx, mrn: String, changes: PatientChanges| r.update_patient(&mrn, &changes)),
     command!("mark_entered_in_error", Write, None, |r, ctx, kind: String, id: String, reason: String| {
         r.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason)
@@ -285,6 +296,32 @@ pub static COMMANDS: &[Command] = &[
         let measure = Measure::parse("measure", &measure)?;
         r.report_members(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?, care_manager.as_deref(), Some(measure)).map(|m| m.1)
     }),
+    // The program report as `cocm report` prints it: for the period, month by month, with each
+    // care manager, or with the patients behind one figure.
+    command!("report", Read, None, |r, ctx, from: String, to: String, as_of_date: Option<String>, care_manager: Option<String>| {
+        r.report(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?, care_manager.as_deref())
+    }),
+    command!("monthly_reports", Read, None, |r,
+                                             ctx,
+                                             from: String,
+                                             to: String,
+                                             as_of_date: Option<String>,
+                                             care_manager: Option<String>| {
+        r.monthly_reports(Month::parse("from", &from)?, Month::parse("to", &to)?, as_of(as_of_date)?, care_manager.as_deref())
+    }),
+    command!("program_report", Read, None, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
+        r.program_report(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?)
+    }),
+    command!("report_with_members", Read, None, |r,
+                                                 ctx,
+                                                 from: String,
+                                                 to: String,
+                                                 care_manager: Option<String>,
+                                                 measure: String,
+                                                 as_of_date: Option<String>| {
+        let measure = Measure::parse("list", &measure)?;
+        r.report_members(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?, care_manager.as_deref(), Some(measure))
+    }),
     // The program report's CSV (the practice, then each care manager) as text, for a browser.
     command!("report_csv", Audited, None, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
         let (from, to) = (date("from", &from)?, date("to", &to)?);
@@ -301,6 +338,9 @@ pub static COMMANDS: &[Command] = &[
     command!("record_export", Audited, None, |r, ctx, what: String, details: Option<Value>| {
         r.record_export(&what, details.unwrap_or_else(|| serde_json::json!({})))
     }),
+    // The audit log (a practice lead's): the newest entries, or one patient's record of access.
+    command!("audit_log", Read, None, |r, ctx, limit: Option<usize>| r.read_audit_log(limit.unwrap_or(50))),
+    command!("patient_audit", Read, None, |r, ctx, mrn: String| r.read_patient_audit(&mrn)),
     // Import and export.
     // The import wizard's look at a file: its columns, the mapping (the one given, else a
     // guess) and a dry run of the whole file with it.

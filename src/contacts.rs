@@ -32,7 +32,7 @@ pub struct NewContact {
     pub note: String,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Contact {
     pub id: String,
     pub episode_id: String,

@@ -14,7 +14,7 @@ use crate::vocab::{DischargeReason, EpisodeStatus, Target, parse_targets, target
 use crate::voids::{self, EnteredInError};
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Episode {
     pub id: String,
     pub start_date: Date,
@@ -31,7 +31,7 @@ pub struct Episode {
     pub entered_in_error: Option<EnteredInError>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct StatusChange {
     /// What `cocm void status-change ID` takes.
     pub id: String,
@@ -41,7 +41,7 @@ pub struct StatusChange {
     pub entered_in_error: Option<EnteredInError>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Consent {
     pub id: String,
     pub date: Date,
@@ -169,7 +169,7 @@ pub(crate) fn episode_on(conn: &Connection, patient: &PatientRow, field: &str, d
 }
 
 /// Enrolment options; `consent` and `targets` may be left out.
-#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct Enrolment {
     pub start: String,

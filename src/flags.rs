@@ -27,7 +27,7 @@ string_enum!(
 );
 
 /// Everything derived for one episode on the as-of date.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Evaluation {
     pub status: EpisodeStatus,
     #[ts(type = "number")]

@@ -30,7 +30,7 @@ string_enum!(
     }
 );
 
-#[derive(Clone, Copy, Debug, Serialize, ts_rs::TS)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Item {
     pub number: usize,
     pub text: &'static str,
@@ -121,7 +121,7 @@ impl Instrument {
 }
 
 /// One severity band: totals from `from` to `to`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Band {
     pub from: u8,
     pub to: u8,
@@ -129,7 +129,7 @@ pub struct Band {
 }
 
 /// A scored administration.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Score {
     pub total: u8,
     pub severity: Severity,
@@ -171,7 +171,7 @@ pub fn item9_positive(item9: Option<u8>) -> bool {
 
 /// The running score of a form still being filled in: what a care manager sees while entering
 /// answers item by item. The total and band are final only once every item is answered.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct LiveScore {
     pub answered: usize,
     pub items: usize,

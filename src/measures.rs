@@ -133,7 +133,7 @@ pub fn measure(instrument: Instrument, points: &[Point]) -> Option<InstrumentMea
 }
 
 /// Whether the patient (not one instrument) is improved, responding, in remission.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Copy, Debug, Default, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct PatientOutcome {
     pub improved: bool,
     pub response: bool,

@@ -11,7 +11,7 @@ use crate::team::{self, TeamMember};
 use crate::vocab::{Payer, Role};
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Patient {
     pub id: String,
     pub mrn: String,
@@ -28,7 +28,7 @@ pub struct Patient {
 }
 
 /// A new patient. Team members are named by id or exact name.
-#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct NewPatient {
     pub mrn: String,
@@ -42,7 +42,7 @@ pub struct NewPatient {
 
 /// Changes to a patient's demographics or team; `None` leaves a field as it is,
 /// `Some("")` clears a team member.
-#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct PatientChanges {
     pub name: Option<String>,

@@ -37,7 +37,7 @@ pub struct NewCaseReview {
     pub note: String,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct ReviewRequest {
     pub id: String,
     pub date: Date,
@@ -48,7 +48,7 @@ pub struct ReviewRequest {
     pub entered_in_error: Option<EnteredInError>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct CaseReview {
     pub id: String,
     pub date: Date,

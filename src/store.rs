@@ -31,7 +31,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// The open registry, as the desktop app's title bar names it.
-#[derive(Clone, Debug, serde::Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RegistryInfo {
     pub path: String,
     pub practice: String,
@@ -56,7 +56,7 @@ pub struct StartState {
 }
 
 /// A new registry and its recovery key, which the app shows once for the lead to store.
-#[derive(Clone, Debug, serde::Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct CreatedRegistry {
     pub info: RegistryInfo,
     pub recovery_key: String,

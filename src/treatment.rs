@@ -14,7 +14,7 @@ use crate::vocab::TreatmentChangeKind;
 use crate::voids::{self, EnteredInError};
 use crate::{Error, Registry, Result};
 
-#[derive(Clone, Debug, Default, serde::Deserialize, ts_rs::TS)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct NewTreatmentChange {
     pub date: String,
@@ -22,7 +22,7 @@ pub struct NewTreatmentChange {
     pub description: String,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct TreatmentChange {
     pub id: String,
     pub date: Date,

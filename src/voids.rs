@@ -23,7 +23,7 @@ string_enum!(
     }
 );
 
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct EnteredInError {
     pub at: String,
     pub by: String,

@@ -45,6 +45,8 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("change billing rules", [N, N, N, Y]),
     ("export a plain copy", [N, N, N, Y]),
     ("import a file", [N, N, N, Y]),
+    ("read the audit log", [N, N, N, Y]),
+    ("read a patient's record of access", [N, N, N, Y]),
 ];
 
 const ROLES: [(&str, Role); 4] =
@@ -117,6 +119,8 @@ fn attempt(cell: &str, r: &mut Registry, me: &str, theirs: &str, dir: &Path) -> 
             let csv = format!("MRN,Name,DOB\nIMP-{me},Imported Patient,1970-01-01\n");
             r.import_csv("patients.csv", csv.as_bytes(), &mapping, false, &mut |_, _| {}).map(|_| ())
         }
+        "read the audit log" => r.read_audit_log(10).map(drop),
+        "read a patient's record of access" => r.read_patient_audit("P1").map(drop),
         other => panic!("no such cell: {other}"),
     }
 }

@@ -534,3 +534,88 @@ fn cocm_with_server_imports_and_exports_files_on_its_own_machine() {
     // And the export read back by the server finds everything already there, as on the file.
     same(&["import", "fhir", &over, "--dry-run"]);
 }
+
+/// Every other command a person runs on a registry file runs over `--server` too, with the
+/// same output and the same refusals; the file-level ones say where to run them instead.
+#[test]
+fn cocm_with_server_runs_every_other_command_as_on_the_file() {
+    let practice = Practice::serve(None);
+    let ok = |args: &[&str]| {
+        let out = practice.cocm(args, None);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let same = |args: &[&str]| {
+        let here = practice.cocm_on_file(args);
+        assert!(here.ok, "{args:?} on the file: {}", here.stderr);
+        assert_eq!(ok(args), here.stdout.trim(), "{args:?}");
+    };
+
+    // Writes: a new patient, enrolled, edited, scored (with the PHQ-9's difficulty question),
+    // treated; one entry marked in error.
+    assert_eq!(ok(&["patient", "add", "--mrn", "S1", "--name", "Sol Server", "--dob", "1975-03-04", "--care-manager", "CM"]).len(), 36);
+    ok(&["enroll", "S1", "--date", "2026-09-01", "--consent", "2026-09-01", "--targets", "depression"]);
+    ok(&["patient", "edit", "S1", "--payer", "medicaid"]);
+    let items = "2,2,2,2,2,1,1,1,0";
+    ok(&["assess", "S1", "--date", "2026-09-01", "--instrument", "phq9", "--items", items, "--difficulty", "very-difficult"]);
+    ok(&["assess", "S1", "--date", "2026-10-20", "--instrument", "phq9", "--items", "1,1,1,1,1,0,0,0,0"]);
+    ok(&["treatment", "S1", "--date", "2026-09-15", "--kind", "medication-started", "--description", "Sertraline 50 mg"]);
+    let wrong = ok(&["contact", "S1", "--date", "2026-10-02", "--minutes", "30", "--by", "LEAD"]);
+    ok(&["void", "contact", &wrong, "--reason", "wrong patient"]);
+    // Reads print the same bytes as on the file.
+    let cases: [&[&str]; 12] = [
+        &["patient", "show", "S1"],
+        &["patient", "show", "S1", "--json", "--as-of", "2026-11-01"],
+        &["report", "--from", "2026-09", "--to", "2026-10", "--as-of", "2026-11-01"],
+        &["report", "--from", "2026-09", "--to", "2026-10", "--as-of", "2026-11-01", "--json"],
+        &["report", "--monthly", "--from", "2026-08", "--to", "2026-10", "--as-of", "2026-11-01"],
+        &["report", "--by-care-manager", "--from", "2026-10", "--as-of", "2026-11-01", "--json"],
+        &["report", "--from", "2026-10", "--list", "caseload", "--as-of", "2026-11-01"],
+        &["report", "--from", "2026-10", "--csv", "--as-of", "2026-11-01"],
+        &["rules", "list"],
+        &["audit", "--patient", "S1", "--json"],
+        &["team", "accounts"],
+        &["team", "accounts", "--json"],
+    ];
+    for args in cases {
+        same(args);
+    }
+    let chart: Value = serde_json::from_str(&ok(&["patient", "show", "S1", "--json"])).unwrap();
+    assert_eq!(chart["patient"]["payer"], "medicaid");
+    assert_eq!(chart["assessments"][0]["difficulty"], "very-difficult", "{}", chart["assessments"]);
+    assert_eq!(practice.count("SELECT count(*) FROM contacts WHERE voided_at IS NOT NULL"), 1);
+
+    // Rules and the team: a rule set from a file here, a new member, their first password.
+    let rules_file = practice.t.dir.path().join("rules-2031.json");
+    let rules: Value = serde_json::from_str(&ok(&["rules", "list"])).unwrap();
+    std::fs::write(&rules_file, rules[0]["rules"].to_string()).unwrap();
+    ok(&["rules", "set", "--year", "2031", "--file", &rules_file.display().to_string()]);
+    assert!(ok(&["rules", "list"]).contains("2031"));
+    let member = ok(&["team", "add", "--name", "Nia New", "--role", "care-manager"]);
+    assert_eq!(member.len(), 36);
+    let mut set = std::process::Command::new(env!("CARGO_BIN_EXE_cocm"));
+    set.args(["--server", &practice.url(), "--as", "LEAD", "team", "password", "Nia New"])
+        .env("COCM_PASSWORD", PASSWORD)
+        .env("COCM_NEW_PASSWORD", "nia-first-password")
+        .env("COCM_PINS", practice.t.dir.path().join("pins.json"));
+    let out = set.output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "password set for Nia New; they choose their own at first sign-in");
+    assert!(practice.cocm_on_file(&["team", "accounts"]).stdout.contains("Nia New"));
+
+    // The audit log is a practice lead's, over the server as on the file.
+    let mut as_cm = std::process::Command::new(env!("CARGO_BIN_EXE_cocm"));
+    as_cm
+        .args(["--server", &practice.url(), "--as", "CM", "audit"])
+        .env("COCM_PASSWORD", PASSWORD)
+        .env("COCM_PINS", practice.t.dir.path().join("pins.json"));
+    let refused = as_cm.output().unwrap();
+    assert!(!refused.status.success());
+    let on_file = cocm_with(&practice.t.path, &["audit"], &[("COCM_AS", "CM"), ("COCM_PASSWORD", PASSWORD)]);
+    assert_eq!(String::from_utf8_lossy(&refused.stderr).trim(), on_file.stderr.trim());
+    assert!(on_file.stderr.contains("reading the audit log"), "{}", on_file.stderr);
+
+    // The commands that work on the file itself say where to run them; nothing is sent.
+    let backup = practice.cocm(&["backup", "--to", "/tmp/nowhere.cocm"], None);
+    assert!(!backup.status.success());
+    assert!(String::from_utf8_lossy(&backup.stderr).contains("backups are made on the server's machine"));
+}

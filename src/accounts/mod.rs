@@ -138,7 +138,7 @@ pub(crate) fn unlock_slot(
 }
 
 /// An account as the team screen shows it.
-#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Account {
     pub member_id: String,
     pub member_name: String,
@@ -149,7 +149,7 @@ pub struct Account {
 
 /// What the sign-in screen may know before anyone has signed in: the names of the members who
 /// have an account, and whether this is the demo registry (whose password it may show).
-#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct SignInChoices {
     pub path: String,
     pub members: Vec<String>,

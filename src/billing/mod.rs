@@ -369,7 +369,7 @@ pub fn no_rule_set_warning(year: i32) -> String {
 }
 
 /// A stored rule set and the year it takes effect.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct RuleSet {
     pub effective_year: i32,
     pub rules: BillingRules,

@@ -399,6 +399,12 @@ enum RulesCommand {
     },
 }
 
+/// A billing rule set from a JSON file (`cocm rules set --file`).
+fn read_rules(file: &Path) -> Result<cocm::billing::BillingRules> {
+    let text = std::fs::read_to_string(file).map_err(|e| Error::validation("file", format!("{}: {e}", file.display())))?;
+    serde_json::from_str(&text).map_err(|e| Error::validation("file", format!("not a billing rule set: {e}")))
+}
+
 fn as_of(value: Option<&str>) -> Result<Date> {
     value.map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", s))
 }
@@ -477,7 +483,7 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Some(url) = server {
         let (member, password) = credentials(&as_member)?;
         let client = remote::connect(&url, fingerprint.as_deref(), &member, &password)?;
-        return remote::run(&client, command);
+        return remote::run(&client, &member, command);
     }
     let db = db.unwrap_or_else(default_registry_path);
     let open = || open(&db, &as_member, recovery_key);
@@ -607,20 +613,16 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             output::billing(&r.billing(month)?, format.json, format.csv)?;
         }
-        Command::Report(args) => report::run(open()?, args)?,
+        Command::Report(args) => report::run(&mut open()?, args)?,
         Command::Settings(SettingsCommand::List { json }) => output::settings(&open()?.settings()?, json)?,
         Command::Settings(SettingsCommand::Set { key, value }) => output::settings(&open()?.set_setting(&key, &value)?, false)?,
         Command::Rules(RulesCommand::List) => output::json(&open()?.billing_rule_sets()?)?,
-        Command::Rules(RulesCommand::Set { year, file }) => {
-            let text = std::fs::read_to_string(&file).map_err(|e| Error::validation("file", format!("{}: {e}", file.display())))?;
-            let rules = serde_json::from_str(&text).map_err(|e| Error::validation("file", format!("not a billing rule set: {e}")))?;
-            open()?.set_billing_rules(year, &rules)?;
-        }
+        Command::Rules(RulesCommand::Set { year, file }) => open()?.set_billing_rules(year, &read_rules(&file)?)?,
         Command::Audit { limit, patient, json } => {
-            let r = open()?;
+            let mut r = open()?;
             match patient {
-                Some(mrn) => output::audit(&r.patient_audit(&mrn)?, json)?,
-                None => output::audit(&r.audit_log(limit)?, json)?,
+                Some(mrn) => output::audit(&r.read_patient_audit(&mrn)?, json)?,
+                None => output::audit(&r.read_audit_log(limit)?, json)?,
             }
         }
         Command::Backup { to } => {

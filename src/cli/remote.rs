@@ -4,9 +4,9 @@
 //! the one it presents on first use (printed, and pinned).
 //!
 //! Reads print what they print on a file (the table, `--json` or `--csv`), from the server's
-//! JSON read back into the core's types; writes print the new record's id. The commands that
-//! manage the file itself (accounts, backups, imports) and the reports run on the server's
-//! machine.
+//! JSON read back into the core's types; writes print the new record's id. Imports read their
+//! files here and send them; the FHIR export is unpacked here. The commands that work on the
+//! registry file itself (backups, re-keying, encryption, restore) run on the server's machine.
 
 use serde_json::{Value, json};
 
@@ -18,9 +18,16 @@ use cocm::settings::Settings;
 use cocm::team::TeamMember;
 
 use super::import::ImportCommand;
-use super::{Command, ExportCommand, SettingsCommand, TeamCommand, fhir, import, output};
+use super::{Command, ExportCommand, PatientCommand, RulesCommand, SettingsCommand, TeamCommand, fhir, import, output};
+use cocm::accounts::Account;
+use cocm::audit::AuditEntry;
+use cocm::billing::{BillingRules, RuleSet};
+use cocm::chart::PatientChart;
 use cocm::client::{self, Client};
+use cocm::episodes::Enrolment;
+use cocm::patients::{NewPatient, Patient, PatientChanges};
 use cocm::server::tls::normalise_fingerprint;
+use cocm::treatment::NewTreatmentChange;
 use cocm::{Error, Result};
 
 /// Connects to the server at `url`, trusting its pinned certificate, and signs `member` in.
@@ -54,17 +61,21 @@ pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {
     serde_json::from_value(value).map_err(|e| Error::Storage(format!("the server's answer is not what this version reads: {e}")))
 }
 
-fn unsupported(what: &str) -> Error {
-    Error::validation(
-        "server",
-        format!(
-            "{what}; over --server, caseload and queue print --json, billing --json or --csv, and contact, assess, flag and review record"
-        ),
-    )
+/// The refusal of a command that works on the registry file, not through a server.
+fn on_the_server(why: &str) -> Error {
+    Error::validation("server", format!("not over --server: {why}"))
+}
+
+/// A team member by id or exact name, as the server's team list names them.
+fn member_named(client: &Client, key: &str) -> Result<TeamMember> {
+    let team: Vec<TeamMember> = typed(client.call("team", json!({}))?)?;
+    team.into_iter()
+        .find(|m| m.id == key.trim() || m.name == key.trim())
+        .ok_or_else(|| Error::NotFound(format!("no team member with id or name '{}'", key.trim())))
 }
 
 /// Runs `command` on the server and prints what the same command prints on a file.
-pub fn run(client: &Client, command: Command) -> Result<()> {
+pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
     let as_of = |date: Option<String>| json!(date);
     let id = |value: Value| -> Result<()> {
         println!("{}", value.as_str().ok_or_else(|| Error::Storage("the server sent no id".into()))?);
@@ -109,11 +120,12 @@ pub fn run(client: &Client, command: Command) -> Result<()> {
             let contact = json!({ "date": date, "minutes": minutes, "by": by, "kind": kind, "mode": mode, "note": note });
             id(client.call("log_contact", json!({ "mrn": mrn, "contact": contact }))?)
         }
-        Command::Assess { mrn, date, instrument, items, difficulty: None } => {
+        Command::Assess { mrn, date, instrument, items, difficulty } => {
             let answers = cocm::instruments::parse_answers(&items)?;
-            id(client.call("record_assessment", json!({ "mrn": mrn, "date": date, "instrument": instrument, "answers": answers }))?)
+            let args = json!({ "mrn": mrn, "date": date, "instrument": instrument, "answers": answers, "difficulty": difficulty });
+            id(client.call("record_assessment", args)?)
         }
-        Command::Assess { .. } => Err(unsupported("the PHQ-9 difficulty question is recorded in the app")),
+
         Command::Flag { mrn, by, reason, date } => {
             id(client.call("request_review", json!({ "mrn": mrn, "request": { "date": date, "by": by, "reason": reason } }))?)
         }
@@ -122,12 +134,89 @@ pub fn run(client: &Client, command: Command) -> Result<()> {
                                  "referral": referral, "other": other, "note": recommendation });
             id(client.call("record_case_review", json!({ "mrn": mrn, "review": review }))?)
         }
+        Command::Patient(PatientCommand::Add { mrn, name, dob, payer, pcp, care_manager, consultant }) => {
+            let patient = NewPatient { mrn, name, dob, payer, pcp, care_manager, consultant };
+            id(client.call("add_patient", json!({ "patient": patient }))?)
+        }
+        Command::Patient(PatientCommand::Show { mrn, as_of: date, json }) => {
+            let chart: PatientChart = typed(client.call("patient_chart", json!({ "mrn": mrn, "asOfDate": as_of(date) }))?)?;
+            output::chart(&chart, json)
+        }
+        Command::Patient(PatientCommand::Edit { mrn, name, dob, payer, pcp, care_manager, consultant }) => {
+            let changes = PatientChanges { name, dob, payer, pcp, care_manager, consultant, version: None };
+            let patient: Patient = typed(client.call("update_patient", json!({ "mrn": mrn, "changes": changes }))?)?;
+            id(Value::from(patient.id))
+        }
+        Command::Enroll { mrn, date, consent, targets } => {
+            id(client.call("enroll", json!({ "mrn": mrn, "enrolment": Enrolment { start: date, consent, targets } }))?)
+        }
+        Command::Treatment { mrn, date, kind, description } => {
+            let change = NewTreatmentChange { date, kind, description };
+            id(client.call("record_treatment_change", json!({ "mrn": mrn, "change": change }))?)
+        }
+        Command::Void { kind, id: record, reason } => {
+            client.call("mark_entered_in_error", json!({ "kind": kind, "id": record, "reason": reason })).map(drop)
+        }
+        Command::Report(args) => super::report::run(&mut &*client, args),
+        Command::Rules(RulesCommand::List) => output::json(&typed::<Vec<RuleSet>>(client.call("billing_rule_sets", json!({}))?)?),
+        Command::Rules(RulesCommand::Set { year, file }) => {
+            let rules: BillingRules = super::read_rules(&file)?;
+            client.call("set_billing_rules", json!({ "year": year, "rules": rules })).map(drop)
+        }
+        Command::Audit { limit, patient, json } => {
+            let entries: Vec<AuditEntry> = match patient {
+                Some(mrn) => typed(client.call("patient_audit", json!({ "mrn": mrn }))?)?,
+                None => typed(client.call("audit_log", json!({ "limit": limit }))?)?,
+            };
+            output::audit(&entries, json)
+        }
+        Command::Team(TeamCommand::Add { name, role }) => {
+            let member: TeamMember = typed(client.call("add_member", json!({ "name": name, "role": role }))?)?;
+            id(Value::from(member.id))
+        }
+        Command::Team(TeamCommand::Accounts { json }) => {
+            output::accounts(&typed::<Vec<Account>>(client.call("accounts", json!({}))?)?, json)
+        }
+        Command::Team(TeamCommand::Unlock { member }) => {
+            client.call("unlock_account", json!({ "member": member }))?;
+            println!("unlocked {}", member_named(client, &member)?.name);
+            Ok(())
+        }
+        Command::Team(TeamCommand::Password { member }) if member.trim() == signed_in.trim() => {
+            // Your own password: the one you signed in with is the current one.
+            let current = super::secret("COCM_PASSWORD", &format!("Current password for {member}: "))?;
+            let new = super::new_secret("COCM_NEW_PASSWORD", &member)?;
+            client.call("change_own_password", json!({ "current": current.as_str(), "new": new.as_str() }))?;
+            println!("password changed for {}", member.trim());
+            Ok(())
+        }
+        Command::Team(TeamCommand::Password { member }) => {
+            let m = member_named(client, &member)?;
+            let new = super::new_secret("COCM_NEW_PASSWORD", &m.name)?;
+            client.call("set_password", json!({ "member": m.id, "password": new.as_str() }))?;
+            println!("password set for {}; they choose their own at first sign-in", m.name);
+            Ok(())
+        }
         Command::Import(ImportCommand::Csv(args)) => import::csv_on_server(client, args),
         Command::Import(ImportCommand::Fhir { path, dry_run, json }) => fhir::import_on_server(client, &path, dry_run, json),
         Command::Import(ImportCommand::Mappings { json }) => import::mappings_on_server(client, json),
         // Reads only the file given, here.
         Command::Import(ImportCommand::Guess { file, shape }) => import::guess(file, &shape),
         Command::Export(ExportCommand::Fhir { out, since, json }) => fhir::export_on_server(client, &out, since, json),
-        _ => Err(unsupported("this command runs on the server's machine (or in the app)")),
+        Command::Backup { .. } => {
+            Err(on_the_server("backups are made on the server's machine: the package's daily cocm-backup timer, or `cocm backup` there"))
+        }
+        Command::Team(TeamCommand::Revoke { .. }) | Command::Rekey => {
+            Err(on_the_server("removing an account re-keys the registry file: stop the server and run it on the server's machine"))
+        }
+        Command::Init { .. }
+        | Command::Demo { .. }
+        | Command::Encrypt { .. }
+        | Command::Serve(_)
+        | Command::Verify { .. }
+        | Command::Restore { .. }
+        | Command::Export(ExportCommand::Sqlite { .. }) => {
+            Err(on_the_server("this command works on a registry file itself: run it on the machine that holds the file"))
+        }
     }
 }

@@ -4,11 +4,15 @@
 use clap::Args;
 use std::io::Write;
 
+use serde_json::{Value, json};
+
+use cocm::client::Client;
 use cocm::dates::{self, Date, Month};
 use cocm::reports::{self, Measure, ProgramReport, Report, ReportMember};
 use cocm::{Registry, Result};
 
 use super::output::{self, stdout, table};
+use super::remote;
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -54,32 +58,95 @@ fn month_of(field: &str, s: Option<&str>, default: Month) -> Result<Month> {
     s.map_or(Ok(default), |s| Month::parse(field, s))
 }
 
-pub fn run(mut registry: Registry, a: ReportArgs) -> Result<()> {
+/// Where the report's figures come from: the registry file, or a practice server (the same
+/// core computes them either way; this is only the door).
+pub trait ReportSource {
+    fn record_csv_export(&mut self, details: Value) -> Result<()>;
+    fn report(&mut self, from: Date, to: Date, as_of: Date, care_manager: Option<&str>) -> Result<Report>;
+    fn monthly(&mut self, from: Month, to: Month, as_of: Date, care_manager: Option<&str>) -> Result<Vec<Report>>;
+    fn program(&mut self, from: Date, to: Date, as_of: Date) -> Result<ProgramReport>;
+    fn members(&mut self, from: Date, to: Date, as_of: Date, care_manager: Option<&str>, m: Measure)
+    -> Result<(Report, Vec<ReportMember>)>;
+}
+
+impl ReportSource for Registry {
+    fn record_csv_export(&mut self, details: Value) -> Result<()> {
+        self.record_export("report-csv", details)
+    }
+    fn report(&mut self, from: Date, to: Date, as_of: Date, care_manager: Option<&str>) -> Result<Report> {
+        Registry::report(self, from, to, as_of, care_manager)
+    }
+    fn monthly(&mut self, from: Month, to: Month, as_of: Date, care_manager: Option<&str>) -> Result<Vec<Report>> {
+        self.monthly_reports(from, to, as_of, care_manager)
+    }
+    fn program(&mut self, from: Date, to: Date, as_of: Date) -> Result<ProgramReport> {
+        self.program_report(from, to, as_of)
+    }
+    fn members(
+        &mut self,
+        from: Date,
+        to: Date,
+        as_of: Date,
+        care_manager: Option<&str>,
+        m: Measure,
+    ) -> Result<(Report, Vec<ReportMember>)> {
+        self.report_members(from, to, as_of, care_manager, Some(m))
+    }
+}
+
+impl ReportSource for &Client {
+    fn record_csv_export(&mut self, details: Value) -> Result<()> {
+        self.call("record_export", json!({ "what": "report-csv", "details": details })).map(drop)
+    }
+    fn report(&mut self, from: Date, to: Date, as_of: Date, care_manager: Option<&str>) -> Result<Report> {
+        let args = json!({ "from": from, "to": to, "asOfDate": as_of, "careManager": care_manager });
+        remote::typed(self.call("report", args)?)
+    }
+    fn monthly(&mut self, from: Month, to: Month, as_of: Date, care_manager: Option<&str>) -> Result<Vec<Report>> {
+        let args = json!({ "from": from.to_string(), "to": to.to_string(), "asOfDate": as_of, "careManager": care_manager });
+        remote::typed(self.call("monthly_reports", args)?)
+    }
+    fn program(&mut self, from: Date, to: Date, as_of: Date) -> Result<ProgramReport> {
+        remote::typed(self.call("program_report", json!({ "from": from, "to": to, "asOfDate": as_of }))?)
+    }
+    fn members(
+        &mut self,
+        from: Date,
+        to: Date,
+        as_of: Date,
+        care_manager: Option<&str>,
+        m: Measure,
+    ) -> Result<(Report, Vec<ReportMember>)> {
+        let args = json!({ "from": from, "to": to, "asOfDate": as_of, "careManager": care_manager, "measure": m.as_str() });
+        remote::typed(self.call("report_with_members", args)?)
+    }
+}
+
+pub fn run(source: &mut dyn ReportSource, a: ReportArgs) -> Result<()> {
     if a.csv {
-        let details =
-            serde_json::json!({ "from": a.from, "to": a.to, "care_manager": a.care_manager, "list": a.list, "monthly": a.monthly });
-        registry.record_export("report-csv", details)?;
+        let details = json!({ "from": a.from, "to": a.to, "care_manager": a.care_manager, "list": a.list, "monthly": a.monthly });
+        source.record_csv_export(details)?;
     }
     let as_of = a.as_of.as_deref().map_or_else(|| Ok(dates::today()), |s| dates::parse_date("as-of", s))?;
     let last_month = Month::of(as_of).plus(-1);
     if a.monthly {
         let from = month_of("from", a.from.as_deref(), last_month.plus(-11))?;
         let to = month_of("to", a.to.as_deref(), last_month)?;
-        let reports = registry.monthly_reports(from, to, as_of, a.care_manager.as_deref())?;
+        let reports = source.monthly(from, to, as_of, a.care_manager.as_deref())?;
         return print_reports(&reports, a.json, a.csv);
     }
     let from = a.from.as_deref().map_or(Ok(last_month.first_day()), |s| day_or_month("from", s, false))?;
     let to = a.to.as_deref().map_or(Ok(Month::of(from).last_day()), |s| day_or_month("to", s, true))?;
     if let Some(measure) = &a.list {
         let measure = Measure::parse("list", measure)?;
-        let (report, members) = registry.report_members(from, to, as_of, a.care_manager.as_deref(), Some(measure))?;
+        let (report, members) = source.members(from, to, as_of, a.care_manager.as_deref(), measure)?;
         return print_members(&report, measure, &members, a.json, a.csv);
     }
     if a.by_care_manager {
-        let program = registry.program_report(from, to, as_of)?;
+        let program = source.program(from, to, as_of)?;
         return print_program(&program, a.json, a.csv);
     }
-    let report = registry.report(from, to, as_of, a.care_manager.as_deref())?;
+    let report = source.report(from, to, as_of, a.care_manager.as_deref())?;
     if a.json {
         // The contract: one report is one object; `--monthly` and `--by-care-manager` are lists.
         return output::json(&report);

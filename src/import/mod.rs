@@ -77,7 +77,7 @@ pub struct ImportPreviewRow {
 }
 
 /// A registry field a column can fill, for the wizard's mapping table.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ImportField {
     pub name: String,
     pub required: bool,
@@ -85,7 +85,7 @@ pub struct ImportField {
 
 /// What the import wizard shows before importing: the file's columns, the shape's fields, the
 /// mapping (the one given, else a guess from the headers) and a dry run with it.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ImportPreview {
     pub file: String,
     /// A workbook's sheets (none for CSV); the mapping names the one read.

@@ -9,7 +9,7 @@ use crate::measures::REMISSION_BELOW;
 use crate::settings::Settings;
 
 /// A rate's title and what it counts.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct RateLabel {
     pub measure: Measure,
     pub title: String,

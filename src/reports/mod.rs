@@ -48,7 +48,7 @@ string_enum!(
 );
 
 /// A share with what it is a share of; `rate` is none when the denominator is 0 (spec §8).
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Copy, Debug, Default, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Rate {
     pub numerator: u32,
     pub denominator: u32,
@@ -84,7 +84,7 @@ impl Rate {
 }
 
 /// Billing over the report's calendar months (spec §7, §8).
-#[derive(Clone, Debug, Default, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct ReportBilling {
     #[ts(type = "Array<string>")]
     pub months: Vec<Month>,
@@ -97,7 +97,7 @@ pub struct ReportBilling {
 }
 
 /// One report: the practice's or one care manager's, for one period.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Report {
     pub from: Date,
     pub to: Date,
@@ -129,7 +129,7 @@ pub struct Report {
 }
 
 /// A patient behind a figure: in the denominator, and in the numerator or not.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct ReportMember {
     pub mrn: String,
     pub name: String,
@@ -149,7 +149,7 @@ string_enum!(
 );
 
 /// The AIMS caseload-size guidance the practice set for its payer mix (spec §9).
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct CaseloadGuidance {
     pub min: u32,
     pub max: u32,
@@ -168,7 +168,7 @@ impl CaseloadGuidance {
 }
 
 /// One care manager's line in the program report.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct CareManagerReport {
     /// None for the patients with no care manager.
     pub member_id: Option<String>,
@@ -178,7 +178,7 @@ pub struct CareManagerReport {
 }
 
 /// The practice's report and each care manager's.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct ProgramReport {
     pub practice: Report,
     pub guidance: CaseloadGuidance,
@@ -193,7 +193,7 @@ impl ProgramReport {
 }
 
 /// The Reports screen: the program report and the practice's last 12 months, for trends.
-#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct ReportsView {
     pub program: ProgramReport,
     pub trend: Vec<Report>,
