@@ -328,15 +328,20 @@ impl Registry {
     }
 
     /// Records that the signed-in member opened a patient's chart (reading PHI is audited).
-    /// A chart reopened by the same member with nothing else in between is one view.
+    /// One row per sitting with a chart: reopened, or reloaded because someone saved (on a
+    /// practice server every open chart reloads on every save), it is the same view until the
+    /// member opens another chart or signs in again. Their own saves are audited as themselves.
     pub(crate) fn audit_chart_view(&self, patient_id: &str, as_of: crate::dates::Date) -> Result<()> {
-        let last: Option<(String, Option<String>, Option<String>)> = self
+        let last: Option<(String, Option<String>)> = self
             .conn
-            .query_row("SELECT action, record_id, actor_id FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT action, record_id FROM audit_log WHERE actor_id = ?1 AND action IN ('view', 'sign-in', 'recovery-key-used')
+                 ORDER BY seq DESC LIMIT 1",
+                [&self.actor.member_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
-        if last == Some(("view".into(), Some(patient_id.into()), Some(self.actor.member_id.clone()))) {
+        if last == Some(("view".into(), Some(patient_id.into()))) {
             return Ok(());
         }
         let details = if as_of == crate::dates::today() { serde_json::json!({}) } else { serde_json::json!({ "as_of": as_of }) };

@@ -7,7 +7,8 @@ mod common;
 use cocm::Registry;
 use cocm::backup::{restore, verify_file};
 use cocm::keyring::key_file_path;
-use common::{CLI_LEAD, PASSWORD, TempRegistry, cli_account, cocm, cocm_with, contact, d, dump, ok, raw, setup, sign_in_as};
+use cocm::reviews::NewReviewRequest;
+use common::{CLI_LEAD, PASSWORD, TempRegistry, add_patient, cli_account, cocm, cocm_with, contact, d, dump, ok, raw, setup, sign_in_as};
 
 fn tamper(path: &std::path::Path, sql: &str) {
     let conn = raw(path);
@@ -85,8 +86,15 @@ fn opening_a_chart_and_exporting_are_audited_and_audit_patient_lists_them() {
     contact(&mut cm, "P1", "2025-11-10", 20, "CM");
     cm.patient_chart("P1", d("2025-11-12")).unwrap();
     cm.patient_chart("P1", d("2025-11-12")).unwrap(); // the same view again: one row
-    let psy = sign_in_as(&mut lead, "PSY");
+    let mut psy = sign_in_as(&mut lead, "PSY");
     psy.patient_chart("P1", cocm::dates::today()).unwrap();
+    // The care manager's open chart reloads after the consultant saves (a practice server's
+    // live update): still the same sitting, so no new row. Another chart, then P1 again, is.
+    psy.request_review("P1", &NewReviewRequest { date: Some("2025-11-13".into()), by: "PSY".into(), reason: "Why".into() }).unwrap();
+    cm.patient_chart("P1", d("2025-11-12")).unwrap();
+    add_patient(&mut lead, "P2");
+    cm.patient_chart("P2", d("2025-11-12")).unwrap();
+    cm.patient_chart("P1", d("2025-11-12")).unwrap();
     // Exports are a practice lead's: the care manager's is refused (and audited as refused).
     assert_eq!(cm.record_export("billing-csv", serde_json::json!({})).unwrap_err().code(), "permission_denied");
     lead.record_export("billing-csv", serde_json::json!({ "month": "2025-11" })).unwrap();
@@ -98,6 +106,8 @@ fn opening_a_chart_and_exporting_are_audited_and_audit_patient_lists_them() {
         ("CM", "create"),   // the contact
         ("CM", "view"),     // the chart, once
         ("PSY", "view"),
+        ("PSY", "create"), // the review request; the care manager's reload after it is no new view
+        ("CM", "view"),    // after P2's chart
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))
