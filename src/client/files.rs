@@ -80,17 +80,19 @@ fn unpack(archive: &FileContent, dir: &Path) -> Result<()> {
         if name.contains(['/', '\\']) || name.starts_with('.') {
             return Err(Error::Storage(format!("the server's export archive holds an unexpected entry {name:?}")));
         }
+        if name != "manifest.json" {
+            // NDJSON straight to disk: a large practice's Observations are gigabytes.
+            std::io::copy(&mut entry, &mut std::fs::File::create(dir.join(&name))?)?;
+            continue;
+        }
         let mut content = Vec::new();
         entry.read_to_end(&mut content)?;
-        if name == "manifest.json" {
-            let mut manifest: Value = serde_json::from_slice(&content)?;
-            for output in manifest["output"].as_array_mut().into_iter().flatten() {
-                let file = output["url"].as_str().unwrap_or_default().to_string();
-                output["url"] = Value::from(format!("file://{}", absolute.join(file).display()));
-            }
-            content = serde_json::to_vec_pretty(&manifest)?;
+        let mut manifest: Value = serde_json::from_slice(&content)?;
+        for output in manifest["output"].as_array_mut().into_iter().flatten() {
+            let file = output["url"].as_str().unwrap_or_default().to_string();
+            output["url"] = Value::from(format!("file://{}", absolute.join(file).display()));
         }
-        std::fs::write(dir.join(&name), content)?;
+        std::fs::write(dir.join(&name), serde_json::to_vec_pretty(&manifest)?)?;
     }
     Ok(())
 }

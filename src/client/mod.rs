@@ -240,7 +240,11 @@ impl Client {
             let (_, value) = pair.split_once('=')?;
             (!value.is_empty()).then(|| Zeroizing::new(value.to_string()))
         });
-        let text = response.into_string().map_err(|e| Error::Storage(format!("reading the server's answer: {e}")))?;
+        // Read whole (`into_string` stops at 10 MB; a FHIR export's archive is larger).
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes)
+            .map_err(|e| Error::Storage(format!("reading the server's answer: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|_| Error::Storage("the server's answer is not UTF-8 text".into()))?;
         let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Ok(Answer { status, body, csrf, cookie })
     }
