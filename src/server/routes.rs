@@ -277,9 +277,10 @@ async fn run(
         commands::Files::None => ARGUMENTS_LIMIT,
     };
     // Read only now, from a signed-in session, so no one else can make the server hold a file.
-    let body = axum::body::to_bytes(request.into_body(), limit)
-        .await
-        .map_err(|_| Error::validation("file", format!("the request is larger than this server accepts ({} MB)", limit / (1 << 20))))?;
+    let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+        let hint = if limit == UPLOAD_LIMIT { "; import a larger file with cocm on the server's machine" } else { "" };
+        Error::validation("file", format!("the request is larger than this server accepts ({} MB){hint}", limit / (1 << 20)))
+    })?;
     let args: serde_json::Value = if body.is_empty() {
         serde_json::Value::Null
     } else {
