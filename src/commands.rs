@@ -285,7 +285,7 @@ pub static COMMANDS: &[Command] = &[
     command!("reports_view", Read, None, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
         r.reports_view(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?)
     }),
-    // The patients behind one figure of the period's report.
+    // The patients behind one figure of the period's report, with the report they come from.
     command!("report_members", Read, None, |r,
                                             ctx,
                                             from: String,
@@ -294,10 +294,10 @@ pub static COMMANDS: &[Command] = &[
                                             measure: String,
                                             as_of_date: Option<String>| {
         let measure = Measure::parse("measure", &measure)?;
-        r.report_members(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?, care_manager.as_deref(), Some(measure)).map(|m| m.1)
+        r.report_members(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?, care_manager.as_deref(), Some(measure))
     }),
-    // The program report as `cocm report` prints it: for the period, month by month, with each
-    // care manager, or with the patients behind one figure.
+    // The program report as `cocm report` prints it: for the period, month by month, or with
+    // each care manager.
     command!("report", Read, None, |r, ctx, from: String, to: String, as_of_date: Option<String>, care_manager: Option<String>| {
         r.report(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?, care_manager.as_deref())
     }),
@@ -311,16 +311,6 @@ pub static COMMANDS: &[Command] = &[
     }),
     command!("program_report", Read, None, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
         r.program_report(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?)
-    }),
-    command!("report_with_members", Read, None, |r,
-                                                 ctx,
-                                                 from: String,
-                                                 to: String,
-                                                 care_manager: Option<String>,
-                                                 measure: String,
-                                                 as_of_date: Option<String>| {
-        let measure = Measure::parse("list", &measure)?;
-        r.report_members(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?, care_manager.as_deref(), Some(measure))
     }),
     // The program report's CSV (the practice, then each care manager) as text, for a browser.
     command!("report_csv", Audited, None, |r, ctx, from: String, to: String, as_of_date: Option<String>| {

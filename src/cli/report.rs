@@ -118,7 +118,7 @@ impl ReportSource for &Client {
         m: Measure,
     ) -> Result<(Report, Vec<ReportMember>)> {
         let args = json!({ "from": from, "to": to, "asOfDate": as_of, "careManager": care_manager, "measure": m.as_str() });
-        remote::typed(self.call("report_with_members", args)?)
+        remote::typed(self.call("report_members", args)?)
     }
 }
 

@@ -27,6 +27,7 @@ import type { RegistryInfo } from "./bindings/RegistryInfo";
 import type { TeamMember } from "./bindings/TeamMember";
 import type { ReportsView } from "./bindings/ReportsView";
 import type { ReportMember } from "./bindings/ReportMember";
+import type { Report } from "./bindings/Report";
 import type { Measure } from "./bindings/Measure";
 import type { Account } from "./bindings/Account";
 import type { CreatedRegistry } from "./bindings/CreatedRegistry";
@@ -219,7 +220,7 @@ export const api = {
   billingCsv: (month: string) => call<string>("billing_csv", { month }),
   reportsView: (from: string, to: string) => call<ReportsView>("reports_view", { from, to, asOfDate: null }),
   reportMembers: (from: string, to: string, careManager: string | null, measure: Measure) =>
-    call<ReportMember[]>("report_members", { from, to, careManager, measure, asOfDate: null }),
+    call<[Report, ReportMember[]]>("report_members", { from, to, careManager, measure, asOfDate: null }).then(([, members]) => members),
   printPage: async (what: string) => {
     if (transport === "app") return app<null>("print_page", { what });
     await call<null>("record_export", { what: `${what}-print` });
