@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{output, remote};
 use cocm::client::Client;
 use cocm::commands::FileContent;
-use cocm::import::{ImportCounts, ImportReport, ImportShape, Mapping, SavedMapping, table};
+use cocm::import::{ImportCounts, ImportReport, ImportShape, Mapping, SavedMapping, saved_mapping_named, table};
 use cocm::{Error, Registry, Result};
 
 #[derive(Subcommand)]
@@ -127,13 +127,8 @@ pub fn csv_on_server(client: &Client, args: CsvArgs) -> Result<()> {
         serde_json::from_slice(&read(&args.mapping, "mapping")?)
             .map_err(|e| Error::validation("mapping", format!("{} is not a mapping: {e}", args.mapping.display())))?
     } else {
-        let name = args.mapping.to_string_lossy();
         let saved: Vec<SavedMapping> = remote::typed(client.call("import_mappings", json!({}))?)?;
-        saved
-            .into_iter()
-            .find(|m| m.name == name.trim())
-            .map(|m| m.mapping)
-            .ok_or_else(|| Error::NotFound(format!("no saved mapping named '{}'", name.trim())))?
+        saved_mapping_named(saved, &args.mapping.to_string_lossy())?
     };
     let file = FileContent::new(&file_name(&args.file), &bytes);
     let report: ImportReport =

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::Client;
 use crate::commands::{self, FhirDownload, FileContent, Files};
-use crate::fhir::{FhirExportReport, sources_at};
+use crate::fhir::{FhirExportReport, refuse_used_folder, sources_at};
 use crate::{Error, Result};
 
 impl Client {
@@ -48,9 +48,7 @@ impl Client {
             }
             "export_fhir" => {
                 let dir = Path::new(string(&args, "dir", "choose a new or empty folder")?);
-                if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-                    return Err(Error::Conflict(format!("{} is not empty; export into a new or empty folder", dir.display())));
-                }
+                refuse_used_folder(dir)?;
                 let download: FhirDownload = serde_json::from_value(self.call("export_fhir_download", json!({ "since": args["since"] }))?)
                     .map_err(|e| Error::Storage(format!("the server's export is not what this version reads: {e}")))?;
                 unpack(&download.archive, dir)?;

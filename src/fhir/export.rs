@@ -150,9 +150,7 @@ impl Registry {
     /// or after that date. A practice lead's, and audited with what was written.
     pub fn export_fhir(&mut self, dir: &Path, since: Option<Date>) -> Result<FhirExportReport> {
         self.permit(Action::Export)?;
-        if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-            return Err(Error::Conflict(format!("{} is not empty; export into a new or empty folder", dir.display())));
-        }
+        refuse_used_folder(dir)?;
         std::fs::create_dir_all(dir)?;
         let started = audit::now();
         let files = match self.write_resources(Some(dir), since) {
@@ -213,6 +211,14 @@ impl Registry {
         details[place] = Value::from(report.dir.clone());
         audit::record(&self.conn, &actor, "export", "fhir", None, details).map(drop)
     }
+}
+
+/// An export goes into a new or empty folder only, so it never mixes with another.
+pub fn refuse_used_folder(dir: &Path) -> Result<()> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        return Err(Error::Conflict(format!("{} is not empty; export into a new or empty folder", dir.display())));
+    }
+    Ok(())
 }
 
 /// Removes what a failed export wrote (only its own files).

@@ -14,7 +14,7 @@ mod import;
 mod resources;
 mod source;
 
-pub use export::{FhirArchive, FhirExportReport, FhirFile};
+pub use export::{FhirArchive, FhirExportReport, FhirFile, refuse_used_folder};
 pub use import::{FhirCounts, FhirImportReport, FhirProblem};
 pub use source::{FhirSource, sources_at};
 

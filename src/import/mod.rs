@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::Action;
 use crate::{Error, Registry, Result};
 pub use mapping::{ImportShape, Mapping};
-pub use saved::SavedMapping;
+pub use saved::{SavedMapping, named as saved_mapping_named};
 pub use table::Table;
 
 /// How many records of each kind an import added, or found already there.

@@ -54,10 +54,15 @@ impl Registry {
 
     /// The mapping saved as `name`.
     pub fn import_mapping(&self, name: &str) -> Result<Mapping> {
-        self.import_mappings()?
-            .into_iter()
-            .find(|m| m.name == name.trim())
-            .map(|m| m.mapping)
-            .ok_or_else(|| Error::NotFound(format!("no saved mapping named '{}'", name.trim())))
+        named(self.import_mappings()?, name)
     }
+}
+
+/// The mapping saved as `name` among `saved` (the registry's, or a server's list).
+pub fn named(saved: Vec<SavedMapping>, name: &str) -> Result<Mapping> {
+    saved
+        .into_iter()
+        .find(|m| m.name == name.trim())
+        .map(|m| m.mapping)
+        .ok_or_else(|| Error::NotFound(format!("no saved mapping named '{}'", name.trim())))
 }
