@@ -607,6 +607,10 @@ fn cocm_with_server_runs_every_other_command_as_on_the_file() {
     let out = set.output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "password set for Nia New; they choose their own at first sign-in");
     assert!(practice.cocm_on_file(&["team", "accounts"]).stdout.contains("Nia New"));
+    // A member who is not on the team is the same error as on the file.
+    let (over, here) = (practice.cocm(&["team", "password", "Nobody"], None), practice.cocm_on_file(&["team", "password", "Nobody"]));
+    assert!(!over.status.success() && !here.ok);
+    assert_eq!(String::from_utf8_lossy(&over.stderr).trim(), here.stderr.trim());
 
     // The audit log is a practice lead's, over the server as on the file.
     let mut as_cm = std::process::Command::new(env!("CARGO_BIN_EXE_cocm"));

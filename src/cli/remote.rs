@@ -66,12 +66,13 @@ fn on_the_server(why: &str) -> Error {
     Error::validation("server", format!("not over --server: {why}"))
 }
 
-/// A team member by id or exact name, as the server's team list names them.
+/// A team member by id or exact name, as the server's team list names them, refused with the
+/// error `Registry::find_member("member", …)` gives on a file.
 fn member_named(client: &Client, key: &str) -> Result<TeamMember> {
     let team: Vec<TeamMember> = typed(client.call("team", json!({}))?)?;
     team.into_iter()
         .find(|m| m.id == key.trim() || m.name == key.trim())
-        .ok_or_else(|| Error::NotFound(format!("no team member with id or name '{}'", key.trim())))
+        .ok_or_else(|| Error::validation("member", format!("no team member with id or name '{}'", key.trim())))
 }
 
 /// Runs `command` on the server and prints what the same command prints on a file.
