@@ -266,6 +266,30 @@ fn views_are_shared_until_someone_saves_and_every_listener_hears_of_it() {
 }
 
 #[test]
+fn stopping_the_server_ends_open_event_streams_rather_than_waiting_out_the_grace() {
+    let mut practice = Practice::serve(None);
+    let events = practice.signed_in("CM").request_stream("/api/events").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(events).lines().map_while(Result::ok) {
+            if line.starts_with("data:") {
+                let _ = tx.send("a version");
+            }
+        }
+        let _ = tx.send("the end");
+    });
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok("a version"), "the stream is open");
+
+    // A browser left open holds its stream for good; a restart must not wait 30 seconds for it.
+    let started = std::time::Instant::now();
+    let server = practice.server.take().unwrap();
+    practice.runtime.block_on(server.shutdown(Duration::from_secs(30)));
+    assert!(started.elapsed() < Duration::from_secs(15), "stopped after {:?}", started.elapsed());
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok("the end"), "the stream ended");
+}
+
+#[test]
 fn the_second_of_two_edits_from_the_same_view_is_a_conflict_naming_who_saved_first() {
     let practice = Practice::serve(None);
     let (first, second) = (practice.signed_in("CM"), practice.signed_in("CM2"));

@@ -45,6 +45,9 @@ pub(crate) struct Shared {
     pub sessions: sessions::Sessions,
     pub views: views::Views,
     pub idle_limit: Option<Duration>,
+    /// Set when the server begins to stop: the event streams end, which a graceful shutdown
+    /// would otherwise wait out for its whole grace period (every open browser holds one).
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// A server that is running: where it listens, the certificate's fingerprint, and how to stop it.
@@ -81,6 +84,7 @@ pub async fn start(options: ServerOptions, registry: Registry) -> Result<Running
         sessions: sessions::Sessions::default(),
         views: views::Views::new(),
         idle_limit: options.idle_limit,
+        stopping: tokio::sync::watch::channel(false).0,
     });
     let listener = std::net::TcpListener::bind(options.listen)
         .map_err(|e| Error::validation("listen", format!("cannot listen on {}: {e}", options.listen)))?;
@@ -124,6 +128,7 @@ impl RunningServer {
     /// Stops accepting requests, lets those in flight (writes included) finish for up to
     /// `grace`, then signs every session out.
     pub async fn shutdown(self, grace: Duration) {
+        self.shared.stopping.send_replace(true);
         self.handle.graceful_shutdown(Some(grace));
         let _ = self.done.await;
         let shared = self.shared;

@@ -245,10 +245,14 @@ async fn events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // The stream ends with the session (signed out, locked or expired): it holds only a weak
-    // reference, which a closed session no longer upgrades.
+    // reference, which a closed session no longer upgrades. It ends when the server stops too.
     let live = Arc::downgrade(&session(&shared, &headers).await?);
     let versions = tokio_stream::wrappers::WatchStream::new(shared.views.subscribe());
     let versions = futures_util::StreamExt::take_while(versions, move |_| std::future::ready(live.strong_count() > 0));
+    let mut stopping = shared.stopping.subscribe();
+    let versions = futures_util::StreamExt::take_until(versions, async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    });
     let stream = futures_util::StreamExt::map(versions, |v| Ok(Event::default().event("version").data(v.to_string())));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
