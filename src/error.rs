@@ -24,6 +24,11 @@ pub enum Error {
     /// The password was right, but a practice lead set it: the member chooses their own first.
     #[error("{0}")]
     PasswordChangeRequired(String),
+    /// A practice server has no live session for this request: never signed in, signed out,
+    /// or ended (idle, 12 hours, a server restart). The UI asks for the password again and
+    /// goes on where the user was; `auth` stays a wrong password.
+    #[error("{0}")]
+    SignedOut(String),
     /// The file is not a registry, or was written by a newer version of the app.
     #[error("{0}")]
     Incompatible(String),
@@ -37,7 +42,8 @@ impl Error {
     }
 
     /// The stable code of this error: `validation`, `not_found`, `conflict`,
-    /// `permission_denied`, `auth`, `password_change_required`, `incompatible` or `storage`.
+    /// `permission_denied`, `auth`, `password_change_required`, `signed_out`, `incompatible` or
+    /// `storage`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Validation { .. } => "validation",
@@ -46,6 +52,7 @@ impl Error {
             Error::PermissionDenied(_) => "permission_denied",
             Error::Auth(_) => "auth",
             Error::PasswordChangeRequired(_) => "password_change_required",
+            Error::SignedOut(_) => "signed_out",
             Error::Incompatible(_) => "incompatible",
             Error::Storage(_) => "storage",
         }
@@ -58,7 +65,7 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::Conflict(_) | Error::Incompatible(_) => 409,
             Error::PermissionDenied(_) => 403,
-            Error::Auth(_) | Error::PasswordChangeRequired(_) => 401,
+            Error::Auth(_) | Error::PasswordChangeRequired(_) | Error::SignedOut(_) => 401,
             Error::Storage(_) => 500,
         }
     }
@@ -77,6 +84,7 @@ impl Error {
             "permission_denied" => Error::PermissionDenied(message),
             "auth" => Error::Auth(message),
             "password_change_required" => Error::PasswordChangeRequired(message),
+            "signed_out" => Error::SignedOut(message),
             "incompatible" => Error::Incompatible(message),
             _ => Error::Storage(message.strip_prefix("storage: ").unwrap_or(&message).to_string()),
         }

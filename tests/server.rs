@@ -123,7 +123,7 @@ fn without_a_session_every_command_is_refused_with_401() {
     for command in ["caseload", "queue", "log_contact", "accounts"] {
         let answer = client.request("POST", &format!("/api/{command}"), Some(json!({})), true).unwrap();
         assert_eq!(answer.status, 401, "{command}");
-        assert_eq!(answer.body["code"], "auth");
+        assert_eq!(answer.body["code"], "signed_out", "the UI asks for the password again on this code");
     }
     // A made-up cookie is no session either.
     let forged = client.request("GET", "/api/events", None, true).unwrap();
@@ -168,6 +168,13 @@ fn a_request_without_the_csrf_token_is_refused_and_changes_nothing() {
     assert_eq!(practice.count("SELECT count(*) FROM contacts"), before);
     // Signing out is state-changing too.
     assert_eq!(client.request("DELETE", "/api/session", None, true).unwrap().status, 403);
+
+    // Signed in, a wrong current password is `auth` (the form says so), not `signed_out`:
+    // the session goes on.
+    let signed_in = practice.signed_in("PSY");
+    let e = signed_in.call("change_own_password", json!({"current": "not-the-password", "new": "another-password-1"})).unwrap_err();
+    assert_eq!(e.code(), "auth", "{e}");
+    signed_in.call("queue", json!({})).unwrap();
 }
 
 #[test]
@@ -205,13 +212,13 @@ fn a_session_ends_after_the_idle_limit_and_signing_out_ends_it_too() {
     client.call("queue", json!({})).unwrap();
     std::thread::sleep(Duration::from_millis(2000));
     let e = client.call("queue", json!({})).unwrap_err();
-    assert_eq!(e.code(), "auth");
+    assert_eq!(e.code(), "signed_out");
     assert!(e.to_string().contains("without activity"), "{e}");
     assert_eq!(practice.count("SELECT count(*) FROM audit_log WHERE action = 'auto-lock'"), 1);
 
     let mut client = practice.signed_in("CM");
     client.sign_out().unwrap();
-    assert_eq!(client.call("queue", json!({})).unwrap_err().code(), "auth");
+    assert_eq!(client.call("queue", json!({})).unwrap_err().code(), "signed_out");
     assert_eq!(practice.count("SELECT count(*) FROM audit_log WHERE action = 'sign-out'"), 1);
 }
 

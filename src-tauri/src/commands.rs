@@ -66,7 +66,7 @@ impl AppState {
         }
         if let Some(remote) = self.remote.as_mut() {
             let _ = remote.client.sign_out();
-            remote.locked_for = None;
+            remote.signed_in_as = None;
         }
         self.locked_for = None;
     }
@@ -92,7 +92,7 @@ fn lock<'a>(state: &'a State) -> Reply<MutexGuard<'a, AppState>> {
 /// Runs `f` on the open registry.
 fn with<T>(state: &State, f: impl FnOnce(&mut Registry) -> cocm::Result<T>) -> Reply<T> {
     let mut guard = lock(state)?;
-    let registry = guard.registry.as_mut().ok_or_else(|| Error::Auth("sign in to use the registry".into()).payload())?;
+    let registry = guard.registry.as_mut().ok_or_else(|| Error::SignedOut("sign in to use the registry".into()).payload())?;
     f(registry).map_err(|e| e.payload())
 }
 
@@ -199,6 +199,7 @@ pub fn sign_in(app: tauri::AppHandle, state: State, member: String, password: St
     if let Some(remote) = guard.remote.as_mut() {
         let info =
             remote.client.sign_in_changing(&member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
+        remote.signed_in_as = info["actor"]["member_id"].as_str().map(str::to_string);
         remote::follow_changes(&remote.client, app);
         return Ok(info);
     }
@@ -226,11 +227,9 @@ pub fn sign_out(state: State) -> Reply<()> {
 pub fn lock_app(state: State) -> Reply<()> {
     let mut guard = lock(&state)?;
     if let Some(remote) = guard.remote.as_mut() {
-        let start = remote.client.start_state().map_err(|e| e.payload())?;
-        if let Some(member) = start["registry"]["actor"]["member_id"].as_str() {
-            remote.locked_for = Some(member.to_string());
-            let _ = remote.client.lock();
-        }
+        // The server may have ended the session already (its idle clock runs from the last
+        // request, the app's from the last input): the lock holds all the same.
+        let _ = remote.client.lock();
         return Ok(());
     }
     if let Some(registry) = guard.registry.take() {
@@ -241,15 +240,15 @@ pub fn lock_app(state: State) -> Reply<()> {
     Ok(())
 }
 
-/// Unlocks the app for the member it locked for.
+/// Unlocks the app for the member it locked for; connected to a server, also after the server
+/// ended the session (the UI shows the same lock screen with the server's reason).
 #[tauri::command]
 pub fn unlock_app(app: tauri::AppHandle, state: State, password: String) -> Reply<Value> {
     let password = Zeroizing::new(password);
     let mut guard = lock(&state)?;
     if let Some(remote) = guard.remote.as_mut() {
-        let member = remote.locked_for.clone().ok_or_else(|| Error::NotFound("the app is not locked".into()).payload())?;
+        let member = remote.signed_in_as.clone().ok_or_else(|| Error::SignedOut("sign in first".into()).payload())?;
         let info = remote.client.sign_in(&member, &password).map_err(|e| e.payload())?;
-        remote.locked_for = None;
         remote::follow_changes(&remote.client, app);
         return Ok(info);
     }

@@ -9,8 +9,10 @@ use serde_json::Value;
 
 pub struct Remote {
     pub client: Client,
-    /// The member the app locked for (auto-lock), who alone unlocks it.
-    pub locked_for: Option<String>,
+    /// The member signed in through this app. After an auto-lock, or a session the server
+    /// ended (idle, 12 hours, a restart), only their password opens the app again; it is kept
+    /// here because the server no longer says who it was.
+    pub signed_in_as: Option<String>,
 }
 
 /// A first look at the server at `url`: the fingerprint it presents and the one pinned for it.
@@ -33,7 +35,7 @@ pub fn connect(url: &str, fingerprint: &str) -> Result<(Remote, Value)> {
     let mut client = Client::new(url, &fingerprint)?;
     let start = client.start_state()?;
     client::pin(url, &fingerprint)?;
-    Ok((Remote { client, locked_for: None }, start))
+    Ok((Remote { client, signed_in_as: None }, start))
 }
 
 /// Emits `data-changed` to the window whenever the server's data version moves, until the

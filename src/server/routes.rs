@@ -101,12 +101,12 @@ fn session_token(headers: &HeaderMap) -> Option<Zeroizing<String>> {
     })
 }
 
-/// The caller's live session, or 401. An ended one is closed here (audited as a lock).
+/// The caller's live session, or 401 `signed_out`. An ended one is closed here (audited as a lock).
 async fn session(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<Session>, ApiError> {
-    let token = session_token(headers).ok_or_else(|| Error::Auth("sign in to use the registry".into()))?;
+    let token = session_token(headers).ok_or_else(|| Error::SignedOut("sign in to use the registry".into()))?;
     match shared.sessions.find(&token) {
         Ok(session) => Ok(session),
-        Err(None) => Err(Error::Auth("your session has ended; sign in again".into()).into()),
+        Err(None) => Err(Error::SignedOut("your session has ended; sign in again".into()).into()),
         Err(Some((session, ended))) => {
             let shared = shared.clone();
             let _ = tokio::task::spawn_blocking(move || {
@@ -120,7 +120,7 @@ async fn session(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<Sessio
                 }
                 Ended::MaxAge => "your session ended after 12 hours; sign in again".to_string(),
             };
-            Err(Error::Auth(message).into())
+            Err(Error::SignedOut(message).into())
         }
     }
 }
@@ -224,7 +224,7 @@ async fn sign_out(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(q
     let live = session(&shared, &headers).await?;
     check_csrf(&live, &headers)?;
     drop(live);
-    let token = session_token(&headers).ok_or_else(|| Error::Auth("sign in first".into()))?;
+    let token = session_token(&headers).ok_or_else(|| Error::SignedOut("sign in first".into()))?;
     if let Some(session) = shared.sessions.remove(&token) {
         let idle = query.reason.as_deref() == Some("auto-lock");
         let shared = shared.clone();

@@ -13,9 +13,10 @@ import { App, CLI, DEMO_LEAD, DEMO_PASSWORD, cli, demoRegistry } from "./driver.
 const UI_DIST = resolve(import.meta.dirname, "../dist");
 const SEEDS = resolve(import.meta.dirname, "../../seeds/import");
 
-/** `cocm serve` on a free loopback port; resolves once it has printed its address and fingerprint. */
-function serve(db) {
-  const server = spawn(CLI, ["--db", db, "serve", "--listen", "127.0.0.1:0", "--ui", UI_DIST], {
+/** `cocm serve` on `listen` (a free loopback port unless given); resolves once it has printed
+ * its address and fingerprint. */
+function serve(db, listen = "127.0.0.1:0") {
+  const server = spawn(CLI, ["--db", db, "serve", "--listen", listen, "--ui", UI_DIST], {
     env: { ...process.env, COCM_AS: DEMO_LEAD, COCM_PASSWORD: DEMO_PASSWORD, COCM_LOG: "warn" },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -29,6 +30,22 @@ function serve(db) {
     });
     server.on("exit", (code) => failed(new Error(`cocm serve exited with ${code}`)));
   });
+}
+
+/** Stops the server as systemd would (SIGTERM) and starts it again at the same address. */
+async function restart(server, db) {
+  const stopped = new Promise((done) => server.process.once("exit", done));
+  server.process.kill("SIGTERM");
+  await stopped;
+  return serve(db, new URL(server.url).host);
+}
+
+/** Trusts the server's certificate on the app's start screen, as a first connection does. */
+async function connect(app, server) {
+  await app.type('[data-testid="server-url"]', server.url);
+  await app.click('[data-testid="connect-server"]');
+  assert.match(await app.text('[data-testid="server-fingerprint"]'), new RegExp(server.fingerprint));
+  await app.click('[data-testid="trust-server"]');
 }
 
 const queueMrns = (client) => client.script("return [...document.querySelectorAll('[data-testid=queue-row]')].map((r) => r.dataset.mrn)");
@@ -157,6 +174,76 @@ test("practice server: the practice lead imports files and downloads the FHIR ex
     throw e;
   } finally {
     await browser?.stop();
+    server.process.kill("SIGTERM");
+  }
+});
+
+test("practice server: after a restart the browser and the app ask for the password and go on where they were", async () => {
+  const db = demoRegistry();
+  let server = await serve(db);
+  const pins = join(mkdtempSync(join(tmpdir(), "cocm-pins-")), "servers.json");
+  const recommendation = "Add bupropion XL 150 mg";
+  const inputValue = (client, css) => client.script("return document.querySelector(arguments[0]).value", css);
+  let app, browser;
+  try {
+    // The consultant, in the app, starts a review and types a recommendation for the first patient.
+    app = await App.start({ db: "", as: null, env: { COCM_PINS: pins } });
+    await connect(app, server);
+    await app.signedIn("Dr. Sam Rivera");
+    await app.click('[data-testid="start-session"]');
+    const mrn = await app.attribute('[data-testid="session-patient"]', "data-mrn");
+    await app.type('[data-testid="rec-medication"]', recommendation);
+
+    // The care manager, in a browser, opens that patient's chart and starts a 20-minute contact.
+    browser = await App.browser(server.url);
+    await browser.signedIn("Ana Morales");
+    await browser.type('[data-testid="search"]', mrn);
+    await browser.click(`[data-testid="caseload-row"][data-mrn="${mrn}"]`);
+    await browser.click('[data-testid="log-contact"]');
+    await browser.type('[data-testid="contact-minutes"]', "20");
+
+    // The server restarts (an upgrade, a reboot): every session is gone, and it stops at once
+    // although both clients hold an event stream open.
+    const stopping = Date.now();
+    server = await restart(server, db);
+    assert.ok(Date.now() - stopping < 15_000, `the server took ${Date.now() - stopping} ms to restart`);
+
+    // Saving finds no session: the lock form says why, and the contact typed is still there.
+    await browser.click('[data-testid="save-contact"]');
+    assert.match(await browser.text('[data-testid="session-ended"]'), /your session has ended; sign in again.*Ana Morales, enter your password/);
+    await browser.screenshot("server-9-browser-session-ended");
+    await browser.type('[data-testid="unlock-password"]', DEMO_PASSWORD);
+    await browser.click('[data-testid="unlock"]');
+    await browser.waitFor("the lock form to close", async () => (await browser.findAll('[data-testid="lock-screen"]')).length === 0);
+    assert.equal(await inputValue(browser, '[data-testid="contact-minutes"]'), "20");
+    await browser.click('[data-testid="save-contact"]');
+    await browser.waitFor("the contact to save", async () => /Contact saved/.test(await browser.text('[data-testid="notice"]')));
+
+    // The same in the app, whose shell holds the connection.
+    await app.click('[data-testid="save-review"]');
+    assert.match(await app.text('[data-testid="session-ended"]'), /your session has ended; sign in again.*Dr\. Sam Rivera, enter your password/);
+    await app.screenshot("server-10-app-session-ended");
+    await app.type('[data-testid="unlock-password"]', DEMO_PASSWORD);
+    await app.click('[data-testid="unlock"]');
+    await app.waitFor("the lock form to close", async () => (await app.findAll('[data-testid="lock-screen"]')).length === 0);
+    assert.equal(await inputValue(app, '[data-testid="rec-medication"]'), recommendation);
+    await app.click('[data-testid="save-review"]');
+    await app.waitFor("the session to move on", async () => (await app.attribute('[data-testid="session-patient"]', "data-mrn")) !== mrn);
+
+    // Live updates came back with the session: the chart the browser opened before the restart
+    // shows the consultant's review without a reload.
+    await within5s(browser, "the review in the care manager's browser", async () => (await browser.text('[data-testid="reviews"]')).includes(recommendation));
+    await browser.screenshot("server-11-browser-sees-review-after-restart");
+    const log = cli(db, "audit", "--limit", "40");
+    assert.ok(log.some((e) => e.actor === "Ana Morales" && e.record_type === "contact" && e.details.client === "127.0.0.1"));
+    assert.ok(log.some((e) => e.actor === "Dr. Sam Rivera" && e.record_type === "case_review" && e.details.client === "127.0.0.1"));
+  } catch (e) {
+    await app?.screenshot("failed-server-restart-app").catch(() => {});
+    await browser?.screenshot("failed-server-restart-browser").catch(() => {});
+    throw e;
+  } finally {
+    await browser?.stop();
+    await app?.stop();
     server.process.kill("SIGTERM");
   }
 });

@@ -95,17 +95,31 @@ async function app<T>(command: string, args: Record<string, unknown> = {}): Prom
   }
 }
 
+// Who hears that the session is gone (`signed_out`): the app shell, which covers the screen
+// with the lock form so that the same member goes on where they were.
+const signedOutListeners = new Set<(message: string) => void>();
+
+/** Calls `ended` with the server's reason whenever a command finds no live session: it ended
+ * after `auto_lock_minutes` idle or 12 hours, or the server restarted. Returns the unsubscribe. */
+export function onSignedOut(ended: (message: string) => void): () => void {
+  signedOutListeners.add(ended);
+  return () => signedOutListeners.delete(ended);
+}
+
 /** One of the core's shared commands (cocm::commands), through whichever door this is. */
 async function call<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {
-  if (transport === "server") return http<T>("POST", `/api/${command}`, args);
   try {
+    if (transport === "server") return await http<T>("POST", `/api/${command}`, args);
     return await invoke<T>("run", { command, args });
   } catch (e) {
-    throw rejected(e);
+    const error = e instanceof ApiError ? e : rejected(e);
+    if (error.code === "signed_out") signedOutListeners.forEach((ended) => ended(error.message));
+    throw error;
   }
 }
 
-// Whoever the browser signed in as, so that a locked session unlocks as the same member.
+// Whoever the browser signed in as, so that a locked or ended session unlocks as the same
+// member (the server no longer says who it was).
 let lockedMember: string | null = null;
 
 /** Saves `text` (or bytes) as a file through the browser's downloads. */
@@ -147,46 +161,87 @@ export function onImportProgress(report: (done: number, all: number) => void): (
  * of its data version); returns the function that stops listening. On a registry file the
  * app is the only writer, so nothing comes, and screens reload after their own saves. */
 export function onDataChanged(changed: () => void): () => void {
+  const stop = followChanges(changed);
+  dataChangedListeners.add(changed);
+  return () => {
+    dataChangedListeners.delete(changed);
+    stop();
+  };
+}
+
+// Every open screen's reload: an unlock runs them all, since others may have saved meanwhile
+// and a load that failed while the session was gone shows its error until it runs again.
+const dataChangedListeners = new Set<() => void>();
+
+function followChanges(changed: () => void): () => void {
   if (transport === "app") {
     // Connected to a practice server, the app's shell follows its events and tells the window.
     const unlisten = listen("data-changed", () => changed());
     return () => void unlisten.then((f) => f());
   }
   if (typeof EventSource === "undefined") return () => {};
-  const events = new EventSource("/api/events");
+  // The stream ends with its session (a lock, an ended session, a server restart), and a
+  // browser gives up on an EventSource that is refused: listen again every few seconds until
+  // a session lets it through, so live updates resume after the unlock. A version that moved
+  // in between counts as a change.
   let last: string | null = null;
-  events.addEventListener("version", (e) => {
-    const version = (e as MessageEvent).data as string;
-    if (last !== null && version !== last) changed();
-    last = version;
-  });
-  return () => events.close();
+  let events: EventSource | null = null;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const connect = () => {
+    events = new EventSource("/api/events");
+    events.addEventListener("version", (e) => {
+      const version = (e as MessageEvent).data as string;
+      if (last !== null && version !== last) changed();
+      last = version;
+    });
+    events.onerror = () => {
+      if (events?.readyState !== EventSource.CLOSED) return;
+      retry = setTimeout(connect, 3_000);
+    };
+  };
+  connect();
+  return () => {
+    clearTimeout(retry);
+    if (events) {
+      events.onerror = null;
+      events.close();
+    }
+  };
 }
 
 export const api = {
-  registryInfo: () => (transport === "server" ? http<StartState>("GET", "/api/session") : app<StartState>("registry_info")),
+  registryInfo: async () => {
+    if (transport !== "server") return app<StartState>("registry_info");
+    const start = await http<StartState>("GET", "/api/session");
+    // A page reloaded in a live session is signed in without the sign-in form.
+    if (start.registry) lockedMember = start.registry.actor.member_id;
+    return start;
+  },
   chooseRegistry: (path: string) => app<SignInChoices>("choose_registry", { path }),
   createRegistry: (path: string, practice: string, lead: string, password: string) =>
     app<CreatedRegistry>("create_registry", { path, practice, lead, password }),
   chooseDemoRegistry: () => app<SignInChoices>("choose_demo_registry"),
   checkServer: (url: string) => app<ServerCheck>("check_server", { url }),
   connectServer: (url: string, fingerprint: string) => app<SignInChoices>("connect_server", { url, fingerprint }),
-  signIn: (member: string, password: string, newPassword: string | null = null) =>
-    transport === "server"
-      ? http<RegistryInfo>("POST", "/api/session", { member, password, newPassword })
-      : app<RegistryInfo>("sign_in", { member, password, newPassword }),
+  signIn: async (member: string, password: string, newPassword: string | null = null) => {
+    if (transport !== "server") return app<RegistryInfo>("sign_in", { member, password, newPassword });
+    const info = await http<RegistryInfo>("POST", "/api/session", { member, password, newPassword });
+    lockedMember = info.actor.member_id;
+    return info;
+  },
   signOut: () => (transport === "server" ? http<null>("DELETE", "/api/session") : app<null>("sign_out")),
   encryptRegistry: (lead: string, password: string) => app<CreatedRegistry>("encrypt_registry", { lead, password }),
-  lockApp: async () => {
-    if (transport === "app") return app<null>("lock_app");
-    const start = await http<StartState>("GET", "/api/session");
-    lockedMember = start.registry?.actor.member_id ?? null;
-    return http<null>("DELETE", "/api/session?reason=auto-lock");
+  // On a server the session may have ended already (its idle clock runs from the last request,
+  // the screen's from the last input): the lock holds all the same.
+  lockApp: () => (transport === "app" ? app<null>("lock_app") : http<null>("DELETE", "/api/session?reason=auto-lock").catch(() => null)),
+  unlockApp: async (password: string) => {
+    const info =
+      transport === "server"
+        ? await http<RegistryInfo>("POST", "/api/session", { member: lockedMember ?? "", password })
+        : await app<RegistryInfo>("unlock_app", { password });
+    dataChangedListeners.forEach((reload) => reload());
+    return info;
   },
-  unlockApp: (password: string) =>
-    transport === "server"
-      ? http<RegistryInfo>("POST", "/api/session", { member: lockedMember ?? "", password })
-      : app<RegistryInfo>("unlock_app", { password }),
   changeOwnPassword: (current: string, next: string) => call<null>("change_own_password", { current, new: next }),
   accounts: () => call<Account[]>("accounts"),
   setPassword: (member: string, password: string) => call<null>("set_password", { member, password }),
