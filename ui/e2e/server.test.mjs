@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { App, CLI, DEMO_LEAD, DEMO_PASSWORD, cli, demoRegistry } from "./driver.mjs";
+import { App, CLI, DEMO_LEAD, DEMO_PASSWORD, cli, cliText, demoRegistry } from "./driver.mjs";
 
 const UI_DIST = resolve(import.meta.dirname, "../dist");
 const SEEDS = resolve(import.meta.dirname, "../../seeds/import");
@@ -244,6 +244,46 @@ test("practice server: after a restart the browser and the app ask for the passw
   } finally {
     await browser?.stop();
     await app?.stop();
+    server.process.kill("SIGTERM");
+  }
+});
+
+test("practice server: a browser in use keeps its session past the idle limit; left idle, it locks and the password opens it", async () => {
+  const db = demoRegistry();
+  cliText(db, ["settings", "set", "auto_lock_minutes", "1"]);
+  const server = await serve(db);
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const lockForms = async () => (await browser.findAll('[data-testid="lock-screen"]')).length;
+  let browser;
+  try {
+    browser = await App.browser(server.url);
+    await browser.signedIn("Ana Morales");
+    await browser.find('[data-testid="caseload-row"]');
+
+    // 75 seconds of reading: the mouse moves, the screen asks the server for nothing of its own.
+    for (let i = 0; i < 15; i++) {
+      await browser.script("window.dispatchEvent(new PointerEvent('pointermove')); return true");
+      await sleep(5_000);
+    }
+    // The session outlived the 1-minute idle limit because the screen was in use.
+    await browser.click('[data-testid="caseload-row"]');
+    await browser.find('[data-testid="minutes-this-month"]');
+    assert.equal(await lockForms(), 0, "no lock form while the screen is in use");
+
+    // Then nobody touches it: the screen locks after a minute, and the password opens it again.
+    await browser.waitFor("the auto-lock", async () => (await lockForms()) === 1, 75_000);
+    await browser.screenshot("server-12-browser-auto-locked");
+    await browser.type('[data-testid="unlock-password"]', DEMO_PASSWORD);
+    await browser.click('[data-testid="unlock"]');
+    await browser.waitFor("the lock form to close", async () => (await lockForms()) === 0);
+    await browser.find('[data-testid="minutes-this-month"]');
+    const log = cli(db, "audit", "--limit", "20");
+    assert.ok(log.some((e) => e.actor === "Ana Morales" && e.action === "auto-lock"), "the lock is audited");
+  } catch (e) {
+    await browser?.screenshot("failed-server-keep-alive").catch(() => {});
+    throw e;
+  } finally {
+    await browser?.stop();
     server.process.kill("SIGTERM");
   }
 });

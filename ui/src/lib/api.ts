@@ -209,6 +209,14 @@ function followChanges(changed: () => void): () => void {
   };
 }
 
+// Whether the desktop app is connected to a practice server rather than a registry file.
+let appOnServer = false;
+async function onFile<T>(chosen: Promise<T>): Promise<T> {
+  const value = await chosen;
+  appOnServer = false;
+  return value;
+}
+
 export const api = {
   registryInfo: async () => {
     if (transport !== "server") return app<StartState>("registry_info");
@@ -217,12 +225,22 @@ export const api = {
     if (start.registry) lockedMember = start.registry.actor.member_id;
     return start;
   },
-  chooseRegistry: (path: string) => app<SignInChoices>("choose_registry", { path }),
+  chooseRegistry: (path: string) => onFile(app<SignInChoices>("choose_registry", { path })),
   createRegistry: (path: string, practice: string, lead: string, password: string) =>
-    app<CreatedRegistry>("create_registry", { path, practice, lead, password }),
-  chooseDemoRegistry: () => app<SignInChoices>("choose_demo_registry"),
+    onFile(app<CreatedRegistry>("create_registry", { path, practice, lead, password })),
+  chooseDemoRegistry: () => onFile(app<SignInChoices>("choose_demo_registry")),
   checkServer: (url: string) => app<ServerCheck>("check_server", { url }),
-  connectServer: (url: string, fingerprint: string) => app<SignInChoices>("connect_server", { url, fingerprint }),
+  connectServer: async (url: string, fingerprint: string) => {
+    const choices = await app<SignInChoices>("connect_server", { url, fingerprint });
+    appOnServer = true;
+    return choices;
+  },
+  /** Tells a practice server the user is still at the screen (lib/keep-alive.ts): any request
+   * restarts the session's idle clock. A registry file has no session to keep. */
+  keepAlive: async () => {
+    if (transport === "server") await http<StartState>("GET", "/api/session");
+    else if (appOnServer) await app<StartState>("registry_info");
+  },
   signIn: async (member: string, password: string, newPassword: string | null = null) => {
     if (transport !== "server") return app<RegistryInfo>("sign_in", { member, password, newPassword });
     const info = await http<RegistryInfo>("POST", "/api/session", { member, password, newPassword });
