@@ -84,7 +84,7 @@ test("auto-lock: after auto_lock_minutes without input the screen is covered and
     const refused = await app.asyncScript(
       "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('run', { command: 'caseload', args: { careManager: null, asOfDate: null } }).then(() => done('opened'), (e) => done(e.code + ': ' + e.message));",
     );
-    assert.equal(refused, "auth: sign in to use the registry");
+    assert.equal(refused, "signed_out: sign in to use the registry");
     await app.type('[data-testid="unlock-password"]', "wrong-password-here");
     await app.click('[data-testid="unlock"]');
     await app.waitFor("the refusal", async () => /wrong password for Ana Morales/.test(await app.text('[data-testid="unlock-error"]')));
