@@ -38,6 +38,13 @@ describe("a practice server's answers (the browser's transport)", () => {
     stop();
   });
 
+  it("signs out of a session the server already ended, and reports any other refusal", async () => {
+    serverAnswers(401, { code: "signed_out", message: "your session has ended; sign in again" });
+    await expect(api.signOut()).resolves.toBeNull();
+    serverAnswers(403, { code: "permission_denied", message: "this request lacks the session's CSRF token; reload the page" });
+    await expect(api.signOut()).rejects.toMatchObject({ code: "permission_denied" });
+  });
+
   it("unlocks as the member who signed in, though the server no longer knows who that was", async () => {
     const info = { actor: { member_id: "m-ana", name: "Ana Morales" } };
     let fetch = serverAnswers(200, info);

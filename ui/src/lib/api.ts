@@ -247,7 +247,14 @@ export const api = {
     lockedMember = info.actor.member_id;
     return info;
   },
-  signOut: () => (transport === "server" ? http<null>("DELETE", "/api/session") : app<null>("sign_out")),
+  // A session the server already ended (a restart, 12 hours) is signed out: Switch user goes on.
+  signOut: () =>
+    transport === "server"
+      ? http<null>("DELETE", "/api/session").catch((e: ApiError) => {
+          if (e.code !== "signed_out") throw e;
+          return null;
+        })
+      : app<null>("sign_out"),
   encryptRegistry: (lead: string, password: string) => app<CreatedRegistry>("encrypt_registry", { lead, password }),
   // On a server the session may have ended already (its idle clock runs from the last request,
   // the screen's from the last input): the lock holds all the same.
