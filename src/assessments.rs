@@ -1,5 +1,5 @@
-//! Assessments (spec §2, §3): one administration of the PHQ-9 or GAD-7 on a date, stored with
-//! every item's answer and the total and item 9 the core derived from them.
+//! Assessments (spec §2, §3, §3a): one administration of a catalogue instrument on a date,
+//! stored with every item's answer and the total and safety verdict the core derived from them.
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -22,7 +22,7 @@ pub struct NewAssessment {
     pub instrument: String,
     /// Item answers, item 1 first.
     pub answers: Vec<i64>,
-    /// The PHQ-9's optional functional question.
+    /// The optional functional question of an instrument that has one (the PHQ-9).
     pub difficulty: Option<String>,
 }
 
@@ -38,6 +38,7 @@ pub struct Assessment {
     /// never for the safety flag.
     pub total_only: bool,
     pub severity: Severity,
+    /// A safety item is positive (PHQ-9 item 9; named for it).
     pub item9_positive: bool,
     pub difficulty: Option<Difficulty>,
     pub recorded_by: Option<String>,
@@ -66,14 +67,14 @@ pub(crate) fn insert_for(
     let instrument = Instrument::parse("instrument", &a.instrument)?;
     let score = instruments::score(instrument, &a.answers)?;
     let difficulty = a.difficulty.as_deref().map(|d| Difficulty::parse("difficulty", d)).transpose()?;
-    if difficulty.is_some() && instrument != Instrument::Phq9 {
-        return Err(Error::validation("difficulty", "the difficulty question belongs to the PHQ-9"));
+    if difficulty.is_some() && instrument.form().difficulty.is_none() {
+        return Err(Error::validation("difficulty", format!("the {} has no difficulty question", instrument.label())));
     }
     let date = assessment_date(conn, patient, &a.date, lookback_days)?;
     let items: Vec<String> = a.answers.iter().map(|x| x.to_string()).collect();
     let id = new_id();
     conn.prepare_cached(
-        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, difficulty, recorded_by, created_at)
+        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, safety, difficulty, recorded_by, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(rusqlite::params![
@@ -83,7 +84,7 @@ pub(crate) fn insert_for(
         instrument.as_str(),
         items.join(","),
         score.total,
-        score.item9,
+        score.safety,
         difficulty.map(|d| d.as_str()),
         actor.name,
         audit::now()
@@ -101,12 +102,14 @@ pub(crate) fn insert_for(
 
 pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Assessment>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, date, instrument, items, total, difficulty, recorded_by, voided_at, voided_by, void_reason, total_only
+        "SELECT id, date, instrument, items, total, difficulty, recorded_by, voided_at, voided_by, void_reason, total_only, safety
          FROM assessments WHERE patient_id = ?1 ORDER BY date, created_at",
     )?;
     let rows = stmt.query_map([patient_id], |r| {
+        let safety: Option<bool> = r.get(11)?;
         let (date, instrument, items): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
-        let instrument = Instrument::parse("instrument", &instrument).unwrap_or(Instrument::Phq9);
+        let instrument = Instrument::parse("instrument", &instrument)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?;
         let items: Vec<u8> = items.split(',').filter_map(|x| x.parse().ok()).collect();
         let total: u8 = r.get(4)?;
         let difficulty: Option<String> = r.get(5)?;
@@ -114,7 +117,7 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Ass
             id: r.get(0)?,
             date: dates::parse_date("date", &date).unwrap_or_default(),
             instrument,
-            item9_positive: instrument == Instrument::Phq9 && instruments::item9_positive(items.get(8).copied()),
+            item9_positive: safety == Some(true),
             items,
             total,
             total_only: r.get(10)?,
@@ -148,14 +151,14 @@ pub(crate) fn insert_total_only(
     instrument: Instrument,
     total: i64,
 ) -> Result<String> {
-    let max = 3 * instrument.items().len() as i64;
+    let max = i64::from(instrument.max_total());
     if !(0..=max).contains(&total) {
         return Err(Error::validation("total", format!("{total} is outside the {}'s 0–{max}", instrument.label())));
     }
     let date = assessment_date(conn, patient, &date.to_string(), lookback_days)?;
     let id = new_id();
     conn.prepare_cached(
-        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, recorded_by, created_at, total_only)
+        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, safety, recorded_by, created_at, total_only)
          VALUES (?1, ?2, ?3, ?4, '', ?5, NULL, ?6, ?7, 1)",
     )?
     .execute(rusqlite::params![id, patient.id, date.to_string(), instrument.as_str(), total, actor.name, audit::now()])?;
@@ -190,7 +193,7 @@ pub(crate) fn for_each_score(
     mut each: impl FnMut(&str, Instrument, measures::Point) -> Result<()>,
 ) -> Result<()> {
     let sql = format!(
-        "SELECT a.patient_id, a.date, a.instrument, a.total, a.item9, a.rowid FROM assessments a
+        "SELECT a.patient_id, a.date, a.instrument, a.total, a.safety, a.rowid FROM assessments a
          WHERE a.voided_at IS NULL AND a.date <= ?1{filter} ORDER BY a.patient_id, a.date"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -214,9 +217,10 @@ pub(crate) fn for_each_score(
             day_date.clear();
             day_date.push_str(date);
         }
-        let instrument = if text(r, 2)? == "gad7" { Instrument::Gad7 } else { Instrument::Phq9 };
+        // An id the catalogue does not know (a newer version's instrument) counts in no rule.
+        let Some(instrument) = Instrument::by_id(text(r, 2)?) else { continue };
         let date = dates::parse_iso(date).unwrap_or_default();
-        day.push((r.get(5)?, instrument, measures::Point { date, total: r.get(3)?, item9: r.get(4)? }));
+        day.push((r.get(5)?, instrument, measures::Point { date, total: r.get(3)?, safety: r.get(4)? }));
     }
     flush(&day_patient, &mut day)
 }

@@ -10,7 +10,7 @@ use crate::contacts::{self, Contact};
 use crate::dates::Date;
 use crate::episodes::{self, Episode};
 use crate::flags;
-use crate::instruments::{Band, Instrument};
+use crate::instruments::{self, Band, Instrument};
 use crate::measures;
 use crate::patients::{self, Patient};
 use crate::queue::{self, ReasonSince};
@@ -40,17 +40,14 @@ pub struct PatientChart {
 }
 
 /// What the trend chart draws (spec §4): the episode's assessments from S − lookback through
-/// discharge or the as-of date (entered-in-error excluded), the severity bands of the main
-/// target's instrument, each instrument's 50 %-of-baseline line, the remission line, and the
-/// dates of treatment changes and case reviews.
+/// discharge or the as-of date (entered-in-error excluded), each instrument on its own scale
+/// with its bands, its response line and its remission line, and the dates of treatment
+/// changes and case reviews.
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Trend {
     pub points: Vec<TrendPoint>,
-    pub bands_of: Instrument,
-    pub bands: Vec<Band>,
-    pub response_lines: Vec<ResponseLine>,
-    /// Remission is a latest score below this (`measures::REMISSION_BELOW`).
-    pub remission_below: u8,
+    /// The episode's primary scales' forms first, then any other instrument with a point.
+    pub scales: Vec<TrendScale>,
     pub markers: Vec<Marker>,
 }
 
@@ -62,11 +59,19 @@ pub struct TrendPoint {
     pub item9_positive: bool,
 }
 
-/// Half the baseline: at or below it is a response.
+/// One instrument's axis: 0 to its maximum, its bands, and its lines.
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
-pub struct ResponseLine {
+pub struct TrendScale {
     pub instrument: Instrument,
-    pub value: f64,
+    pub label: String,
+    pub max_total: u8,
+    /// A primary scale of the episode (its target is judged by it).
+    pub primary: bool,
+    pub bands: Vec<Band>,
+    /// At or below it is a response (half the baseline, or the baseline less the points).
+    pub response_line: Option<f64>,
+    /// Remission is a latest score below this.
+    pub remission_below: Option<u8>,
 }
 
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
@@ -85,17 +90,9 @@ fn trend(
     lookback: i64,
     as_of: Date,
 ) -> Trend {
-    let remission_below = measures::REMISSION_BELOW;
     // The latest episode that counts; the chart's episodes are already as of `as_of`.
     let Some(e) = episodes.iter().rev().find(|e| e.entered_in_error.is_none()) else {
-        return Trend {
-            points: vec![],
-            bands_of: Instrument::Phq9,
-            bands: Instrument::Phq9.bands(),
-            response_lines: vec![],
-            remission_below,
-            markers: vec![],
-        };
+        return Trend { points: vec![], scales: vec![], markers: vec![] };
     };
     let (from, to) = measures::episode_window(e.start_date, e.discharge_date, as_of, lookback);
     let in_window = |d: Date| d >= from && d <= to;
@@ -104,13 +101,25 @@ fn trend(
         .filter(|a| a.entered_in_error.is_none() && in_window(a.date))
         .map(|a| TrendPoint { date: a.date, instrument: a.instrument, total: a.total, item9_positive: a.item9_positive })
         .collect();
-    let response_lines = [Instrument::Phq9, Instrument::Gad7]
+    let primary: Vec<Instrument> = e.primary_scales.iter().flat_map(|s| instruments::scale_forms(s.scale)).collect();
+    let mut shown = primary.clone();
+    for p in &points {
+        if !shown.contains(&p.instrument) {
+            shown.push(p.instrument);
+        }
+    }
+    let scales = shown
         .into_iter()
-        .filter_map(|i| {
-            points.iter().find(|p| p.instrument == i).map(|p| ResponseLine { instrument: i, value: measures::response_line(p.total) })
+        .map(|i| TrendScale {
+            instrument: i,
+            label: i.label().to_string(),
+            max_total: i.max_total(),
+            primary: primary.contains(&i),
+            bands: i.bands().to_vec(),
+            response_line: points.iter().find(|p| p.instrument == i).and_then(|p| measures::response_line(i, p.total)),
+            remission_below: i.rules().remission_below,
         })
         .collect();
-    let bands_of = e.targets.first().map(|t| measures::instrument_for(*t)).unwrap_or(Instrument::Phq9);
     let mut markers: Vec<Marker> = changes
         .iter()
         .filter(|c| c.entered_in_error.is_none() && in_window(c.date))
@@ -122,7 +131,7 @@ fn trend(
         }))
         .collect();
     markers.sort_by_key(|m| m.date);
-    Trend { points, bands_of, bands: bands_of.bands(), response_lines, remission_below, markers }
+    Trend { points, scales, markers }
 }
 
 impl Registry {

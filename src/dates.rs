@@ -58,6 +58,16 @@ pub fn add_months(d: Date, months: i32) -> Date {
 }
 
 /// Whole weeks from `start` to `as_of` (spec §4: floor((T − S) / 7 days)).
+/// Age in whole years on `on` (a birthday counts from its day; 29 February from 1 March).
+pub fn age_on(dob: Date, on: Date) -> i64 {
+    use chrono::Datelike;
+    let mut years = i64::from(on.year() - dob.year());
+    if (on.month(), on.day()) < (dob.month(), dob.day()) {
+        years -= 1;
+    }
+    years
+}
+
 pub fn whole_weeks(start: Date, as_of: Date) -> i64 {
     days_between(start, as_of).div_euclid(7)
 }

@@ -8,6 +8,8 @@ use serde::Serialize;
 use crate::access::Action;
 use crate::audit;
 use crate::dates::{self, Date};
+use crate::instruments::{self, AgeGroups};
+use crate::measures::{self, PrimaryScale};
 use crate::patients::{self, PatientRow};
 use crate::store::new_id;
 use crate::vocab::{DischargeReason, EpisodeStatus, Target, parse_targets, targets_to_string};
@@ -20,6 +22,8 @@ pub struct Episode {
     pub start_date: Date,
     pub consent_date: Option<Date>,
     pub targets: Vec<Target>,
+    /// Each target's primary scale, fixed at enrolment (spec §3a).
+    pub primary_scales: Vec<PrimaryScale>,
     pub status: EpisodeStatus,
     pub discharge_date: Option<Date>,
     pub discharge_reason: Option<DischargeReason>,
@@ -49,20 +53,29 @@ pub struct Consent {
 }
 
 const EPISODE_COLUMNS: &str =
-    "id, start_date, consent_date, targets, status, discharge_date, discharge_reason, voided_at, voided_by, void_reason";
+    "id, start_date, consent_date, targets, status, discharge_date, discharge_reason, voided_at, voided_by, void_reason, primary_scales";
+
+/// The scale a target falls back to where none is stored: the adult default (an episode
+/// written before the catalogue had PHQ-9 for depression and GAD-7 for anxiety; migration
+/// 0010 stores those).
+pub(crate) fn fallback_scale(target: Target) -> &'static str {
+    instruments::default_scale(target, i64::MAX, instruments::AgeGroups { adolescent_from: 0, adult_from: 0 })
+}
 
 fn from_row(r: &Row) -> rusqlite::Result<Episode> {
     let date = |i: usize| -> rusqlite::Result<Option<Date>> {
         Ok(r.get::<_, Option<String>>(i)?.and_then(|s| dates::parse_date("date", &s).ok()))
     };
-    let targets: String = r.get(3)?;
+    let targets = parse_targets("targets", &r.get::<_, String>(3)?).unwrap_or_default();
+    let primary_scales = measures::parse_primary_scales(&targets, &r.get::<_, String>(10)?, fallback_scale);
     let status: String = r.get(4)?;
     let reason: Option<String> = r.get(6)?;
     Ok(Episode {
         id: r.get(0)?,
         start_date: date(1)?.unwrap_or_default(),
         consent_date: date(2)?,
-        targets: parse_targets("targets", &targets).unwrap_or_default(),
+        targets,
+        primary_scales,
         status: EpisodeStatus::parse("status", &status).unwrap_or(EpisodeStatus::Active),
         discharge_date: date(5)?,
         discharge_reason: reason.and_then(|s| DischargeReason::parse("reason", &s).ok()),
@@ -176,6 +189,35 @@ pub struct Enrolment {
     pub consent: Option<String>,
     /// Comma-separated targets; depression when left out.
     pub targets: Option<String>,
+    /// Comma-separated scales for the targets (`pcl5`, `phq-a,scared`); a target left out
+    /// takes its default for the patient's age on the start date (spec §3a).
+    pub primary_scale: Option<String>,
+}
+
+/// Each target's primary scale: the one named for it, else its default for the patient's age
+/// on the start date. A named scale that serves none of the targets, or two for one target,
+/// is a validation error on `primary-scale`.
+pub(crate) fn choose_primary_scales(targets: &[Target], named: Option<&str>, age: i64, groups: AgeGroups) -> Result<Vec<PrimaryScale>> {
+    let mut chosen: Vec<PrimaryScale> = Vec::new();
+    for part in named.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let scale = instruments::parse_scale("primary-scale", part)?;
+        let serves: Vec<Target> = instruments::scale_forms(scale)[0].form().targets.clone();
+        let Some(target) = targets.iter().copied().find(|t| serves.contains(t)) else {
+            let names: Vec<&str> = serves.iter().map(|t| t.as_str()).collect();
+            return Err(Error::validation(
+                "primary-scale",
+                format!("{part} measures {}, which is not a target of this episode", names.join(" or ")),
+            ));
+        };
+        if chosen.iter().any(|c| c.target == target) {
+            return Err(Error::validation("primary-scale", format!("two scales were named for {target}")));
+        }
+        chosen.push(PrimaryScale { target, scale });
+    }
+    Ok(targets
+        .iter()
+        .map(|t| chosen.iter().find(|c| c.target == *t).copied().unwrap_or(PrimaryScale { target: *t, scale: instruments::default_scale(*t, age, groups) }))
+        .collect())
 }
 
 pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enrolment) -> Result<String> {
@@ -183,6 +225,9 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
     let start = patients::clinical_date("date", &e.start, &patient)?;
     let consent = e.consent.as_deref().map(|c| patients::clinical_date("consent", c, &patient)).transpose()?;
     let targets = parse_targets("targets", e.targets.as_deref().unwrap_or("depression"))?;
+    let settings = crate::settings::load(conn)?;
+    let groups = AgeGroups { adolescent_from: settings.adolescent_from_age, adult_from: settings.adult_from_age };
+    let scales = choose_primary_scales(&targets, e.primary_scale.as_deref(), dates::age_on(patient.dob, start), groups)?;
     if let Some(open) = open_episode(conn, &patient)? {
         return Err(Error::Conflict(format!(
             "{} (MRN {}) already has an open episode since {}; discharge it before enrolling again",
@@ -198,11 +243,18 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
     }
     let id = new_id();
     conn.prepare_cached(
-        "INSERT INTO episodes (id, patient_id, start_date, consent_date, targets, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
+        "INSERT INTO episodes (id, patient_id, start_date, consent_date, targets, primary_scales, status, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7)",
     )?
-    .execute(
-        (&id, &patient.id, start.to_string(), consent.map(|c| c.to_string()), targets_to_string(&targets), audit::now()),
-    )?;
+    .execute((
+        &id,
+        &patient.id,
+        start.to_string(),
+        consent.map(|c| c.to_string()),
+        targets_to_string(&targets),
+        measures::primary_scales_text(&scales),
+        audit::now(),
+    ))?;
     conn.prepare_cached("INSERT INTO episode_status_changes (episode_id, date, status) VALUES (?1, ?2, 'active')")?
         .execute((&id, start.to_string()))?;
     let consent_id = consent.map(|consent| insert_consent(conn, &id, consent)).transpose()?;
@@ -212,7 +264,8 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         "enroll",
         "episode",
         Some(&id),
-        serde_json::json!({ "mrn": patient.mrn, "start": start, "consent": consent, "consent_id": consent_id, "targets": targets }),
+        serde_json::json!({ "mrn": patient.mrn, "start": start, "consent": consent, "consent_id": consent_id, "targets": targets,
+                            "primary_scales": measures::primary_scales_text(&scales) }),
     )?;
     Ok(id)
 }

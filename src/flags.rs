@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::dates::{self, Date};
-use crate::instruments::{self, Instrument};
-use crate::measures::{self, InstrumentMeasures, PatientOutcome};
+use crate::instruments::Instrument;
+use crate::measures::{self, InstrumentMeasures, PatientOutcome, TargetMeasure};
 use crate::settings::Settings;
 use crate::snapshot::EpisodeSnapshot;
 use crate::vocab::{EpisodeStatus, string_enum};
@@ -32,16 +32,20 @@ pub struct Evaluation {
     pub status: EpisodeStatus,
     #[ts(type = "number")]
     pub weeks_in_treatment: i64,
+    /// The PHQ-9's and GAD-7's numbers, whatever the targets (the caseload's two columns).
     pub phq9: Option<InstrumentMeasures>,
     pub gad7: Option<InstrumentMeasures>,
+    /// Each target by its primary scale (spec §3a).
+    pub measures: Vec<TargetMeasure>,
     pub outcome: PatientOutcome,
     pub last_contact: Option<Date>,
     pub follow_up_due: Date,
     #[ts(type = "number")]
     pub contacts: i64,
     pub last_review: Option<Date>,
+    /// The latest assessment on a primary scale.
     pub latest_measurement: Option<Date>,
-    /// The date of the positive PHQ-9 while the safety flag is raised.
+    /// The date of the positive safety item (PHQ-9 item 9) while the safety flag is raised.
     pub safety_since: Option<Date>,
     /// The earliest open review request.
     pub flagged_since: Option<Date>,
@@ -51,31 +55,33 @@ pub struct Evaluation {
 pub(crate) fn evaluate(s: &EpisodeSnapshot, settings: &Settings, as_of: Date) -> Evaluation {
     let status = s.status.unwrap_or(EpisodeStatus::Active);
     let active = status == EpisodeStatus::Active;
-    let phq9 = measures::measure(Instrument::Phq9, &s.points(Instrument::Phq9));
-    let gad7 = measures::measure(Instrument::Gad7, &s.points(Instrument::Gad7));
-    let measures_of = |i: Instrument| if i == Instrument::Phq9 { phq9.clone() } else { gad7.clone() };
-    let outcome = measures::patient_outcome(&s.targets, measures_of);
+    let measures_of = |i: Instrument| measures::measure(i, &s.points(i));
+    let targets: Vec<TargetMeasure> = s.primary_scales.iter().filter_map(|p| measures::target_measure(*p, measures_of)).collect();
+    let outcome = measures::patient_outcome(&targets);
     let weeks = dates::whole_weeks(s.start, as_of);
-    let latest_measurement = s.assessments.last().map(|(_, p)| p.date);
+    // §5 reads the primary scales' assessments for no-baseline and measurement-overdue.
+    let on_primary = |i: &Instrument| s.primary_scales.iter().any(|p| p.scale == i.scale());
+    let latest_measurement = s.assessments.iter().rev().find(|(i, _)| on_primary(i)).map(|(_, p)| p.date);
     let last_review = s.reviews.last().copied();
 
     let due_days = if active { settings.contact_due_days_active } else { settings.contact_due_days_relapse_prevention };
     let follow_up_due = dates::add_days(s.last_contact.unwrap_or(s.start), due_days);
 
-    // safety: the patient's latest PHQ-9 (any episode) has item 9 ≥ 1, and no safety check
-    // is dated on or after it.
+    // safety: the latest administration (any episode) of some instrument with a safety item
+    // is positive, and no safety check is dated on or after it.
     let safety_since = s
-        .latest_phq9_with_item9
-        .filter(|p| instruments::item9_positive(p.item9))
-        .filter(|p| s.last_safety_check.is_none_or(|c| c < p.date))
-        .map(|p| p.date);
+        .latest_with_safety
+        .iter()
+        .map(|(_, p)| p)
+        .filter(|p| p.safety == Some(true) && s.last_safety_check.is_none_or(|c| c < p.date))
+        .map(|p| p.date)
+        .min();
 
-    // not-improving: for a target instrument with two assessments, the patient is not improved.
-    let not_improving = active
-        && weeks >= settings.not_improving_weeks
-        && s.targets.iter().any(|t| measures_of(measures::instrument_for(*t)).is_some_and(|m| m.count >= 2 && !m.improved));
+    // not-improving: a judged target (two assessments on its primary scale) is not improved.
+    let not_improving = active && weeks >= settings.not_improving_weeks && targets.iter().any(|t| t.judged && !t.numbers.improved);
     let reviewed_recently = s.reviews.iter().any(|d| *d >= dates::add_days(as_of, -settings.review_overdue_days) && *d <= as_of);
-    let every_target_in_remission = s.targets.iter().all(|t| measures_of(measures::instrument_for(*t)).is_some_and(|m| m.remission));
+    let every_target_in_remission =
+        s.primary_scales.iter().all(|p| targets.iter().any(|t| t.target == p.target && t.judged && t.numbers.remission));
 
     let mut flags = Vec::new();
     let mut raise = |flag: Flag, when: bool| {
@@ -89,19 +95,20 @@ pub(crate) fn evaluate(s: &EpisodeSnapshot, settings: &Settings, as_of: Date) ->
         Flag::MeasurementOverdue,
         active && latest_measurement.is_some_and(|d| dates::days_between(d, as_of) > settings.measurement_overdue_days),
     );
-    raise(Flag::NoBaseline, active && s.assessments.is_empty());
+    raise(Flag::NoBaseline, active && latest_measurement.is_none());
     raise(Flag::ReviewOverdue, not_improving && !reviewed_recently);
     raise(Flag::NotImproving, not_improving);
     raise(Flag::Flagged, !s.open_requests.is_empty());
-    raise(Flag::ConsiderRelapsePrevention, active && !s.targets.is_empty() && every_target_in_remission);
+    raise(Flag::ConsiderRelapsePrevention, active && !s.primary_scales.is_empty() && every_target_in_remission);
     raise(Flag::LongEpisode, as_of >= dates::add_months(s.start, settings.long_episode_months as i32));
     flags.sort();
 
     Evaluation {
         status,
         weeks_in_treatment: weeks,
-        phq9,
-        gad7,
+        phq9: measures_of(Instrument::PHQ9),
+        gad7: measures_of(Instrument::GAD7),
+        measures: targets,
         outcome,
         last_contact: s.last_contact,
         follow_up_due,
@@ -118,7 +125,7 @@ pub(crate) fn evaluate(s: &EpisodeSnapshot, settings: &Settings, as_of: Date) ->
 pub(crate) mod tests {
     use super::*;
     use crate::dates::parse_date;
-    use crate::measures::Point;
+    use crate::measures::{Point, PrimaryScale};
     use crate::vocab::Target;
 
     pub(crate) fn d(s: &str) -> Date {
@@ -146,6 +153,8 @@ pub(crate) mod tests {
             lockout_minutes: 15,
             auto_lock_minutes: 10,
             backup_keep: 14,
+            adolescent_from_age: 12,
+            adult_from_age: 18,
         }
     }
 
@@ -156,6 +165,7 @@ pub(crate) mod tests {
             name: "Pat".into(),
             start: d("2026-01-01"),
             targets: vec![Target::Depression],
+            primary_scales: vec![PrimaryScale { target: Target::Depression, scale: "phq9" }],
             status: Some(EpisodeStatus::Active),
             last_contact: Some(d("2026-06-01")),
             contact_count: 5,
@@ -164,11 +174,17 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn phq(date: &str, total: u8, item9: u8) -> (Instrument, Point) {
-        (Instrument::Phq9, Point { date: d(date), total, item9: Some(item9) })
+        (Instrument::PHQ9, Point { date: d(date), total, safety: Some(item9 >= 1) })
     }
 
     fn gad(date: &str, total: u8) -> (Instrument, Point) {
-        (Instrument::Gad7, Point { date: d(date), total, item9: None })
+        (Instrument::GAD7, Point { date: d(date), total, safety: None })
+    }
+
+    /// An adult's targets: PHQ-9 for depression, GAD-7 for anxiety.
+    pub(crate) fn set_targets(s: &mut EpisodeSnapshot, targets: &[Target]) {
+        s.targets = targets.to_vec();
+        s.primary_scales = targets.iter().map(|t| PrimaryScale { target: *t, scale: if *t == Target::Anxiety { "gad7" } else { "phq9" } }).collect();
     }
 
     fn flags_on(s: &EpisodeSnapshot, as_of: &str) -> Vec<Flag> {
@@ -176,15 +192,15 @@ pub(crate) mod tests {
     }
 
     /// The patient's latest PHQ-9 (with item 9 known), as the snapshot loads it.
-    fn latest_phq9(date: &str, total: u8, item9: u8) -> Option<Point> {
-        Some(Point { date: d(date), total, item9: Some(item9) })
+    fn latest_phq9(date: &str, total: u8, item9: u8) -> Vec<(Instrument, Point)> {
+        vec![phq(date, total, item9)]
     }
 
     #[test]
     fn safety_until_a_safety_check_on_or_after_the_phq9() {
         let mut s = episode();
         s.assessments = vec![phq("2026-06-01", 12, 1)];
-        s.latest_phq9_with_item9 = latest_phq9("2026-06-01", 12, 1);
+        s.latest_with_safety = latest_phq9("2026-06-01", 12, 1);
         assert!(flags_on(&s, "2026-06-02").contains(&Flag::Safety));
         s.last_safety_check = Some(d("2026-05-31"));
         assert!(flags_on(&s, "2026-06-02").contains(&Flag::Safety), "a check before the PHQ-9 does not clear it");
@@ -192,11 +208,11 @@ pub(crate) mod tests {
         assert!(!flags_on(&s, "2026-06-02").contains(&Flag::Safety), "a same-day check clears it");
         // Only the most recent PHQ-9 counts: a later one with item 9 = 0 ends it.
         s.last_safety_check = None;
-        s.latest_phq9_with_item9 = latest_phq9("2026-06-10", 12, 0);
+        s.latest_with_safety = latest_phq9("2026-06-10", 12, 0);
         assert!(!flags_on(&s, "2026-06-12").contains(&Flag::Safety));
         // A GAD-7 after the positive PHQ-9 does not hide it (the latest PHQ-9 is still the positive one).
         s.assessments = vec![phq("2026-06-01", 12, 2), gad("2026-06-05", 3)];
-        s.latest_phq9_with_item9 = latest_phq9("2026-06-01", 12, 2);
+        s.latest_with_safety = latest_phq9("2026-06-01", 12, 2);
         assert!(flags_on(&s, "2026-06-06").contains(&Flag::Safety));
     }
 
@@ -209,7 +225,7 @@ pub(crate) mod tests {
         let mut s = episode();
         s.start = d("2026-06-01");
         s.last_contact = None;
-        s.latest_phq9_with_item9 = latest_phq9("2026-03-01", 14, 2);
+        s.latest_with_safety = latest_phq9("2026-03-01", 14, 2);
         let e = evaluate(&s, &defaults(), d("2026-06-02"));
         assert!(e.flags.contains(&Flag::Safety) && e.flags.contains(&Flag::NoBaseline), "{:?}", e.flags);
         assert_eq!(e.safety_since, Some(d("2026-03-01")));
@@ -225,7 +241,11 @@ pub(crate) mod tests {
         s.status = Some(EpisodeStatus::RelapsePrevention);
         assert!(!flags_on(&s, "2026-06-02").contains(&Flag::NoBaseline));
         s.status = Some(EpisodeStatus::Active);
+        // By the primary scales (issue 19): a GAD-7 is no baseline for a depression-only
+        // episode; a PHQ-9 is.
         s.assessments = vec![gad("2026-05-20", 8)];
+        assert!(flags_on(&s, "2026-06-02").contains(&Flag::NoBaseline));
+        s.assessments.push(phq("2026-05-21", 8, 0));
         assert!(!flags_on(&s, "2026-06-02").contains(&Flag::NoBaseline));
     }
 
@@ -278,11 +298,11 @@ pub(crate) mod tests {
     #[test]
     fn not_improving_on_any_target_instrument() {
         let mut s = episode();
-        s.targets = vec![Target::Depression, Target::Anxiety];
+        set_targets(&mut s, &[Target::Depression, Target::Anxiety]);
         s.assessments = vec![phq("2026-01-01", 18, 0), gad("2026-01-01", 16), phq("2026-03-01", 6, 0), gad("2026-03-01", 14)];
         assert!(flags_on(&s, "2026-03-20").contains(&Flag::NotImproving));
         // GAD-7 is not a target of a depression-only episode.
-        s.targets = vec![Target::Depression];
+        set_targets(&mut s, &[Target::Depression]);
         assert!(!flags_on(&s, "2026-03-20").contains(&Flag::NotImproving));
     }
 
@@ -298,7 +318,7 @@ pub(crate) mod tests {
     #[test]
     fn consider_relapse_prevention_when_every_target_remits() {
         let mut s = episode();
-        s.targets = vec![Target::Depression, Target::Anxiety];
+        set_targets(&mut s, &[Target::Depression, Target::Anxiety]);
         s.assessments = vec![phq("2026-01-01", 18, 0), gad("2026-01-01", 12), phq("2026-05-20", 4, 0), gad("2026-05-20", 5)];
         assert!(!flags_on(&s, "2026-06-02").contains(&Flag::ConsiderRelapsePrevention));
         s.assessments.push(gad("2026-05-30", 4));

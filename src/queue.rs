@@ -177,7 +177,7 @@ mod tests {
         let mut s = episode();
         s.start = d("2026-05-20");
         s.assessments = vec![phq("2026-05-25", 20, 2)];
-        s.latest_phq9_with_item9 = Some(s.assessments[0].1);
+        s.latest_with_safety = vec![s.assessments[0]];
         s.open_requests = vec![d("2026-05-28"), d("2026-05-30")];
         let r = reasons_on(&s, "2026-06-02");
         let got: Vec<(&str, String)> = r.iter().map(|x| (x.reason.as_str(), x.since.to_string())).collect();

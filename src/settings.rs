@@ -68,6 +68,12 @@ pub struct Settings {
     /// Daily backups kept in `backups/` beside the registry. [14]
     #[ts(type = "number")]
     pub backup_keep: i64,
+    /// §3a: from this age a target's default primary scale is the adolescent one (PHQ-A). [12]
+    #[ts(type = "number")]
+    pub adolescent_from_age: i64,
+    /// §3a: from this age it is the adult one (PHQ-9, GAD-7). [18]
+    #[ts(type = "number")]
+    pub adult_from_age: i64,
 }
 
 /// Each setting's key and the range a practice may set it to.
@@ -90,6 +96,8 @@ const NUMERIC_SETTINGS: &[(&str, i64, i64)] = &[
     ("lockout_minutes", 1, 1440),
     ("auto_lock_minutes", 1, 240),
     ("backup_keep", 1, 365),
+    ("adolescent_from_age", 0, 30),
+    ("adult_from_age", 0, 30),
 ];
 const BOOLEAN_SETTINGS: &[&str] = &["billing_counts_pcp_minutes"];
 
@@ -120,6 +128,8 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
         lockout_minutes: num("lockout_minutes")?,
         auto_lock_minutes: num("auto_lock_minutes")?,
         backup_keep: num("backup_keep")?,
+        adolescent_from_age: num("adolescent_from_age")?,
+        adult_from_age: num("adult_from_age")?,
     })
 }
 
@@ -153,13 +163,15 @@ impl Registry {
             return Err(Error::validation("key", format!("no setting named '{key}'; settings are {}", known.join(", "))));
         };
         let current = self.settings()?;
-        let (min, max) = match key {
-            "caseload_guidance_min" => (stored.parse().unwrap_or(0), current.caseload_guidance_max),
-            "caseload_guidance_max" => (current.caseload_guidance_min, stored.parse().unwrap_or(0)),
-            _ => (0, 0),
+        let (min, max, what) = match key {
+            "caseload_guidance_min" => (stored.parse().unwrap_or(0), current.caseload_guidance_max, "the caseload guidance range"),
+            "caseload_guidance_max" => (current.caseload_guidance_min, stored.parse().unwrap_or(0), "the caseload guidance range"),
+            "adolescent_from_age" => (stored.parse().unwrap_or(0), current.adult_from_age, "the adolescent ages"),
+            "adult_from_age" => (current.adolescent_from_age, stored.parse().unwrap_or(0), "the adolescent ages"),
+            _ => (0, 0, ""),
         };
         if min > max {
-            return Err(Error::validation(key, format!("the caseload guidance range must run low to high (got {min}–{max})")));
+            return Err(Error::validation(key, format!("{what} must run low to high (got {min}–{max})")));
         }
         let settings = self.write(Action::ChangeSettings, |tx, actor| {
             let old: String = tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))?;

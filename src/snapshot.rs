@@ -10,7 +10,8 @@ use crate::Result;
 use crate::assessments;
 use crate::dates::{self, Date};
 use crate::instruments::Instrument;
-use crate::measures::{self, Point};
+use crate::episodes;
+use crate::measures::{self, Point, PrimaryScale};
 use crate::reviews::CLOSED_BY_REVIEW_SQL;
 use crate::settings::Settings;
 use crate::vocab::{EpisodeStatus, Target, parse_targets};
@@ -26,13 +27,16 @@ pub(crate) struct EpisodeSnapshot {
     pub start: Date,
     pub consent: Option<Date>,
     pub targets: Vec<Target>,
+    /// Each target's primary scale, fixed at enrolment (spec §3a).
+    pub primary_scales: Vec<PrimaryScale>,
     /// Status on T: `active` or `relapse-prevention`.
     pub status: Option<EpisodeStatus>,
     /// The episode's assessments (spec §4 window, entered-in-error excluded), oldest first.
     pub assessments: Vec<(Instrument, Point)>,
-    /// The patient's most recent PHQ-9 on or before T whose item 9 is known, in whichever
-    /// episode (spec §5 `safety`; a total-only PHQ-9 neither raises nor clears it).
-    pub latest_phq9_with_item9: Option<Point>,
+    /// For each instrument with a safety item (PHQ-9, PHQ-A), the patient's most recent
+    /// administration on or before T whose safety items are known, in whichever episode
+    /// (spec §5 `safety`; a total-only score neither raises nor clears it).
+    pub latest_with_safety: Vec<(Instrument, Point)>,
     pub last_contact: Option<Date>,
     pub contact_count: i64,
     /// The latest `safety-check` contact on or before T.
@@ -92,7 +96,7 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
     let mut snaps: Vec<EpisodeSnapshot> = Vec::new();
     {
         let sql = format!(
-            "SELECT e.id, e.patient_id, p.mrn, p.name, cm.name, e.start_date, e.consent_date, e.targets,
+            "SELECT e.id, e.patient_id, p.mrn, p.name, cm.name, e.start_date, e.consent_date, e.targets, e.primary_scales,
                     (SELECT s.status FROM episode_status_changes s WHERE s.episode_id = e.id AND s.date <= ?1
                        AND s.voided_at IS NULL
                      ORDER BY s.date DESC, s.seq DESC LIMIT 1)
@@ -103,12 +107,14 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
-            let status: Option<String> = r.get(8)?;
+            let status: Option<String> = r.get(9)?;
             let status = status.and_then(|s| EpisodeStatus::parse("status", &s).ok());
             if !matches!(status, Some(EpisodeStatus::Active | EpisodeStatus::RelapsePrevention)) {
                 continue;
             }
             let (start, consent, targets): (String, Option<String>, String) = (r.get(5)?, r.get(6)?, r.get(7)?);
+            let targets = parse_targets("targets", &targets).unwrap_or_default();
+            let primary_scales = measures::parse_primary_scales(&targets, text(r, 8)?, |t| episodes::fallback_scale(t));
             snaps.push(EpisodeSnapshot {
                 episode_id: r.get(0)?,
                 patient_id: r.get(1)?,
@@ -117,7 +123,8 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
                 care_manager: r.get(4)?,
                 start: date(&start),
                 consent: consent.as_deref().map(date),
-                targets: parse_targets("targets", &targets).unwrap_or_default(),
+                targets,
+                primary_scales,
                 status,
                 ..Default::default()
             });
@@ -127,8 +134,8 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
     let by_patient: HashMap<String, usize> = snaps.iter().enumerate().map(|(i, s)| (s.patient_id.clone(), i)).collect();
     let by_episode: HashMap<String, usize> = snaps.iter().enumerate().map(|(i, s)| (s.episode_id.clone(), i)).collect();
 
-    // Assessments from S − lookback through T, entered-in-error excluded; and the latest PHQ-9
-    // with item 9 known from any date up to T, for safety.
+    // Assessments from S − lookback through T, entered-in-error excluded; and the latest of
+    // each instrument with its safety items known from any date up to T, for safety.
     {
         // Rows arrive grouped by patient: look each patient up once, not once per row.
         let mut current: (String, Option<usize>) = (String::new(), None);
@@ -137,8 +144,12 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
                 current = (pid.to_string(), by_patient.get(pid).copied());
             }
             let Some(i) = current.1 else { return Ok(()) };
-            if instrument == Instrument::Phq9 && point.item9.is_some() {
-                snaps[i].latest_phq9_with_item9 = Some(point);
+            if point.safety.is_some() {
+                let latest = &mut snaps[i].latest_with_safety;
+                match latest.iter_mut().find(|(j, _)| *j == instrument) {
+                    Some(entry) => entry.1 = point,
+                    None => latest.push((instrument, point)),
+                }
             }
             // Open on T, so the window runs to T (spec §4).
             let (from, _) = measures::episode_window(snaps[i].start, None, as_of, settings.baseline_lookback_days);

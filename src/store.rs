@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_slimmer_caseload_indexes", include_str!("../migrations/0007_slimmer_caseload_indexes.sql")),
     ("0008_total_only_assessments", include_str!("../migrations/0008_total_only_assessments.sql")),
     ("0009_import_mappings", include_str!("../migrations/0009_import_mappings.sql")),
+    ("0010_instrument_catalogue", include_str!("../migrations/0010_instrument_catalogue.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -67,10 +67,12 @@ string_enum!(Payer {
 });
 
 string_enum!(
-    /// What an episode treats; each target has its instrument (PHQ-9, GAD-7).
+    /// What an episode treats; each target is judged by its primary scale (spec §3a).
     Target {
         Depression => "depression",
         Anxiety => "anxiety",
+        Ptsd => "ptsd",
+        PediatricBehavioral => "pediatric-behavioral",
     }
 );
 
@@ -129,7 +131,7 @@ pub fn parse_targets(field: &str, s: &str) -> crate::Result<Vec<Target>> {
         }
     }
     if targets.is_empty() {
-        return Err(crate::Error::validation(field, "name at least one target: depression, anxiety"));
+        return Err(crate::Error::validation(field, "name at least one target: depression, anxiety, ptsd, pediatric-behavioral"));
     }
     targets.sort();
     Ok(targets)
@@ -158,6 +160,7 @@ mod tests {
     fn targets_parse_sorted_and_deduplicated() {
         assert_eq!(parse_targets("targets", "anxiety, depression,anxiety").unwrap(), vec![Target::Depression, Target::Anxiety]);
         assert!(parse_targets("targets", " , ").is_err());
-        assert!(parse_targets("targets", "ptsd").is_err());
+        assert_eq!(parse_targets("targets", "ptsd,depression").unwrap(), vec![Target::Depression, Target::Ptsd]);
+        assert!(parse_targets("targets", "insomnia").is_err());
     }
 }

@@ -299,9 +299,14 @@ fn the_trend_chart_shows_the_episode_window_with_response_and_remission_lines() 
     let trend = r.patient_chart("P1", d("2025-12-02")).unwrap().trend;
     let points: Vec<(String, u8)> = trend.points.iter().map(|p| (p.date.to_string(), p.total)).collect();
     assert_eq!(points, [("2025-10-20".to_string(), 18), ("2025-12-01".to_string(), 8)]);
-    assert_eq!(trend.response_lines[0].value, 9.0);
-    assert_eq!(trend.remission_below, 5);
-    assert_eq!(trend.bands.len(), 5, "PHQ-9 bands");
+    // One scale, the PHQ-9's (the episode's primary scale): 0–27, its five bands, the response
+    // line at half the baseline (18 / 2 = 9) and remission below 5.
+    assert_eq!(trend.scales.len(), 1);
+    let phq9 = &trend.scales[0];
+    assert_eq!((phq9.instrument.as_str(), phq9.max_total, phq9.primary), ("phq9", 27, true));
+    assert_eq!(phq9.response_line, Some(9.0));
+    assert_eq!(phq9.remission_below, Some(5));
+    assert_eq!(phq9.bands.len(), 5, "PHQ-9 bands");
     let markers: Vec<&str> = trend.markers.iter().map(|m| m.kind.as_str()).collect();
     assert_eq!(markers, ["treatment-change", "case-review"]);
     // The as-of date bounds the window.
@@ -313,11 +318,11 @@ fn adding_and_enrolling_a_patient_is_one_transaction() {
     let (t, mut r) = setup();
     let before = dump(&t.path);
     let p = NewPatient { mrn: "E1".into(), name: "New Patient".into(), dob: "1980-01-01".into(), ..Default::default() };
-    let bad = Enrolment { start: "2099-01-01".into(), consent: None, targets: None };
+    let bad = Enrolment { start: "2099-01-01".into(), ..Default::default() };
     let e = r.enroll_new_patient(&p, &bad).unwrap_err();
     assert!(e.to_string().contains("date: 2099-01-01 is in the future"), "{e}");
     assert_eq!(dump(&t.path), before, "no patient is left behind without an episode");
-    let good = Enrolment { start: "2026-01-05".into(), consent: Some("2026-01-05".into()), targets: Some("depression,anxiety".into()) };
+    let good = Enrolment { start: "2026-01-05".into(), consent: Some("2026-01-05".into()), targets: Some("depression,anxiety".into()), ..Default::default() };
     r.enroll_new_patient(&p, &good).unwrap();
     let episodes = r.episodes("E1").unwrap();
     assert_eq!((episodes.len(), episodes[0].targets.len()), (1, 2));

@@ -35,7 +35,7 @@ fn add(r: &mut Registry, mrn: &str, cm: Option<&str>, start: &str) {
 }
 
 fn enroll(r: &mut Registry, mrn: &str, start: &str) {
-    r.enroll(mrn, &Enrolment { start: start.into(), consent: Some(start.into()), targets: None }).unwrap();
+    r.enroll(mrn, &Enrolment { start: start.into(), consent: Some(start.into()), targets: None, ..Default::default() }).unwrap();
 }
 
 /// A PHQ-9 with the given total (item 9 negative).
@@ -258,7 +258,7 @@ fn follow_up_windows_at_their_edges() {
     let trend = r.patient_chart("N8", d("2026-09-15")).unwrap().trend;
     let points: Vec<(String, u8)> = trend.points.iter().map(|p| (p.date.to_string(), p.total)).collect();
     assert_eq!(points, [("2026-06-01".to_string(), 16), ("2026-09-10".to_string(), 4)]);
-    assert_eq!((trend.response_lines[0].value, trend.remission_below), (8.0, 5));
+    assert_eq!((trend.scales[0].response_line, trend.scales[0].remission_below), (Some(8.0), Some(5)));
 }
 
 #[test]

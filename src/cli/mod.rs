@@ -87,9 +87,13 @@ enum Command {
         date: String,
         #[arg(long)]
         consent: Option<String>,
-        /// depression, anxiety or both, comma separated [default: depression]
+        /// depression, anxiety, ptsd, pediatric-behavioral, comma separated [default: depression]
         #[arg(long)]
         targets: Option<String>,
+        /// The targets' primary scales, comma separated (e.g. pcl5, phq-a, smfq); a target left
+        /// out takes its default for the patient's age (`cocm instruments`)
+        #[arg(long)]
+        primary_scale: Option<String>,
     },
     /// Record consent for the patient's open episode
     Consent {
@@ -102,10 +106,11 @@ enum Command {
         mrn: String,
         #[arg(long)]
         date: String,
-        /// phq9 or gad7
+        /// An instrument's id: phq9, gad7, phq-a, pcl5, psc17, smfq-c, smfq-p, scared-c,
+        /// scared-p, phq2, gad2, auditc (`cocm instruments` lists their items and answers)
         #[arg(long)]
         instrument: String,
-        /// Answers 0–3, item 1 first, comma separated
+        /// Answers, item 1 first, comma separated
         #[arg(long)]
         items: String,
         /// PHQ-9 functional question: not-difficult-at-all, somewhat-difficult, very-difficult, extremely-difficult
@@ -566,8 +571,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let changes = PatientChanges { name, dob, payer, pcp, care_manager, consultant, version: None };
             println!("{}", open()?.update_patient(&mrn, &changes)?.id);
         }
-        Command::Enroll { mrn, date, consent, targets } => {
-            println!("{}", open()?.enroll(&mrn, &Enrolment { start: date, consent, targets })?);
+        Command::Enroll { mrn, date, consent, targets, primary_scale } => {
+            println!("{}", open()?.enroll(&mrn, &Enrolment { start: date, consent, targets, primary_scale })?);
         }
         Command::Consent { mrn, date } => open()?.record_consent(&mrn, &date)?,
         Command::Assess { mrn, date, instrument, items, difficulty } => {

@@ -148,8 +148,8 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
             let patient: Patient = typed(client.call("update_patient", json!({ "mrn": mrn, "changes": changes }))?)?;
             id(Value::from(patient.id))
         }
-        Command::Enroll { mrn, date, consent, targets } => {
-            id(client.call("enroll", json!({ "mrn": mrn, "enrolment": Enrolment { start: date, consent, targets } }))?)
+        Command::Enroll { mrn, date, consent, targets, primary_scale } => {
+            id(client.call("enroll", json!({ "mrn": mrn, "enrolment": Enrolment { start: date, consent, targets, primary_scale } }))?)
         }
         Command::Treatment { mrn, date, kind, description } => {
             let change = NewTreatmentChange { date, kind, description };

@@ -234,7 +234,7 @@ fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result
         match step {
             Step::Enroll(e) => {
                 let consent = if e.consent.is_empty() { None } else { Some(at(&e.consent)?) };
-                episodes::enroll(conn, actor, &e.mrn, &Enrolment { start: date, consent, targets: Some(e.targets) })?;
+                episodes::enroll(conn, actor, &e.mrn, &Enrolment { start: date, consent, targets: Some(e.targets), ..Default::default() })?;
             }
             Step::Status(s) => {
                 let reason = if s.reason.is_empty() { None } else { Some(DischargeReason::parse("reason", &s.reason)?) };

@@ -50,10 +50,11 @@ const PAYERS: &[&str] = &["medicare", "medicare", "medicaid", "commercial", "com
 const KINDS: &[&str] = &["follow-up", "follow-up", "follow-up", "care-coordination", "outreach-attempt", "case-review"];
 const MODES: &[&str] = &["phone", "phone", "video", "in-person", "portal"];
 
-/// Answers summing to `total` (item 9 of the PHQ-9 given separately).
+/// Answers summing to `total` (the safety item, the PHQ-9's item 9 and last, given separately).
 fn answers(rng: &mut Rng, instrument: Instrument, total: i64, item9: i64) -> Vec<i64> {
     let n = instrument.items().len();
-    let scored = if instrument == Instrument::Phq9 { n - 1 } else { n };
+    let safety_item = instrument.form().safety.first().map(|s| s.item - 1);
+    let scored = if safety_item.is_some() { n - 1 } else { n };
     let mut a = vec![0i64; n];
     let mut left = total.clamp(0, 3 * scored as i64);
     while left > 0 {
@@ -63,8 +64,8 @@ fn answers(rng: &mut Rng, instrument: Instrument, total: i64, item9: i64) -> Vec
             left -= 1;
         }
     }
-    if instrument == Instrument::Phq9 {
-        a[8] = item9;
+    if let Some(i) = safety_item {
+        a[i] = item9;
     }
     a
 }
@@ -92,7 +93,7 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
     let mut status = conn.prepare("INSERT INTO episode_status_changes (episode_id, date, status, reason) VALUES (?1, ?2, ?3, ?4)")?;
     let mut consent_record = conn.prepare("INSERT INTO episode_consents (id, episode_id, date, created_at) VALUES (?1, ?2, ?3, ?4)")?;
     let mut assessment = conn.prepare(
-        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, item9, recorded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'demo', ?8)",
+        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, safety, recorded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'demo', ?8)",
     )?;
     let mut contact = conn.prepare(
         "INSERT INTO contacts (id, patient_id, episode_id, date, author_id, kind, mode, minutes, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9)",
@@ -163,9 +164,9 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
 
         // Scores fall towards a patient-specific floor; a few never improve.
         let instruments: &[Instrument] = match targets {
-            "depression,anxiety" => &[Instrument::Phq9, Instrument::Gad7],
-            "anxiety" => &[Instrument::Gad7],
-            _ => &[Instrument::Phq9],
+            "depression,anxiety" => &[Instrument::PHQ9, Instrument::GAD7],
+            "anxiety" => &[Instrument::GAD7],
+            _ => &[Instrument::PHQ9],
         };
         let every = if both { 28 } else { 14 };
         let (baseline, floor) = (rng.range(10, 24), rng.range(1, 14));
@@ -177,7 +178,7 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
                 let max = inst.max_total() as i64;
                 let target = (baseline as f64 - (baseline - floor) as f64 * (progress * 2.0).min(1.0)).round() as i64;
                 let total = (target + rng.range(-2, 2)).clamp(0, max);
-                let item9 = if inst == Instrument::Phq9 && rng.chance(2) { 1 } else { 0 };
+                let item9 = if inst.has_safety_items() && rng.chance(2) { 1 } else { 0 };
                 let a = answers(&mut rng, inst, total - item9, item9);
                 let score = instruments::score(inst, &a)?;
                 if score.item9_positive {
@@ -191,7 +192,7 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
                     inst.as_str(),
                     items.join(","),
                     score.total,
-                    score.item9,
+                    score.safety,
                     now
                 ])?;
             }

@@ -82,6 +82,9 @@ pub(crate) struct Component<'a> {
     value_codeable_concept: Option<Concept<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value_quantity: Option<Quantity>,
+    /// An item whose answers have no LOINC codes: its score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_integer: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -109,20 +112,6 @@ pub(crate) struct Observation<'a> {
     component: Vec<Component<'a>>,
 }
 
-fn panel_display(instrument: Instrument) -> &'static str {
-    match instrument {
-        Instrument::Phq9 => "PHQ-9 quick depression assessment panel",
-        Instrument::Gad7 => "Generalized anxiety disorder 7 item (GAD-7)",
-    }
-}
-
-fn total_display(instrument: Instrument) -> &'static str {
-    match instrument {
-        Instrument::Phq9 => "Patient Health Questionnaire 9 item (PHQ-9) total score",
-        Instrument::Gad7 => "Generalized anxiety disorder 7 item (GAD-7) total score",
-    }
-}
-
 const DIFFICULTY_DISPLAY: &str = "Difficulty doing work, taking care of things at home, or getting along with other people";
 
 fn difficulty_answer(d: Difficulty) -> (&'static str, &'static str) {
@@ -134,31 +123,47 @@ fn score(total: i64) -> Quantity {
     Quantity { value: total, unit: "{score}", system: UCUM, code: "{score}" }
 }
 
-/// A PHQ-9 or GAD-7 as a screening-assessment panel: each item's LOINC answer, the total as a
-/// `{score}` quantity and the PHQ-9's difficulty, as components. A total-only score has the
-/// total alone and says so in a note.
+/// An item's answer as a coding: the option's LOINC answer code, where the catalogue has one.
+fn answer_coding(instrument: Instrument, index: usize, value: u8) -> Option<Coding<'static>> {
+    let option = instrument.option(index, value)?;
+    Some(Coding { system: loinc::SYSTEM, code: option.code.as_deref()?, display: &option.label })
+}
+
+/// An item's code and its text (its number where the text is not shipped).
+fn item_concept(instrument: Instrument, index: usize) -> Concept<'static> {
+    let (system, code) = instrument.item_coding(index);
+    concept(system, code, instrument.items()[index].text.as_deref().unwrap_or(instrument.label()))
+}
+
+/// An assessment as a screening-assessment panel: each item's answer (its LOINC answer code, or
+/// its score where the answers have none), the total as a `{score}` quantity and the PHQ-9's
+/// difficulty, as components. A total-only score has the total alone and says so in a note.
 pub(crate) fn observation(a: &AssessmentRow) -> Observation<'_> {
-    let (panel, total) = a.instrument.loinc();
+    let i = a.instrument;
+    let codes = i.codes();
     let mut component = Vec::with_capacity(a.answers.len() + 2);
-    for (item, value) in a.instrument.items().iter().zip(&a.answers) {
-        let (code, label) = loinc::answer(item.loinc, *value).unwrap_or(loinc::ANSWERS[0]);
+    for (index, value) in a.answers.iter().enumerate().take(i.items().len()) {
+        let coded = answer_coding(i, index, *value);
         component.push(Component {
-            code: concept(loinc::SYSTEM, item.loinc, item.text),
-            value_codeable_concept: Some(concept(loinc::SYSTEM, code, label)),
+            code: item_concept(i, index),
+            value_integer: coded.is_none().then_some(i64::from(*value)),
+            value_codeable_concept: coded.map(|c| Concept { coding: [c], text: None }),
             value_quantity: None,
         });
     }
     component.push(Component {
-        code: concept(loinc::SYSTEM, total, total_display(a.instrument)),
+        code: concept(i.code_system(), &codes.total, &codes.total_display),
         value_codeable_concept: None,
         value_quantity: Some(score(a.total)),
+        value_integer: None,
     });
-    if let Some(d) = a.difficulty {
+    if let (Some(d), Some(question)) = (a.difficulty, &i.form().difficulty) {
         let (code, label) = difficulty_answer(d);
         component.push(Component {
-            code: concept(loinc::SYSTEM, loinc::PHQ9_DIFFICULTY, DIFFICULTY_DISPLAY),
+            code: concept(loinc::SYSTEM, &question.code, DIFFICULTY_DISPLAY),
             value_codeable_concept: Some(concept(loinc::SYSTEM, code, label)),
             value_quantity: None,
+            value_integer: None,
         });
     }
     Observation {
@@ -168,10 +173,7 @@ pub(crate) fn observation(a: &AssessmentRow) -> Observation<'_> {
         extension: void_reason(&a.voided).map(|e| [e]),
         status: status_or_error(&a.voided, "final"),
         category: [concept(OBSERVATION_CATEGORY, "survey", "Survey")],
-        code: Concept {
-            coding: [Coding { system: loinc::SYSTEM, code: panel, display: panel_display(a.instrument) }],
-            text: Some(a.instrument.label()),
-        },
+        code: Concept { coding: [Coding { system: i.code_system(), code: &codes.panel, display: &codes.panel_display }], text: Some(i.label()) },
         subject: reference("Patient", &a.patient_id),
         effective_date_time: &a.date,
         derived_from: (!a.total_only).then(|| [reference("QuestionnaireResponse", &a.id)]),
@@ -211,34 +213,46 @@ pub(crate) struct QuestionnaireResponse<'a> {
     item: Vec<Item<'a>>,
 }
 
-/// The answers of a scored PHQ-9 or GAD-7 against LOINC's questionnaire (none for a total-only
-/// score: nothing was answered).
+/// The answers of a scored assessment against its questionnaire (LOINC's, or the registry's
+/// own for an instrument LOINC does not publish); none for a total-only score: nothing was answered.
 pub(crate) fn questionnaire_response(a: &AssessmentRow) -> Option<QuestionnaireResponse<'_>> {
     if a.total_only {
         return None;
     }
-    let (panel, total) = a.instrument.loinc();
-    let coded = |system, code, display| Answer { value_coding: Some(Coding { system, code, display }), value_integer: None };
+    let i = a.instrument;
+    let codes = i.codes();
     let mut item: Vec<Item> = a
-        .instrument
-        .items()
+        .answers
         .iter()
-        .zip(&a.answers)
-        .map(|(i, value)| {
-            let (code, label) = loinc::answer(i.loinc, *value).unwrap_or(loinc::ANSWERS[0]);
-            Item { link_id: i.loinc, text: Some(i.text), answer: [coded(loinc::SYSTEM, code, label)] }
+        .enumerate()
+        .take(i.items().len())
+        .map(|(index, value)| {
+            let answer = match answer_coding(i, index, *value) {
+                Some(c) => Answer { value_coding: Some(c), value_integer: None },
+                None => Answer { value_coding: None, value_integer: Some(i64::from(*value)) },
+            };
+            Item { link_id: i.item_coding(index).1, text: i.items()[index].text.as_deref(), answer: [answer] }
         })
         .collect();
-    if let Some(d) = a.difficulty {
+    if let (Some(d), Some(question)) = (a.difficulty, &i.form().difficulty) {
         let (code, label) = difficulty_answer(d);
-        item.push(Item { link_id: loinc::PHQ9_DIFFICULTY, text: None, answer: [coded(loinc::SYSTEM, code, label)] });
+        let coding = Coding { system: loinc::SYSTEM, code, display: label };
+        item.push(Item { link_id: &question.code, text: None, answer: [Answer { value_coding: Some(coding), value_integer: None }] });
     }
-    item.push(Item { link_id: total, text: Some("Total score"), answer: [Answer { value_coding: None, value_integer: Some(a.total) }] });
+    item.push(Item {
+        link_id: &codes.total,
+        text: Some("Total score"),
+        answer: [Answer { value_coding: None, value_integer: Some(a.total) }],
+    });
     Some(QuestionnaireResponse {
         resource_type: "QuestionnaireResponse",
         id: &a.id,
         meta: meta("us-core-questionnaireresponse", &a.updated),
-        questionnaire: loinc::questionnaire(panel),
+        questionnaire: if i.code_system() == loinc::SYSTEM {
+            loinc::questionnaire(&codes.panel)
+        } else {
+            format!("{BASE}/Questionnaire/{}", i.as_str())
+        },
         status: status_or_error(&a.voided, "completed"),
         subject: reference("Patient", &a.patient_id),
         authored: &a.date,

@@ -37,12 +37,10 @@ pub(super) fn extension<'v>(resource: &'v Value, url: &str) -> Option<&'v Value>
     resource["extension"].as_array()?.iter().find(|e| e["url"] == url)
 }
 
-/// The instrument of a panel or total code, and whether the code is the total's.
+/// The instrument of a panel or total code (any catalogue instrument), and whether the code
+/// is the total's.
 pub(super) fn instrument_of(code: &str) -> Option<(Instrument, bool)> {
-    [Instrument::Phq9, Instrument::Gad7].into_iter().find_map(|i| {
-        let (panel, total) = i.loinc();
-        (code == panel).then_some((i, false)).or((code == total).then_some((i, true)))
-    })
+    Instrument::of_code(code)
 }
 
 /// A person's name as the registry keeps it: the text, else prefix, given and family names.

@@ -22,7 +22,7 @@ use crate::contacts::{self, NewContact};
 use crate::dates::{self, Date};
 use crate::episodes::{self, Enrolment};
 use crate::import::{Occurrences, count};
-use crate::instruments::Difficulty;
+use crate::instruments::{self, Difficulty};
 use crate::patients::{self, NewPatient};
 use crate::reviews::{self, NewCaseReview, NewReviewRequest};
 use crate::treatment::{self, NewTreatmentChange};
@@ -394,6 +394,7 @@ impl<'a> Importer<'a> {
             start: start.to_string(),
             consent: consent_dates.first().map(|d| d.to_string()),
             targets: (!targets.is_empty()).then(|| targets.join(",")),
+            ..Default::default()
         };
         episodes::enroll(self.conn, &actor, &mrn, &enrolment).map_err(|e| e.to_string())?;
         self.added.episodes += 1;
@@ -424,7 +425,7 @@ impl<'a> Importer<'a> {
     fn observation(&mut self, e: &Entry, by_id: &HashMap<String, Value>) -> Taken {
         let r = &e.resource;
         let Some((instrument, is_total)) = codings(&r["code"]).find_map(|(_, c)| instrument_of(&c)) else {
-            self.skip("Observation (not a PHQ-9 or GAD-7)".into());
+            self.skip("Observation (not an instrument of the catalogue)".into());
             return Ok(());
         };
         if r["status"] == "cancelled" {
@@ -442,23 +443,25 @@ impl<'a> Importer<'a> {
         if is_total {
             parts.push(r);
         }
-        let (_, total_code) = instrument.loinc();
-        let mut answers: HashMap<String, u8> = HashMap::new();
+        let total_code = &instrument.codes().total;
+        let difficulty_code = instrument.form().difficulty.as_ref().map(|q| q.code.as_str());
+        let mut answers: HashMap<usize, u8> = HashMap::new();
         let (mut total, mut difficulty) = (None, None);
         for part in parts {
             let Some(code) = codings(&part["code"]).map(|(_, c)| c).next() else { continue };
-            if code == total_code {
+            if code == *total_code {
                 total = part["valueQuantity"]["value"].as_f64().or_else(|| part["valueInteger"].as_f64());
-            } else if code == loinc::PHQ9_DIFFICULTY {
+            } else if Some(code.as_str()) == difficulty_code {
                 let answer =
                     codings(&part["valueCodeableConcept"]).find_map(|(_, c)| loinc::DIFFICULTY_ANSWERS.iter().position(|(a, _)| *a == c));
                 difficulty = answer.map(|i| Difficulty::ALL[i]);
-            } else if instrument.items().iter().any(|i| i.loinc == code) {
+            } else if let Some(index) = instrument.item_with_code(&code) {
+                let options = instrument.options(index);
                 let value = codings(&part["valueCodeableConcept"])
-                    .find_map(|(_, c)| loinc::answer_value(&c))
+                    .find_map(|(_, c)| options.iter().find(|o| o.code.as_deref() == Some(c.as_str())).map(|o| o.score))
                     .or_else(|| part["valueInteger"].as_u64().and_then(|v| u8::try_from(v).ok()))
-                    .ok_or_else(|| format!("item {code} has no answer the registry reads (a LOINC answer code or 0–3)"))?;
-                answers.insert(code, value);
+                    .ok_or_else(|| format!("item {code} has no answer the registry reads (a LOINC answer code or a score)"))?;
+                answers.insert(index, value);
             }
         }
         let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
@@ -486,10 +489,10 @@ impl<'a> Importer<'a> {
                     instrument.label()
                 ));
             }
-            let items: Vec<i64> = instrument.items().iter().map(|i| i64::from(answers[i.loinc])).collect();
-            let sum: i64 = items.iter().sum();
-            if let Some(total) = total.filter(|t| *t != sum as f64) {
-                return Err(format!("total {total} is not the sum of the item answers ({sum})"));
+            let items: Vec<i64> = (0..n).map(|i| i64::from(answers[&i])).collect();
+            let sum = instruments::score(instrument, &items).map_err(|e| e.to_string())?.total;
+            if let Some(total) = total.filter(|t| *t != f64::from(sum)) {
+                return Err(format!("total {total} is not the instrument's score of the item answers ({sum})"));
             }
             let new = NewAssessment {
                 date: date.to_string(),

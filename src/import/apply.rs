@@ -110,8 +110,8 @@ fn vocab(text: &str) -> String {
 fn instrument(text: &str) -> Option<Instrument> {
     let plain: String = text.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_lowercase();
     match plain.as_str() {
-        "phq9" => Some(Instrument::Phq9),
-        "gad7" => Some(Instrument::Gad7),
+        "phq9" => Some(Instrument::PHQ9),
+        "gad7" => Some(Instrument::GAD7),
         _ => None,
     }
 }
@@ -204,6 +204,7 @@ fn patient_row(conn: &Connection, actor: &Actor, map: &Resolved, cells: &Cells, 
         start: start.to_string(),
         consent: consent.map(|c| c.to_string()),
         targets: map.cell(cells, "targets").map(|t| vocab(t).replace("-and-", ",").replace("both", "depression,anxiety")),
+        ..Default::default()
     };
     episodes::enroll(conn, actor, &p.mrn, &enrolment).map_err(|e| {
         let field = match &e {
@@ -334,7 +335,7 @@ fn wide_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolve
     for (n, group) in map.groups.iter().enumerate() {
         let cell = |field: &str| group.get(field).and_then(|(i, _)| cells.get(*i)).filter(|c| !c.is_empty());
         let date_field = format!("group {} date", n + 1);
-        let scores: Vec<(Instrument, &str, &str)> = [(Instrument::Phq9, "phq9"), (Instrument::Gad7, "gad7")]
+        let scores: Vec<(Instrument, &str, &str)> = [(Instrument::PHQ9, "phq9"), (Instrument::GAD7, "gad7")]
             .into_iter()
             .filter_map(|(instrument, field)| cell(field).map(|text| (instrument, field, text)))
             .collect();
@@ -410,8 +411,8 @@ mod tests {
         assert_eq!(vocab("Self Pay"), "self-pay");
         assert_eq!(vocab(" Medicare "), "medicare");
         assert_eq!(vocab("safety_check"), "safety-check");
-        assert_eq!(instrument("PHQ-9"), Some(Instrument::Phq9));
-        assert_eq!(instrument("gad 7"), Some(Instrument::Gad7));
+        assert_eq!(instrument("PHQ-9"), Some(Instrument::PHQ9));
+        assert_eq!(instrument("gad 7"), Some(Instrument::GAD7));
         assert_eq!(instrument("PHQ-2"), None);
     }
 }

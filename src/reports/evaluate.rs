@@ -9,7 +9,8 @@ use super::load::{EpisodeRecord, PatientRecords, ReportData};
 use super::{Measure, Rate, Report, ReportBilling, ReportMember};
 use crate::dates::{self, Date};
 use crate::instruments::Instrument;
-use crate::measures::{self, Point, instrument_for, patient_outcome};
+use crate::instruments;
+use crate::measures::{self, Point, patient_outcome};
 use crate::settings::Settings;
 
 /// §8: the improvement population has at least this many days in treatment.
@@ -166,17 +167,19 @@ pub(super) fn evaluate(
 
         // Improvement, response, remission and consultation, at the period's end.
         if open_at_end && dates::days_between(e.start, end) >= IMPROVEMENT_MIN_DAYS {
+            // Each target by its primary scale's rules (spec §3a), every form of the scale.
             let judged: Vec<(Instrument, Vec<Point>)> = e
-                .targets
+                .primary_scales
                 .iter()
-                .map(|target| instrument_for(*target))
+                .flat_map(|s| instruments::scale_forms(s.scale))
                 .map(|i| (i, episode_points(e, p, i, settings.baseline_lookback_days, end)))
                 .filter(|(_, points)| points.len() >= 2)
                 .collect();
             if !judged.is_empty() {
-                let outcome = patient_outcome(&e.targets, |i| {
-                    judged.iter().find(|(j, _)| *j == i).and_then(|(_, points)| measures::measure(i, points))
-                });
+                let measures_of = |i: Instrument| judged.iter().find(|(j, _)| *j == i).and_then(|(_, points)| measures::measure(i, points));
+                let targets: Vec<measures::TargetMeasure> =
+                    e.primary_scales.iter().filter_map(|s| measures::target_measure(*s, measures_of)).collect();
+                let outcome = patient_outcome(&targets);
                 let detail = || judged.iter().map(|(i, points)| describe(*i, points)).collect::<Vec<_>>().join("; ");
                 t.count(Measure::ImprovementRate, e.patient, outcome.improved, detail);
                 t.count(Measure::ResponseRate, e.patient, outcome.response, detail);
@@ -192,13 +195,20 @@ pub(super) fn evaluate(
             }
         }
 
-        // DRR-style and CMS159-style measures, from an elevated baseline PHQ-9.
-        let baseline = episode_points(e, p, Instrument::Phq9, settings.baseline_lookback_days, end).first().copied();
+        // DRR-style and CMS159-style measures, from an elevated baseline PHQ-9 (a PHQ-A counts
+        // as one: its catalogue entry says so).
+        let phq9 = Instrument::PHQ9;
+        let (window_from, window_to) = measures::episode_window(e.start, e.discharge.map(|(d, _)| d), end, settings.baseline_lookback_days);
+        let baseline = p
+            .assessments
+            .iter()
+            .find(|(i, pt)| i.counts_as_phq9() && in_range(pt.date, window_from, window_to))
+            .map(|(_, pt)| *pt);
         if let Some(b) = baseline.filter(|b| b.total >= ELEVATED_PHQ9) {
             let phq9_between = |first: Date, last: Date| {
                 p.assessments
                     .iter()
-                    .filter(|(i, pt)| *i == Instrument::Phq9 && in_range(pt.date, first, last))
+                    .filter(|(i, pt)| i.counts_as_phq9() && in_range(pt.date, first, last))
                     .map(|(_, pt)| *pt)
                     .next_back()
             };
@@ -210,8 +220,8 @@ pub(super) fn evaluate(
                     None => format!("baseline PHQ-9 {} on {}; no PHQ-9 from {first} to {last}", b.total, b.date),
                 };
                 t.count(Measure::DrrFollowupRate, e.patient, follow_up.is_some(), detail);
-                t.count(Measure::DrrResponseRate, e.patient, follow_up.is_some_and(|f| measures::is_response(b.total, f.total)), detail);
-                t.count(Measure::DrrRemissionRate, e.patient, follow_up.is_some_and(|f| measures::is_remission(f.total)), detail);
+                t.count(Measure::DrrResponseRate, e.patient, follow_up.is_some_and(|f| measures::is_response(phq9, b.total, f.total)), detail);
+                t.count(Measure::DrrRemissionRate, e.patient, follow_up.is_some_and(|f| measures::is_remission(phq9, f.total)), detail);
             }
             let (first, last) =
                 (dates::add_months(b.date, REMISSION_12M_WINDOW_MONTHS.0), dates::add_months(b.date, REMISSION_12M_WINDOW_MONTHS.1));
@@ -220,7 +230,7 @@ pub(super) fn evaluate(
                 t.count(
                     Measure::Remission12mRate,
                     e.patient,
-                    follow_up.is_some_and(|f| measures::is_remission(f.total)),
+                    follow_up.is_some_and(|f| measures::is_remission(phq9, f.total)),
                     || match follow_up {
                         Some(f) => format!("baseline PHQ-9 {} on {}; last in {first}…{last}: {} on {}", b.total, b.date, f.total, f.date),
                         None => format!("baseline PHQ-9 {} on {}; no PHQ-9 from {first} to {last}", b.total, b.date),

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Measure;
 use super::evaluate::{DRR_WINDOW_DAYS, ELEVATED_PHQ9, IMPROVEMENT_MIN_DAYS, REMISSION_12M_WINDOW_MONTHS};
-use crate::measures::REMISSION_BELOW;
+use crate::instruments::Instrument;
 use crate::settings::Settings;
 
 /// A rate's title and what it counts.
@@ -20,6 +20,7 @@ pub struct RateLabel {
 pub fn rate_labels(settings: &Settings) -> Vec<RateLabel> {
     let (drr_from, drr_to) = DRR_WINDOW_DAYS;
     let (rem_from, rem_to) = REMISSION_12M_WINDOW_MONTHS;
+    let phq9_remission = Instrument::PHQ9.rules().remission_below.unwrap_or_default();
     let label = |measure: Measure, title: &str, about: String| RateLabel { measure, title: title.to_string(), about };
     vec![
         label(
@@ -33,7 +34,7 @@ pub fn rate_labels(settings: &Settings) -> Vec<RateLabel> {
             format!("improved, of those ≥ {IMPROVEMENT_MIN_DAYS} days in treatment with two target assessments"),
         ),
         label(Measure::ResponseRate, "Response rate", "≤ 50 % of baseline, same population".into()),
-        label(Measure::RemissionRate, "Remission rate", format!("latest score < {REMISSION_BELOW}, same population")),
+        label(Measure::RemissionRate, "Remission rate", "latest score below its scale's remission line (PHQ-9 and GAD-7 < 5), same population".into()),
         label(
             Measure::ConsultationRate,
             "Psychiatric consultation",
@@ -45,11 +46,11 @@ pub fn rate_labels(settings: &Settings) -> Vec<RateLabel> {
             format!("PHQ-9 {drr_from}–{drr_to} days after a baseline ≥ {ELEVATED_PHQ9} (HEDIS DRR-style)"),
         ),
         label(Measure::DrrResponseRate, "Response at 4–8 months", "last PHQ-9 in that window ≤ 50 % of baseline".into()),
-        label(Measure::DrrRemissionRate, "Remission at 4–8 months", format!("last PHQ-9 in that window < {REMISSION_BELOW}")),
+        label(Measure::DrrRemissionRate, "Remission at 4–8 months", format!("last PHQ-9 in that window < {phq9_remission}")),
         label(
             Measure::Remission12mRate,
             "Remission at 12 months",
-            format!("last PHQ-9 {rem_from}–{rem_to} months after a baseline ≥ {ELEVATED_PHQ9} is < {REMISSION_BELOW} (CMS159-style)"),
+            format!("last PHQ-9 {rem_from}–{rem_to} months after a baseline ≥ {ELEVATED_PHQ9} is < {phq9_remission} (CMS159-style)"),
         ),
     ]
 }

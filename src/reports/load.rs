@@ -11,10 +11,11 @@ use crate::Result;
 use crate::assessments;
 use crate::billing::{BillingRow, ExclusionReason};
 use crate::dates::{self, Date};
+use crate::measures::{self, PrimaryScale};
 use crate::instruments::Instrument;
 use crate::measures::Point;
 use crate::snapshot::text;
-use crate::vocab::{DischargeReason, EpisodeStatus, Payer, Target, parse_targets};
+use crate::vocab::{DischargeReason, EpisodeStatus, Payer, parse_targets};
 
 /// One patient, with their dated records (entered-in-error excluded), oldest first.
 #[derive(Debug, Default)]
@@ -35,7 +36,8 @@ pub(super) struct EpisodeRecord {
     /// Index into [`ReportData::patients`].
     pub patient: usize,
     pub start: Date,
-    pub targets: Vec<Target>,
+    /// Each target and its primary scale (spec §3a).
+    pub primary_scales: Vec<PrimaryScale>,
     pub discharge: Option<(Date, Option<DischargeReason>)>,
     /// (date, status) in the order they were recorded; the first is `active` on the start date.
     pub statuses: Vec<(Date, EpisodeStatus)>,
@@ -127,7 +129,7 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
     let mut episode_index: HashMap<String, usize> = HashMap::new();
     {
         let mut stmt = conn.prepare_cached(
-            "SELECT id, patient_id, start_date, targets, discharge_date, discharge_reason FROM episodes
+            "SELECT id, patient_id, start_date, targets, discharge_date, discharge_reason, primary_scales FROM episodes
              WHERE start_date <= ?1 AND voided_at IS NULL ORDER BY start_date, id",
         )?;
         let mut rows = stmt.query([&last_text])?;
@@ -138,10 +140,12 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
             // A discharge after `last` is in the future as far as the report can see.
             let discharge = discharge.map(|d| date(&d)).filter(|d| *d <= last);
             episode_index.insert(r.get(0)?, data.episodes.len());
+            let targets = parse_targets("targets", &targets).unwrap_or_default();
+            let primary_scales = measures::parse_primary_scales(&targets, text(r, 6)?, crate::episodes::fallback_scale);
             data.episodes.push(EpisodeRecord {
                 patient,
                 start: date(&start),
-                targets: parse_targets("targets", &targets).unwrap_or_default(),
+                primary_scales,
                 discharge: discharge.map(|d| (d, reason.and_then(|r| DischargeReason::parse("reason", &r).ok()))),
                 statuses: Vec::new(),
             });

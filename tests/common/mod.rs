@@ -193,7 +193,7 @@ pub fn add_patient(r: &mut Registry, mrn: &str) {
 }
 
 pub fn enroll(r: &mut Registry, mrn: &str, start: &str, consent: Option<&str>) {
-    r.enroll(mrn, &Enrolment { start: start.into(), consent: consent.map(String::from), targets: None }).unwrap();
+    r.enroll(mrn, &Enrolment { start: start.into(), consent: consent.map(String::from), targets: None, ..Default::default() }).unwrap();
 }
 
 pub fn contact(r: &mut Registry, mrn: &str, date: &str, minutes: i64, by: &str) -> String {
