@@ -287,7 +287,7 @@ const PATIENT_AUDIT_SQL: &str = "
             UNION ALL SELECT id FROM episodes WHERE patient_id = ?1
             UNION ALL SELECT c.id FROM episode_consents c JOIN episodes e ON e.id = c.episode_id WHERE e.patient_id = ?1)
        OR (record_type = 'status-change' AND record_id IN (
-            SELECT CAST(s.seq AS TEXT) FROM episode_status_changes s JOIN episodes e ON e.id = s.episode_id WHERE e.patient_id = ?1))
+            SELECT s.id FROM episode_status_changes s JOIN episodes e ON e.id = s.episode_id WHERE e.patient_id = ?1))
     ORDER BY seq";
 
 fn entry(r: &rusqlite::Row) -> rusqlite::Result<AuditEntry> {

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::dates::Date;
 use crate::flags::{self, Evaluation, Flag};
-use crate::measures::InstrumentMeasures;
+use crate::measures::{InstrumentMeasures, TargetMeasure};
 use crate::snapshot::{self, EpisodeSnapshot, Scope};
 use crate::vocab::{EpisodeStatus, Target};
 use crate::{Registry, Result, team};
@@ -30,6 +30,9 @@ pub struct CaseloadRow {
     pub latest_measurement: Option<Date>,
     pub phq9: Option<InstrumentMeasures>,
     pub gad7: Option<InstrumentMeasures>,
+    /// Each target's primary scale, first → latest, judged by that scale's rules (spec §3a);
+    /// a target its scale has not measured yet has no entry.
+    pub measures: Vec<TargetMeasure>,
     pub improved: bool,
     pub response: bool,
     pub remission: bool,
@@ -56,6 +59,7 @@ pub(crate) fn row(s: &EpisodeSnapshot, e: Evaluation) -> CaseloadRow {
         latest_measurement: e.latest_measurement,
         phq9: e.phq9,
         gad7: e.gad7,
+        measures: e.measures,
         improved: e.outcome.improved,
         response: e.outcome.response,
         remission: e.outcome.remission,

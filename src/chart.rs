@@ -70,6 +70,8 @@ pub struct TrendScale {
     pub bands: Vec<Band>,
     /// At or below it is a response (half the baseline, or the baseline less the points).
     pub response_line: Option<f64>,
+    /// What the response line is, in words: "50% of baseline", "baseline − 10".
+    pub response_label: Option<String>,
     /// Remission is a latest score below this.
     pub remission_below: Option<u8>,
 }
@@ -117,6 +119,11 @@ fn trend(
             primary: primary.contains(&i),
             bands: i.bands().to_vec(),
             response_line: points.iter().find(|p| p.instrument == i).and_then(|p| measures::response_line(i, p.total)),
+            response_label: i.rules().improvement.as_ref().and_then(|r| match (r.percent, r.points) {
+                (Some(percent), _) => Some(format!("{percent}% of baseline")),
+                (None, Some(points)) => Some(format!("baseline − {points}")),
+                _ => None,
+            }),
             remission_below: i.rules().remission_below,
         })
         .collect();

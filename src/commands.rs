@@ -210,6 +210,7 @@ pub static COMMANDS: &[Command] = &[
     command!("patient_chart", Audited, None, |r, ctx, mrn: String, as_of_date: Option<String>| {
         r.patient_chart(&mrn, as_of(as_of_date)?)
     }),
+    command!("instrument_catalogue", Read, None, |r, ctx| Ok(instruments::listing())),
     command!("instrument_items", Read, None, |r, ctx, instrument: String| {
         Instrument::parse("instrument", &instrument).map(|i| i.items().to_vec())
     }),

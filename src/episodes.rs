@@ -87,14 +87,14 @@ fn from_row(r: &Row) -> rusqlite::Result<Episode> {
 
 fn with_history(conn: &Connection, mut e: Episode) -> Result<Episode> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, date, status, reason, voided_at, voided_by, void_reason FROM episode_status_changes
+        "SELECT id, date, status, reason, voided_at, voided_by, void_reason FROM episode_status_changes
          WHERE episode_id = ?1 ORDER BY date, seq",
     )?;
     e.status_history = stmt
         .query_map([&e.id], |r| {
-            let (seq, d, s, reason): (i64, String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            let (id, d, s, reason): (String, String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
             Ok(StatusChange {
-                id: seq.to_string(),
+                id,
                 date: dates::parse_date("date", &d).unwrap_or_default(),
                 status: EpisodeStatus::parse("status", &s).unwrap_or(EpisodeStatus::Active),
                 reason: reason.and_then(|s| DischargeReason::parse("reason", &s).ok()),
@@ -216,7 +216,13 @@ pub(crate) fn choose_primary_scales(targets: &[Target], named: Option<&str>, age
     }
     Ok(targets
         .iter()
-        .map(|t| chosen.iter().find(|c| c.target == *t).copied().unwrap_or(PrimaryScale { target: *t, scale: instruments::default_scale(*t, age, groups) }))
+        .map(|t| {
+            chosen
+                .iter()
+                .find(|c| c.target == *t)
+                .copied()
+                .unwrap_or(PrimaryScale { target: *t, scale: instruments::default_scale(*t, age, groups) })
+        })
         .collect())
 }
 
@@ -255,8 +261,11 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         measures::primary_scales_text(&scales),
         audit::now(),
     ))?;
-    conn.prepare_cached("INSERT INTO episode_status_changes (episode_id, date, status) VALUES (?1, ?2, 'active')")?
-        .execute((&id, start.to_string()))?;
+    conn.prepare_cached("INSERT INTO episode_status_changes (id, episode_id, date, status) VALUES (?1, ?2, ?3, 'active')")?.execute((
+        new_id(),
+        &id,
+        start.to_string(),
+    ))?;
     let consent_id = consent.map(|consent| insert_consent(conn, &id, consent)).transpose()?;
     audit::record(
         conn,
@@ -333,7 +342,7 @@ pub(crate) fn change_status(
     to: EpisodeStatus,
     date: &str,
     reason: Option<DischargeReason>,
-) -> Result<()> {
+) -> Result<String> {
     let patient = patients::find_by_mrn(conn, mrn)?;
     let date = patients::clinical_date("date", date, &patient)?;
     let episode = open_episode(conn, &patient)?.ok_or_else(|| {
@@ -347,13 +356,9 @@ pub(crate) fn change_status(
     if date < last_change {
         return Err(Error::validation("date", format!("{date} is before the episode's last status change on {last_change}")));
     }
-    conn.prepare_cached("INSERT INTO episode_status_changes (episode_id, date, status, reason) VALUES (?1, ?2, ?3, ?4)")?.execute((
-        &episode.id,
-        date.to_string(),
-        to.as_str(),
-        reason.map(|r| r.as_str()),
-    ))?;
-    let change = conn.last_insert_rowid();
+    let change = new_id();
+    conn.prepare_cached("INSERT INTO episode_status_changes (id, episode_id, date, status, reason) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute((&change, &episode.id, date.to_string(), to.as_str(), reason.map(|r| r.as_str())))?;
     let discharge = (to == EpisodeStatus::Discharged).then(|| date.to_string());
     conn.execute(
         "UPDATE episodes SET status = ?2, discharge_date = ?3, discharge_reason = ?4 WHERE id = ?1",
@@ -366,7 +371,8 @@ pub(crate) fn change_status(
         "episode",
         Some(&episode.id),
         serde_json::json!({ "from": episode.status, "to": to, "date": date, "reason": reason, "change": change }),
-    )
+    )?;
+    Ok(change)
 }
 
 /// Marks an enrolment entered in error (spec §2): the episode is kept, and leaves every rule;
@@ -395,16 +401,16 @@ pub(crate) fn void_consent(conn: &Connection, actor: &audit::Actor, consent_id: 
 /// voided, so the path stays one the rules allow; the enrolment's own `active` is voided by
 /// voiding the enrolment.
 pub(crate) fn void_status_change(conn: &Connection, actor: &audit::Actor, id: &str, reason: &str) -> Result<()> {
-    let seq: i64 = id.trim().parse().map_err(|_| Error::NotFound(format!("no status-change with id '{id}'")))?;
+    let id = id.trim();
     let episode_id: Option<String> =
-        conn.query_row("SELECT episode_id FROM episode_status_changes WHERE seq = ?1", [seq], |r| r.get(0)).optional()?;
+        conn.query_row("SELECT episode_id FROM episode_status_changes WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     let episode_id = episode_id.ok_or_else(|| Error::NotFound(format!("no status-change with id '{id}'")))?;
     let episode =
         with_history(conn, conn.query_row(&format!("SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?1"), [&episode_id], from_row)?)?;
     if episode.entered_in_error.is_some() {
         return Err(Error::Conflict(format!("the enrolment of status-change {id} was already entered in error")));
     }
-    let id = seq.to_string();
+    let id = id.to_string();
     let valid: Vec<&StatusChange> = episode.valid_history().collect();
     if valid.first().is_some_and(|c| c.id == id) {
         return Err(Error::validation(
@@ -419,7 +425,7 @@ pub(crate) fn void_status_change(conn: &Connection, actor: &audit::Actor, id: &s
             last.id, last.status, last.date
         )));
     }
-    voids::set_voided(conn, actor, "episode_status_changes", "seq", "status-change", &id, reason)?;
+    voids::set_voided(conn, actor, "episode_status_changes", "id", "status-change", &id, reason)?;
     let before = valid.iter().rev().nth(1).expect("the enrolment's active stays");
     if before.status != EpisodeStatus::Discharged {
         let patient_id: String = conn.query_row("SELECT patient_id FROM episodes WHERE id = ?1", [&episode_id], |r| r.get(0))?;
@@ -477,7 +483,8 @@ impl Registry {
         self.write(Action::RecordConsent, |tx, actor| record_consent(tx, actor, mrn, date))
     }
 
-    pub fn change_status(&mut self, mrn: &str, to: EpisodeStatus, date: &str, reason: Option<DischargeReason>) -> Result<()> {
+    /// Moves the open episode to `to`; returns the status change's id.
+    pub fn change_status(&mut self, mrn: &str, to: EpisodeStatus, date: &str, reason: Option<DischargeReason>) -> Result<String> {
         self.write(Action::ChangeStatus, |tx, actor| change_status(tx, actor, mrn, to, date, reason))
     }
 

@@ -184,7 +184,8 @@ pub(crate) mod tests {
     /// An adult's targets: PHQ-9 for depression, GAD-7 for anxiety.
     pub(crate) fn set_targets(s: &mut EpisodeSnapshot, targets: &[Target]) {
         s.targets = targets.to_vec();
-        s.primary_scales = targets.iter().map(|t| PrimaryScale { target: *t, scale: if *t == Target::Anxiety { "gad7" } else { "phq9" } }).collect();
+        s.primary_scales =
+            targets.iter().map(|t| PrimaryScale { target: *t, scale: if *t == Target::Anxiety { "gad7" } else { "phq9" } }).collect();
     }
 
     fn flags_on(s: &EpisodeSnapshot, as_of: &str) -> Vec<Flag> {

@@ -375,7 +375,15 @@ mod tests {
         let gad_single = measure(GAD7, &pts(&[15]));
         let both = [scale(Target::Depression, "phq9"), scale(Target::Anxiety, "gad7")];
         let with = |gad: &Option<InstrumentMeasures>| -> Vec<TargetMeasure> {
-            let of = |i: Instrument| if i == PHQ9 { phq.clone() } else if i == GAD7 { gad.clone() } else { None };
+            let of = |i: Instrument| {
+                if i == PHQ9 {
+                    phq.clone()
+                } else if i == GAD7 {
+                    gad.clone()
+                } else {
+                    None
+                }
+            };
             both.iter().filter_map(|s| target_measure(*s, of)).collect()
         };
         assert!(!patient_outcome(&with(&gad_bad)).improved);
@@ -392,13 +400,29 @@ mod tests {
         let (child, parent) = (form("smfq-c"), form("smfq-p"));
         let c = measure(child, &pts(&[20, 14]));
         let p = measure(parent, &pts(&[18, 12]));
-        let of = |i: Instrument| if i == child { c.clone() } else if i == parent { p.clone() } else { None };
+        let of = |i: Instrument| {
+            if i == child {
+                c.clone()
+            } else if i == parent {
+                p.clone()
+            } else {
+                None
+            }
+        };
         let t = target_measure(scale(Target::Depression, "smfq"), of).unwrap();
         assert!(t.judged && t.numbers.improved && t.numbers.response);
         assert!(!t.numbers.remission, "14 is not below the child form's 8");
         // Neither form improved: the child 20 → 14, the parent 18 → 13 (5 points).
         let p = measure(parent, &pts(&[18, 13]));
-        let of = |i: Instrument| if i == child { c.clone() } else if i == parent { p.clone() } else { None };
+        let of = |i: Instrument| {
+            if i == child {
+                c.clone()
+            } else if i == parent {
+                p.clone()
+            } else {
+                None
+            }
+        };
         assert!(!target_measure(scale(Target::Depression, "smfq"), of).unwrap().numbers.improved);
         // Nothing measured yet: no target measure.
         assert!(target_measure(scale(Target::Depression, "smfq"), |_| None).is_none());

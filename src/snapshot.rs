@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use crate::Result;
 use crate::assessments;
 use crate::dates::{self, Date};
-use crate::instruments::Instrument;
 use crate::episodes;
+use crate::instruments::Instrument;
 use crate::measures::{self, Point, PrimaryScale};
 use crate::reviews::CLOSED_BY_REVIEW_SQL;
 use crate::settings::Settings;
@@ -114,7 +114,7 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
             }
             let (start, consent, targets): (String, Option<String>, String) = (r.get(5)?, r.get(6)?, r.get(7)?);
             let targets = parse_targets("targets", &targets).unwrap_or_default();
-            let primary_scales = measures::parse_primary_scales(&targets, text(r, 8)?, |t| episodes::fallback_scale(t));
+            let primary_scales = measures::parse_primary_scales(&targets, text(r, 8)?, episodes::fallback_scale);
             snaps.push(EpisodeSnapshot {
                 episode_id: r.get(0)?,
                 patient_id: r.get(1)?,

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_total_only_assessments", include_str!("../migrations/0008_total_only_assessments.sql")),
     ("0009_import_mappings", include_str!("../migrations/0009_import_mappings.sql")),
     ("0010_instrument_catalogue", include_str!("../migrations/0010_instrument_catalogue.sql")),
+    ("0011_status_change_ids", include_str!("../migrations/0011_status_change_ids.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

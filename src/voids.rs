@@ -69,7 +69,7 @@ fn check_author(conn: &rusqlite::Connection, actor: &audit::Actor, kind: RecordK
         RecordKind::TreatmentChange => ("treatment_changes", "id", "treatment_change", &["create"], None),
         RecordKind::Enrolment => ("episodes", "id", "episode", &["enroll"], None),
         RecordKind::Consent => ("episode_consents", "id", "episode", &["enroll", "consent"], Some("consent_id")),
-        RecordKind::StatusChange => ("episode_status_changes", "seq", "episode", &["status"], Some("change")),
+        RecordKind::StatusChange => ("episode_status_changes", "id", "episode", &["status"], Some("change")),
     };
     let exists: bool =
         conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE CAST({key} AS TEXT) = ?1)"), [id], |r| r.get(0))?;

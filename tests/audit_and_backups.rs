@@ -8,7 +8,10 @@ use cocm::Registry;
 use cocm::backup::{restore, verify_file};
 use cocm::keyring::key_file_path;
 use cocm::reviews::NewReviewRequest;
-use common::{CLI_LEAD, PASSWORD, TempRegistry, add_patient, cli_account, cocm, cocm_with, contact, d, dump, ok, raw, setup, sign_in_as};
+use common::{
+    BACK_TO_SCHEMA_9, CLI_LEAD, PASSWORD, TempRegistry, add_patient, cli_account, cocm, cocm_with, contact, d, dump, ok, raw, setup,
+    sign_in_as,
+};
 
 fn tamper(path: &std::path::Path, sql: &str) {
     let conn = raw(path);
@@ -67,12 +70,16 @@ fn a_file_written_before_the_chain_is_chained_when_it_opens() {
     let (t, r) = setup();
     drop(r);
     // As schema 5 left it: no hash columns, no backup_keep; and what later migrations add
-    // undone too (0007's new index, 0008's column, 0009's table), since opening applies them again.
+    // undone too (0007's new index, 0008's column, 0009's table, 0010 and 0011), since opening
+    // applies them again.
     tamper(
         &t.path,
-        "ALTER TABLE audit_log DROP COLUMN prev_hash; ALTER TABLE audit_log DROP COLUMN hash;
-         DELETE FROM settings WHERE key = 'backup_keep'; DROP INDEX contacts_live_by_episode;
-         ALTER TABLE assessments DROP COLUMN total_only; DROP TABLE import_mappings; PRAGMA user_version = 5;",
+        &format!(
+            "{BACK_TO_SCHEMA_9}
+             ALTER TABLE audit_log DROP COLUMN prev_hash; ALTER TABLE audit_log DROP COLUMN hash;
+             DELETE FROM settings WHERE key = 'backup_keep'; DROP INDEX contacts_live_by_episode;
+             ALTER TABLE assessments DROP COLUMN total_only; DROP TABLE import_mappings; PRAGMA user_version = 5;"
+        ),
     );
     let r = Registry::sign_in(&t.path, "LEAD", PASSWORD, None).unwrap();
     let report = r.verify().unwrap();

@@ -10,7 +10,7 @@ use ts_rs::TS;
 use cocm::billing::{BillingRow, BillingTotals, RuleSet};
 use cocm::caseload::{CaseloadCounts, CaseloadRow};
 use cocm::chart::PatientChart;
-use cocm::instruments::{Item, LiveScore, Score};
+use cocm::instruments::{CatalogueListing, Item, LiveScore, Score};
 use cocm::queue::QueueEntry;
 use cocm::store::{RegistryInfo, StartState};
 use cocm::voids::RecordKind;
@@ -54,6 +54,7 @@ fn export(dir: &Path) {
         cocm::billing::BillingRules,
         Score,
         Item,
+        CatalogueListing,
         cocm::ErrorPayload,
         cocm::client::ServerCheck,
         cocm::commands::FileContent,

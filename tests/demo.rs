@@ -207,3 +207,73 @@ fn the_demo_story_patients_show_exactly_what_their_stories_say() {
     let d032 = october.iter().find(|b| b.mrn == "D032").unwrap();
     assert_eq!((d032.minutes, d032.excluded[0].reason.as_str(), d032.excluded[0].minutes), (20, "after-discharge", 25));
 }
+
+/// Everything a score or flag shows up in, as JSON: the caseload (without `measures`, which
+/// schema 9 did not have), the queue, last month's billing and the program report.
+fn scores_and_flags(r: &cocm::Registry, as_of: cocm::dates::Date) -> serde_json::Value {
+    let mut caseload = serde_json::to_value(r.caseload(as_of, None).unwrap()).unwrap();
+    for row in caseload.as_array_mut().unwrap() {
+        row.as_object_mut().unwrap().remove("measures");
+    }
+    let month = Month::of(as_of).plus(-1);
+    serde_json::json!({
+        "caseload": caseload,
+        "queue": r.queue(as_of).unwrap(),
+        "billing": r.billing(month).unwrap(),
+        "report": r.report(month.first_day(), month.last_day(), as_of, None).unwrap(),
+    })
+}
+
+#[test]
+fn a_registry_written_by_schema_9_keeps_every_score_and_flag() {
+    let t = TempRegistry::new();
+    let as_of = parse_date("as-of", "2026-06-15").unwrap();
+    drop(create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 150, seed: 5 }).unwrap());
+    let raw = || cocm::store::inspect(&t.path, DEMO_LEAD, DEMO_PASSWORD).unwrap();
+    // Only what schema 9 could hold: the demo's patients on the catalogue's newer instruments
+    // (PCL-5, PHQ-A, SMFQ) go before anything is measured.
+    raw()
+        .execute_batch(
+            "PRAGMA query_only = OFF;
+             CREATE TEMP TABLE newer AS
+                 SELECT patient_id AS id FROM assessments WHERE instrument NOT IN ('phq9', 'gad7')
+                 UNION SELECT patient_id FROM episodes
+                 WHERE primary_scales NOT IN ('depression=phq9', 'anxiety=gad7', 'depression=phq9,anxiety=gad7');
+             DELETE FROM episode_status_changes WHERE episode_id IN (SELECT id FROM episodes WHERE patient_id IN newer);
+             DELETE FROM episode_consents WHERE episode_id IN (SELECT id FROM episodes WHERE patient_id IN newer);
+             DELETE FROM assessments WHERE patient_id IN newer;
+             DELETE FROM contacts WHERE patient_id IN newer;
+             DELETE FROM review_requests WHERE patient_id IN newer;
+             DELETE FROM case_reviews WHERE patient_id IN newer;
+             DELETE FROM treatment_changes WHERE patient_id IN newer;
+             DELETE FROM episodes WHERE patient_id IN newer;
+             DELETE FROM patients WHERE id IN newer;",
+        )
+        .unwrap();
+    let open = || cocm::Registry::sign_in(&t.path, DEMO_LEAD, DEMO_PASSWORD, None).unwrap();
+    let before = scores_and_flags(&open(), as_of);
+    let safety_before: i64 = raw().query_row("SELECT count(*) FROM assessments WHERE safety = 1", [], |r| r.get(0)).unwrap();
+    assert!(safety_before > 0, "the demo has positive item 9s to carry over");
+
+    raw().execute_batch(&format!("PRAGMA query_only = OFF; {}", common::BACK_TO_SCHEMA_9)).unwrap();
+    let item9: i64 = raw().query_row("SELECT count(*) FROM assessments WHERE item9 >= 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(item9, safety_before, "schema 9 as it stood: item 9's answers");
+
+    // Signing in migrates it; every score and flag is what it was.
+    let after = scores_and_flags(&open(), as_of);
+    assert_eq!(after, before);
+    let safety_after: i64 = raw().query_row("SELECT count(*) FROM assessments WHERE safety = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(safety_after, safety_before);
+    let scales: Vec<String> = raw()
+        .prepare("SELECT DISTINCT primary_scales FROM episodes ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let legacy = ["anxiety=gad7", "depression=phq9", "depression=phq9,anxiety=gad7"];
+    assert!(scales.iter().all(|s| legacy.contains(&s.as_str())) && scales.len() >= 2, "{scales:?}");
+    // A status change written before keeps its number as its id; a new one gets a UUID.
+    let old: String = raw().query_row("SELECT id FROM episode_status_changes ORDER BY seq LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(old, "1");
+}

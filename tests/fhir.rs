@@ -279,7 +279,7 @@ fn an_ehrs_bundle_imports_panels_with_members_and_totals_alone() {
     // Progress: none done of the Bundle's 16 resources, then each in turn, to 16 of 16.
     assert_eq!((told.first(), told.last(), told.len()), (Some(&(0, 16)), Some(&(16, 16)), 17));
     assert_eq!(report.skipped.get("AllergyIntolerance (not kept by the registry)").copied(), Some(1));
-    assert_eq!(report.skipped.get("Observation (not a PHQ-9 or GAD-7)").copied(), Some(1), "the blood pressure");
+    assert_eq!(report.skipped.get("Observation (not an instrument of the catalogue)").copied(), Some(1), "the blood pressure");
 
     let chart = r.patient_chart("E001", d("2026-10-01")).unwrap();
     assert_eq!(chart.patient.name, "Adaeze Okonkwo");
@@ -334,7 +334,7 @@ fn bad_input_is_named_and_changes_nothing() {
     let bytes = |name: &str, b: &[u8]| FhirSource::bytes(name, b.to_vec());
     let cases: Vec<(FhirSource, &str)> = vec![
         (bundle_with("ehr-phq-item-3", |o| o["valueCodeableConcept"]["coding"][0]["code"] = json!("LA9999-9")), "item 44259-0 has no answer"),
-        (bundle_with("ehr-phq-total", |o| o["valueQuantity"]["value"] = json!(12)), "total 12 is not the sum of the item answers (10)"),
+        (bundle_with("ehr-phq-total", |o| o["valueQuantity"]["value"] = json!(12)), "total 12 is not the PHQ-9's score of the item answers (10)"),
         (bundle_with("ehr-phq-panel", |o| {
             o["hasMember"].as_array_mut().unwrap().remove(0);
         }), "answers 8 of the PHQ-9's 9 items"),

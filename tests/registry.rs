@@ -97,7 +97,9 @@ fn every_write_appends_exactly_one_audit_row_naming_the_actor() {
     step(&mut r, "patient edit", &|r| {
         r.update_patient("P1", &PatientChanges { name: Some("Renamed".into()), ..Default::default() }).unwrap();
     });
-    step(&mut r, "status", &|r| r.change_status("P1", EpisodeStatus::RelapsePrevention, "2025-12-01", None).unwrap());
+    step(&mut r, "status", &|r| {
+        r.change_status("P1", EpisodeStatus::RelapsePrevention, "2025-12-01", None).unwrap();
+    });
     step(&mut r, "consent", &|r| r.record_consent("P1", "2025-11-04").unwrap());
     let to_void = std::cell::RefCell::new(String::new());
     step(&mut r, "contact to void", &|r| {
@@ -322,7 +324,12 @@ fn adding_and_enrolling_a_patient_is_one_transaction() {
     let e = r.enroll_new_patient(&p, &bad).unwrap_err();
     assert!(e.to_string().contains("date: 2099-01-01 is in the future"), "{e}");
     assert_eq!(dump(&t.path), before, "no patient is left behind without an episode");
-    let good = Enrolment { start: "2026-01-05".into(), consent: Some("2026-01-05".into()), targets: Some("depression,anxiety".into()), ..Default::default() };
+    let good = Enrolment {
+        start: "2026-01-05".into(),
+        consent: Some("2026-01-05".into()),
+        targets: Some("depression,anxiety".into()),
+        ..Default::default()
+    };
     r.enroll_new_patient(&p, &good).unwrap();
     let episodes = r.episodes("E1").unwrap();
     assert_eq!((episodes.len(), episodes[0].targets.len()), (1, 2));
@@ -384,7 +391,9 @@ fn a_view_patched_with_one_patients_change_equals_the_view_recomputed() {
             last.clone(),
             Box::new({
                 let l = last.clone();
-                move |r| r.change_status(&l, EpisodeStatus::Discharged, "2026-11-15", Some(DischargeReason::Moved)).unwrap()
+                move |r| {
+                    r.change_status(&l, EpisodeStatus::Discharged, "2026-11-15", Some(DischargeReason::Moved)).unwrap();
+                }
             }),
         ),
     ];

@@ -94,7 +94,7 @@ fn attempt(cell: &str, r: &mut Registry, me: &str, theirs: &str, dir: &Path) -> 
                 &NewTreatmentChange { date: "2025-11-08".into(), kind: "medication-started".into(), description: "SSRI".into() },
             )
             .map(drop),
-        "change a status" => r.change_status("P3", EpisodeStatus::RelapsePrevention, "2025-12-01", None),
+        "change a status" => r.change_status("P3", EpisodeStatus::RelapsePrevention, "2025-12-01", None).map(drop),
         "mark their own entry in error" => {
             let mine = r.record_assessment("P1", &phq("2025-11-09"))?;
             r.mark_entered_in_error(RecordKind::Assessment, &mine, "wrong patient")

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for `cocm`. The command set is a contract (see README.md).
 
+mod catalogue;
 mod fhir;
 mod import;
 mod output;
@@ -95,13 +96,21 @@ enum Command {
         #[arg(long)]
         primary_scale: Option<String>,
     },
+    /// The instrument catalogue: every form, its items, answers, bands and rules, and each
+    /// target's default scales (no registry needed)
+    Instruments {
+        /// One form's items and answers in full (e.g. pcl5)
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Record consent for the patient's open episode
     Consent {
         mrn: String,
         #[arg(long)]
         date: String,
     },
-    /// Record a PHQ-9 or GAD-7, item by item
+    /// Record an instrument's answers, item by item
     Assess {
         mrn: String,
         #[arg(long)]
@@ -485,6 +494,10 @@ fn open(db: &Path, as_member: &Option<String>, recovery_key: bool) -> Result<Reg
 
 pub fn run(cli: Cli) -> Result<()> {
     let Cli { db, as_member, recovery_key, server, fingerprint, command } = cli;
+    // The catalogue is part of the program: listed without a registry or a server.
+    if let Command::Instruments { id, json } = command {
+        return catalogue::print(id.as_deref(), json);
+    }
     if let Some(url) = server {
         let (member, password) = credentials(&as_member)?;
         let client = remote::connect(&url, fingerprint.as_deref(), &member, &password)?;
@@ -493,6 +506,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let db = db.unwrap_or_else(default_registry_path);
     let open = || open(&db, &as_member, recovery_key);
     match command {
+        Command::Instruments { id, json } => catalogue::print(id.as_deref(), json)?,
         Command::Serve(args) => serve::serve(db.clone(), open()?, args)?,
         Command::Init { practice, lead } => {
             let password = new_secret("COCM_PASSWORD", &lead)?;
@@ -596,7 +610,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Status { mrn, to, date, reason } => {
             let to = EpisodeStatus::parse("to", &to)?;
             let reason = reason.filter(|r| !r.trim().is_empty()).map(|r| DischargeReason::parse("reason", &r)).transpose()?;
-            open()?.change_status(&mrn, to, &date, reason)?;
+            println!("{}", open()?.change_status(&mrn, to, &date, reason)?);
         }
         Command::Void { kind, id, reason } => {
             open()?.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason)?;

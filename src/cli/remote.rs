@@ -18,7 +18,7 @@ use cocm::settings::Settings;
 use cocm::team::TeamMember;
 
 use super::import::ImportCommand;
-use super::{Command, ExportCommand, PatientCommand, RulesCommand, SettingsCommand, TeamCommand, fhir, import, output};
+use super::{Command, ExportCommand, PatientCommand, RulesCommand, SettingsCommand, TeamCommand, catalogue, fhir, import, output};
 use cocm::accounts::Account;
 use cocm::audit::AuditEntry;
 use cocm::billing::{BillingRules, RuleSet};
@@ -114,7 +114,7 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
         }
         Command::Consent { mrn, date } => client.call("record_consent", json!({ "mrn": mrn, "date": date })).map(drop),
         Command::Status { mrn, to, date, reason } => {
-            client.call("change_status", json!({ "mrn": mrn, "to": to, "date": date, "reason": reason })).map(drop)
+            id(client.call("change_status", json!({ "mrn": mrn, "to": to, "date": date, "reason": reason }))?)
         }
         Command::Contact { mrn, date, minutes, by, kind, mode, note } => {
             let minutes = super::parse_minutes(&minutes)?;
@@ -210,6 +210,7 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
         Command::Team(TeamCommand::Revoke { .. }) | Command::Rekey => {
             Err(on_the_server("removing an account re-keys the registry file: stop the server and run it on the server's machine"))
         }
+        Command::Instruments { id, json } => catalogue::print(id.as_deref(), json),
         Command::Init { .. }
         | Command::Demo { .. }
         | Command::Encrypt { .. }

@@ -238,7 +238,7 @@ fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result
             }
             Step::Status(s) => {
                 let reason = if s.reason.is_empty() { None } else { Some(DischargeReason::parse("reason", &s.reason)?) };
-                episodes::change_status(conn, actor, &s.mrn, EpisodeStatus::parse("to", &s.to)?, &date, reason)?;
+                episodes::change_status(conn, actor, &s.mrn, EpisodeStatus::parse("to", &s.to)?, &date, reason).map(drop)?;
             }
         }
     }

@@ -87,10 +87,12 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
         "INSERT INTO patients (id, mrn, name, dob, payer, pcp_id, care_manager_id, consultant_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut episode = conn.prepare(
-        "INSERT INTO episodes (id, patient_id, start_date, consent_date, targets, status, discharge_date, discharge_reason, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO episodes (id, patient_id, start_date, consent_date, targets, status, discharge_date, discharge_reason, created_at,
+                               primary_scales)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    let mut status = conn.prepare("INSERT INTO episode_status_changes (episode_id, date, status, reason) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut status =
+        conn.prepare("INSERT INTO episode_status_changes (id, episode_id, date, status, reason) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     let mut consent_record = conn.prepare("INSERT INTO episode_consents (id, episode_id, date, created_at) VALUES (?1, ?2, ?3, ?4)")?;
     let mut assessment = conn.prepare(
         "INSERT INTO assessments (id, patient_id, date, instrument, items, total, safety, recorded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'demo', ?8)",
@@ -154,12 +156,18 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
                 ("discharged", Some(day(end_ago).to_string()), Some(reason))
             }
         };
-        episode.execute(rusqlite::params![eid, pid, start.to_string(), consent, targets, state, discharge, reason, now])?;
+        // Every synthetic patient is an adult: the adult scales (spec §3a).
+        let scales = match targets {
+            "depression,anxiety" => "depression=phq9,anxiety=gad7",
+            "anxiety" => "anxiety=gad7",
+            _ => "depression=phq9",
+        };
+        episode.execute(rusqlite::params![eid, pid, start.to_string(), consent, targets, state, discharge, reason, now, scales])?;
         if let Some(consent) = &consent {
             consent_record.execute(rusqlite::params![new_id(), eid, consent, now])?;
         }
         for (date, to, why) in changes {
-            status.execute(rusqlite::params![eid, date.to_string(), to, why])?;
+            status.execute(rusqlite::params![new_id(), eid, date.to_string(), to, why])?;
         }
 
         // Scores fall towards a patient-specific floor; a few never improve.

@@ -173,7 +173,10 @@ pub(crate) fn observation(a: &AssessmentRow) -> Observation<'_> {
         extension: void_reason(&a.voided).map(|e| [e]),
         status: status_or_error(&a.voided, "final"),
         category: [concept(OBSERVATION_CATEGORY, "survey", "Survey")],
-        code: Concept { coding: [Coding { system: i.code_system(), code: &codes.panel, display: &codes.panel_display }], text: Some(i.label()) },
+        code: Concept {
+            coding: [Coding { system: i.code_system(), code: &codes.panel, display: &codes.panel_display }],
+            text: Some(i.label()),
+        },
         subject: reference("Patient", &a.patient_id),
         effective_date_time: &a.date,
         derived_from: (!a.total_only).then(|| [reference("QuestionnaireResponse", &a.id)]),

@@ -415,7 +415,7 @@ impl<'a> Importer<'a> {
                     self.added.consents += 1;
                 }
                 Some((to, reason)) => {
-                    episodes::change_status(self.conn, &actor, &mrn, to, &date.to_string(), reason).map_err(|e| e.to_string())?
+                    episodes::change_status(self.conn, &actor, &mrn, to, &date.to_string(), reason).map(drop).map_err(|e| e.to_string())?
                 }
             }
         }
@@ -492,7 +492,7 @@ impl<'a> Importer<'a> {
             let items: Vec<i64> = (0..n).map(|i| i64::from(answers[&i])).collect();
             let sum = instruments::score(instrument, &items).map_err(|e| e.to_string())?.total;
             if let Some(total) = total.filter(|t| *t != f64::from(sum)) {
-                return Err(format!("total {total} is not the instrument's score of the item answers ({sum})"));
+                return Err(format!("total {total} is not the {}'s score of the item answers ({sum})", instrument.label()));
             }
             let new = NewAssessment {
                 date: date.to_string(),

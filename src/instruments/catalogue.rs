@@ -75,7 +75,6 @@ pub struct Form {
     /// The instrument's terms of use, as its sources state them.
     pub terms: String,
     /// Other languages, by code (`es`): the same items in the same order.
-    #[ts(type = "Record<string, Translation>")]
     pub translations: BTreeMap<String, Translation>,
 }
 

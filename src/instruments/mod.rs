@@ -6,11 +6,11 @@ mod catalogue;
 
 use serde::Serialize;
 
+use catalogue::catalogue;
 pub use catalogue::{
     Ages, AnswerOption, Band, Codes, Form, Improvement, Item, Question, REGISTRY_CODES, Rules, SafetyItem, Subscale, TargetDefault,
     Translation, is_loinc_code,
 };
-use catalogue::catalogue;
 
 use crate::measures::Colour;
 use crate::vocab::{Target, string_enum};
@@ -258,6 +258,18 @@ pub fn target_defaults() -> &'static [TargetDefault] {
     &catalogue().target_defaults
 }
 
+/// The whole catalogue as `cocm instruments --json` and the app read it: every form, in order,
+/// and each target's default primary scales by age group.
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+pub struct CatalogueListing {
+    pub instruments: Vec<Form>,
+    pub target_defaults: Vec<TargetDefault>,
+}
+
+pub fn listing() -> CatalogueListing {
+    CatalogueListing { instruments: catalogue().forms.clone(), target_defaults: catalogue().target_defaults.clone() }
+}
+
 /// A scored administration.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Score {
@@ -403,7 +415,8 @@ pub fn parse_answers(text: &str) -> Result<Vec<i64>> {
             if a.is_empty() {
                 return Err(Error::validation("items", format!("item {} is missing", i + 1)));
             }
-            a.parse::<i64>().map_err(|_| Error::validation("items", format!("item {}: '{a}' is not an answer (answers are numbers)", i + 1)))
+            a.parse::<i64>()
+                .map_err(|_| Error::validation("items", format!("item {}: '{a}' is not an answer (answers are numbers)", i + 1)))
         })
         .collect()
 }

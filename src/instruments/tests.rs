@@ -14,10 +14,7 @@ fn every_form_is_complete() {
     // thresholds in range, a measure has its rule, a translation every item): this fails the
     // tests, not a patient's form, when a data file is malformed.
     let ids: Vec<&str> = Instrument::all().map(Instrument::as_str).collect();
-    assert_eq!(
-        ids,
-        ["phq9", "gad7", "phq-a", "pcl5", "psc17", "smfq-c", "smfq-p", "scared-c", "scared-p", "phq2", "gad2", "auditc"]
-    );
+    assert_eq!(ids, ["phq9", "gad7", "phq-a", "pcl5", "psc17", "smfq-c", "smfq-p", "scared-c", "scared-p", "phq2", "gad2", "auditc"]);
     assert_eq!((Instrument::PHQ9.as_str(), Instrument::GAD7.as_str()), ("phq9", "gad7"));
     for i in Instrument::all() {
         let f = i.form();
@@ -40,12 +37,12 @@ fn loinc_codes_carry_their_check_digit() {
 #[test]
 fn item_counts_answer_ranges_and_totals() {
     let expected: &[(&str, usize, u8, u8, u8)] = &[
-        ("phq9", 9, 0, 3, 27),     // 9 × 0–3
-        ("gad7", 7, 0, 3, 21),     // 7 × 0–3
-        ("phq-a", 13, 0, 3, 27),   // 9 scored × 0–3 plus 4 unscored questions
-        ("pcl5", 20, 0, 4, 80),    // 20 × 0–4
-        ("psc17", 17, 0, 2, 34),   // 17 × 0–2
-        ("smfq-c", 13, 0, 2, 26),  // 13 × 0–2
+        ("phq9", 9, 0, 3, 27),    // 9 × 0–3
+        ("gad7", 7, 0, 3, 21),    // 7 × 0–3
+        ("phq-a", 13, 0, 3, 27),  // 9 scored × 0–3 plus 4 unscored questions
+        ("pcl5", 20, 0, 4, 80),   // 20 × 0–4
+        ("psc17", 17, 0, 2, 34),  // 17 × 0–2
+        ("smfq-c", 13, 0, 2, 26), // 13 × 0–2
         ("smfq-p", 13, 0, 2, 26),
         ("scared-c", 41, 0, 2, 82), // 41 × 0–2
         ("scared-p", 41, 0, 2, 82),
@@ -85,7 +82,8 @@ fn phq9_severity_boundaries() {
 
 #[test]
 fn gad7_severity_boundaries() {
-    let bands = [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"), (15, "severe"), (21, "severe")];
+    let bands =
+        [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"), (15, "severe"), (21, "severe")];
     for (total, band) in bands {
         assert_eq!(Instrument::GAD7.severity(total).as_str(), band, "GAD-7 {total}");
     }
@@ -95,7 +93,9 @@ fn gad7_severity_boundaries() {
 fn cut_off_bands() {
     // (id, last total below the cut-off, the cut-off): PCL-5 33, PSC-17 15, SMFQ 12, SCARED 25,
     // PHQ-2 and GAD-2 3, AUDIT-C 3 (women; 4 for men).
-    for (id, below, at) in [("pcl5", 32, 33), ("psc17", 14, 15), ("smfq-c", 11, 12), ("scared-p", 24, 25), ("phq2", 2, 3), ("gad2", 2, 3), ("auditc", 2, 3)] {
+    for (id, below, at) in
+        [("pcl5", 32, 33), ("psc17", 14, 15), ("smfq-c", 11, 12), ("scared-p", 24, 25), ("phq2", 2, 3), ("gad2", 2, 3), ("auditc", 2, 3)]
+    {
         let i = form(id);
         assert_eq!((i.severity(below), i.severity(at)), (Severity::Negative, Severity::Positive), "{id}");
     }
@@ -104,7 +104,8 @@ fn cut_off_bands() {
 #[test]
 fn rules_from_spec_3a() {
     // (id, elevated baseline, remission below, positive screen)
-    let expected: &[(&str, Option<u8>, Option<u8>, Option<u8>)] = &[
+    type Lines = (&'static str, Option<u8>, Option<u8>, Option<u8>);
+    let expected: &[Lines] = &[
         ("phq9", Some(10), Some(5), None),
         ("gad7", Some(10), Some(5), None),
         ("phq-a", Some(10), Some(5), None),

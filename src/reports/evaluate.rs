@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use super::load::{EpisodeRecord, PatientRecords, ReportData};
 use super::{Measure, Rate, Report, ReportBilling, ReportMember};
 use crate::dates::{self, Date};
-use crate::instruments::Instrument;
 use crate::instruments;
+use crate::instruments::Instrument;
 use crate::measures::{self, Point, patient_outcome};
 use crate::settings::Settings;
 
@@ -199,18 +199,11 @@ pub(super) fn evaluate(
         // as one: its catalogue entry says so).
         let phq9 = Instrument::PHQ9;
         let (window_from, window_to) = measures::episode_window(e.start, e.discharge.map(|(d, _)| d), end, settings.baseline_lookback_days);
-        let baseline = p
-            .assessments
-            .iter()
-            .find(|(i, pt)| i.counts_as_phq9() && in_range(pt.date, window_from, window_to))
-            .map(|(_, pt)| *pt);
+        let baseline =
+            p.assessments.iter().find(|(i, pt)| i.counts_as_phq9() && in_range(pt.date, window_from, window_to)).map(|(_, pt)| *pt);
         if let Some(b) = baseline.filter(|b| b.total >= ELEVATED_PHQ9) {
             let phq9_between = |first: Date, last: Date| {
-                p.assessments
-                    .iter()
-                    .filter(|(i, pt)| i.counts_as_phq9() && in_range(pt.date, first, last))
-                    .map(|(_, pt)| *pt)
-                    .next_back()
+                p.assessments.iter().filter(|(i, pt)| i.counts_as_phq9() && in_range(pt.date, first, last)).map(|(_, pt)| *pt).next_back()
             };
             let (first, last) = (dates::add_days(b.date, DRR_WINDOW_DAYS.0), dates::add_days(b.date, DRR_WINDOW_DAYS.1));
             if in_range(last, from, end) {
@@ -220,22 +213,24 @@ pub(super) fn evaluate(
                     None => format!("baseline PHQ-9 {} on {}; no PHQ-9 from {first} to {last}", b.total, b.date),
                 };
                 t.count(Measure::DrrFollowupRate, e.patient, follow_up.is_some(), detail);
-                t.count(Measure::DrrResponseRate, e.patient, follow_up.is_some_and(|f| measures::is_response(phq9, b.total, f.total)), detail);
+                t.count(
+                    Measure::DrrResponseRate,
+                    e.patient,
+                    follow_up.is_some_and(|f| measures::is_response(phq9, b.total, f.total)),
+                    detail,
+                );
                 t.count(Measure::DrrRemissionRate, e.patient, follow_up.is_some_and(|f| measures::is_remission(phq9, f.total)), detail);
             }
             let (first, last) =
                 (dates::add_months(b.date, REMISSION_12M_WINDOW_MONTHS.0), dates::add_months(b.date, REMISSION_12M_WINDOW_MONTHS.1));
             if in_range(last, from, end) {
                 let follow_up = phq9_between(first, last);
-                t.count(
-                    Measure::Remission12mRate,
-                    e.patient,
-                    follow_up.is_some_and(|f| measures::is_remission(phq9, f.total)),
-                    || match follow_up {
+                t.count(Measure::Remission12mRate, e.patient, follow_up.is_some_and(|f| measures::is_remission(phq9, f.total)), || {
+                    match follow_up {
                         Some(f) => format!("baseline PHQ-9 {} on {}; last in {first}…{last}: {} on {}", b.total, b.date, f.total, f.date),
                         None => format!("baseline PHQ-9 {} on {}; no PHQ-9 from {first} to {last}", b.total, b.date),
-                    },
-                );
+                    }
+                });
             }
         }
     }

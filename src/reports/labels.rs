@@ -34,7 +34,11 @@ pub fn rate_labels(settings: &Settings) -> Vec<RateLabel> {
             format!("improved, of those ≥ {IMPROVEMENT_MIN_DAYS} days in treatment with two target assessments"),
         ),
         label(Measure::ResponseRate, "Response rate", "≤ 50 % of baseline, same population".into()),
-        label(Measure::RemissionRate, "Remission rate", "latest score below its scale's remission line (PHQ-9 and GAD-7 < 5), same population".into()),
+        label(
+            Measure::RemissionRate,
+            "Remission rate",
+            "latest score below its scale's remission line (PHQ-9 and GAD-7 < 5), same population".into(),
+        ),
         label(
             Measure::ConsultationRate,
             "Psychiatric consultation",

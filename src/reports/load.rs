@@ -11,9 +11,9 @@ use crate::Result;
 use crate::assessments;
 use crate::billing::{BillingRow, ExclusionReason};
 use crate::dates::{self, Date};
-use crate::measures::{self, PrimaryScale};
 use crate::instruments::Instrument;
 use crate::measures::Point;
+use crate::measures::{self, PrimaryScale};
 use crate::snapshot::text;
 use crate::vocab::{DischargeReason, EpisodeStatus, Payer, parse_targets};
 

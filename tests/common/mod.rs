@@ -208,3 +208,39 @@ pub fn phq(r: &mut Registry, mrn: &str, date: &str, answers: [i64; 9]) -> String
 pub fn month(s: &str) -> Month {
     Month::parse("month", s).unwrap()
 }
+
+/// SQL that takes a current registry back to schema 9 as it was written before the instrument
+/// catalogue (migrations 0010 and 0011 undone): `item9` holds the PHQ-9's item 9 answer, there
+/// are no primary scales, no age settings and status changes have only their number.
+pub const BACK_TO_SCHEMA_9: &str = "
+    CREATE TABLE assessments_9 (
+        id          TEXT PRIMARY KEY,
+        patient_id  TEXT NOT NULL REFERENCES patients(id),
+        date        TEXT NOT NULL,
+        instrument  TEXT NOT NULL CHECK (instrument IN ('phq9', 'gad7')),
+        items       TEXT NOT NULL,
+        total       INTEGER NOT NULL,
+        item9       INTEGER,
+        difficulty  TEXT,
+        recorded_by TEXT,
+        created_at  TEXT NOT NULL,
+        voided_at   TEXT,
+        voided_by   TEXT,
+        void_reason TEXT,
+        total_only  INTEGER NOT NULL DEFAULT 0 CHECK (total_only IN (0, 1))
+    );
+    INSERT INTO assessments_9 (rowid, id, patient_id, date, instrument, items, total, item9, difficulty, recorded_by,
+                               created_at, voided_at, voided_by, void_reason, total_only)
+    SELECT rowid, id, patient_id, date, instrument, items, total,
+           CASE WHEN instrument = 'phq9' AND items <> '' THEN CAST(substr(items, length(items)) AS INTEGER) END,
+           difficulty, recorded_by, created_at, voided_at, voided_by, void_reason, total_only
+    FROM assessments;
+    DROP TABLE assessments;
+    ALTER TABLE assessments_9 RENAME TO assessments;
+    CREATE INDEX assessments_by_patient ON assessments(patient_id, date, instrument, total, item9, voided_at);
+    CREATE INDEX assessments_by_date ON assessments(date, patient_id, voided_at);
+    ALTER TABLE episodes DROP COLUMN primary_scales;
+    DELETE FROM settings WHERE key IN ('adolescent_from_age', 'adult_from_age');
+    DROP INDEX status_changes_by_id;
+    ALTER TABLE episode_status_changes DROP COLUMN id;
+    PRAGMA user_version = 9;";

@@ -135,7 +135,7 @@ test("practice lead: export the registry as FHIR, then check and import an EHR's
     await app.type('[data-testid="fhir-import-path"]', wrong);
     await app.click('[data-testid="fhir-check"]');
     await app.find('[data-testid="fhir-problems"]');
-    assert.match(await app.text('[data-testid="fhir-problems"]'), /wrong-total\.json entry \d+, Observation\/ehr-phq-panel: total 12 is not the sum of the item answers \(10\)/);
+    assert.match(await app.text('[data-testid="fhir-problems"]'), /wrong-total\.json entry \d+, Observation\/ehr-phq-panel: total 12 is not the PHQ-9's score of the item answers \(10\)/);
     assert.equal(await app.script("return document.querySelector('[data-testid=fhir-import]').disabled"), true);
     await app.screenshot("fhir-2-problem");
 

@@ -15,6 +15,7 @@ import type { CaseloadView } from "./bindings/CaseloadView";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { FhirExportReport } from "./bindings/FhirExportReport";
 import type { FhirImportReport } from "./bindings/FhirImportReport";
+import type { CatalogueListing } from "./bindings/CatalogueListing";
 import type { Item } from "./bindings/Item";
 import type { LiveScore } from "./bindings/LiveScore";
 import type { NewCaseReview } from "./bindings/NewCaseReview";
@@ -211,6 +212,7 @@ function followChanges(changed: () => void): () => void {
 
 // Whether the desktop app is connected to a practice server rather than a registry file.
 let appOnServer = false;
+let catalogue: Promise<CatalogueListing> | null = null;
 async function onFile<T>(chosen: Promise<T>): Promise<T> {
   const value = await chosen;
   appOnServer = false;
@@ -275,17 +277,19 @@ export const api = {
   caseload: (careManager: string | null, asOfDate?: string) =>
     call<CaseloadView>("caseload", { careManager, asOfDate: asOfDate ?? null }),
   patientChart: (mrn: string, asOfDate?: string) => call<PatientChart>("patient_chart", { mrn, asOfDate: asOfDate ?? null }),
+  /** The instrument catalogue: part of the program, so asked once and kept. */
+  instrumentCatalogue: () => (catalogue ??= call<CatalogueListing>("instrument_catalogue").catch((e) => { catalogue = null; throw e; })),
   instrumentItems: (instrument: string) => call<Item[]>("instrument_items", { instrument }),
   liveScore: (instrument: string, answers: (number | null)[]) => call<LiveScore>("live_score", { instrument, answers }),
-  recordAssessment: (mrn: string, date: string, instrument: string, answers: (number | null)[]) =>
-    call<string>("record_assessment", { mrn, date, instrument, answers }),
+  recordAssessment: (mrn: string, date: string, instrument: string, answers: (number | null)[], difficulty: string | null = null) =>
+    call<string>("record_assessment", { mrn, date, instrument, answers, difficulty }),
   logContact: (mrn: string, contact: NewContact) => call<string>("log_contact", { mrn, contact }),
   requestReview: (mrn: string, request: NewReviewRequest) => call<string>("request_review", { mrn, request }),
   recordTreatmentChange: (mrn: string, change: NewTreatmentChange) =>
     call<string>("record_treatment_change", { mrn, change }),
   recordCaseReview: (mrn: string, review: NewCaseReview) => call<string>("record_case_review", { mrn, review }),
   queue: (asOfDate?: string) => call<QueueEntry[]>("queue", { asOfDate: asOfDate ?? null }),
-  changeStatus: (mrn: string, to: string, date: string, reason: string | null) => call<null>("change_status", { mrn, to, date, reason }),
+  changeStatus: (mrn: string, to: string, date: string, reason: string | null) => call<string>("change_status", { mrn, to, date, reason }),
   recordConsent: (mrn: string, date: string) => call<null>("record_consent", { mrn, date }),
   updatePatient: (mrn: string, changes: PatientChanges) => call<Patient>("update_patient", { mrn, changes }),
   enrollNewPatient: (patient: NewPatient, enrolment: Enrolment) => call<string>("enroll_new_patient", { patient, enrolment }),

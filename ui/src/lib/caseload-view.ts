@@ -15,6 +15,7 @@ export type SortKey =
   | "last_review"
   | "phq9"
   | "gad7"
+  | "other_scales"
   | "measured";
 
 export interface Filter {
@@ -45,9 +46,16 @@ function value(row: CaseloadRow, key: SortKey): Value {
     case "last_review": return row.last_review;
     case "phq9": return row.phq9?.latest ?? null;
     case "gad7": return row.gad7?.latest ?? null;
+    case "other_scales": return otherScales(row)[0]?.latest ?? null;
     case "measured": return row.latest_measurement;
     case "action": return null;
   }
+}
+
+/** The targets' primary-scale measures other than the PHQ-9 and GAD-7 (which have their own
+ *  columns): a PTSD target's PCL-5, an adolescent's PHQ-A, a child's SMFQ. */
+export function otherScales(row: CaseloadRow): CaseloadRow["measures"] {
+  return row.measures.filter((m) => m.instrument !== "phq9" && m.instrument !== "gad7");
 }
 
 /** Sorted copy. "action" keeps the core's order (who needs action today first); blanks sort last. */

@@ -13,4 +13,8 @@ items: Array<number>, total: number,
  * Imported with its total alone (items and item 9 unknown): it counts for the measures,
  * never for the safety flag.
  */
-total_only: boolean, severity: Severity, item9_positive: boolean, difficulty: Difficulty | null, recorded_by: string | null, entered_in_error: EnteredInError | null, };
+total_only: boolean, severity: Severity, 
+/**
+ * A safety item is positive (PHQ-9 item 9; named for it).
+ */
+item9_positive: boolean, difficulty: Difficulty | null, recorded_by: string | null, entered_in_error: EnteredInError | null, };

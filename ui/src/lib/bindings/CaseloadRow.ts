@@ -3,8 +3,14 @@ import type { EpisodeStatus } from "./EpisodeStatus";
 import type { Flag } from "./Flag";
 import type { InstrumentMeasures } from "./InstrumentMeasures";
 import type { Target } from "./Target";
+import type { TargetMeasure } from "./TargetMeasure";
 
-export type CaseloadRow = { mrn: string, name: string, patient_id: string, care_manager: string | null, status: EpisodeStatus, start_date: string, consent_date: string | null, targets: Array<Target>, weeks_in_treatment: number, last_contact: string | null, follow_up_due: string, contacts: number, last_review: string | null, latest_measurement: string | null, phq9: InstrumentMeasures | null, gad7: InstrumentMeasures | null, improved: boolean, response: boolean, remission: boolean, 
+export type CaseloadRow = { mrn: string, name: string, patient_id: string, care_manager: string | null, status: EpisodeStatus, start_date: string, consent_date: string | null, targets: Array<Target>, weeks_in_treatment: number, last_contact: string | null, follow_up_due: string, contacts: number, last_review: string | null, latest_measurement: string | null, phq9: InstrumentMeasures | null, gad7: InstrumentMeasures | null, 
+/**
+ * Each target's primary scale, first → latest, judged by that scale's rules (spec §3a);
+ * a target its scale has not measured yet has no entry.
+ */
+measures: Array<TargetMeasure>, improved: boolean, response: boolean, remission: boolean, 
 /**
  * In the order a care manager acts on them.
  */

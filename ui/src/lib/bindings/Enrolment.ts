@@ -7,4 +7,9 @@ export type Enrolment = { start: string, consent: string | null,
 /**
  * Comma-separated targets; depression when left out.
  */
-targets: string | null, };
+targets: string | null, 
+/**
+ * Comma-separated scales for the targets (`pcl5`, `phq-a,scared`); a target left out
+ * takes its default for the patient's age on the start date (spec §3a).
+ */
+primary_scale: string | null, };

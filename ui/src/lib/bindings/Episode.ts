@@ -3,10 +3,15 @@ import type { Consent } from "./Consent";
 import type { DischargeReason } from "./DischargeReason";
 import type { EnteredInError } from "./EnteredInError";
 import type { EpisodeStatus } from "./EpisodeStatus";
+import type { PrimaryScale } from "./PrimaryScale";
 import type { StatusChange } from "./StatusChange";
 import type { Target } from "./Target";
 
-export type Episode = { id: string, start_date: string, consent_date: string | null, targets: Array<Target>, status: EpisodeStatus, discharge_date: string | null, discharge_reason: DischargeReason | null, 
+export type Episode = { id: string, start_date: string, consent_date: string | null, targets: Array<Target>, 
+/**
+ * Each target's primary scale, fixed at enrolment (spec §3a).
+ */
+primary_scales: Array<PrimaryScale>, status: EpisodeStatus, discharge_date: string | null, discharge_reason: DischargeReason | null, 
 /**
  * Every status, the enrolment's `active` first; those entered in error are kept, marked.
  */

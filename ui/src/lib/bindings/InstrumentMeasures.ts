@@ -7,10 +7,10 @@ import type { Severity } from "./Severity";
  */
 export type InstrumentMeasures = { count: number, baseline: number, baseline_date: string, latest: number, latest_date: string, change_pct: number | null, improved: boolean, response: boolean, remission: boolean, latest_severity: Severity, baseline_colour: Colour, latest_colour: Colour, change_colour: Colour | null, 
 /**
- * The baseline PHQ-9 has item 9 positive: outlined red wherever it is shown (spec §4).
+ * The baseline's safety item is positive (PHQ-9 item 9): outlined red wherever it is shown.
  */
 baseline_item9_positive: boolean, 
 /**
- * The latest PHQ-9 has item 9 positive: outlined red wherever it is shown.
+ * The latest's safety item is positive: outlined red wherever it is shown (spec §4).
  */
 latest_item9_positive: boolean, };

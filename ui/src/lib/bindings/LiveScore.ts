@@ -11,10 +11,10 @@ export type LiveScore = { answered: number, items: number, total: number,
  */
 severity: Severity | null, 
 /**
- * PHQ-9 item 9 answered 1–3: show the safety alert now, not after saving.
+ * A safety item answered positive: show the safety alert now, not after saving.
  */
 item9_positive: boolean, 
 /**
- * The first problem, naming the item (an answer outside 0–3).
+ * The first problem, naming the item (an answer the item does not offer).
  */
 problem: string | null, };

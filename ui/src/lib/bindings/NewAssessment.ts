@@ -6,6 +6,6 @@ export type NewAssessment = { date: string, instrument: string,
  */
 answers: Array<bigint>, 
 /**
- * The PHQ-9's optional functional question.
+ * The optional functional question of an instrument that has one (the PHQ-9).
  */
 difficulty: string | null, };

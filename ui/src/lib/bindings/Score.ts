@@ -6,10 +6,11 @@ import type { Severity } from "./Severity";
  */
 export type Score = { total: number, severity: Severity, 
 /**
- * PHQ-9 item 9 (thoughts of death or self-harm); `None` for the GAD-7.
+ * The form's safety items: `Some(true)` when any is positive, `None` when it has none.
  */
-item9: number | null, 
+safety: boolean | null, 
 /**
- * Item 9 answered 1, 2 or 3: a positive suicide-risk screen needing same-day follow-up.
+ * A positive suicide-risk screen (PHQ-9 item 9 answered 1–3; PHQ-A item 9, or a yes to its
+ * suicide questions) needing same-day follow-up. Named for the PHQ-9's item 9.
  */
 item9_positive: boolean, };

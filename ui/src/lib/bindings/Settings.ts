@@ -80,4 +80,12 @@ auto_lock_minutes: number,
 /**
  * Daily backups kept in `backups/` beside the registry. [14]
  */
-backup_keep: number, };
+backup_keep: number, 
+/**
+ * §3a: from this age a target's default primary scale is the adolescent one (PHQ-A). [12]
+ */
+adolescent_from_age: number, 
+/**
+ * §3a: from this age it is the adult one (PHQ-9, GAD-7). [18]
+ */
+adult_from_age: number, };
