@@ -487,3 +487,72 @@ fn the_security_commands_bad_input_is_one_line_and_changes_nothing() {
     }
     assert!(!std::path::Path::new("/tmp/never-written.sqlite").exists());
 }
+
+#[test]
+fn a_ptsd_episode_on_the_pcl5_from_enrolment_to_improved() {
+    let (t, _) = practice();
+    let db = t.path.as_path();
+    // The catalogue is listed without a registry, and names every target's default scale.
+    let listing =
+        serde_json::from_str::<serde_json::Value>(&ok(Path::new("/nonexistent/registry.cocm"), &["instruments", "--json"])).unwrap();
+    let ids: Vec<&str> = listing["instruments"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["phq9", "gad7", "phq-a", "pcl5", "psc17", "smfq-c", "smfq-p", "scared-c", "scared-p", "phq2", "gad2", "auditc"]);
+    let ptsd = listing["target_defaults"].as_array().unwrap().iter().find(|d| d["target"] == "ptsd").unwrap();
+    assert_eq!(ptsd["adult"], "pcl5");
+    let pcl5 = ok(db, &["instruments", "pcl5"]);
+    assert!(pcl5.contains("PCL-5") && pcl5.contains("20. ") && pcl5.contains("improved at ≥ 12 points"), "{pcl5}");
+
+    ok(db, &["patient", "add", "--mrn", "T1", "--name", "Trauma Patient", "--dob", "1985-06-01"]);
+    // A scale that measures no target of the episode is refused, and nothing changes.
+    rejects(
+        db,
+        &["enroll", "T1", "--date", "2026-03-02", "--targets", "ptsd", "--primary-scale", "gad7"],
+        "validation",
+        "primary-scale: gad7 measures anxiety",
+    );
+    rejects(
+        db,
+        &["enroll", "T1", "--date", "2026-03-02", "--targets", "ptsd", "--primary-scale", "epds"],
+        "validation",
+        "primary-scale: must be one of",
+    );
+    ok(db, &["enroll", "T1", "--date", "2026-03-02", "--consent", "2026-03-02", "--targets", "ptsd", "--primary-scale", "pcl5"]);
+
+    // The PCL-5's 20 items answered 0–4; a 5 is refused naming the item.
+    let pcl = |date: &str, items: &str| ok(db, &["assess", "T1", "--date", date, "--instrument", "pcl5", "--items", items]);
+    rejects(
+        db,
+        &["assess", "T1", "--date", "2026-03-03", "--instrument", "pcl5", "--items", "5,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0"],
+        "validation",
+        "item 1: answer 5 is outside 0–4",
+    );
+    // 48 = eight 4s and eight 2s (32 + 16) and four 0s.
+    pcl("2026-03-03", "4,4,4,4,4,4,4,4,2,2,2,2,2,2,2,2,0,0,0,0");
+    // 37 = 32 + 2 + 2 + 1: 48 less 11, not the 12 points improvement needs.
+    pcl("2026-04-01", "4,4,4,4,4,4,4,4,2,2,1,0,0,0,0,0,0,0,0,0");
+    let row = |as_of: &str| {
+        let rows = json(db, &["caseload", "--json", "--as-of", as_of]);
+        rows.as_array().unwrap().iter().find(|r| r["mrn"] == "T1").unwrap().clone()
+    };
+    let m = &row("2026-04-02")["measures"][0];
+    assert_eq!((m["target"].as_str(), m["instrument"].as_str(), m["count"].as_u64()), (Some("ptsd"), Some("pcl5"), Some(2)));
+    assert_eq!((m["baseline"].as_u64(), m["latest"].as_u64(), m["improved"].as_bool()), (Some(48), Some(37), Some(false)));
+    // 36 = 32 + 2 + 2: 12 points below 48, improved; not below 33, so no remission.
+    pcl("2026-04-15", "4,4,4,4,4,4,4,4,2,2,0,0,0,0,0,0,0,0,0,0");
+    let m = &row("2026-04-16")["measures"][0];
+    assert_eq!((m["latest"].as_u64(), m["improved"].as_bool(), m["remission"].as_bool()), (Some(36), Some(true), Some(false)));
+    // 32, below 33: remission.
+    pcl("2026-05-01", "4,4,4,4,4,4,4,4,0,0,0,0,0,0,0,0,0,0,0,0");
+    let r = row("2026-05-02");
+    assert_eq!((r["measures"][0]["remission"].as_bool(), r["remission"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (r["phq9"].clone(), r["gad7"].clone()),
+        (serde_json::Value::Null, serde_json::Value::Null),
+        "phq9 and gad7 stay as they are"
+    );
+
+    // `cocm status` prints the new status change's id, a UUID like every other record's.
+    let id = ok(db, &["status", "T1", "--to", "relapse-prevention", "--date", "2026-05-02"]);
+    assert!(uuid::Uuid::parse_str(id.trim()).is_ok(), "{id}");
+    ok(db, &["void", "status-change", id.trim(), "--reason", "wrong patient"]);
+}

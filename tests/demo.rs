@@ -176,6 +176,28 @@ fn the_demo_story_patients_show_exactly_what_their_stories_say() {
     // D016: PHQ-9 improved, GAD-7 not: not improving (on GAD-7). D018: the voided item-9 PHQ-9.
     assert!(flags("D016").contains(&NotImproving) && !flags("D018").contains(&Safety));
 
+    // The catalogue's instruments (spec §3a). D069, PTSD on the PCL-5: 52 → 38 is 14 points,
+    // at least 12: improved; 38 is not below 33: no remission. No flag about it.
+    let measure = |mrn: &str| caseload.iter().find(|row| row.mrn == mrn).unwrap().measures.clone();
+    let ptsd = &measure("D069")[0];
+    assert_eq!((ptsd.target.as_str(), ptsd.instrument.as_str(), ptsd.numbers.baseline, ptsd.numbers.latest), ("ptsd", "pcl5", 52, 38));
+    assert_eq!((ptsd.numbers.improved, ptsd.numbers.remission, ptsd.numbers.change_pct), (true, false, Some(-27)));
+    assert!(!flags("D069").contains(&NotImproving));
+    // D070, 15, depression on the PHQ-A by default for 12–17: 16 → 12 (-25 %); yesterday's
+    // item 9 (and item 12) positive with no safety check: safety, queued behind D001's (d-2).
+    let phqa = &measure("D070")[0];
+    assert_eq!(
+        (phqa.instrument.as_str(), phqa.numbers.baseline, phqa.numbers.latest, phqa.numbers.latest_item9_positive),
+        ("phq-a", 16, 12, true)
+    );
+    assert_eq!(flags("D070").first(), Some(&Safety));
+    assert_eq!((queue[1].mrn.as_str(), queued("D070")[0].clone()), ("D070", (Q::Safety, "2026-11-19".to_string())));
+    // D071, 10, depression on the SMFQ: the parent's form 18 → 10 is 8 points (6 needed),
+    // improved; the child's own 14 → 9 is 5 (8 needed). The target is judged improved.
+    let smfq = &measure("D071")[0];
+    assert_eq!((smfq.scale.as_str(), smfq.numbers.improved), ("smfq", true));
+    assert!(!flags("D071").contains(&NotImproving));
+
     // Billing, October 2026: each story's minutes, month kind and codes (spec §7 table).
     let october = r.billing(Month::parse("m", "2026-10").unwrap()).unwrap();
     let row = |mrn: &str| {

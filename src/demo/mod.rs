@@ -4,7 +4,8 @@
 //!
 //! Relative dates in the seeds: `d-N` is N days before the as-of date (`d0` is the date
 //! itself); `mK/DD` is day DD of the month K months from the as-of date's month (`m-1/05` is
-//! the 5th of last month), so that billing months hold whole, whatever the as-of day.
+//! the 5th of last month), so that billing months hold whole, whatever the as-of day. Dates of
+//! birth may be relative too, so the demo's adolescent and child keep their ages.
 
 mod synthetic;
 
@@ -208,7 +209,7 @@ fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result
         let new = NewPatient {
             mrn: p.mrn.clone(),
             name: p.name.clone(),
-            dob: p.dob.clone(),
+            dob: at(&p.dob)?,
             payer: some(&p.payer),
             pcp: some(&p.pcp),
             care_manager: some(&p.care_manager),

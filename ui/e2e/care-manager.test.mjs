@@ -19,7 +19,7 @@ test("care manager: needs-action first; item 9 raises safety; a safety check cle
     assert.match(await app.script("return document.title"), /^CoCM Registry — Riverside Family Medicine \(demo\) — .*registry\.cocm$/);
     // Every shown PHQ-9 whose item 9 is positive is outlined red: first and last scores alike.
     const outlined = await app.script(`return [...document.querySelectorAll('[data-testid=caseload-row]')].slice(0, 8).map((r) => {
-      const cell = (id) => r.querySelector('[data-testid=' + id + ']');
+      const cell = (id) => r.querySelector('[data-testid=phq9-cell] [data-testid=' + id + ']');
       return [cell('baseline-score')?.classList.contains('item9') ?? false, cell('latest-score')?.classList.contains('item9') ?? false];
     })`);
     const core = expected.slice(0, 8).map((r) => [r.phq9?.baseline_item9_positive ?? false, r.phq9?.latest_item9_positive ?? false]);
