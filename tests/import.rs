@@ -472,3 +472,40 @@ fn two_identical_rows_are_two_records_and_a_second_import_adds_neither() {
     let i001 = billing.iter().find(|b| b.mrn == "I001").unwrap();
     assert_eq!(i001.contacts.iter().filter(|c| c.date == d("2026-09-08")).map(|c| c.minutes).sum::<u32>(), 40);
 }
+
+#[test]
+fn any_catalogue_instrument_imports_item_by_item_or_in_a_wide_files_groups() {
+    use cocm::import::ImportShape;
+    let (_t, mut r) = team_registry();
+    import(&mut r, "patients");
+    // A PCL-5 item by item (20 items, 0–4) and an SMFQ parent form's total; the instrument is
+    // named by label or id, however it is punctuated.
+    let items: Vec<String> = (1..=20).map(|n| format!("Q{n}")).collect();
+    let answers = "3,3,3,3,3,3,2,2,3,3,3,3,2,2,2,3,2,2,3,2"; // 52: twelve 3s (36) and eight 2s (16)
+    let csv = format!(
+        "MRN,Date,Measure,Total,{}\nI001,2026-08-05,PCL-5,52,{answers}\nI002,2026-08-12,smfq p,17,{}\n",
+        items.join(","),
+        ",".repeat(19)
+    );
+    let p = r.import_preview("scores.csv", csv.as_bytes(), ImportShape::Assessments, None).unwrap();
+    assert_eq!(p.mapping.columns.get("item20").map(String::as_str), Some("Q20"), "twenty item columns guessed");
+    let report = r.import_csv("scores.csv", csv.as_bytes(), &p.mapping, false, &mut |_, _| {}).unwrap();
+    assert_eq!(report.added.assessments, 2, "{:?}", report.problems);
+    let pcl = r.patient_chart("I001", d("2026-08-06")).unwrap().assessments.into_iter().find(|a| a.instrument.as_str() == "pcl5").unwrap();
+    assert_eq!((pcl.total, pcl.items.len(), pcl.total_only), (52, 20, false));
+    let smfq =
+        r.patient_chart("I002", d("2026-08-13")).unwrap().assessments.into_iter().find(|a| a.instrument.as_str() == "smfq-p").unwrap();
+    assert_eq!((smfq.total, smfq.total_only), (17, true));
+
+    // A wide file's groups by instrument id: "PCL-5 1" is guessed as group 1's pcl5.
+    let wide = "MRN,Date 1,PCL-5 1,Date 2,PCL-5 2\nI001,2026-09-02,47,2026-10-01,40\n";
+    let p = r.import_preview("wide.csv", wide.as_bytes(), ImportShape::Wide, None).unwrap();
+    assert_eq!(p.mapping.groups[1].get("pcl5").map(String::as_str), Some("PCL-5 2"));
+    let report = r.import_csv("wide.csv", wide.as_bytes(), &p.mapping, false, &mut |_, _| {}).unwrap();
+    assert_eq!(report.added.assessments, 2, "{:?}", report.problems);
+    // An id the catalogue lacks is refused by name.
+    let mut bad = p.mapping.clone();
+    bad.groups[0].insert("epds".into(), "PCL-5 1".into());
+    let err = r.import_csv("wide.csv", wide.as_bytes(), &bad, false, &mut |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("group 1: epds is not date or an instrument id"), "{err}");
+}

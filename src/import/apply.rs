@@ -108,12 +108,7 @@ fn vocab(text: &str) -> String {
 }
 
 fn instrument(text: &str) -> Option<Instrument> {
-    let plain: String = text.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_lowercase();
-    match plain.as_str() {
-        "phq9" => Some(Instrument::PHQ9),
-        "gad7" => Some(Instrument::GAD7),
-        _ => None,
-    }
+    super::mapping::instrument_named(text)
 }
 
 /// The patient of a row: found by MRN (the date of birth, when the row has one, must agree),
@@ -335,10 +330,9 @@ fn wide_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolve
     for (n, group) in map.groups.iter().enumerate() {
         let cell = |field: &str| group.get(field).and_then(|(i, _)| cells.get(*i)).filter(|c| !c.is_empty());
         let date_field = format!("group {} date", n + 1);
-        let scores: Vec<(Instrument, &str, &str)> = [(Instrument::PHQ9, "phq9"), (Instrument::GAD7, "gad7")]
-            .into_iter()
-            .filter_map(|(instrument, field)| cell(field).map(|text| (instrument, field, text)))
-            .collect();
+        // Every instrument column of the group, in the catalogue's order.
+        let scores: Vec<(Instrument, &str, &str)> =
+            Instrument::all().filter_map(|i| cell(i.as_str()).map(|text| (i, i.as_str(), text))).collect();
         let Some(date_text) = cell("date") else {
             if let Some((_, field, _)) = scores.first() {
                 return Err(problem(&format!("group {} {field}", n + 1), "has a score but the group's date is empty"));

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::table::{Cells, Table};
+use crate::instruments::Instrument;
 use crate::vocab::string_enum;
 use crate::{Error, Result};
 
@@ -43,7 +44,7 @@ pub struct Mapping {
 pub fn fields(shape: ImportShape) -> &'static [Field] {
     match shape {
         ImportShape::Patients => PATIENT_FIELDS,
-        ImportShape::Assessments => ASSESSMENT_FIELDS,
+        ImportShape::Assessments => assessment_fields(),
         ImportShape::Contacts => CONTACT_FIELDS,
         ImportShape::Wide => WIDE_FIELDS,
     }
@@ -74,22 +75,36 @@ const PATIENT_FIELDS: &[Field] = &[
     f("consent", false, &["consent", "consent date", "date of consent"]),
     f("targets", false, &["targets", "target", "diagnosis", "condition"]),
 ];
-const ASSESSMENT_FIELDS: &[Field] = &[
-    MRN,
-    f("date", true, &["date", "assessment date", "score date", "date of assessment"]),
-    f("instrument", true, &["instrument", "measure", "tool", "questionnaire"]),
-    f("total", false, &["total", "score", "total score"]),
-    f("item1", false, &["item 1", "item1", "q1"]),
-    f("item2", false, &["item 2", "item2", "q2"]),
-    f("item3", false, &["item 3", "item3", "q3"]),
-    f("item4", false, &["item 4", "item4", "q4"]),
-    f("item5", false, &["item 5", "item5", "q5"]),
-    f("item6", false, &["item 6", "item6", "q6"]),
-    f("item7", false, &["item 7", "item7", "q7"]),
-    f("item8", false, &["item 8", "item8", "q8"]),
-    f("item9", false, &["item 9", "item9", "q9"]),
-    f("difficulty", false, &["difficulty", "functional difficulty"]),
-];
+/// An assessments file's fields: `item1` … as many items as the catalogue's longest form has
+/// (the SCARED's 41). Built once; the item names live for the program, like the consts.
+fn assessment_fields() -> &'static [Field] {
+    static FIELDS: std::sync::OnceLock<Vec<Field>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let most = Instrument::all().map(|i| i.items().len()).max().unwrap_or(9);
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let mut fields = vec![
+            MRN,
+            f("date", true, &["date", "assessment date", "score date", "date of assessment"]),
+            f("instrument", true, &["instrument", "measure", "tool", "questionnaire"]),
+            f("total", false, &["total", "score", "total score"]),
+        ];
+        for n in 1..=most {
+            let guesses: &'static [&'static str] =
+                Box::leak(vec![leak(format!("item {n}")), leak(format!("item{n}")), leak(format!("q{n}"))].into_boxed_slice());
+            fields.push(Field { name: leak(format!("item{n}")), required: false, guesses });
+        }
+        fields.push(f("difficulty", false, &["difficulty", "functional difficulty"]));
+        fields
+    })
+}
+
+/// The catalogue form a file's instrument cell or column header names, by id or label,
+/// ignoring case and punctuation: "PHQ-9", "phq9", "PCL-5", "SMFQ-P", "phq a".
+pub(crate) fn instrument_named(text: &str) -> Option<Instrument> {
+    let plain = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
+    let wanted = plain(text);
+    Instrument::all().find(|i| plain(i.as_str()) == wanted || plain(i.label()) == wanted)
+}
 const CONTACT_FIELDS: &[Field] = &[
     MRN,
     f("date", true, &["date", "contact date", "date of contact"]),
@@ -166,8 +181,11 @@ impl Mapping {
         for (n, group) in self.groups.iter().enumerate() {
             let mut g = BTreeMap::new();
             for (field, header) in group {
-                if !["date", "phq9", "gad7"].contains(&field.as_str()) {
-                    return Err(Error::validation("mapping", format!("group {}: {field} is not date, phq9 or gad7", n + 1)));
+                if field != "date" && Instrument::by_id(field).is_none() {
+                    return Err(Error::validation(
+                        "mapping",
+                        format!("group {}: {field} is not date or an instrument id (phq9, gad7, pcl5, …)", n + 1),
+                    ));
                 }
                 let i = table
                     .column(header)
@@ -218,11 +236,15 @@ fn guess_groups(table: &Table) -> Vec<BTreeMap<String, String>> {
         let n = normal(header);
         let Some((stem, number)) = n.rsplit_once(' ') else { continue };
         let Ok(number) = number.parse::<u32>() else { continue };
-        let field = match stem.replace(' ', "").as_str() {
+        let stem = stem.replace(' ', "");
+        let field = match stem.as_str() {
             "date" | "visitdate" | "assessmentdate" => "date",
-            "phq9" | "phq9score" | "phq" => "phq9",
-            "gad7" | "gad7score" | "gad" => "gad7",
-            _ => continue,
+            "phq" => "phq9",
+            "gad" => "gad7",
+            s => match instrument_named(s.strip_suffix("score").unwrap_or(s)) {
+                Some(i) => i.as_str(),
+                None => continue,
+            },
         };
         by_number.entry(number).or_default().insert(field.to_string(), header.clone());
     }
