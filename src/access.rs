@@ -33,6 +33,7 @@ string_enum!(
         Export => "export",
         Import => "import",
         ReadAuditLog => "read-audit-log",
+        CorrectPrimaryScale => "correct-primary-scale",
     }
 );
 
@@ -44,7 +45,7 @@ impl Action {
             Action::EditPatient => "editing a patient's demographics or care team",
             Action::Enrol => "enrolling a patient",
             Action::RecordConsent => "recording consent",
-            Action::RecordAssessment => "recording a PHQ-9 or GAD-7",
+            Action::RecordAssessment => "recording an assessment",
             Action::LogContact => "logging a contact",
             Action::RequestReview => "requesting a case review",
             Action::RecordCaseReview => "recording a case review",
@@ -58,6 +59,7 @@ impl Action {
             Action::Export => "exporting registry data",
             Action::Import => "importing records from a file",
             Action::ReadAuditLog => "reading the audit log",
+            Action::CorrectPrimaryScale => "correcting an episode's primary scale",
         }
     }
 }

@@ -133,6 +133,7 @@ impl Command {
             | "record_case_review"
             | "record_treatment_change"
             | "change_status"
+            | "correct_primary_scale"
             | "record_consent"
             | "update_patient"
             | "enroll" => "/mrn",
@@ -239,6 +240,9 @@ pub static COMMANDS: &[Command] = &[
     command!("record_case_review", Write, None, |r, ctx, mrn: String, review: NewCaseReview| r.record_case_review(&mrn, &review)),
     command!("record_treatment_change", Write, None, |r, ctx, mrn: String, change: NewTreatmentChange| {
         r.record_treatment_change(&mrn, &change)
+    }),
+    command!("correct_primary_scale", Write, None, |r, ctx, mrn: String, target: String, scale: String| {
+        r.correct_primary_scale(&mrn, &target, &scale)
     }),
     command!("change_status", Write, None, |r, ctx, mrn: String, to: String, date: String, reason: Option<String>| {
         let to = EpisodeStatus::parse("to", &to)?;

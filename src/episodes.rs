@@ -375,6 +375,54 @@ pub(crate) fn change_status(
     Ok(change)
 }
 
+/// Corrects a target's primary scale on the patient's open episode (spec §3a): a practice lead's
+/// fix of a wrong choice at enrolment, allowed until the scale it replaces has a second score
+/// in the episode (after that, the episode's measures already stand on it). Audited.
+pub(crate) fn correct_primary_scale(conn: &Connection, actor: &audit::Actor, mrn: &str, target: &str, scale: &str) -> Result<()> {
+    let patient = patients::find_by_mrn(conn, mrn)?;
+    let target = Target::parse("target", target)?;
+    let scale = instruments::parse_scale("scale", scale)?;
+    let episode = open_episode(conn, &patient)?
+        .ok_or_else(|| Error::Conflict(format!("{} (MRN {}) has no open episode", patient.name, patient.mrn)))?;
+    let Some(current) = episode.primary_scales.iter().copied().find(|p| p.target == target) else {
+        return Err(Error::validation("target", format!("{target} is not a target of this episode")));
+    };
+    if !instruments::scale_forms(scale)[0].form().targets.contains(&target) {
+        return Err(Error::validation("scale", format!("{scale} does not measure {target}")));
+    }
+    if current.scale == scale {
+        return Err(Error::validation("scale", format!("{scale} is already {target}'s primary scale")));
+    }
+    let lookback = crate::settings::load(conn)?.baseline_lookback_days;
+    let (from, _) = measures::episode_window(episode.start_date, None, dates::today(), lookback);
+    let forms: Vec<&str> = instruments::scale_forms(current.scale).into_iter().map(|i| i.as_str()).collect();
+    let mut scores = 0;
+    for form in &forms {
+        scores += conn.query_row(
+            "SELECT count(*) FROM assessments WHERE patient_id = ?1 AND instrument = ?2 AND date >= ?3 AND voided_at IS NULL",
+            (&patient.id, form, from.to_string()),
+            |r| r.get::<_, i64>(0),
+        )?;
+    }
+    if scores >= 2 {
+        return Err(Error::Conflict(format!(
+            "{target} already has {scores} scores on {} in this episode; its primary scale is fixed",
+            instruments::scale_label(current.scale)
+        )));
+    }
+    let scales: Vec<PrimaryScale> =
+        episode.primary_scales.iter().map(|p| if p.target == target { PrimaryScale { target, scale } } else { *p }).collect();
+    conn.execute("UPDATE episodes SET primary_scales = ?2 WHERE id = ?1", (&episode.id, measures::primary_scales_text(&scales)))?;
+    audit::record(
+        conn,
+        actor,
+        "primary-scale",
+        "episode",
+        Some(&episode.id),
+        serde_json::json!({ "target": target, "from": current.scale, "to": scale }),
+    )
+}
+
 /// Marks an enrolment entered in error (spec §2): the episode is kept, and leaves every rule;
 /// its contacts' minutes are reported as excluded.
 pub(crate) fn void_enrolment(conn: &Connection, actor: &audit::Actor, episode_id: &str, reason: &str) -> Result<()> {
@@ -486,6 +534,11 @@ impl Registry {
     /// Moves the open episode to `to`; returns the status change's id.
     pub fn change_status(&mut self, mrn: &str, to: EpisodeStatus, date: &str, reason: Option<DischargeReason>) -> Result<String> {
         self.write(Action::ChangeStatus, |tx, actor| change_status(tx, actor, mrn, to, date, reason))
+    }
+
+    /// A practice lead corrects a target's primary scale before its second score (spec §3a).
+    pub fn correct_primary_scale(&mut self, mrn: &str, target: &str, scale: &str) -> Result<()> {
+        self.write(Action::CorrectPrimaryScale, |tx, actor| correct_primary_scale(tx, actor, mrn, target, scale))
     }
 
     pub fn episodes(&self, mrn: &str) -> Result<Vec<Episode>> {

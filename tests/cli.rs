@@ -551,6 +551,28 @@ fn a_ptsd_episode_on_the_pcl5_from_enrolment_to_improved() {
         "phq9 and gad7 stay as they are"
     );
 
+    // A lead's correction of the scale comes too late once it has scored twice, and changes nothing.
+    rejects(
+        db,
+        &["primary-scale", "T1", "--target", "ptsd", "--scale", "pcl5"],
+        "validation",
+        "scale: pcl5 is already ptsd's primary scale",
+    );
+    rejects(db, &["primary-scale", "T1", "--target", "depression", "--scale", "phq9"], "validation", "target: depression is not a target");
+    rejects(db, &["primary-scale", "T1", "--target", "ptsd", "--scale", "psc17"], "validation", "scale: psc17 does not measure ptsd");
+
+    // Before a second score on it, the lead corrects a scale; then it is fixed.
+    ok(db, &["patient", "add", "--mrn", "T2", "--name", "Teen Patient", "--dob", "1990-06-01"]);
+    ok(db, &["enroll", "T2", "--date", "2026-03-02", "--targets", "depression"]);
+    ok(db, &["assess", "T2", "--date", "2026-03-03", "--instrument", "phq9", "--items", "1,1,1,1,1,1,1,1,0"]);
+    ok(db, &["primary-scale", "T2", "--target", "depression", "--scale", "phq-a"]);
+    let chart = json(db, &["patient", "show", "T2", "--json", "--as-of", "2026-03-04"]);
+    assert_eq!(chart["episodes"][0]["primary_scales"], serde_json::json!([{ "target": "depression", "scale": "phq-a" }]));
+    for date in ["2026-03-04", "2026-03-20"] {
+        ok(db, &["assess", "T2", "--date", date, "--instrument", "phq-a", "--items", "1,1,1,1,1,1,1,1,0,0,0,0,0"]);
+    }
+    rejects(db, &["primary-scale", "T2", "--target", "depression", "--scale", "phq9"], "conflict", "already has 2 scores on PHQ-A");
+
     // `cocm status` prints the new status change's id, a UUID like every other record's.
     let id = ok(db, &["status", "T1", "--to", "relapse-prevention", "--date", "2026-05-02"]);
     assert!(uuid::Uuid::parse_str(id.trim()).is_ok(), "{id}");

@@ -47,6 +47,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("import a file", [N, N, N, Y]),
     ("read the audit log", [N, N, N, Y]),
     ("read a patient's record of access", [N, N, N, Y]),
+    ("correct a primary scale", [N, N, N, Y]),
 ];
 
 const ROLES: [(&str, Role); 4] =
@@ -121,6 +122,7 @@ fn attempt(cell: &str, r: &mut Registry, me: &str, theirs: &str, dir: &Path) -> 
         }
         "read the audit log" => r.read_audit_log(10).map(drop),
         "read a patient's record of access" => r.read_patient_audit("P1").map(drop),
+        "correct a primary scale" => r.correct_primary_scale("P3", "depression", "phq-a"),
         other => panic!("no such cell: {other}"),
     }
 }

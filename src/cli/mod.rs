@@ -104,6 +104,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A practice lead corrects a target's primary scale on the open episode, before its second score
+    PrimaryScale {
+        mrn: String,
+        /// The target whose scale is corrected (depression, anxiety, ptsd, pediatric-behavioral)
+        #[arg(long)]
+        target: String,
+        /// The scale it is measured by from now on (e.g. phq-a, smfq)
+        #[arg(long)]
+        scale: String,
+    },
     /// Record consent for the patient's open episode
     Consent {
         mrn: String,
@@ -611,6 +621,10 @@ pub fn run(cli: Cli) -> Result<()> {
             let to = EpisodeStatus::parse("to", &to)?;
             let reason = reason.filter(|r| !r.trim().is_empty()).map(|r| DischargeReason::parse("reason", &r)).transpose()?;
             println!("{}", open()?.change_status(&mrn, to, &date, reason)?);
+        }
+        Command::PrimaryScale { mrn, target, scale } => {
+            open()?.correct_primary_scale(&mrn, &target, &scale)?;
+            println!("{} is now measured by {} on {mrn}'s open episode", target.trim(), scale.trim());
         }
         Command::Void { kind, id, reason } => {
             open()?.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason)?;

@@ -112,6 +112,11 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
         Command::Settings(SettingsCommand::Set { key, value }) => {
             output::settings(&typed::<Settings>(client.call("set_setting", json!({ "key": key, "value": value }))?)?, false)
         }
+        Command::PrimaryScale { mrn, target, scale } => {
+            client.call("correct_primary_scale", json!({ "mrn": mrn, "target": target, "scale": scale }))?;
+            println!("{} is now measured by {} on {mrn}'s open episode", target.trim(), scale.trim());
+            Ok(())
+        }
         Command::Consent { mrn, date } => client.call("record_consent", json!({ "mrn": mrn, "date": date })).map(drop),
         Command::Status { mrn, to, date, reason } => {
             id(client.call("change_status", json!({ "mrn": mrn, "to": to, "date": date, "reason": reason }))?)
