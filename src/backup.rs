@@ -61,8 +61,12 @@ impl Registry {
             }
             return Err(e);
         }
+        // Its own write transaction: the backup may run on a second handle while the first writes.
         let actor = self.actor().clone();
-        audit::record(&self.conn, &actor, "backup", "registry", None, serde_json::json!({ "to": to.display().to_string() }))
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        audit::record(&tx, &actor, "backup", "registry", None, serde_json::json!({ "to": to.display().to_string() }))?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The app's daily backup: `backups/<name>-YYYY-MM-DD.cocm` beside the registry, once per
@@ -74,7 +78,15 @@ impl Registry {
         if target.exists() {
             return Ok(None);
         }
-        self.backup_to(&target)?;
+        // Made under a temporary name and renamed when whole, so a backup cut short (the app
+        // closed mid-copy) is never taken for today's.
+        let partial = dir.join(format!("{stem}-{today}.partial.cocm"));
+        for leftover in [partial.clone(), keyring::key_file_path(&partial), sibling(&partial, "-wal"), sibling(&partial, "-shm")] {
+            let _ = std::fs::remove_file(leftover);
+        }
+        self.backup_to(&partial)?;
+        std::fs::rename(keyring::key_file_path(&partial), keyring::key_file_path(&target))?;
+        std::fs::rename(&partial, &target)?;
         let keep = self.settings()?.backup_keep.max(1) as usize;
         let prefix = format!("{stem}-");
         let mut backups: Vec<PathBuf> = std::fs::read_dir(&dir)?

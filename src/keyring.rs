@@ -46,6 +46,11 @@ const FORMAT: &str = "cocm-keyring-1";
 pub struct DataKey(Zeroizing<[u8; 32]>);
 
 impl DataKey {
+    /// A second copy for a second connection on the same file (zeroed when dropped too).
+    pub(crate) fn duplicate(&self) -> DataKey {
+        DataKey(Zeroizing::new(*self.0))
+    }
+
     fn random() -> DataKey {
         let mut key = Zeroizing::new([0u8; 32]);
         key.copy_from_slice(&XChaCha20Poly1305::generate_key(&mut OsRng));

@@ -214,6 +214,15 @@ impl Registry {
         &self.path
     }
 
+    /// A second handle on the same file, signed in as the same member, with its own
+    /// connection: work that must not hold up the first (the app's daily backup) runs on it in
+    /// another thread. WAL lets the two read and write the file together.
+    pub fn second_handle(&self) -> Result<Registry> {
+        let data_key = self.data_key.duplicate();
+        let conn = connect(&self.path, &data_key, false)?;
+        Ok(Registry { conn, path: self.path.clone(), actor: self.actor.clone(), data_key })
+    }
+
     pub fn schema_version(&self) -> Result<i32> {
         Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }

@@ -181,6 +181,30 @@ fn daily_backups_keep_the_newest_backup_keep() {
 }
 
 #[test]
+fn the_daily_backup_runs_on_a_second_handle_while_the_first_writes() {
+    let (t, mut lead) = setup();
+    for day in 5..=20 {
+        contact(&mut lead, "P1", &format!("2025-11-{day:02}"), 20, "CM");
+    }
+    // The app's way: the backup in another thread, the member working on meanwhile.
+    let mut handle = lead.second_handle().unwrap();
+    let backup = std::thread::spawn(move || handle.backup_daily(d("2026-11-23")));
+    for day in 21..=30 {
+        contact(&mut lead, "P1", &format!("2025-11-{day:02}"), 20, "CM");
+    }
+    let made = backup.join().unwrap().unwrap().expect("today's backup");
+    assert_eq!(lead.second_handle().unwrap().backup_daily(d("2026-11-23")).unwrap(), None, "still one a day");
+    // Whole, consistent, and its audit row chained with the member's writes around it.
+    assert!(made.ends_with("registry-2026-11-23.cocm") && !made.with_file_name("registry-2026-11-23.partial.cocm").exists());
+    let report = cocm::backup::verify_file(&made, "LEAD", PASSWORD).unwrap();
+    assert!(report.ok, "{}", report.verdict);
+    let report = lead.verify().unwrap();
+    assert!(report.ok, "{}", report.verdict);
+    assert_eq!(lead.read_audit_log(100).unwrap().iter().filter(|e| e.action == "backup").count(), 1);
+    drop(t);
+}
+
+#[test]
 fn cli_backup_verify_restore_and_their_bad_input() {
     let t = TempRegistry::new();
     let db = t.path.as_path();

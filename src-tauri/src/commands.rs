@@ -204,11 +204,19 @@ pub fn sign_in(app: tauri::AppHandle, state: State, member: String, password: St
         return Ok(info);
     }
     let path = guard.chosen()?.clone();
-    let mut registry =
-        Registry::sign_in(&path, &member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
-    // The first sign-in of the day backs the registry up beside it (backups/). A failed backup
-    // must not keep anyone out of the registry; it shows on the next sign-in's attempt.
-    let _ = registry.backup_daily(dates::today());
+    let registry = Registry::sign_in(&path, &member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
+    // The first sign-in of the day backs the registry up beside it (backups/), on a second
+    // handle in the background: the caseload does not wait for it (3.9 s at 10,000 patients).
+    // The copy is still consistent (SQLite's online backup) and still one a day. A failed
+    // backup keeps no one out of the registry; the app shows it ("backup-failed").
+    let backup = registry.second_handle();
+    let failed = app.clone();
+    std::thread::spawn(move || {
+        if let Err(e) = backup.and_then(|mut handle| handle.backup_daily(dates::today())) {
+            use tauri::Emitter;
+            let _ = failed.emit("backup-failed", e.payload());
+        }
+    });
     let info = registry.info().map_err(|e| e.payload())?;
     guard.registry = Some(registry);
     serde_json::to_value(info).map_err(|e| Error::from(e).payload())

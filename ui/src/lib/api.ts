@@ -158,6 +158,14 @@ export function onImportProgress(report: (done: number, all: number) => void): (
   return () => void unlisten.then((f) => f());
 }
 
+/** Calls `report` with the core's message when the app's daily backup fails (it runs in the
+ *  background after sign-in); returns the function that stops listening. */
+export function onBackupFailed(report: (message: string) => void): () => void {
+  if (transport !== "app") return () => {};
+  const unlisten = listen<ErrorPayload>("backup-failed", (e) => report(e.payload.message));
+  return () => void unlisten.then((f) => f());
+}
+
 /** Calls `changed` whenever anyone saves anything on the practice server (server-sent events
  * of its data version); returns the function that stops listening. On a registry file the
  * app is the only writer, so nothing comes, and screens reload after their own saves. */
