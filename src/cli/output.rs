@@ -9,6 +9,7 @@ use cocm::audit::AuditEntry;
 use cocm::billing::{self, BillingRow};
 use cocm::caseload::{self, CaseloadRow};
 use cocm::chart::PatientChart;
+use cocm::instruments::Instrument;
 use cocm::measures::InstrumentMeasures;
 use cocm::queue::QueueEntry;
 use cocm::settings::Settings;
@@ -181,11 +182,26 @@ pub fn caseload(rows: &[CaseloadRow], as_json: bool, as_csv: bool) -> Result<()>
                 or_dash(&r.last_review),
                 score_cell(&r.phq9),
                 score_cell(&r.gad7),
+                other_scales(r),
                 or_dash(&r.latest_measurement),
             ]
         })
         .collect();
-    table(&["FLAGS", "STATUS", "NAME", "MRN", "WKS", "LAST CONTACT", "DUE", "#", "LAST REVIEW", "PHQ-9", "GAD-7", "MEASURED"], &body)
+    table(
+        &["FLAGS", "STATUS", "NAME", "MRN", "WKS", "LAST CONTACT", "DUE", "#", "LAST REVIEW", "PHQ-9", "GAD-7", "OTHER SCALES", "MEASURED"],
+        &body,
+    )
+}
+
+/// The targets measured by a scale other than the PHQ-9 and GAD-7: "PCL-5 52→38 (-27%)".
+fn other_scales(r: &CaseloadRow) -> String {
+    let others: Vec<String> = r
+        .measures
+        .iter()
+        .filter(|m| m.instrument != Instrument::PHQ9 && m.instrument != Instrument::GAD7)
+        .map(|m| format!("{} {}", m.instrument.label(), score_cell(&Some(m.numbers.clone()))))
+        .collect();
+    if others.is_empty() { "-".into() } else { others.join(", ") }
 }
 
 pub fn queue(entries: &[QueueEntry], as_json: bool) -> Result<()> {
