@@ -459,3 +459,36 @@ fn targets_and_guidance_are_practice_settings() {
     assert_eq!(e.code(), "validation");
     assert_eq!(r.settings().unwrap().caseload_guidance_max, 120, "unchanged");
 }
+
+/// §8 by the primary scale (spec §3a): three PTSD patients on the PCL-5, enrolled 2026-06-01
+/// (152 days before Oct 31, past 70), baseline 48 (elevated: ≥ 33) on Jun 2, latest in October.
+/// P1 48 → 37 is 11 points: not improved. P2 → 36 is 12: improved, no remission (36 ≥ 33).
+/// P3 → 32: improved, and remission (below 33). No PHQ-9, so the DRR measures count no one.
+#[test]
+fn a_ptsd_program_is_reported_by_the_pcl5s_rules() {
+    let (_t, mut r) = TempRegistry::created("PTSD Clinic");
+    r.add_member("ANA", Role::CareManager).unwrap();
+    // Twenty answers totalling `total`: as many 4s as fit, then the rest on one item.
+    let pcl = |r: &mut Registry, mrn: &str, date: &str, total: i64| {
+        let answers: Vec<i64> = (0..20).map(|i| (total - 4 * i).clamp(0, 4)).collect();
+        r.record_assessment(mrn, &NewAssessment { date: date.into(), instrument: "pcl5".into(), answers, difficulty: None }).unwrap();
+    };
+    for (mrn, latest) in [("P1", 37), ("P2", 36), ("P3", 32)] {
+        let p = NewPatient { mrn: mrn.into(), name: format!("Patient {mrn}"), dob: "1980-01-01".into(), ..Default::default() };
+        r.add_patient(&p).unwrap();
+        let e = Enrolment {
+            start: "2026-06-01".into(),
+            consent: Some("2026-06-01".into()),
+            targets: Some("ptsd".into()),
+            ..Default::default()
+        };
+        r.enroll(mrn, &e).unwrap();
+        pcl(&mut r, mrn, "2026-06-02", 48);
+        pcl(&mut r, mrn, "2026-10-10", latest);
+    }
+    let rep = october(&r, None);
+    assert_eq!(nd(&rep.improvement_rate), rate(2, 3));
+    assert_eq!(nd(&rep.response_rate), rate(2, 3));
+    assert_eq!(nd(&rep.remission_rate), rate(1, 3));
+    assert_eq!(nd(&rep.drr_followup_rate), rate(0, 0));
+}

@@ -407,6 +407,10 @@ mod tests {
         assert_eq!(vocab("safety_check"), "safety-check");
         assert_eq!(instrument("PHQ-9"), Some(Instrument::PHQ9));
         assert_eq!(instrument("gad 7"), Some(Instrument::GAD7));
-        assert_eq!(instrument("PHQ-2"), None);
+        // Any catalogue form, by id or label; a form the catalogue lacks is none.
+        assert_eq!(instrument("PHQ-2").map(Instrument::as_str), Some("phq2"));
+        assert_eq!(instrument("pcl 5").map(Instrument::as_str), Some("pcl5"));
+        assert_eq!(instrument("SMFQ-P").map(Instrument::as_str), Some("smfq-p"));
+        assert_eq!(instrument("EPDS"), None);
     }
 }
