@@ -400,30 +400,25 @@ mod tests {
         let (child, parent) = (form("smfq-c"), form("smfq-p"));
         let c = measure(child, &pts(&[20, 14]));
         let p = measure(parent, &pts(&[18, 12]));
-        let of = |i: Instrument| {
-            if i == child {
-                c.clone()
-            } else if i == parent {
-                p.clone()
-            } else {
-                None
+        // The measures of the pair's two forms, and of nothing else.
+        let pair = |c: &Option<InstrumentMeasures>, p: &Option<InstrumentMeasures>| {
+            let (c, p) = (c.clone(), p.clone());
+            move |i: Instrument| {
+                if i == child {
+                    c.clone()
+                } else if i == parent {
+                    p.clone()
+                } else {
+                    None
+                }
             }
         };
-        let t = target_measure(scale(Target::Depression, "smfq"), of).unwrap();
+        let t = target_measure(scale(Target::Depression, "smfq"), pair(&c, &p)).unwrap();
         assert!(t.judged && t.numbers.improved && t.numbers.response);
         assert!(!t.numbers.remission, "14 is not below the child form's 8");
         // Neither form improved: the child 20 → 14, the parent 18 → 13 (5 points).
         let p = measure(parent, &pts(&[18, 13]));
-        let of = |i: Instrument| {
-            if i == child {
-                c.clone()
-            } else if i == parent {
-                p.clone()
-            } else {
-                None
-            }
-        };
-        assert!(!target_measure(scale(Target::Depression, "smfq"), of).unwrap().numbers.improved);
+        assert!(!target_measure(scale(Target::Depression, "smfq"), pair(&c, &p)).unwrap().numbers.improved);
         // Nothing measured yet: no target measure.
         assert!(target_measure(scale(Target::Depression, "smfq"), |_| None).is_none());
     }

@@ -70,7 +70,7 @@ fn or_dash<T: ToString>(v: &Option<T>) -> String {
 }
 
 /// "18→9 (-50%)", with "!" when the latest PHQ-9 has item 9 positive.
-fn score_cell(m: &Option<InstrumentMeasures>) -> String {
+fn score_cell(m: Option<&InstrumentMeasures>) -> String {
     let Some(m) = m else { return "-".into() };
     let change = m.change_pct.map(|c| format!(" ({c:+}%)")).unwrap_or_default();
     let alert = if m.latest_item9_positive { " !9" } else { "" };
@@ -180,8 +180,8 @@ pub fn caseload(rows: &[CaseloadRow], as_json: bool, as_csv: bool) -> Result<()>
                 r.follow_up_due.to_string(),
                 r.contacts.to_string(),
                 or_dash(&r.last_review),
-                score_cell(&r.phq9),
-                score_cell(&r.gad7),
+                score_cell(r.phq9.as_ref()),
+                score_cell(r.gad7.as_ref()),
                 other_scales(r),
                 or_dash(&r.latest_measurement),
             ]
@@ -199,7 +199,7 @@ fn other_scales(r: &CaseloadRow) -> String {
         .measures
         .iter()
         .filter(|m| m.instrument != Instrument::PHQ9 && m.instrument != Instrument::GAD7)
-        .map(|m| format!("{} {}", m.instrument.label(), score_cell(&Some(m.numbers.clone()))))
+        .map(|m| format!("{} {}", m.instrument.label(), score_cell(Some(&m.numbers))))
         .collect();
     if others.is_empty() { "-".into() } else { others.join(", ") }
 }
@@ -213,7 +213,7 @@ pub fn queue(entries: &[QueueEntry], as_json: bool) -> Result<()> {
         .enumerate()
         .map(|(i, e)| {
             let reasons: Vec<String> = e.reasons.iter().map(|r| format!("{} since {}", r.reason, r.since)).collect();
-            vec![(i + 1).to_string(), e.mrn.clone(), e.name.clone(), opt(&e.care_manager), score_cell(&e.phq9), reasons.join("; ")]
+            vec![(i + 1).to_string(), e.mrn.clone(), e.name.clone(), opt(&e.care_manager), score_cell(e.phq9.as_ref()), reasons.join("; ")]
         })
         .collect();
     table(&["#", "MRN", "NAME", "CARE MANAGER", "PHQ-9", "REASONS"], &body)
@@ -317,8 +317,8 @@ pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
             r.weeks_in_treatment,
             or_dash(&r.last_contact),
             r.follow_up_due,
-            score_cell(&r.phq9),
-            score_cell(&r.gad7)
+            score_cell(r.phq9.as_ref()),
+            score_cell(r.gad7.as_ref())
         );
         let flags: Vec<&str> = r.flags.iter().map(|f| f.as_str()).collect();
         println!("Flags: {}", if flags.is_empty() { "none".into() } else { flags.join(", ") });

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::ImportCounts;
-use super::mapping::{ImportShape, Resolved};
+use super::mapping::{ImportShape, Resolved, instrument_named};
 use super::table::Cells;
 use crate::Error;
 use crate::assessments::{self, NewAssessment};
@@ -105,10 +105,6 @@ fn required<'c>(map: &Resolved, cells: &'c Cells, field: &str) -> std::result::R
 /// Lower case, spaces and underscores as hyphens: "Self Pay" → "self-pay".
 fn vocab(text: &str) -> String {
     text.trim().to_lowercase().split([' ', '_']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-")
-}
-
-fn instrument(text: &str) -> Option<Instrument> {
-    super::mapping::instrument_named(text)
 }
 
 /// The patient of a row: found by MRN (the date of birth, when the row has one, must agree),
@@ -231,7 +227,9 @@ fn patient_and_date(
 fn assessment_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolved, cells: &Cells) -> RowResult {
     let (mut out, p, date) = patient_and_date(conn, actor, map, cells)?;
     let text = required(map, cells, "instrument")?;
-    let instrument = instrument(text).ok_or_else(|| problem("instrument", format!("\"{text}\" is not PHQ-9 or GAD-7")))?;
+    let instrument = instrument_named(text).ok_or_else(|| {
+        problem("instrument", format!("\"{text}\" is not an instrument of the catalogue (`cocm instruments` lists them)"))
+    })?;
     let n = instrument.items().len();
     let items: Vec<Option<&str>> = (1..=n).map(|i| map.cell(cells, &format!("item{i}"))).collect();
     let total = map.cell(cells, "total");
@@ -405,12 +403,12 @@ mod tests {
         assert_eq!(vocab("Self Pay"), "self-pay");
         assert_eq!(vocab(" Medicare "), "medicare");
         assert_eq!(vocab("safety_check"), "safety-check");
-        assert_eq!(instrument("PHQ-9"), Some(Instrument::PHQ9));
-        assert_eq!(instrument("gad 7"), Some(Instrument::GAD7));
+        assert_eq!(instrument_named("PHQ-9"), Some(Instrument::PHQ9));
+        assert_eq!(instrument_named("gad 7"), Some(Instrument::GAD7));
         // Any catalogue form, by id or label; a form the catalogue lacks is none.
-        assert_eq!(instrument("PHQ-2").map(Instrument::as_str), Some("phq2"));
-        assert_eq!(instrument("pcl 5").map(Instrument::as_str), Some("pcl5"));
-        assert_eq!(instrument("SMFQ-P").map(Instrument::as_str), Some("smfq-p"));
-        assert_eq!(instrument("EPDS"), None);
+        assert_eq!(instrument_named("PHQ-2").map(Instrument::as_str), Some("phq2"));
+        assert_eq!(instrument_named("pcl 5").map(Instrument::as_str), Some("pcl5"));
+        assert_eq!(instrument_named("SMFQ-P").map(Instrument::as_str), Some("smfq-p"));
+        assert_eq!(instrument_named("EPDS"), None);
     }
 }
