@@ -12,6 +12,7 @@ use crate::episodes::{self, Episode};
 use crate::flags;
 use crate::instruments::{self, Band, Instrument};
 use crate::measures;
+use crate::settings::Settings;
 use crate::patients::{self, Patient};
 use crate::queue::{self, ReasonSince};
 use crate::reviews::{self, CaseReview, ReviewRequest};
@@ -89,14 +90,14 @@ fn trend(
     assessments: &[Assessment],
     reviews: &[CaseReview],
     changes: &[TreatmentChange],
-    lookback: i64,
+    settings: &Settings,
     as_of: Date,
 ) -> Trend {
     // The latest episode that counts; the chart's episodes are already as of `as_of`.
     let Some(e) = episodes.iter().rev().find(|e| e.entered_in_error.is_none()) else {
         return Trend { points: vec![], scales: vec![], markers: vec![] };
     };
-    let (from, to) = measures::episode_window(e.start_date, e.discharge_date, as_of, lookback);
+    let (from, to) = measures::episode_window(e.start_date, e.discharge_date, as_of, settings.baseline_lookback_days);
     let in_window = |d: Date| d >= from && d <= to;
     let points: Vec<TrendPoint> = assessments
         .iter()
@@ -118,13 +119,13 @@ fn trend(
             max_total: i.max_total(),
             primary: primary.contains(&i),
             bands: i.bands().to_vec(),
-            response_line: points.iter().find(|p| p.instrument == i).and_then(|p| measures::response_line(i, p.total)),
-            response_label: i.rules().improvement.as_ref().and_then(|r| match (r.percent, r.points) {
+            response_line: points.iter().find(|p| p.instrument == i).and_then(|p| measures::response_line(settings.rules(i), p.total)),
+            response_label: settings.rules(i).improvement.as_ref().and_then(|r| match (r.percent, r.points) {
                 (Some(percent), _) => Some(format!("{percent}% of baseline")),
                 (None, Some(points)) => Some(format!("baseline − {points}")),
                 _ => None,
             }),
-            remission_below: i.rules().remission_below,
+            remission_below: settings.rules(i).remission_below,
         })
         .collect();
     let mut markers: Vec<Marker> = changes
@@ -169,7 +170,7 @@ impl Registry {
         contacts.retain(|c| up_to(c.date));
         Ok(PatientChart {
             as_of,
-            trend: trend(&episodes, &assessments, &case_reviews, &treatment_changes, settings.baseline_lookback_days, as_of),
+            trend: trend(&episodes, &assessments, &case_reviews, &treatment_changes, &settings, as_of),
             episodes,
             current,
             queue_reasons,

@@ -55,7 +55,7 @@ pub struct Evaluation {
 pub(crate) fn evaluate(s: &EpisodeSnapshot, settings: &Settings, as_of: Date) -> Evaluation {
     let status = s.status.unwrap_or(EpisodeStatus::Active);
     let active = status == EpisodeStatus::Active;
-    let measures_of = |i: Instrument| measures::measure(i, &s.points(i));
+    let measures_of = |i: Instrument| measures::measure(i, settings.rules(i), &s.points(i));
     let targets: Vec<TargetMeasure> = s.primary_scales.iter().filter_map(|p| measures::target_measure(*p, measures_of)).collect();
     let outcome = measures::patient_outcome(&targets);
     let weeks = dates::whole_weeks(s.start, as_of);
@@ -155,6 +155,9 @@ pub(crate) mod tests {
             backup_keep: 14,
             adolescent_from_age: 12,
             adult_from_age: 18,
+            // Empty: every form judged by its catalogue defaults.
+            instrument_rules: Default::default(),
+            thresholds: Vec::new(),
         }
     }
 

@@ -1,12 +1,12 @@
 //! Measurement-based care (spec §4, §3a): baseline, latest, change %, improved, response,
 //! remission, per instrument, per target (by its primary scale) and per patient, and the
-//! colours the registry shows them in. Each instrument's thresholds come from its catalogue
-//! entry (`instruments::Rules`), never from a branch on its name.
+//! colours the registry shows them in. Each instrument's thresholds are the practice's
+//! (`Settings::rules`: its catalogue entry's defaults as changed), never a branch on its name.
 
 use serde::Serialize;
 
 use crate::dates::Date;
-use crate::instruments::{self, Instrument, Severity};
+use crate::instruments::{self, Instrument, Rules, Severity};
 use crate::vocab::{Target, string_enum};
 
 /// One scored assessment, as the rules see it.
@@ -129,8 +129,8 @@ fn within_percent(baseline: u8, latest: u8, percent: u8) -> bool {
 
 /// Response (spec §3a): ≤ 50 % of baseline for a percentage rule; for a point-change scale,
 /// the improvement rule itself.
-pub fn is_response(instrument: Instrument, baseline: u8, latest: u8) -> bool {
-    match &instrument.rules().improvement {
+pub fn is_response(rules: &Rules, baseline: u8, latest: u8) -> bool {
+    match &rules.improvement {
         Some(i) => match (i.percent, i.points) {
             (Some(p), _) => within_percent(baseline, latest, p),
             (None, Some(points)) => u32::from(latest) + u32::from(points) <= u32::from(baseline),
@@ -141,20 +141,20 @@ pub fn is_response(instrument: Instrument, baseline: u8, latest: u8) -> bool {
 }
 
 /// Improved (spec §4, §3a): the response, or (PHQ-9, GAD-7, PHQ-A) a latest below 10.
-pub fn is_improved(instrument: Instrument, baseline: u8, latest: u8) -> bool {
-    let below = instrument.rules().improvement.as_ref().and_then(|i| i.or_below);
-    is_response(instrument, baseline, latest) || below.is_some_and(|b| latest < b)
+pub fn is_improved(rules: &Rules, baseline: u8, latest: u8) -> bool {
+    let below = rules.improvement.as_ref().and_then(|i| i.or_below);
+    is_response(rules, baseline, latest) || below.is_some_and(|b| latest < b)
 }
 
 /// Remission: a latest score below the instrument's remission line (5 for the PHQ-9).
-pub fn is_remission(instrument: Instrument, latest: u8) -> bool {
-    instrument.rules().remission_below.is_some_and(|r| latest < r)
+pub fn is_remission(rules: &Rules, latest: u8) -> bool {
+    rules.remission_below.is_some_and(|r| latest < r)
 }
 
 /// The line the trend chart draws for the response: half the baseline for a percentage rule,
 /// the baseline less the points for a point-change scale.
-pub fn response_line(instrument: Instrument, baseline: u8) -> Option<f64> {
-    let i = instrument.rules().improvement.as_ref()?;
+pub fn response_line(rules: &Rules, baseline: u8) -> Option<f64> {
+    let i = rules.improvement.as_ref()?;
     match (i.percent, i.points) {
         (Some(p), _) => Some(f64::from(baseline) * f64::from(p) / 100.0),
         (None, Some(points)) => Some(f64::from(baseline) - f64::from(points)),
@@ -168,7 +168,7 @@ pub fn change_colour(change_pct: Option<i64>) -> Option<Colour> {
 
 /// Measures of one instrument from the episode's assessments of it, oldest first.
 /// Improved, response and remission need at least two assessments.
-pub fn measure(instrument: Instrument, points: &[Point]) -> Option<InstrumentMeasures> {
+pub fn measure(instrument: Instrument, rules: &Rules, points: &[Point]) -> Option<InstrumentMeasures> {
     let (first, last) = (points.first()?, points.last()?);
     let count = points.len();
     let two = count >= 2;
@@ -180,9 +180,9 @@ pub fn measure(instrument: Instrument, points: &[Point]) -> Option<InstrumentMea
         latest: last.total,
         latest_date: last.date,
         change_pct: change,
-        improved: two && is_improved(instrument, first.total, last.total),
-        response: two && is_response(instrument, first.total, last.total),
-        remission: two && is_remission(instrument, last.total),
+        improved: two && is_improved(rules, first.total, last.total),
+        response: two && is_response(rules, first.total, last.total),
+        remission: two && is_remission(rules, last.total),
         latest_severity: instrument.severity(last.total),
         baseline_colour: instrument.colour(first.total),
         latest_colour: instrument.colour(last.total),
@@ -259,34 +259,34 @@ mod tests {
         assert_eq!(change_pct(8, 9), Some(13)); // 12.5 rounds away from zero
         assert_eq!(change_pct(8, 7), Some(-13)); // -12.5
         assert_eq!(change_pct(0, 5), None);
-        assert_eq!(measure(PHQ9, &pts(&[18])).unwrap().change_pct, None, "one assessment has no change");
+        assert_eq!(measure(PHQ9, PHQ9.rules(), &pts(&[18])).unwrap().change_pct, None, "one assessment has no change");
     }
 
     #[test]
     fn response_at_exactly_half_of_baseline() {
         // 50 % boundary: 10 of 20 is a response, 11 is not.
-        assert!(is_response(PHQ9, 20, 10));
-        assert!(!is_response(PHQ9, 20, 11));
-        assert!(is_response(PHQ9, 19, 9)); // 9 ≤ 9.5
-        assert!(!is_response(PHQ9, 19, 10)); // 10 > 9.5
-        assert!(is_response(GAD7, 14, 7) && !is_response(GAD7, 14, 8)); // 7 = 14/2; 8 > 7
+        assert!(is_response(PHQ9.rules(), 20, 10));
+        assert!(!is_response(PHQ9.rules(), 20, 11));
+        assert!(is_response(PHQ9.rules(), 19, 9)); // 9 ≤ 9.5
+        assert!(!is_response(PHQ9.rules(), 19, 10)); // 10 > 9.5
+        assert!(is_response(GAD7.rules(), 14, 7) && !is_response(GAD7.rules(), 14, 8)); // 7 = 14/2; 8 > 7
     }
 
     #[test]
     fn improved_below_ten_or_half() {
         // 9/10 points boundary.
-        assert!(is_improved(PHQ9, 12, 9));
-        assert!(!is_improved(PHQ9, 12, 10));
-        assert!(is_improved(PHQ9, 24, 12)); // ≥ 10 but half
-        assert!(!is_improved(PHQ9, 24, 13));
-        assert!(is_improved(form("phq-a"), 12, 9) && !is_improved(form("phq-a"), 12, 10), "the PHQ-A as the PHQ-9");
+        assert!(is_improved(PHQ9.rules(), 12, 9));
+        assert!(!is_improved(PHQ9.rules(), 12, 10));
+        assert!(is_improved(PHQ9.rules(), 24, 12)); // ≥ 10 but half
+        assert!(!is_improved(PHQ9.rules(), 24, 13));
+        assert!(is_improved(form("phq-a").rules(), 12, 9) && !is_improved(form("phq-a").rules(), 12, 10), "the PHQ-A as the PHQ-9");
     }
 
     #[test]
     fn remission_below_five() {
-        assert!(is_remission(PHQ9, 4));
-        assert!(!is_remission(PHQ9, 5));
-        assert!(is_remission(GAD7, 4) && !is_remission(GAD7, 5));
+        assert!(is_remission(PHQ9.rules(), 4));
+        assert!(!is_remission(PHQ9.rules(), 5));
+        assert!(is_remission(GAD7.rules(), 4) && !is_remission(GAD7.rules(), 5));
     }
 
     #[test]
@@ -294,52 +294,52 @@ mod tests {
         // §3a: at least 12 points below baseline. 48 → 37 is 11 points: not improved; 48 → 36
         // is 12: improved (and, for a point-change scale, the response is the same rule).
         let pcl5 = form("pcl5");
-        assert!(!is_improved(pcl5, 48, 37) && !is_response(pcl5, 48, 37));
-        assert!(is_improved(pcl5, 48, 36) && is_response(pcl5, 48, 36));
+        assert!(!is_improved(pcl5.rules(), 48, 37) && !is_response(pcl5.rules(), 48, 37));
+        assert!(is_improved(pcl5.rules(), 48, 36) && is_response(pcl5.rules(), 48, 36));
         // No "or below 10" for the PCL-5: 20 → 9 is 11 points, not improved.
-        assert!(!is_improved(pcl5, 20, 9));
+        assert!(!is_improved(pcl5.rules(), 20, 9));
         // Remission below 33: 32 is, 33 is not.
-        assert!(is_remission(pcl5, 32) && !is_remission(pcl5, 33));
-        let m = measure(pcl5, &pts(&[48, 36])).unwrap();
+        assert!(is_remission(pcl5.rules(), 32) && !is_remission(pcl5.rules(), 33));
+        let m = measure(pcl5, pcl5.rules(), &pts(&[48, 36])).unwrap();
         assert!(m.improved && m.response && !m.remission);
-        assert_eq!(response_line(pcl5, 48), Some(36.0)); // 48 − 12
-        assert_eq!(response_line(PHQ9, 19), Some(9.5));
+        assert_eq!(response_line(pcl5.rules(), 48), Some(36.0)); // 48 − 12
+        assert_eq!(response_line(PHQ9.rules(), 19), Some(9.5));
     }
 
     #[test]
     fn smfq_point_rules_differ_by_form() {
         // §3a: child form ≥ 8 points better, parent form ≥ 6; remission below 8 on the child form.
         let (child, parent) = (form("smfq-c"), form("smfq-p"));
-        assert!(is_improved(child, 20, 12) && !is_improved(child, 20, 13)); // 8 and 7 points
-        assert!(is_improved(parent, 20, 14) && !is_improved(parent, 20, 15)); // 6 and 5 points
-        assert!(is_remission(child, 7) && !is_remission(child, 8));
-        assert!(!is_remission(parent, 0), "the parent form has no remission line");
+        assert!(is_improved(child.rules(), 20, 12) && !is_improved(child.rules(), 20, 13)); // 8 and 7 points
+        assert!(is_improved(parent.rules(), 20, 14) && !is_improved(parent.rules(), 20, 15)); // 6 and 5 points
+        assert!(is_remission(child.rules(), 7) && !is_remission(child.rules(), 8));
+        assert!(!is_remission(parent.rules(), 0), "the parent form has no remission line");
     }
 
     #[test]
     fn percent_scales_need_half_with_no_floor() {
         // PSC-17 and SCARED: ≤ 50 % of baseline, nothing else.
         let psc = form("psc17");
-        assert!(is_improved(psc, 20, 10) && !is_improved(psc, 20, 11));
-        assert!(!is_improved(psc, 16, 9), "9 > 8: below 10 is not improvement on the PSC-17");
-        assert!(is_remission(psc, 14) && !is_remission(psc, 15)); // below 15
+        assert!(is_improved(psc.rules(), 20, 10) && !is_improved(psc.rules(), 20, 11));
+        assert!(!is_improved(psc.rules(), 16, 9), "9 > 8: below 10 is not improvement on the PSC-17");
+        assert!(is_remission(psc.rules(), 14) && !is_remission(psc.rules(), 15)); // below 15
         let scared = form("scared-c");
-        assert!(is_improved(scared, 40, 20) && !is_improved(scared, 40, 21));
-        assert!(is_remission(scared, 24) && !is_remission(scared, 25));
+        assert!(is_improved(scared.rules(), 40, 20) && !is_improved(scared.rules(), 40, 21));
+        assert!(is_remission(scared.rules(), 24) && !is_remission(scared.rules(), 25));
     }
 
     #[test]
     fn screens_are_never_improved() {
         let phq2 = form("phq2");
-        assert!(!is_improved(phq2, 6, 0) && !is_response(phq2, 6, 0) && !is_remission(phq2, 0));
-        assert_eq!(response_line(phq2, 6), None);
+        assert!(!is_improved(phq2.rules(), 6, 0) && !is_response(phq2.rules(), 6, 0) && !is_remission(phq2.rules(), 0));
+        assert_eq!(response_line(phq2.rules(), 6), None);
     }
 
     #[test]
     fn outcomes_need_two_assessments() {
-        let one = measure(PHQ9, &pts(&[3])).unwrap();
+        let one = measure(PHQ9, PHQ9.rules(), &pts(&[3])).unwrap();
         assert!(!one.improved && !one.response && !one.remission);
-        let two = measure(PHQ9, &pts(&[20, 4])).unwrap();
+        let two = measure(PHQ9, PHQ9.rules(), &pts(&[20, 4])).unwrap();
         assert!(two.improved && two.response && two.remission);
         assert_eq!((two.baseline, two.latest, two.count), (20, 4, 2));
     }
@@ -370,9 +370,9 @@ mod tests {
 
     #[test]
     fn patient_outcome_needs_every_judged_target() {
-        let phq = measure(PHQ9, &pts(&[20, 4]));
-        let gad_bad = measure(GAD7, &pts(&[15, 14]));
-        let gad_single = measure(GAD7, &pts(&[15]));
+        let phq = measure(PHQ9, PHQ9.rules(), &pts(&[20, 4]));
+        let gad_bad = measure(GAD7, GAD7.rules(), &pts(&[15, 14]));
+        let gad_single = measure(GAD7, GAD7.rules(), &pts(&[15]));
         let both = [scale(Target::Depression, "phq9"), scale(Target::Anxiety, "gad7")];
         let with = |gad: &Option<InstrumentMeasures>| -> Vec<TargetMeasure> {
             let of = |i: Instrument| {
@@ -398,8 +398,8 @@ mod tests {
         // parent form's 6). The depression target is improved, by the parent form, each form
         // against its own baseline.
         let (child, parent) = (form("smfq-c"), form("smfq-p"));
-        let c = measure(child, &pts(&[20, 14]));
-        let p = measure(parent, &pts(&[18, 12]));
+        let c = measure(child, child.rules(), &pts(&[20, 14]));
+        let p = measure(parent, parent.rules(), &pts(&[18, 12]));
         // The measures of the pair's two forms, and of nothing else.
         let pair = |c: &Option<InstrumentMeasures>, p: &Option<InstrumentMeasures>| {
             let (c, p) = (c.clone(), p.clone());
@@ -417,7 +417,7 @@ mod tests {
         assert!(t.judged && t.numbers.improved && t.numbers.response);
         assert!(!t.numbers.remission, "14 is not below the child form's 8");
         // Neither form improved: the child 20 → 14, the parent 18 → 13 (5 points).
-        let p = measure(parent, &pts(&[18, 13]));
+        let p = measure(parent, parent.rules(), &pts(&[18, 13]));
         assert!(!target_measure(scale(Target::Depression, "smfq"), pair(&c, &p)).unwrap().numbers.improved);
         // Nothing measured yet: no target measure.
         assert!(target_measure(scale(Target::Depression, "smfq"), |_| None).is_none());

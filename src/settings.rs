@@ -1,11 +1,14 @@
 //! Practice settings: every bracketed default of the spec, stored in the registry so that a
 //! practice lead can change them (migration 0002 inserts the defaults).
 
+use std::collections::BTreeMap;
+
 use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::access::Action;
 use crate::audit;
+use crate::instruments::{Instrument, Rules, thresholds};
 use crate::{Error, Registry, Result};
 
 /// The settings the rules read, loaded once per computation.
@@ -74,6 +77,19 @@ pub struct Settings {
     /// §3a: from this age it is the adult one (PHQ-9, GAD-7). [18]
     #[ts(type = "number")]
     pub adult_from_age: i64,
+    /// §3a: every form's thresholds as this practice has them, by form id: the catalogue's
+    /// defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
+    pub instrument_rules: BTreeMap<String, Rules>,
+    /// The same thresholds one by one, each with its settings key and catalogue default.
+    pub thresholds: Vec<thresholds::ThresholdSetting>,
+}
+
+impl Settings {
+    /// The thresholds the practice judges this instrument by (spec §3a). The published
+    /// measures of §8 that are defined on the PHQ-9 (DRR-E, CMS159) read the catalogue instead.
+    pub fn rules(&self, instrument: Instrument) -> &Rules {
+        self.instrument_rules.get(instrument.as_str()).unwrap_or_else(|| instrument.rules())
+    }
 }
 
 /// Each setting's key and the range a practice may set it to.
@@ -108,6 +124,7 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
     let num = |k: &str| -> Result<i64> {
         pairs.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| Error::Storage(format!("setting {k} is missing or not a number")))
     };
+    let instrument_rules = thresholds::effective(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     Ok(Settings {
         baseline_lookback_days: num("baseline_lookback_days")?,
         contact_due_days_active: num("contact_due_days_active")?,
@@ -130,6 +147,8 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
         backup_keep: num("backup_keep")?,
         adolescent_from_age: num("adolescent_from_age")?,
         adult_from_age: num("adult_from_age")?,
+        thresholds: thresholds::listing(&instrument_rules),
+        instrument_rules,
     })
 }
 
@@ -148,6 +167,9 @@ impl Registry {
     pub fn set_setting_if(&mut self, key: &str, value: &str, expected: Option<&str>) -> Result<Settings> {
         self.permit(Action::ChangeSettings)?;
         let value = value.trim();
+        if thresholds::is_threshold_key(key) {
+            return self.set_threshold(key, value, expected);
+        }
         let stored = if let Some((_, min, max)) = NUMERIC_SETTINGS.iter().find(|(k, _, _)| *k == key) {
             match value.parse::<i64>() {
                 Ok(n) if (*min..=*max).contains(&n) => n.to_string(),
@@ -160,7 +182,10 @@ impl Registry {
             }
         } else {
             let known: Vec<&str> = NUMERIC_SETTINGS.iter().map(|(k, _, _)| *k).chain(BOOLEAN_SETTINGS.iter().copied()).collect();
-            return Err(Error::validation("key", format!("no setting named '{key}'; settings are {}", known.join(", "))));
+            return Err(Error::validation(
+                "key",
+                format!("no setting named '{key}'; settings are {}, and <instrument>.<threshold> such as pcl5.remission_below", known.join(", ")),
+            ));
         };
         let current = self.settings()?;
         let (min, max, what) = match key {
@@ -187,5 +212,36 @@ impl Registry {
             self.sync_lockout_policy(&settings)?;
         }
         Ok(settings)
+    }
+
+    /// Changes one instrument threshold (`pcl5.remission_below`), or with `default` returns
+    /// it to the catalogue's value. Checked as a catalogue entry is: a percent from 1 to 100,
+    /// every other threshold within the form's total.
+    fn set_threshold(&mut self, key: &str, value: &str, expected: Option<&str>) -> Result<Settings> {
+        let (instrument, threshold) = thresholds::parse_key(key)?;
+        let default = thresholds::value(instrument.rules(), threshold);
+        let number = if value == "default" {
+            default.unwrap_or_default()
+        } else {
+            let n = value.parse::<u8>().map_err(|_| Error::validation(key, format!("must be a whole number or 'default' (got '{value}')")))?;
+            thresholds::with_threshold(instrument, self.settings()?.rules(instrument), threshold, n, key)?;
+            n
+        };
+        self.write(Action::ChangeSettings, |tx, actor| {
+            let current = load(tx)?;
+            let old = thresholds::value(current.rules(instrument), threshold).unwrap_or_default().to_string();
+            if expected.is_some_and(|e| e.trim() != old) {
+                return Err(audit::last_change(tx, "setting", key)?
+                    .map_or_else(|| Error::Conflict(format!("{key} changed since you opened it; reload")), |c| c.conflict()));
+            }
+            // A threshold back at its default is not stored, so it follows the catalogue again.
+            if Some(number) == default {
+                tx.execute("DELETE FROM settings WHERE key = ?1", [key])?;
+            } else {
+                tx.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2", (key, number.to_string()))?;
+            }
+            audit::record(tx, actor, "update", "setting", Some(key), serde_json::json!({ "from": old, "to": number.to_string() }))?;
+            load(tx)
+        })
     }
 }

@@ -551,6 +551,50 @@ fn a_ptsd_episode_on_the_pcl5_from_enrolment_to_improved() {
         "phq9 and gad7 stay as they are"
     );
 
+    // The thresholds are the practice's (spec §3a: defaults are practice settings). A lead who
+    // puts the PCL-5's remission line at 30 sees the 32 of 1 May no longer count.
+    ok(db, &["settings", "set", "pcl5.remission_below", "30"]);
+    assert_eq!(row("2026-05-02")["measures"][0]["remission"].as_bool(), Some(false), "32 is not below 30");
+    // With 11 points as the practice's improvement, 48 → 37 (11 points) is improved on 2 April.
+    ok(db, &["settings", "set", "pcl5.improvement_points", "11"]);
+    assert_eq!(row("2026-04-02")["measures"][0]["improved"].as_bool(), Some(true));
+    let listed = json(db, &["settings", "list", "--json"]);
+    assert_eq!(listed["instrument_rules"]["pcl5"]["remission_below"], 30);
+    assert_eq!(listed["instrument_rules"]["phq9"]["remission_below"], 5, "the other forms keep their defaults");
+    let table = ok(db, &["settings", "list"]);
+    assert!(table.lines().any(|l| l.starts_with("pcl5.remission_below") && l.contains("30") && l.contains("33") && l.contains("changed")), "{table}");
+    // Refusals name the field and change nothing.
+    rejects(db, &["settings", "set", "pcl5.improvement_percent", "50"], "validation", "PCL-5 has no threshold 'improvement_percent'");
+    rejects(db, &["settings", "set", "pcl5.remission_below", "81"], "validation", "pcl5.remission_below: must be a whole number from 0 to 80");
+    rejects(db, &["settings", "set", "pcl5.improvement_points", "0"], "validation", "from 1 to 80");
+    rejects(db, &["settings", "set", "phq9.improvement_percent", "101"], "validation", "from 1 to 100");
+    rejects(db, &["settings", "set", "pcl5.remission_below", "thirty"], "validation", "must be a whole number or 'default'");
+    rejects(db, &["settings", "set", "epds.remission_below", "10"], "validation", "'epds' is no instrument of the catalogue");
+    assert_eq!(json(db, &["settings", "list", "--json"]), listed);
+    // Back to the defaults, by name or by value: the PCL-5 judges as the catalogue says again.
+    ok(db, &["settings", "set", "pcl5.remission_below", "default"]);
+    ok(db, &["settings", "set", "pcl5.improvement_points", "12"]);
+    assert_eq!(row("2026-05-02")["measures"][0]["remission"].as_bool(), Some(true));
+    assert_eq!(row("2026-04-02")["measures"][0]["improved"].as_bool(), Some(false));
+    let audit = json(db, &["audit", "--json", "--limit", "30"]);
+    let changed: Vec<(&str, &str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["record_type"] == "setting")
+        .map(|e| (e["record_id"].as_str().unwrap(), e["details"]["from"].as_str().unwrap(), e["details"]["to"].as_str().unwrap()))
+        .collect();
+    // Newest first: each change audited with its effective value before and after.
+    assert_eq!(
+        changed,
+        [
+            ("pcl5.improvement_points", "11", "12"),
+            ("pcl5.remission_below", "30", "33"),
+            ("pcl5.improvement_points", "12", "11"),
+            ("pcl5.remission_below", "33", "30")
+        ]
+    );
+
     // A lead's correction of the scale comes too late once it has scored twice, and changes nothing.
     rejects(
         db,

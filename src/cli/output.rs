@@ -265,8 +265,25 @@ pub fn settings(s: &Settings, as_json: bool) -> Result<()> {
         return json(s);
     }
     let value = serde_json::to_value(s)?;
-    let rows: Vec<Vec<String>> = value.as_object().into_iter().flatten().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
-    table(&["SETTING", "VALUE"], &rows)
+    let rows: Vec<Vec<String>> = value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !matches!(k.as_str(), "instrument_rules" | "thresholds"))
+        .map(|(k, v)| vec![k.clone(), v.to_string()])
+        .collect();
+    table(&["SETTING", "VALUE"], &rows)?;
+    // §3a thresholds, one settings key each (`cocm settings set pcl5.remission_below 30`).
+    println!();
+    let thresholds: Vec<Vec<String>> = s
+        .thresholds
+        .iter()
+        .map(|t| {
+            let changed = if t.value == t.default { "" } else { "changed" };
+            vec![t.key.clone(), t.value.to_string(), t.default.to_string(), t.meaning.clone(), changed.to_string()]
+        })
+        .collect();
+    table(&["THRESHOLD", "VALUE", "DEFAULT", "MEANING", ""], &thresholds)
 }
 
 pub fn audit(entries: &[AuditEntry], as_json: bool) -> Result<()> {

@@ -359,12 +359,32 @@ fn check(f: &Form) -> Result<(), String> {
     if next != max + 1 {
         return Err(format!("the bands end at {} but the total runs to {max}", next.saturating_sub(1)));
     }
-    let r = &f.rules;
+    check_rules(&f.kind, max, &f.rules)?;
+    if f.counts_as.as_ref().is_some_and(|c| !FORMS.iter().any(|(id, _)| id == c)) {
+        return Err("counts_as names no form of the catalogue".into());
+    }
+    if f.kind == "measure" && f.targets.is_empty() {
+        return Err("a measure serves at least one target".into());
+    }
+    for (lang, t) in &f.translations {
+        if t.items.len() != f.items.len() || t.options.len() != f.options.len() || t.source.is_empty() || t.terms.is_empty() {
+            return Err(format!("translation {lang}: every item and answer, its source and terms"));
+        }
+        if t.difficulty.is_some() != f.difficulty.is_some() {
+            return Err(format!("translation {lang}: the difficulty question"));
+        }
+    }
+    Ok(())
+}
+
+/// The rules' own consistency, for a catalogue entry and for a practice's changed thresholds
+/// alike (spec §3a): thresholds within the total, a measure with one improvement rule.
+pub(crate) fn check_rules(kind: &str, max: u32, r: &Rules) -> Result<(), String> {
     let within = |v: Option<u8>| v.is_none_or(|v| u32::from(v) <= max);
     if !within(r.elevated_baseline) || !within(r.remission_below) || !within(r.positive_screen) {
         return Err("a threshold lies outside the total's range".into());
     }
-    match (&f.kind[..], &r.improvement) {
+    match (kind, &r.improvement) {
         ("measure", None) => return Err("a measure needs an improvement rule".into()),
         ("screen", Some(_)) => return Err("a screen has no improvement rule".into()),
         ("screen", None) if r.positive_screen.is_none() => return Err("a screen needs its positive line".into()),
@@ -378,20 +398,6 @@ fn check(f: &Form) -> Result<(), String> {
         };
         if !ok {
             return Err("improvement is a percent (with or_below) or a number of points, not both".into());
-        }
-    }
-    if f.counts_as.as_ref().is_some_and(|c| !FORMS.iter().any(|(id, _)| id == c)) {
-        return Err("counts_as names no form of the catalogue".into());
-    }
-    if f.kind == "measure" && f.targets.is_empty() {
-        return Err("a measure serves at least one target".into());
-    }
-    for (lang, t) in &f.translations {
-        if t.items.len() != f.items.len() || t.options.len() != f.options.len() || t.source.is_empty() || t.terms.is_empty() {
-            return Err(format!("translation {lang}: every item and answer, its source and terms"));
-        }
-        if t.difficulty.is_some() != f.difficulty.is_some() {
-            return Err(format!("translation {lang}: the difficulty question"));
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! always derived here from the item answers, never typed in.
 
 mod catalogue;
+pub mod thresholds;
 
 use serde::Serialize;
 

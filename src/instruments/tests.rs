@@ -281,3 +281,27 @@ fn default_primary_scales_by_age() {
     assert_eq!(parse_scale("primary-scale", "smfq-p").unwrap(), "smfq");
     assert!(parse_scale("primary-scale", "ham-d").is_err());
 }
+
+#[test]
+fn a_practice_changes_only_the_thresholds_a_form_has() {
+    use super::thresholds::{effective, parse_key, thresholds_of, value, with_threshold};
+    // Every form's own thresholds are settable at their defaults (the catalogue passes its own check).
+    for i in Instrument::all() {
+        for t in thresholds_of(i) {
+            let v = value(i.rules(), t).unwrap();
+            assert_eq!(with_threshold(i, i.rules(), t, v, "k").unwrap(), *i.rules(), "{i}.{t}");
+        }
+    }
+    assert_eq!(thresholds_of(form("pcl5")), ["elevated_baseline", "improvement_points", "remission_below"]);
+    assert_eq!(thresholds_of(form("phq2")), ["positive_screen"]);
+    assert_eq!(thresholds_of(form("smfq-p")), ["elevated_baseline", "improvement_points"], "no remission line on the parent form");
+    assert!(parse_key("smfq-p.remission_below").is_err() && parse_key("phq9").is_err() && parse_key("phq9.").is_err());
+    // Stored changes apply to their form alone; one the catalogue would refuse is a storage error.
+    let rules = effective([("pcl5.remission_below", "30"), ("backup_keep", "14")].into_iter()).unwrap();
+    assert_eq!((rules["pcl5"].remission_below, rules["phq9"].remission_below), (Some(30), Some(5)));
+    assert!(effective([("pcl5.remission_below", "81")].into_iter()).is_err(), "81 is past the PCL-5's 80");
+    assert!(effective([("pcl5.improvement_percent", "50")].into_iter()).is_err());
+    // A percent runs 1–100, points from 1: 0 points would call every unchanged score improved.
+    assert!(with_threshold(Instrument::PHQ9, Instrument::PHQ9.rules(), "improvement_percent", 0, "k").is_err());
+    assert!(with_threshold(form("pcl5"), form("pcl5").rules(), "improvement_points", 0, "k").is_err());
+}

@@ -102,8 +102,8 @@ fn episode_points(e: &EpisodeRecord, p: &PatientRecords, instrument: Instrument,
     p.assessments.iter().filter(|(i, pt)| *i == instrument && in_range(pt.date, first, last)).map(|(_, pt)| *pt).collect()
 }
 
-fn describe(instrument: Instrument, points: &[Point]) -> String {
-    match measures::measure(instrument, points) {
+fn describe(instrument: Instrument, settings: &Settings, points: &[Point]) -> String {
+    match measures::measure(instrument, settings.rules(instrument), points) {
         Some(m) => {
             let change = m.change_pct.map(|c| format!(" ({c:+} %)")).unwrap_or_default();
             format!("{} {} on {} → {} on {}{change}", instrument.label(), m.baseline, m.baseline_date, m.latest, m.latest_date)
@@ -176,11 +176,11 @@ pub(super) fn evaluate(
                 .filter(|(_, points)| points.len() >= 2)
                 .collect();
             if !judged.is_empty() {
-                let measures_of = |i: Instrument| judged.iter().find(|(j, _)| *j == i).and_then(|(_, points)| measures::measure(i, points));
+                let measures_of = |i: Instrument| judged.iter().find(|(j, _)| *j == i).and_then(|(_, points)| measures::measure(i, settings.rules(i), points));
                 let targets: Vec<measures::TargetMeasure> =
                     e.primary_scales.iter().filter_map(|s| measures::target_measure(*s, measures_of)).collect();
                 let outcome = patient_outcome(&targets);
-                let detail = || judged.iter().map(|(i, points)| describe(*i, points)).collect::<Vec<_>>().join("; ");
+                let detail = || judged.iter().map(|(i, points)| describe(*i, settings, points)).collect::<Vec<_>>().join("; ");
                 t.count(Measure::ImprovementRate, e.patient, outcome.improved, detail);
                 t.count(Measure::ResponseRate, e.patient, outcome.response, detail);
                 t.count(Measure::RemissionRate, e.patient, outcome.remission, detail);
@@ -196,8 +196,9 @@ pub(super) fn evaluate(
         }
 
         // DRR-style and CMS159-style measures, from an elevated baseline PHQ-9 (a PHQ-A counts
-        // as one: its catalogue entry says so).
-        let phq9 = Instrument::PHQ9;
+        // as one: its catalogue entry says so). Their response and remission are the measures'
+        // published PHQ-9 definitions (the catalogue's), not the practice's changed thresholds.
+        let phq9 = Instrument::PHQ9.rules();
         let (window_from, window_to) = measures::episode_window(e.start, e.discharge.map(|(d, _)| d), end, settings.baseline_lookback_days);
         let baseline =
             p.assessments.iter().find(|(i, pt)| i.counts_as_phq9() && in_range(pt.date, window_from, window_to)).map(|(_, pt)| *pt);

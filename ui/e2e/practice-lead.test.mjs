@@ -66,5 +66,21 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
     await app.waitFor("the saved setting", async () => /Setting saved/.test(await app.text('[data-testid="notice"]')));
     assert.equal(cli(db, "settings", "list").contact_due_days_active, 21);
     await app.screenshot("practice-lead-3-settings");
+
+    // The instruments' thresholds are practice settings too (spec §3a): the PCL-5's remission
+    // line past its 80-point total is refused; 30 is stored and shown as changed.
+    await app.click('[data-testid="instrument-thresholds"] summary');
+    const pcl5Remission = '[data-testid="threshold-input-pcl5.remission_below"]';
+    await app.clear(pcl5Remission);
+    await app.type(pcl5Remission, "90");
+    await app.click('[data-testid="save-threshold-pcl5.remission_below"]');
+    await app.waitFor("the threshold's refusal", async () => /must be a whole number from 0 to 80 for the PCL-5/.test(await app.text(".settings")));
+    await app.clear(pcl5Remission);
+    await app.type(pcl5Remission, "30");
+    await app.click('[data-testid="save-threshold-pcl5.remission_below"]');
+    await app.waitFor("the saved threshold", async () => /Threshold saved/.test(await app.text('[data-testid="notice"]')));
+    assert.match(await app.text('[data-testid="threshold-pcl5.remission_below"]'), /remission below\s*33\s*· changed/);
+    assert.equal(cli(db, "settings", "list").instrument_rules.pcl5.remission_below, 30);
+    await app.screenshot("practice-lead-4-thresholds");
   });
 });
