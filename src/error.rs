@@ -29,6 +29,10 @@ pub enum Error {
     /// goes on where the user was; `auth` stays a wrong password.
     #[error("{0}")]
     SignedOut(String),
+    /// Too many failed sign-ins from this client address (or at this account from many): try
+    /// again after `retry_after_secs` (a server answers 429 with `Retry-After`).
+    #[error("{message}")]
+    Throttled { message: String, retry_after_secs: u64 },
     /// The file is not a registry, or was written by a newer version of the app.
     #[error("{0}")]
     Incompatible(String),
@@ -42,7 +46,7 @@ impl Error {
     }
 
     /// The stable code of this error: `validation`, `not_found`, `conflict`,
-    /// `permission_denied`, `auth`, `password_change_required`, `signed_out`, `incompatible` or
+    /// `permission_denied`, `auth`, `password_change_required`, `signed_out`, `throttled`, `incompatible` or
     /// `storage`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -53,6 +57,7 @@ impl Error {
             Error::Auth(_) => "auth",
             Error::PasswordChangeRequired(_) => "password_change_required",
             Error::SignedOut(_) => "signed_out",
+            Error::Throttled { .. } => "throttled",
             Error::Incompatible(_) => "incompatible",
             Error::Storage(_) => "storage",
         }
@@ -66,6 +71,7 @@ impl Error {
             Error::Conflict(_) | Error::Incompatible(_) => 409,
             Error::PermissionDenied(_) => 403,
             Error::Auth(_) | Error::PasswordChangeRequired(_) | Error::SignedOut(_) => 401,
+            Error::Throttled { .. } => 429,
             Error::Storage(_) => 500,
         }
     }
@@ -85,6 +91,7 @@ impl Error {
             "auth" => Error::Auth(message),
             "password_change_required" => Error::PasswordChangeRequired(message),
             "signed_out" => Error::SignedOut(message),
+            "throttled" => Error::Throttled { message, retry_after_secs: 0 },
             "incompatible" => Error::Incompatible(message),
             _ => Error::Storage(message.strip_prefix("storage: ").unwrap_or(&message).to_string()),
         }

@@ -155,6 +155,19 @@ pub(crate) struct Slot {
     pub failed_attempts: u32,
     /// UTC RFC 3339; the account refuses sign-in until then.
     pub locked_until: Option<String>,
+    /// Over a practice server: many failed sign-ins at this account from other addresses
+    /// within an hour (`accounts::guard`), shown to the practice lead until they clear it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_alert: Option<NetworkAlert>,
+}
+
+/// Failed sign-ins at one account from many addresses (never a lock: a slowdown and this note).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct NetworkAlert {
+    /// UTC RFC 3339 of the latest failure counted.
+    pub at: String,
+    /// Failures at the account in the hour before `at`.
+    pub failures: u32,
 }
 
 /// The recovery key's slot: no password, only the public key and the sealed data key.
@@ -315,9 +328,20 @@ impl Keyring {
         Ok(())
     }
 
+    /// The slot of a member id or name; a name as typed, in any case.
     pub(crate) fn slot(&self, member: &str) -> Option<&Slot> {
         let member = member.trim();
-        self.slots.iter().find(|s| s.member_id == member || s.member_name == member)
+        self.slots.iter().find(|s| s.member_id == member || s.member_name == member).or_else(|| {
+            let folded = member.to_lowercase();
+            self.slots.iter().find(|s| s.member_name.to_lowercase() == folded)
+        })
+    }
+
+    /// Spends the work of a slot's key derivation without opening anything, so that over the
+    /// network an unknown name is refused after as long as a wrong password.
+    pub(crate) fn derive_as_if_a_slot(&self, password: &str) {
+        let kdf = self.slots.first().map_or_else(kdf_label, |s| s.kdf.clone());
+        let _ = derive(&kdf, password, &[0u8; 16]);
     }
 
     pub(crate) fn slot_mut(&mut self, member_id: &str) -> Option<&mut Slot> {
@@ -367,6 +391,7 @@ impl Keyring {
             must_change_password: must_change,
             failed_attempts: 0,
             locked_until: None,
+            network_alert: None,
         };
         match self.slot_mut(member_id) {
             Some(existing) => *existing = slot,

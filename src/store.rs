@@ -149,10 +149,23 @@ impl Registry {
     pub fn sign_in_from(path: &Path, member: &str, password: &str, new_password: Option<&str>, client: Option<&str>) -> Result<Registry> {
         check_is_registry_file(path)?;
         let (data_key, member_id) = accounts::unlock_slot(path, member, password, new_password.is_some(), client)?;
+        Registry::open_signed_in(path, data_key, &member_id, password, new_password, client)
+    }
+
+    /// Opens the registry with the data key a member's slot gave (on a file or over the
+    /// network), as that member, and finishes the sign-in.
+    pub(crate) fn open_signed_in(
+        path: &Path,
+        data_key: DataKey,
+        member_id: &str,
+        password: &str,
+        new_password: Option<&str>,
+        client: Option<&str>,
+    ) -> Result<Registry> {
         let mut registry = open_after_interrupted_rekey(path, data_key, None, |next| {
-            next.open_slot(&member_id, password)?.ok_or_else(|| Error::Auth("the interrupted re-key's key file does not open".into()))
+            next.open_slot(member_id, password)?.ok_or_else(|| Error::Auth("the interrupted re-key's key file does not open".into()))
         })?;
-        registry.actor = registry.actor_for(&member_id)?;
+        registry.actor = registry.actor_for(member_id)?;
         registry.actor.client = client.map(String::from);
         if let Some(new_password) = new_password {
             registry.change_own_password_unchecked(new_password)?;
@@ -337,7 +350,7 @@ pub(crate) fn check_plain_registry(path: &Path) -> Result<()> {
 
 /// A missing file is `not_found`; an unencrypted one is a registry from before encryption (or a
 /// plain export), which `cocm encrypt` converts.
-fn check_is_registry_file(path: &Path) -> Result<()> {
+pub(crate) fn check_is_registry_file(path: &Path) -> Result<()> {
     if !path.is_file() {
         return Err(Error::NotFound(format!("no registry at {}; create one with `cocm init` or `cocm demo`", path.display())));
     }

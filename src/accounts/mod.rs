@@ -5,6 +5,9 @@
 //! needed before the registry can be decrypted. Events that happen then (a wrong password, a
 //! lock) wait in the key file and enter the audit log at the next successful sign-in.
 
+pub mod guard;
+mod network;
+
 use std::fs;
 use std::path::Path;
 
@@ -17,6 +20,8 @@ use crate::keyring::{self, DataKey, Keyring, PendingEvent};
 use crate::settings::Settings;
 use crate::store::connect_rekeyed;
 use crate::{Error, Registry, Result, team};
+
+pub use network::WRONG_NAME_OR_PASSWORD;
 
 /// At least this many characters (NIST SP 800-63B allows 8; a registry of PHI asks for more).
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -145,6 +150,9 @@ pub struct Account {
     pub must_change_password: bool,
     /// UTC RFC 3339, while the account is locked.
     pub locked_until: Option<String>,
+    /// Many failed sign-ins at this account from other addresses through the practice server
+    /// (slowed, never locked): what happened, until a lead clears it with *Unlock*.
+    pub network_alert: Option<String>,
 }
 
 /// What the sign-in screen may know before anyone has signed in: the names of the members who
@@ -156,6 +164,8 @@ pub struct SignInChoices {
     pub demo: bool,
     /// A registry from before encryption: no one can sign in until a practice lead encrypts it.
     pub needs_encryption: bool,
+    /// The member types their name (a practice server lists no one); else they pick from `members`.
+    pub typed_name: bool,
 }
 
 /// The sign-in screen's choices for a registry file.
@@ -166,12 +176,12 @@ pub fn sign_in_choices(registry: &Path) -> Result<SignInChoices> {
     let path = registry.display().to_string();
     if crate::store::is_plain_sqlite(registry) {
         crate::store::check_plain_registry(registry)?;
-        return Ok(SignInChoices { path, members: Vec::new(), demo: false, needs_encryption: true });
+        return Ok(SignInChoices { path, members: Vec::new(), demo: false, needs_encryption: true, typed_name: false });
     }
     let ring = Keyring::load(registry)?;
     let mut members: Vec<String> = ring.slots.iter().map(|s| s.member_name.clone()).collect();
     members.sort();
-    Ok(SignInChoices { path, members, demo: ring.demo, needs_encryption: false })
+    Ok(SignInChoices { path, members, demo: ring.demo, needs_encryption: false, typed_name: false })
 }
 
 impl Registry {
@@ -183,13 +193,15 @@ impl Registry {
         let events = Keyring::load(self.path())?.pending_audit;
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for e in &events {
+            // An event of no account (an address throttled) is the client address's.
+            let of_address = e.member_id.is_empty();
             let row = audit::Row {
                 at: e.at.clone(),
-                actor_id: Some(e.member_id.clone()),
-                actor: e.member_name.clone(),
+                actor_id: (!of_address).then(|| e.member_id.clone()),
+                actor: if of_address { "a client on the network".into() } else { e.member_name.clone() },
                 action: e.action.clone(),
-                record_type: "account".into(),
-                record_id: Some(e.member_id.clone()),
+                record_type: if of_address { "client".into() } else { "account".into() },
+                record_id: if of_address { e.client.clone() } else { Some(e.member_id.clone()) },
                 details: e.client.as_ref().map_or_else(|| "{}".into(), |c| serde_json::json!({ "client": c }).to_string()),
             };
             audit::append(&tx, &row)?;
@@ -231,6 +243,9 @@ impl Registry {
                 member_name: s.member_name.clone(),
                 must_change_password: s.must_change_password,
                 locked_until: s.locked_until.clone().filter(|t| DateTime::parse_from_rfc3339(t).is_ok_and(|t| t > now())),
+                network_alert: s.network_alert.as_ref().map(|a| {
+                    format!("{} failed sign-ins through the practice server within the hour before {} (UTC); sign-in is slowed, not locked", a.failures, a.at.get(..16).unwrap_or(&a.at).replace('T', " "))
+                }),
             })
             .collect();
         accounts.sort_by(|a, b| a.member_name.cmp(&b.member_name));
@@ -282,6 +297,7 @@ impl Registry {
             Some(slot) => {
                 slot.failed_attempts = 0;
                 slot.locked_until = None;
+                slot.network_alert = None;
                 true
             }
             None => false,

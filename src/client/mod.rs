@@ -66,7 +66,7 @@ impl ServerCertVerifier for Pinned {
     }
 }
 
-fn agent(expected: Option<String>) -> (ureq::Agent, Arc<Pinned>) {
+fn tls_config(expected: Option<String>) -> (rustls::ClientConfig, Arc<Pinned>) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(Pinned { expected, seen: Mutex::new(None), provider: provider.clone() });
     let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -75,6 +75,17 @@ fn agent(expected: Option<String>) -> (ureq::Agent, Arc<Pinned>) {
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
+    (tls, verifier)
+}
+
+/// The TLS settings of a client that accepts only the certificate with this fingerprint
+/// (for callers that open their own connection, such as a test choosing its source address).
+pub fn pinned_tls_config(fingerprint: &str) -> Arc<rustls::ClientConfig> {
+    Arc::new(tls_config(Some(fingerprint.to_string())).0)
+}
+
+fn agent(expected: Option<String>) -> (ureq::Agent, Arc<Pinned>) {
+    let (tls, verifier) = tls_config(expected);
     let agent = ureq::AgentBuilder::new().tls_config(Arc::new(tls)).timeout(Duration::from_secs(120)).build();
     (agent, verifier)
 }
@@ -149,6 +160,8 @@ pub fn check_server(url: &str) -> Result<ServerCheck> {
 pub struct Answer {
     pub status: u16,
     pub body: Value,
+    /// Every response header, by lower-case name.
+    pub headers: std::collections::BTreeMap<String, String>,
     csrf: Option<String>,
     cookie: Option<Zeroizing<String>>,
 }
@@ -234,6 +247,11 @@ impl Client {
             Err(ureq::Error::Transport(t)) => return Err(transport_error(&self.base, &t)),
         };
         let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|name| response.header(&name).map(|v| (name.to_lowercase(), v.to_string())))
+            .collect();
         let csrf = response.header("x-cocm-csrf").map(String::from);
         let cookie = response.header("set-cookie").and_then(|c| {
             let (pair, _) = c.split_once(';').unwrap_or((c, ""));
@@ -246,7 +264,7 @@ impl Client {
             .map_err(|e| Error::Storage(format!("reading the server's answer: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|_| Error::Storage("the server's answer is not UTF-8 text".into()))?;
         let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Ok(Answer { status, body, csrf, cookie })
+        Ok(Answer { status, body, headers, csrf, cookie })
     }
 
     /// A GET whose body is read as it arrives (the server-sent events of `/api/events`).
@@ -258,7 +276,7 @@ impl Client {
         match request.call() {
             Ok(response) => Ok(response.into_reader()),
             Err(ureq::Error::Status(status, response)) => {
-                ok(Answer { status, body: response.into_json().unwrap_or(Value::Null), csrf: None, cookie: None })
+                ok(Answer { status, body: response.into_json().unwrap_or(Value::Null), headers: Default::default(), csrf: None, cookie: None })
                     .map(|_| unreachable!("an error status is an error"))
             }
             Err(ureq::Error::Transport(t)) => Err(transport_error(&self.base, &t)),
@@ -283,7 +301,13 @@ fn ok(answer: Answer) -> Result<Value> {
     let code = answer.body.get("code").and_then(Value::as_str).unwrap_or("storage");
     let message =
         answer.body.get("message").and_then(Value::as_str).map_or_else(|| format!("the server answered {}", answer.status), String::from);
-    Err(Error::from_payload(code, &message))
+    match Error::from_payload(code, &message) {
+        Error::Throttled { message, .. } => {
+            let retry_after_secs = answer.headers.get("retry-after").and_then(|v| v.parse().ok()).unwrap_or(1);
+            Err(Error::Throttled { message, retry_after_secs })
+        }
+        e => Err(e),
+    }
 }
 
 fn transport_error(base: &str, t: &ureq::Transport) -> Error {

@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     /// proves the key at start, answers the health check and takes the daily backup.
     pub own: Mutex<Registry>,
     pub sessions: sessions::Sessions,
+    /// Throttling per client address and the per-address lockout (`accounts::guard`).
+    pub guard: crate::accounts::guard::SignInGuard,
     pub views: views::Views,
     pub idle_limit: Option<Duration>,
     /// Set when the server begins to stop: the event streams end, which a graceful shutdown
@@ -82,6 +84,7 @@ pub async fn start(options: ServerOptions, registry: Registry) -> Result<Running
         db: options.db.clone(),
         own: Mutex::new(registry),
         sessions: sessions::Sessions::default(),
+        guard: Default::default(),
         views: views::Views::new(),
         idle_limit: options.idle_limit,
         stopping: tokio::sync::watch::channel(false).0,

@@ -1,8 +1,11 @@
 //! The HTTP API and the UI's files.
 //!
 //! - `GET /api/health`: for monitoring (no PHI, no session needed).
-//! - `GET /api/session`: the start state (who is signed in, else who may sign in).
+//! - `GET /api/session`: the start state (who is signed in); before sign-in it names no member
+//!   and no file path: the member types their name.
 //! - `POST /api/session` `{"member", "password"[, "newPassword"]}`: signs in, sets the cookie.
+//!   Through `accounts::guard`: an address with too many failures is answered 429 with
+//!   `Retry-After`; an unknown name and a wrong password get the same 401.
 //! - `DELETE /api/session[?reason=auto-lock]`: signs out (or locks, as the app does).
 //! - `GET /api/events`: server-sent `version` events whenever anyone saves.
 //! - `POST /api/<command>`: any of `commands::COMMANDS` with the same JSON as the app's.
@@ -67,8 +70,21 @@ async fn security_headers(mut response: Response) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert("permissions-policy", HeaderValue::from_static(PERMISSIONS_POLICY));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
     response
 }
+
+/// Scripts, styles, images and connections from this server only: no inline script, no eval,
+/// no plug-ins, no framing, forms post only here. (The UI sets element styles through the DOM,
+/// which `style-src` permits; it has no inline `<script>` or `style` attribute in its HTML.)
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The browser features the registry never uses, switched off.
+const PERMISSIONS_POLICY: &str =
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), interest-cohort=(), browsing-topics=()";
 
 /// An error as `{code, message}` with its HTTP status.
 struct ApiError(Error);
@@ -84,7 +100,13 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         // The code only: messages can name a patient.
         tracing::info!(status = status.as_u16(), code = self.0.code(), "refused");
-        (status, axum::Json(self.0.payload())).into_response()
+        let mut response = (status, axum::Json(self.0.payload())).into_response();
+        if let Error::Throttled { retry_after_secs, .. } = &self.0
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
@@ -146,6 +168,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send
 async fn health(State(shared): State<Arc<Shared>>) -> Reply {
     let version = shared.views.version();
     let sessions = shared.sessions.len();
+    let throttled = shared.guard.throttled_addresses(std::time::Instant::now());
     let shared = shared.clone();
     let schema = blocking(move || shared.own.lock().map_err(|_| Error::Storage("unavailable".into()))?.schema_version()).await?;
     Ok(axum::Json(serde_json::json!({
@@ -154,6 +177,7 @@ async fn health(State(shared): State<Arc<Shared>>) -> Reply {
         "schema_version": schema,
         "data_version": version,
         "sessions": sessions,
+        "throttled_addresses": throttled,
     }))
     .into_response())
 }
@@ -167,7 +191,8 @@ async fn start_state(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
     let for_info = live.clone();
     let state = blocking(move || {
         let registry = for_info.map(|s| s.registry.lock().map_err(|_| Error::Storage("unavailable".into()))?.info()).transpose()?;
-        let sign_in = Some(accounts::sign_in_choices(&db)?);
+        // Before sign-in, nothing a stranger could use: no member names, no file path.
+        let sign_in = Some(accounts::sign_in_choices(&db)?).map(|c| accounts::SignInChoices { path: String::new(), members: Vec::new(), typed_name: true, ..c });
         Ok(StartState { registry, sign_in, suggested_member: None, startup_error: None, demo_path: String::new(), server: None })
     })
     .await?;
@@ -193,13 +218,13 @@ async fn sign_in(
 ) -> Reply {
     let (password, new_password) = (Zeroizing::new(body.password), body.new_password.map(Zeroizing::new));
     let member = body.member;
-    let address = client.ip().to_string();
+    let address = client.ip();
     let for_registry = shared.clone();
     let (registry, idle) = blocking(move || {
         let shared = for_registry;
         let _writer = shared.views.writer();
-        let mut registry =
-            Registry::sign_in_from(&shared.db, &member, &password, new_password.as_deref().map(|p| p.as_str()), Some(&address))?;
+        let new_password = new_password.as_deref().map(|p| p.as_str());
+        let mut registry = Registry::sign_in_over_network(&shared.db, &shared.guard, &member, &password, new_password, address)?;
         let minutes = registry.settings()?.auto_lock_minutes;
         let idle = shared.idle_limit.unwrap_or(Duration::from_secs(60 * minutes.max(1) as u64));
         let _ = registry.backup_daily(crate::dates::today());

@@ -107,7 +107,7 @@ export class App {
       args: ["--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", `--user-data-dir=${profile}`],
       prefs: { "download.default_directory": downloads, "download.prompt_for_download": false },
     };
-    const res = await browser.#post("/session", { capabilities: { alwaysMatch: { browserName: "chrome", acceptInsecureCerts: true, "goog:chromeOptions": options } } });
+    const res = await browser.#post("/session", { capabilities: { alwaysMatch: { browserName: "chrome", acceptInsecureCerts: true, "goog:chromeOptions": options, "goog:loggingPrefs": { browser: "ALL" } } } });
     browser.session = res.sessionId;
     await browser.#post(browser.#s("/url"), { url });
     await browser.waitFor("the page to render", () => browser.script("return document.querySelector('#app > *') !== null"), 30_000);
@@ -129,6 +129,10 @@ export class App {
   }
   #post(path, body = {}) {
     return this.#request("POST", path, body);
+  }
+  /** Chromium's console since the last call (level, message): where CSP violations show. */
+  async browserLog() {
+    return this.#post(this.#s("/se/log"), { type: "browser" });
   }
   #s(path) {
     return `/session/${this.session}${path}`;
@@ -200,7 +204,13 @@ export class App {
 
   /** Signs in on the sign-in screen, as a person would: member, password, Sign in. */
   async signIn(member, password = DEMO_PASSWORD) {
-    await this.select('[data-testid="sign-in-member"]', member);
+    // A practice server asks for the name typed; a local file offers its members to pick.
+    if (await this.script("return !!document.querySelector('[data-testid=sign-in-name]')")) {
+      await this.clear('[data-testid="sign-in-name"]');
+      await this.type('[data-testid="sign-in-name"]', member);
+    } else {
+      await this.select('[data-testid="sign-in-member"]', member);
+    }
     await this.clear('[data-testid="password"]');
     await this.type('[data-testid="password"]', password);
     await this.click('[data-testid="sign-in"]');

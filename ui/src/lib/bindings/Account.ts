@@ -7,4 +7,9 @@ export type Account = { member_id: string, member_name: string, must_change_pass
 /**
  * UTC RFC 3339, while the account is locked.
  */
-locked_until: string | null, };
+locked_until: string | null, 
+/**
+ * Many failed sign-ins at this account from other addresses through the practice server
+ * (slowed, never locked): what happened, until a lead clears it with *Unlock*.
+ */
+network_alert: string | null, };

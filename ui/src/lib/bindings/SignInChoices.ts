@@ -8,4 +8,8 @@ export type SignInChoices = { path: string, members: Array<string>, demo: boolea
 /**
  * A registry from before encryption: no one can sign in until a practice lead encrypts it.
  */
-needs_encryption: boolean, };
+needs_encryption: boolean, 
+/**
+ * The member types their name (a practice server lists no one); else they pick from `members`.
+ */
+typed_name: boolean, };
