@@ -34,6 +34,7 @@ string_enum!(
         Import => "import",
         ReadAuditLog => "read-audit-log",
         CorrectPrimaryScale => "correct-primary-scale",
+        ManageOwnSecondFactor => "manage-own-second-factor",
     }
 );
 
@@ -60,6 +61,7 @@ impl Action {
             Action::Import => "importing records from a file",
             Action::ReadAuditLog => "reading the audit log",
             Action::CorrectPrimaryScale => "correcting an episode's primary scale",
+            Action::ManageOwnSecondFactor => "setting up one's own second factor",
         }
     }
 }
@@ -67,6 +69,9 @@ impl Action {
 /// The role matrix. A practice lead may do everything; the others what their work needs.
 pub fn allowed(role: Role, action: Action) -> bool {
     use Action::*;
+    if action == ManageOwnSecondFactor {
+        return true; // everyone sets up their own
+    }
     match role {
         Role::PracticeLead => true,
         Role::CareManager => matches!(

@@ -122,6 +122,20 @@ pub fn run(registry: &mut Registry, name: &str, args: Value, ctx: &mut Context) 
     command.call(registry, args, ctx)
 }
 
+/// What a member who must still enrol a second factor may run: that enrolment, nothing else.
+const WHILE_ENROLLING: &[&str] = &["own_second_factor", "begin_second_factor", "confirm_second_factor"];
+
+/// Refuses every command but the enrolment's while this sign-in must enrol a second factor
+/// (`mfa_required`); every door runs commands through here (the server's cache too).
+pub fn admit(command: &Command, registry: &Registry) -> Result<()> {
+    if registry.must_enrol_second_factor() && !WHILE_ENROLLING.contains(&command.name) {
+        return Err(Error::PermissionDenied(
+            "this registry asks for a second factor: set yours up first (an authenticator app on your phone)".into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Command {
     /// The one patient (by MRN) a write changes, where its arguments name one; `None` for a
     /// write that may change anyone's figures (settings, rules, the team, entered in error).
@@ -144,6 +158,7 @@ impl Command {
     }
 
     pub fn call(&self, registry: &mut Registry, args: Value, ctx: &mut Context) -> Result<Value> {
+        admit(self, registry)?;
         (self.run)(registry, args, ctx)
     }
 }
@@ -197,6 +212,10 @@ pub static COMMANDS: &[Command] = &[
         r.change_own_password(&current, &new)
     }),
     command!("accounts", Read, None, |r, ctx| r.accounts()),
+    command!("own_second_factor", Read, None, |r, ctx| r.own_second_factor()),
+    command!("begin_second_factor", Read, None, |r, ctx| r.begin_second_factor()),
+    command!("confirm_second_factor", Write, None, |r, ctx, code: String| r.confirm_second_factor(&code)),
+    command!("reset_second_factor", Write, None, |r, ctx, member: String| r.reset_second_factor(&member)),
     command!("set_password", Write, None, |r, ctx, member: String, password: String| {
         let password = zeroize::Zeroizing::new(password);
         r.set_password(&member, &password)

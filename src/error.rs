@@ -24,6 +24,9 @@ pub enum Error {
     /// The password was right, but a practice lead set it: the member chooses their own first.
     #[error("{0}")]
     PasswordChangeRequired(String),
+    /// The password was right and this sign-in needs the second factor's code as well.
+    #[error("{0}")]
+    MfaRequired(String),
     /// A practice server has no live session for this request: never signed in, signed out,
     /// or ended (idle, 12 hours, a server restart). The UI asks for the password again and
     /// goes on where the user was; `auth` stays a wrong password.
@@ -46,7 +49,7 @@ impl Error {
     }
 
     /// The stable code of this error: `validation`, `not_found`, `conflict`,
-    /// `permission_denied`, `auth`, `password_change_required`, `signed_out`, `throttled`, `incompatible` or
+    /// `permission_denied`, `auth`, `password_change_required`, `mfa_required`, `signed_out`, `throttled`, `incompatible` or
     /// `storage`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -56,6 +59,7 @@ impl Error {
             Error::PermissionDenied(_) => "permission_denied",
             Error::Auth(_) => "auth",
             Error::PasswordChangeRequired(_) => "password_change_required",
+            Error::MfaRequired(_) => "mfa_required",
             Error::SignedOut(_) => "signed_out",
             Error::Throttled { .. } => "throttled",
             Error::Incompatible(_) => "incompatible",
@@ -70,7 +74,7 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::Conflict(_) | Error::Incompatible(_) => 409,
             Error::PermissionDenied(_) => 403,
-            Error::Auth(_) | Error::PasswordChangeRequired(_) | Error::SignedOut(_) => 401,
+            Error::Auth(_) | Error::PasswordChangeRequired(_) | Error::MfaRequired(_) | Error::SignedOut(_) => 401,
             Error::Throttled { .. } => 429,
             Error::Storage(_) => 500,
         }
@@ -90,6 +94,7 @@ impl Error {
             "permission_denied" => Error::PermissionDenied(message),
             "auth" => Error::Auth(message),
             "password_change_required" => Error::PasswordChangeRequired(message),
+            "mfa_required" => Error::MfaRequired(message),
             "signed_out" => Error::SignedOut(message),
             "throttled" => Error::Throttled { message, retry_after_secs: 0 },
             "incompatible" => Error::Incompatible(message),

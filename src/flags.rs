@@ -158,6 +158,7 @@ pub(crate) mod tests {
             // Empty: every form judged by its catalogue defaults.
             instrument_rules: Default::default(),
             thresholds: Vec::new(),
+            mfa_required: crate::accounts::second_factor::MfaPolicy::Off,
         }
     }
 

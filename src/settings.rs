@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::access::Action;
 use crate::audit;
+use crate::accounts::second_factor::MfaPolicy;
 use crate::instruments::{Instrument, Rules, thresholds};
 use crate::{Error, Registry, Result};
 
@@ -77,6 +78,9 @@ pub struct Settings {
     /// §3a: from this age it is the adult one (PHQ-9, GAD-7). [18]
     #[ts(type = "number")]
     pub adult_from_age: i64,
+    /// When a sign-in needs a second factor: `off`, `server` (through a practice server; new
+    /// registries), `always` (on a file too).
+    pub mfa_required: MfaPolicy,
     /// §3a: every form's thresholds as this practice has them, by form id: the catalogue's
     /// defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
     pub instrument_rules: BTreeMap<String, Rules>,
@@ -147,6 +151,7 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
         backup_keep: num("backup_keep")?,
         adolescent_from_age: num("adolescent_from_age")?,
         adult_from_age: num("adult_from_age")?,
+        mfa_required: pairs.get("mfa_required").and_then(|v| MfaPolicy::parse("mfa_required", v).ok()).unwrap_or(MfaPolicy::Off),
         thresholds: thresholds::listing(&instrument_rules),
         instrument_rules,
     })
@@ -175,13 +180,16 @@ impl Registry {
                 Ok(n) if (*min..=*max).contains(&n) => n.to_string(),
                 _ => return Err(Error::validation(key, format!("must be a whole number from {min} to {max} (got '{value}')"))),
             }
+        } else if key == "mfa_required" {
+            MfaPolicy::parse(key, value)?.to_string()
         } else if BOOLEAN_SETTINGS.contains(&key) {
             match value {
                 "true" | "false" => value.to_string(),
                 _ => return Err(Error::validation(key, format!("must be true or false (got '{value}')"))),
             }
         } else {
-            let known: Vec<&str> = NUMERIC_SETTINGS.iter().map(|(k, _, _)| *k).chain(BOOLEAN_SETTINGS.iter().copied()).collect();
+            let known: Vec<&str> =
+                NUMERIC_SETTINGS.iter().map(|(k, _, _)| *k).chain(BOOLEAN_SETTINGS.iter().copied()).chain(["mfa_required"]).collect();
             return Err(Error::validation(
                 "key",
                 format!("no setting named '{key}'; settings are {}, and <instrument>.<threshold> such as pcl5.remission_below", known.join(", ")),

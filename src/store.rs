@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_import_mappings", include_str!("../migrations/0009_import_mappings.sql")),
     ("0010_instrument_catalogue", include_str!("../migrations/0010_instrument_catalogue.sql")),
     ("0011_status_change_ids", include_str!("../migrations/0011_status_change_ids.sql")),
+    ("0012_second_factor", include_str!("../migrations/0012_second_factor.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -41,6 +42,8 @@ pub struct RegistryInfo {
     pub actor: Actor,
     /// What the signed-in member's role may do (`access::allowed`), so the UI can hide the rest.
     pub allowed: Vec<Action>,
+    /// The member must set up a second factor before anything else (`mfa_required`).
+    pub must_enrol_second_factor: bool,
 }
 
 /// What the desktop app's start screen needs: the signed-in registry if any, else the chosen
@@ -67,12 +70,25 @@ pub struct CreatedRegistry {
 /// An open registry: the handle the CLI and the desktop app call. There is no way to hold one
 /// without having signed in (or used the recovery key): the file is encrypted, and the key
 /// comes from the signed-in member's key slot. Dropping it drops (and zeroes) the key.
+/// What a member types to sign in, besides their name.
+#[derive(Clone, Copy)]
+pub struct SignInSecrets<'a> {
+    pub password: &'a str,
+    /// A password a lead set must be replaced: the member's own new one.
+    pub new_password: Option<&'a str>,
+    /// The second factor's 6-digit code or a recovery code, where one is needed.
+    pub code: Option<&'a str>,
+}
+
 pub struct Registry {
     pub(crate) conn: Connection,
     path: PathBuf,
     pub(crate) actor: Actor,
     /// Kept to seal it into a new account's slot; zeroed when the registry is dropped.
     pub(crate) data_key: DataKey,
+    /// This sign-in's second factor: whether the member must enrol before anything else, and
+    /// the secret of an enrolment under way (`accounts::second_factor`).
+    pub(crate) factor: crate::accounts::second_factor::FactorState,
 }
 
 /// The first 16 bytes of every unencrypted SQLite file.
@@ -117,13 +133,18 @@ impl Registry {
             conn.pragma_update(None, "application_id", APPLICATION_ID)?;
             let lead_id = new_id();
             let actor = Actor::new(&lead_id, lead, Role::PracticeLead);
-            let mut registry = Registry { conn, path: path.to_path_buf(), actor, data_key };
+            let mut registry = Registry { conn, path: path.to_path_buf(), actor, data_key, factor: Default::default() };
             registry.migrate_from(0)?;
             let tx = registry.conn.transaction()?;
             tx.execute("INSERT INTO practice (id, name, created_at) VALUES (1, ?1, ?2)", (practice_name, audit::now()))?;
             team::insert_with_id(&tx, &registry.actor, &lead_id, lead, Role::PracticeLead)?;
             audit::record(&tx, &registry.actor, "create", "registry", None, serde_json::json!({ "practice": practice_name }))?;
             audit::record(&tx, &registry.actor, "account-created", "account", Some(&lead_id), serde_json::json!({}))?;
+            if !demo {
+                // A new registry asks for a second factor at every sign-in through a practice
+                // server (the demo stays one password away).
+                tx.execute("UPDATE settings SET value = 'server' WHERE key = 'mfa_required'", [])?;
+            }
             tx.commit()?;
             ring.set_slot(&lead_id, lead, password, &registry.data_key, false)?;
             ring.save(path)?;
@@ -141,32 +162,49 @@ impl Registry {
     /// unlocks. An account whose password a lead set must change it: pass `new_password`,
     /// else the sign-in is refused with `password_change_required`.
     pub fn sign_in(path: &Path, member: &str, password: &str, new_password: Option<&str>) -> Result<Registry> {
-        Registry::sign_in_from(path, member, password, new_password, None)
+        Registry::sign_in_from(path, member, password, new_password, None, None)
+    }
+
+    /// [`Registry::sign_in`] with the second factor's code, where `mfa_required` is `always`
+    /// (without one, such a sign-in is refused with `mfa_required`).
+    pub fn sign_in_with_code(path: &Path, member: &str, password: &str, new_password: Option<&str>, code: Option<&str>) -> Result<Registry> {
+        Registry::sign_in_from(path, member, password, new_password, code, None)
     }
 
     /// [`Registry::sign_in`] from a workstation (a practice server's client address), which the
     /// sign-in's audit row and every later one record.
-    pub fn sign_in_from(path: &Path, member: &str, password: &str, new_password: Option<&str>, client: Option<&str>) -> Result<Registry> {
+    pub fn sign_in_from(
+        path: &Path,
+        member: &str,
+        password: &str,
+        new_password: Option<&str>,
+        code: Option<&str>,
+        client: Option<&str>,
+    ) -> Result<Registry> {
         check_is_registry_file(path)?;
         let (data_key, member_id) = accounts::unlock_slot(path, member, password, new_password.is_some(), client)?;
-        Registry::open_signed_in(path, data_key, &member_id, password, new_password, client)
+        let secrets = SignInSecrets { password, new_password, code };
+        Registry::open_signed_in(path, data_key, &member_id, secrets, client, false)
     }
 
     /// Opens the registry with the data key a member's slot gave (on a file or over the
     /// network), as that member, and finishes the sign-in.
+    /// The second factor comes before a password change and before the sign-in is audited.
     pub(crate) fn open_signed_in(
         path: &Path,
         data_key: DataKey,
         member_id: &str,
-        password: &str,
-        new_password: Option<&str>,
+        secrets: SignInSecrets,
         client: Option<&str>,
+        over_network: bool,
     ) -> Result<Registry> {
+        let SignInSecrets { password, new_password, code } = secrets;
         let mut registry = open_after_interrupted_rekey(path, data_key, None, |next| {
             next.open_slot(member_id, password)?.ok_or_else(|| Error::Auth("the interrupted re-key's key file does not open".into()))
         })?;
         registry.actor = registry.actor_for(member_id)?;
         registry.actor.client = client.map(String::from);
+        registry.check_second_factor(code, over_network)?;
         if let Some(new_password) = new_password {
             registry.change_own_password_unchecked(new_password)?;
         }
@@ -203,7 +241,7 @@ impl Registry {
             )));
         }
         let actor = actor.unwrap_or_else(Actor::recovery_key);
-        let mut registry = Registry { conn, path: path.to_path_buf(), actor, data_key };
+        let mut registry = Registry { conn, path: path.to_path_buf(), actor, data_key, factor: Default::default() };
         registry.migrate_from(version)?;
         // Table statistics for the query planner: without them it may read a whole table by
         // date where one patient's rows are wanted (a chart took 400 ms on 10,000 patients,
@@ -233,7 +271,7 @@ impl Registry {
     pub fn second_handle(&self) -> Result<Registry> {
         let data_key = self.data_key.duplicate();
         let conn = connect(&self.path, &data_key, false)?;
-        Ok(Registry { conn, path: self.path.clone(), actor: self.actor.clone(), data_key })
+        Ok(Registry { conn, path: self.path.clone(), actor: self.actor.clone(), data_key, factor: Default::default() })
     }
 
     pub fn schema_version(&self) -> Result<i32> {
@@ -248,6 +286,7 @@ impl Registry {
             schema_version: self.schema_version()?,
             actor: self.actor.clone(),
             allowed: Action::ALL.iter().copied().filter(|a| access::allowed(self.actor.role, *a)).collect(),
+            must_enrol_second_factor: self.factor.must_enrol,
         })
     }
 

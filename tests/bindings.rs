@@ -35,6 +35,8 @@ fn export(dir: &Path) {
         cocm::store::CreatedRegistry,
         cocm::backup::VerifyReport,
         cocm::accounts::SignInChoices,
+        cocm::accounts::second_factor::FactorEnrolment,
+        cocm::accounts::second_factor::OwnFactor,
         cocm::access::Action,
         cocm::fhir::FhirExportReport,
         cocm::fhir::FhirFile,

@@ -308,6 +308,71 @@ fn failures_from_many_addresses_slow_an_account_and_tell_the_lead_but_never_lock
     assert_eq!(practice.count("SELECT count(*) FROM audit_log WHERE action = 'sign-in-slowed'"), 1);
 }
 
+/// The code an authenticator app shows for `secret` (as the enrolment printed it) `offset`
+/// seconds from now: RFC 6238 by the same crate, as a phone would compute it.
+fn app_code(secret: &str, offset: i64) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret.replace(' ', "")).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    totp.generate((now + offset) as u64).to_string()
+}
+
+#[test]
+fn a_second_factor_is_enrolled_then_asked_once_per_code_and_a_lead_resets_it() {
+    let practice = Practice::serve(None);
+    let mut lead = practice.signed_in("LEAD");
+    lead.call("set_setting", json!({ "key": "mfa_required", "value": "server" })).unwrap();
+
+    // CM has no second factor yet: the password signs in to enrolment and nothing else.
+    let mut cm = practice.client();
+    let info = cm.sign_in("CM", PASSWORD).unwrap();
+    assert_eq!(info["must_enrol_second_factor"], true);
+    let refused = cm.call("caseload", json!({})).unwrap_err();
+    assert_eq!(refused.code(), "permission_denied");
+    // A wrong first code is refused; the app's code confirms and gives ten recovery codes.
+    let begun = cm.call("begin_second_factor", json!({})).unwrap();
+    let secret = begun["secret"].as_str().unwrap().to_string();
+    assert!(begun["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    assert!(begun["qr_svg"].as_str().unwrap().contains("<svg"));
+    assert_eq!(cm.call("confirm_second_factor", json!({ "code": "000000" })).unwrap_err().code(), "validation");
+    let recovery: Vec<String> = serde_json::from_value(cm.call("confirm_second_factor", json!({ "code": app_code(&secret, 0) })).unwrap()).unwrap();
+    assert_eq!(recovery.len(), 10);
+    cm.sign_out().unwrap();
+
+    // Without a code: 401 mfa_required and nothing else about the account.
+    let bare = cm.request("POST", "/api/session", Some(json!({ "member": "CM", "password": PASSWORD })), false).unwrap();
+    assert_eq!((bare.status, bare.body["code"].as_str()), (401, Some("mfa_required")));
+    // The code that confirmed the enrolment was used: refused again. The next one (30 s on,
+    // one step of allowed drift) signs in, once.
+    assert_eq!(cm.sign_in_with_code("CM", PASSWORD, &app_code(&secret, 0)).unwrap_err().code(), "auth");
+    cm.sign_in_with_code("CM", PASSWORD, &app_code(&secret, 30)).expect("the next code signs in");
+    assert!(cm.call("caseload", json!({})).is_ok());
+    cm.sign_out().unwrap();
+    assert_eq!(cm.sign_in_with_code("CM", PASSWORD, &app_code(&secret, 30)).unwrap_err().code(), "auth", "a code works once");
+    // A recovery code works once, typed in any case.
+    cm.sign_in_with_code("CM", PASSWORD, &recovery[3].to_lowercase()).expect("a recovery code signs in");
+    cm.sign_out().unwrap();
+    assert_eq!(cm.sign_in_with_code("CM", PASSWORD, &recovery[3]).unwrap_err().code(), "auth");
+
+    // The lead resets it (a lost phone): CM enrols again at the next sign-in; audited.
+    lead.call("reset_second_factor", json!({ "member": "CM" })).unwrap();
+    assert_eq!(cm.sign_in("CM", PASSWORD).unwrap()["must_enrol_second_factor"], true);
+    let audited = |action: &str| practice.count(&format!("SELECT count(*) FROM audit_log WHERE action = '{action}'"));
+    assert_eq!(
+        [audited("second-factor-enrolled"), audited("second-factor-passed"), audited("recovery-code-used"), audited("second-factor-reset")],
+        [1, 1, 1, 1]
+    );
+    assert_eq!(audited("second-factor-failed"), 3, "the reused code, the code used twice, the recovery code used twice");
+    // Nothing of the secret or the codes is in the audit log.
+    let log = practice.count(&format!(
+        "SELECT count(*) FROM audit_log WHERE details LIKE '%{}%' OR details LIKE '%{}%'",
+        &secret.replace(' ', "")[..8],
+        &recovery[0][..9]
+    ));
+    assert_eq!(log, 0);
+
+}
+
 #[test]
 fn an_unknown_name_takes_as_long_to_refuse_as_a_wrong_password() {
     let practice = Practice::serve(None);
@@ -490,14 +555,35 @@ fn cocm_serve_prints_its_fingerprint_serves_and_stops_on_sigterm() {
     let fingerprint = lines.next().unwrap().strip_prefix("SHA-256 fingerprint: ").unwrap().to_string();
     assert!(t.dir.path().join("registry.server-cert.pem").exists());
     let mut client = Client::new(&url, &fingerprint).unwrap();
+    // A registry made by `cocm init` asks for a second factor through the server: the lead's
+    // password signs in to enrolment only.
     client.sign_in(CLI_LEAD, PASSWORD).unwrap();
+    assert_eq!(client.call("team", json!({})).unwrap_err().code(), "permission_denied");
+    let secret = client.call("begin_second_factor", json!({})).unwrap()["secret"].as_str().unwrap().to_string();
+    client.call("confirm_second_factor", json!({ "code": app_code(&secret, 0) })).unwrap();
     assert!(client.call("team", json!({})).unwrap().as_array().unwrap().iter().any(|m| m["name"] == CLI_LEAD));
+    // `cocm --server` asks for the code: from $COCM_TOTP here (the next step's, as the first
+    // was used); without one it cannot sign in.
+    let remote = |code: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cocm"));
+        command.args(["--server", &url, "--fingerprint", &fingerprint, "--as", CLI_LEAD, "team", "list"]);
+        command.env("COCM_PASSWORD", PASSWORD).env("COCM_PINS", t.dir.path().join("pins.json")).env_remove("COCM_TOTP");
+        if let Some(code) = code {
+            command.env("COCM_TOTP", code);
+        }
+        command.stdin(std::process::Stdio::null()).output().unwrap()
+    };
+    let without = remote(None);
+    assert!(!without.status.success() && String::from_utf8_lossy(&without.stderr).contains("COCM_TOTP"));
+    let with = remote(Some(&app_code(&secret, 30)));
+    assert!(with.status.success(), "{}", String::from_utf8_lossy(&with.stderr));
+    assert!(String::from_utf8_lossy(&with.stdout).contains(CLI_LEAD));
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "a graceful stop exits 0");
-    // Stopping signed the session out.
+    // Stopping signed the open session out (the CLI signed its own out when done).
     let signed_out: i64 = raw(&t.path).query_row("SELECT count(*) FROM audit_log WHERE action = 'sign-out'", [], |r| r.get(0)).unwrap();
-    assert_eq!(signed_out, 1);
+    assert_eq!(signed_out, 2);
 }
 
 #[test]

@@ -192,19 +192,28 @@ pub fn choose_demo_registry(state: State) -> Reply<SignInChoices> {
 
 /// Signs a member in on the chosen registry. `new_password` answers `password_change_required`.
 #[tauri::command]
-pub fn sign_in(app: tauri::AppHandle, state: State, member: String, password: String, new_password: Option<String>) -> Reply<Value> {
-    let (password, new_password) = (Zeroizing::new(password), new_password.map(Zeroizing::new));
+pub fn sign_in(
+    app: tauri::AppHandle,
+    state: State,
+    member: String,
+    password: String,
+    new_password: Option<String>,
+    code: Option<String>,
+) -> Reply<Value> {
+    let (password, new_password, code) = (Zeroizing::new(password), new_password.map(Zeroizing::new), code.map(Zeroizing::new));
+    let code = code.as_deref().map(|c| c.as_str()).filter(|c| !c.is_empty());
     let mut guard = lock(&state)?;
     guard.sign_out();
     if let Some(remote) = guard.remote.as_mut() {
         let info =
-            remote.client.sign_in_changing(&member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
+            remote.client.sign_in_changing(&member, &password, new_password.as_deref().map(|p| p.as_str()), code).map_err(|e| e.payload())?;
         remote.signed_in_as = info["actor"]["member_id"].as_str().map(str::to_string);
         remote::follow_changes(&remote.client, app);
         return Ok(info);
     }
     let path = guard.chosen()?.clone();
-    let registry = Registry::sign_in(&path, &member, &password, new_password.as_deref().map(|p| p.as_str())).map_err(|e| e.payload())?;
+    let registry =
+        Registry::sign_in_with_code(&path, &member, &password, new_password.as_deref().map(|p| p.as_str()), code).map_err(|e| e.payload())?;
     // The first sign-in of the day backs the registry up beside it (backups/), on a second
     // handle in the background: the caseload does not wait for it (3.9 s at 10,000 patients).
     // The copy is still consistent (SQLite's online backup) and still one a day. A failed
@@ -251,18 +260,19 @@ pub fn lock_app(state: State) -> Reply<()> {
 /// Unlocks the app for the member it locked for; connected to a server, also after the server
 /// ended the session (the UI shows the same lock screen with the server's reason).
 #[tauri::command]
-pub fn unlock_app(app: tauri::AppHandle, state: State, password: String) -> Reply<Value> {
-    let password = Zeroizing::new(password);
+pub fn unlock_app(app: tauri::AppHandle, state: State, password: String, code: Option<String>) -> Reply<Value> {
+    let (password, code) = (Zeroizing::new(password), code.map(Zeroizing::new));
+    let code = code.as_deref().map(|c| c.as_str()).filter(|c| !c.is_empty());
     let mut guard = lock(&state)?;
     if let Some(remote) = guard.remote.as_mut() {
         let member = remote.signed_in_as.clone().ok_or_else(|| Error::SignedOut("sign in first".into()).payload())?;
-        let info = remote.client.sign_in(&member, &password).map_err(|e| e.payload())?;
+        let info = remote.client.sign_in_changing(&member, &password, None, code).map_err(|e| e.payload())?;
         remote::follow_changes(&remote.client, app);
         return Ok(info);
     }
     let path = guard.chosen()?.clone();
     let member = guard.locked_for.clone().ok_or_else(|| Error::NotFound("the app is not locked".into()).payload())?;
-    let registry = Registry::sign_in(&path, &member, &password, None).map_err(|e| e.payload())?;
+    let registry = Registry::sign_in_with_code(&path, &member, &password, None, code).map_err(|e| e.payload())?;
     let info = registry.info().map_err(|e| e.payload())?;
     guard.registry = Some(registry);
     guard.locked_for = None;

@@ -7,6 +7,7 @@
 
 pub mod guard;
 mod network;
+pub mod second_factor;
 
 use std::fs;
 use std::path::Path;
@@ -153,6 +154,8 @@ pub struct Account {
     /// Many failed sign-ins at this account from other addresses through the practice server
     /// (slowed, never locked): what happened, until a lead clears it with *Unlock*.
     pub network_alert: Option<String>,
+    /// The member has set up a second factor (a lead may reset it).
+    pub second_factor: bool,
 }
 
 /// What the sign-in screen may know before anyone has signed in: the names of the members who
@@ -235,6 +238,8 @@ impl Registry {
     /// Every account, for the team screen (members without one are not listed).
     pub fn accounts(&self) -> Result<Vec<Account>> {
         let ring = Keyring::load(self.path())?;
+        let mut stmt = self.conn.prepare("SELECT member_id FROM second_factors")?;
+        let with_factor: std::collections::HashSet<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         let mut accounts: Vec<Account> = ring
             .slots
             .iter()
@@ -243,6 +248,7 @@ impl Registry {
                 member_name: s.member_name.clone(),
                 must_change_password: s.must_change_password,
                 locked_until: s.locked_until.clone().filter(|t| DateTime::parse_from_rfc3339(t).is_ok_and(|t| t > now())),
+                second_factor: with_factor.contains(&s.member_id),
                 network_alert: s.network_alert.as_ref().map(|a| {
                     format!("{} failed sign-ins through the practice server within the hour before {} (UTC); sign-in is slowed, not locked", a.failures, a.at.get(..16).unwrap_or(&a.at).replace('T', " "))
                 }),

@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::guard::{ACCOUNT_FAILURES, Failure, SignInGuard};
 use super::{now, pending, update_keyring};
 use crate::keyring::{DataKey, LockoutPolicy, NetworkAlert};
+use crate::store::SignInSecrets;
 use crate::{Error, Registry, Result};
 
 /// The one answer to an unknown name or a wrong password over the network.
@@ -75,14 +76,8 @@ fn note_failure(registry: &Path, member: &str, client: &str, failure: &Failure) 
 impl Registry {
     /// Signs `member` in through a practice server from `address`: the guard first, then the
     /// key slot; a failure is counted by the guard and answered [`WRONG_NAME_OR_PASSWORD`].
-    pub fn sign_in_over_network(
-        path: &Path,
-        guard: &SignInGuard,
-        member: &str,
-        password: &str,
-        new_password: Option<&str>,
-        address: IpAddr,
-    ) -> Result<Registry> {
+    pub fn sign_in_over_network(path: &Path, guard: &SignInGuard, member: &str, secrets: SignInSecrets, address: IpAddr) -> Result<Registry> {
+        let SignInSecrets { password, new_password, .. } = secrets;
         let started = Instant::now();
         guard.check(address, member, started)?;
         if password.is_empty() {
@@ -93,8 +88,19 @@ impl Registry {
         let (opened, policy) = unlock(path, member, password, new_password.is_some(), &client)?;
         match opened {
             Ok((data_key, member_id)) => {
-                guard.succeeded(address, member);
-                Registry::open_signed_in(path, data_key, &member_id, password, new_password, Some(&client))
+                // A wrong second-factor code counts as a failure too, so codes cannot be guessed.
+                match Registry::open_signed_in(path, data_key, &member_id, secrets, Some(&client), true) {
+                    Ok(registry) => {
+                        guard.succeeded(address, member);
+                        Ok(registry)
+                    }
+                    Err(e @ Error::Auth(_)) => {
+                        let failure = guard.failed(address, member, policy, started);
+                        note_failure(path, member, &client, &failure)?;
+                        Err(e)
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Err(e @ Error::Auth(_)) => {
                 let failure = guard.failed(address, member, policy, started);

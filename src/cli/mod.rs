@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch for `cocm`. The command set is a contract (see README.md).
 
 mod catalogue;
+mod mfa;
 mod fhir;
 mod import;
 mod output;
@@ -78,6 +79,9 @@ enum Command {
     /// Team members
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Your second factor (an authenticator app's codes): set it up, see it; a lead resets one
+    #[command(subcommand)]
+    Mfa(MfaCommand),
     /// Patients
     #[command(subcommand)]
     Patient(PatientCommand),
@@ -306,6 +310,20 @@ struct Format {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum MfaCommand {
+    /// Set up your second factor: shows a QR code and the secret, asks for a first code
+    /// ($COCM_TOTP), prints ten single-use recovery codes once
+    Enrol,
+    /// Whether you have one, and how many recovery codes are left
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A practice lead removes a member's second factor (a lost phone); audited
+    Reset { member: String },
+}
+
+#[derive(Subcommand)]
 enum TeamCommand {
     /// Add a team member; prints the new member's id
     Add {
@@ -499,7 +517,24 @@ fn open(db: &Path, as_member: &Option<String>, recovery_key: bool) -> Result<Reg
         return Registry::open_with_recovery_key(db, &RecoveryKey::parse(&key)?);
     }
     let (member, password) = credentials(as_member)?;
-    Registry::sign_in(db, &member, &password, None)
+    let registry = match Registry::sign_in(db, &member, &password, None) {
+        // `mfa_required` is `always`: `$COCM_TOTP`, else the prompt.
+        Err(Error::MfaRequired(_)) => {
+            let code = secret("COCM_TOTP", "Code from your authenticator app (or a recovery code): ")?;
+            Registry::sign_in_with_code(db, &member, &password, None, Some(&code))?
+        }
+        other => other?,
+    };
+    Ok(registry)
+}
+
+/// [`open`] for every command but the second factor's own: a member who must enrol does that first.
+fn open_for_work(db: &Path, as_member: &Option<String>, recovery_key: bool) -> Result<Registry> {
+    let registry = open(db, as_member, recovery_key)?;
+    if registry.must_enrol_second_factor() {
+        return Err(Error::PermissionDenied("this registry asks for a second factor: set yours up first with `cocm mfa enrol`".into()));
+    }
+    Ok(registry)
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -514,8 +549,19 @@ pub fn run(cli: Cli) -> Result<()> {
         return remote::run(&client, &member, command);
     }
     let db = db.unwrap_or_else(default_registry_path);
-    let open = || open(&db, &as_member, recovery_key);
+    let open = || open_for_work(&db, &as_member, recovery_key);
     match command {
+        Command::Mfa(MfaCommand::Enrol) => {
+            let mut r = self::open(&db, &as_member, recovery_key)?;
+            let begun = r.begin_second_factor()?;
+            mfa::enrol(|| Ok(begun), |code| r.confirm_second_factor(code))?;
+        }
+        Command::Mfa(MfaCommand::Status { json }) => mfa::status(&self::open(&db, &as_member, recovery_key)?.own_second_factor()?, json)?,
+        Command::Mfa(MfaCommand::Reset { member }) => {
+            let mut r = open()?;
+            r.reset_second_factor(&member)?;
+            println!("reset {}'s second factor; they set up a new one at their next sign-in", r.find_member("member", &member)?.name);
+        }
         Command::Instruments { id, json } => catalogue::print(id.as_deref(), json)?,
         Command::Serve(args) => serve::serve(db.clone(), open()?, args)?,
         Command::Init { practice, lead } => {

@@ -18,7 +18,7 @@ use cocm::settings::Settings;
 use cocm::team::TeamMember;
 
 use super::import::ImportCommand;
-use super::{Command, ExportCommand, PatientCommand, RulesCommand, SettingsCommand, TeamCommand, catalogue, fhir, import, output};
+use super::{Command, ExportCommand, MfaCommand, PatientCommand, RulesCommand, SettingsCommand, TeamCommand, catalogue, fhir, import, output};
 use cocm::accounts::Account;
 use cocm::audit::AuditEntry;
 use cocm::billing::{BillingRules, RuleSet};
@@ -48,7 +48,16 @@ pub fn connect(url: &str, fingerprint: Option<&str>, member: &str, password: &st
         }
     };
     let mut client = Client::new(url, &fingerprint)?;
-    client.sign_in(member, password)?;
+    match client.sign_in(member, password) {
+        // The practice asks for a second factor: `$COCM_TOTP`, else the prompt.
+        Err(Error::MfaRequired(_)) => {
+            let code = super::secret("COCM_TOTP", "Code from your authenticator app (or a recovery code): ")?;
+            client.sign_in_with_code(member, password, &code)?;
+        }
+        other => {
+            other?;
+        }
+    }
     // Pinned once the server proved it holds that certificate's key and the sign-in worked.
     if first_use {
         client::pin(url, &fingerprint)?;
@@ -182,6 +191,16 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
         }
         Command::Team(TeamCommand::Accounts { json }) => {
             output::accounts(&typed::<Vec<Account>>(client.call("accounts", json!({}))?)?, json)
+        }
+        Command::Mfa(MfaCommand::Enrol) => super::mfa::enrol(
+            || typed(client.call("begin_second_factor", json!({}))?),
+            |code| typed(client.call("confirm_second_factor", json!({ "code": code }))?),
+        ),
+        Command::Mfa(MfaCommand::Status { json }) => super::mfa::status(&typed(client.call("own_second_factor", json!({}))?)?, json),
+        Command::Mfa(MfaCommand::Reset { member }) => {
+            client.call("reset_second_factor", json!({ "member": member }))?;
+            println!("reset {}'s second factor; they set up a new one at their next sign-in", member_named(client, &member)?.name);
+            Ok(())
         }
         Command::Team(TeamCommand::Unlock { member }) => {
             client.call("unlock_account", json!({ "member": member }))?;

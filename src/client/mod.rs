@@ -206,9 +206,19 @@ impl Client {
         ok(answer)
     }
 
+    /// Signs in with the second factor's code (or a recovery code), after `mfa_required`.
+    pub fn sign_in_with_code(&mut self, member: &str, password: &str, code: &str) -> Result<Value> {
+        let body = serde_json::json!({ "member": member, "password": password, "code": code });
+        let answer = self.request("POST", "/api/session", Some(body), false)?;
+        self.cookie = answer.cookie.clone();
+        self.csrf = answer.csrf.clone().unwrap_or_default();
+        ok(answer)
+    }
+
     /// Signs in as [`Client::sign_in`] does, answering `password_change_required` with a new one.
-    pub fn sign_in_changing(&mut self, member: &str, password: &str, new_password: Option<&str>) -> Result<Value> {
-        let body = serde_json::json!({ "member": member, "password": password, "newPassword": new_password });
+    /// With `code`, the second factor's (after `mfa_required`).
+    pub fn sign_in_changing(&mut self, member: &str, password: &str, new_password: Option<&str>, code: Option<&str>) -> Result<Value> {
+        let body = serde_json::json!({ "member": member, "password": password, "newPassword": new_password, "code": code });
         let answer = self.request("POST", "/api/session", Some(body), false)?;
         self.cookie = answer.cookie.clone();
         self.csrf = answer.csrf.clone().unwrap_or_default();

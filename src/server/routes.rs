@@ -3,7 +3,8 @@
 //! - `GET /api/health`: for monitoring (no PHI, no session needed).
 //! - `GET /api/session`: the start state (who is signed in); before sign-in it names no member
 //!   and no file path: the member types their name.
-//! - `POST /api/session` `{"member", "password"[, "newPassword"]}`: signs in, sets the cookie.
+//! - `POST /api/session` `{"member", "password"[, "newPassword"][, "code"]}`: signs in, sets
+//!   the cookie; without a needed second-factor code, 401 `mfa_required`.
 //!   Through `accounts::guard`: an address with too many failures is answered 429 with
 //!   `Retry-After`; an unknown name and a wrong password get the same 401.
 //! - `DELETE /api/session[?reason=auto-lock]`: signs out (or locks, as the app does).
@@ -209,6 +210,8 @@ struct SignIn {
     member: String,
     password: String,
     new_password: Option<String>,
+    /// The second factor's code (or a recovery code), when the answer was `mfa_required`.
+    code: Option<String>,
 }
 
 async fn sign_in(
@@ -216,15 +219,19 @@ async fn sign_in(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     axum::Json(body): axum::Json<SignIn>,
 ) -> Reply {
-    let (password, new_password) = (Zeroizing::new(body.password), body.new_password.map(Zeroizing::new));
+    let (password, new_password, code) = (Zeroizing::new(body.password), body.new_password.map(Zeroizing::new), body.code.map(Zeroizing::new));
     let member = body.member;
     let address = client.ip();
     let for_registry = shared.clone();
     let (registry, idle) = blocking(move || {
         let shared = for_registry;
         let _writer = shared.views.writer();
-        let new_password = new_password.as_deref().map(|p| p.as_str());
-        let mut registry = Registry::sign_in_over_network(&shared.db, &shared.guard, &member, &password, new_password, address)?;
+        let secrets = crate::store::SignInSecrets {
+            password: &password,
+            new_password: new_password.as_deref().map(|p| p.as_str()),
+            code: code.as_deref().map(|c| c.as_str()),
+        };
+        let mut registry = Registry::sign_in_over_network(&shared.db, &shared.guard, &member, secrets, address)?;
         let minutes = registry.settings()?.auto_lock_minutes;
         let idle = shared.idle_limit.unwrap_or(Duration::from_secs(60 * minutes.max(1) as u64));
         let _ = registry.backup_daily(crate::dates::today());

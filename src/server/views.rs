@@ -89,6 +89,8 @@ impl Views {
 
     /// Runs `command` on a session's registry as its effect requires; returns the result's JSON.
     pub fn run(&self, command: &Command, registry: &mut Registry, args: Value) -> Result<Bytes> {
+        // Before the cache: a cached answer is no way around the enrolment.
+        crate::commands::admit(command, registry)?;
         let quiet =
             |registry: &mut Registry, args: Value| -> Result<Bytes> { json(&Context::quiet(|ctx| command.call(registry, args, ctx))?) };
         match command.effect {

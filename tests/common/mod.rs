@@ -169,9 +169,13 @@ pub fn d(s: &str) -> Date {
 }
 
 /// A registry with a care manager "CM", a consultant "PSY", a PCP "PCP", a lead "LEAD" (who
-/// is signed in), and patient P1 enrolled on 2025-11-03 with consent.
+/// is signed in), and patient P1 enrolled on 2025-11-03 with consent. A new registry asks for
+/// a second factor through a server (`mfa_required` = `server`); these tests turn that off,
+/// and `tests/server.rs` tries the second factor itself.
 pub fn setup() -> (TempRegistry, Registry) {
     let (t, mut r) = TempRegistry::created("Test");
+    assert_eq!(r.settings().unwrap().mfa_required.as_str(), "server", "a new registry's default");
+    r.set_setting("mfa_required", "off").unwrap();
     r.add_member("CM", Role::CareManager).unwrap();
     r.add_member("PSY", Role::PsychiatricConsultant).unwrap();
     r.add_member("PCP", Role::Pcp).unwrap();
@@ -210,7 +214,7 @@ pub fn month(s: &str) -> Month {
 }
 
 /// SQL that takes a current registry back to schema 9 as it was written before the instrument
-/// catalogue (migrations 0010 and 0011 undone): `item9` holds the PHQ-9's item 9 answer, there
+/// catalogue (migrations 0010, 0011 and 0012 undone): `item9` holds the PHQ-9's item 9 answer, there
 /// are no primary scales, no age settings and status changes have only their number.
 pub const BACK_TO_SCHEMA_9: &str = "
     CREATE TABLE assessments_9 (
@@ -243,4 +247,5 @@ pub const BACK_TO_SCHEMA_9: &str = "
     DELETE FROM settings WHERE key IN ('adolescent_from_age', 'adult_from_age');
     DROP INDEX status_changes_by_id;
     ALTER TABLE episode_status_changes DROP COLUMN id;
+    DROP TABLE second_factors; DROP TABLE recovery_codes; DELETE FROM settings WHERE key = 'mfa_required';
     PRAGMA user_version = 9;";

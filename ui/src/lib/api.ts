@@ -24,6 +24,8 @@ import type { NewReviewRequest } from "./bindings/NewReviewRequest";
 import type { NewTreatmentChange } from "./bindings/NewTreatmentChange";
 import type { PatientChart } from "./bindings/PatientChart";
 import type { QueueEntry } from "./bindings/QueueEntry";
+import type { FactorEnrolment } from "./bindings/FactorEnrolment";
+import type { OwnFactor } from "./bindings/OwnFactor";
 import type { RegistryInfo } from "./bindings/RegistryInfo";
 import type { TeamMember } from "./bindings/TeamMember";
 import type { ReportsView } from "./bindings/ReportsView";
@@ -251,9 +253,10 @@ export const api = {
     if (transport === "server") await http<StartState>("GET", "/api/session");
     else if (appOnServer) await app<StartState>("registry_info");
   },
-  signIn: async (member: string, password: string, newPassword: string | null = null) => {
-    if (transport !== "server") return app<RegistryInfo>("sign_in", { member, password, newPassword });
-    const info = await http<RegistryInfo>("POST", "/api/session", { member, password, newPassword });
+  /** `code`: the second factor's, after the core answered `mfa_required`. */
+  signIn: async (member: string, password: string, newPassword: string | null = null, code: string | null = null) => {
+    if (transport !== "server") return app<RegistryInfo>("sign_in", { member, password, newPassword, code });
+    const info = await http<RegistryInfo>("POST", "/api/session", { member, password, newPassword, code });
     lockedMember = info.actor.member_id;
     return info;
   },
@@ -269,16 +272,21 @@ export const api = {
   // On a server the session may have ended already (its idle clock runs from the last request,
   // the screen's from the last input): the lock holds all the same.
   lockApp: () => (transport === "app" ? app<null>("lock_app") : http<null>("DELETE", "/api/session?reason=auto-lock").catch(() => null)),
-  unlockApp: async (password: string) => {
+  unlockApp: async (password: string, code: string | null = null) => {
     const info =
       transport === "server"
-        ? await http<RegistryInfo>("POST", "/api/session", { member: lockedMember ?? "", password })
-        : await app<RegistryInfo>("unlock_app", { password });
+        ? await http<RegistryInfo>("POST", "/api/session", { member: lockedMember ?? "", password, code })
+        : await app<RegistryInfo>("unlock_app", { password, code });
     dataChangedListeners.forEach((reload) => reload());
     return info;
   },
   changeOwnPassword: (current: string, next: string) => call<null>("change_own_password", { current, new: next }),
   accounts: () => call<Account[]>("accounts"),
+  ownSecondFactor: () => call<OwnFactor>("own_second_factor"),
+  beginSecondFactor: () => call<FactorEnrolment>("begin_second_factor"),
+  /** The ten recovery codes, to be shown once. */
+  confirmSecondFactor: (code: string) => call<string[]>("confirm_second_factor", { code }),
+  resetSecondFactor: (member: string) => call<null>("reset_second_factor", { member }),
   setPassword: (member: string, password: string) => call<null>("set_password", { member, password }),
   unlockAccount: (member: string) => call<null>("unlock_account", { member }),
   team: () => call<TeamMember[]>("team"),

@@ -12,4 +12,8 @@ locked_until: string | null,
  * Many failed sign-ins at this account from other addresses through the practice server
  * (slowed, never locked): what happened, until a lead clears it with *Unlock*.
  */
-network_alert: string | null, };
+network_alert: string | null, 
+/**
+ * The member has set up a second factor (a lead may reset it).
+ */
+second_factor: boolean, };

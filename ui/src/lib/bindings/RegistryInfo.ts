@@ -9,4 +9,8 @@ export type RegistryInfo = { path: string, practice: string, schema_version: num
 /**
  * What the signed-in member's role may do (`access::allowed`), so the UI can hide the rest.
  */
-allowed: Array<Action>, };
+allowed: Array<Action>, 
+/**
+ * The member must set up a second factor before anything else (`mfa_required`).
+ */
+must_enrol_second_factor: boolean, };
