@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { screenPng } from "./xwd-png.mjs";
 import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 export const APP = process.env.COCM_APP ?? join(ROOT, "target/debug/cocm-desktop");
@@ -57,6 +58,27 @@ async function driverReady(port, name) {
       await sleep(100);
     }
   }
+}
+
+const UI_DIST = resolve(import.meta.dirname, "../dist");
+
+/** `cocm serve` on `listen` (a free loopback port unless given); resolves once it has printed
+ * its address and fingerprint. */
+export function serve(db, listen = "127.0.0.1:0") {
+  const server = spawn(CLI, ["--db", db, "serve", "--listen", listen, "--ui", UI_DIST], {
+    env: { ...process.env, COCM_AS: DEMO_LEAD, COCM_PASSWORD: DEMO_PASSWORD, COCM_LOG: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((done, failed) => {
+    const found = {};
+    createInterface({ input: server.stdout }).on("line", (line) => {
+      const url = line.match(/^serving .* at (https:\/\/\S+)$/);
+      if (url) found.url = url[1];
+      const fingerprint = line.match(/^SHA-256 fingerprint: (\S+)$/);
+      if (fingerprint) done({ process: server, url: found.url, fingerprint: fingerprint[1] });
+    });
+    server.on("exit", (code) => failed(new Error(`cocm serve exited with ${code}`)));
+  });
 }
 
 export class App {

@@ -7,30 +7,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
-import { App, CLI, DEMO_LEAD, DEMO_PASSWORD, cli, cliText, demoRegistry } from "./driver.mjs";
+import { App, CLI, DEMO_LEAD, DEMO_PASSWORD, cli, cliText, demoRegistry, serve } from "./driver.mjs";
 
-const UI_DIST = resolve(import.meta.dirname, "../dist");
 const SEEDS = resolve(import.meta.dirname, "../../seeds/import");
-
-/** `cocm serve` on `listen` (a free loopback port unless given); resolves once it has printed
- * its address and fingerprint. */
-function serve(db, listen = "127.0.0.1:0") {
-  const server = spawn(CLI, ["--db", db, "serve", "--listen", listen, "--ui", UI_DIST], {
-    env: { ...process.env, COCM_AS: DEMO_LEAD, COCM_PASSWORD: DEMO_PASSWORD, COCM_LOG: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((done, failed) => {
-    const found = {};
-    createInterface({ input: server.stdout }).on("line", (line) => {
-      const url = line.match(/^serving .* at (https:\/\/\S+)$/);
-      if (url) found.url = url[1];
-      const fingerprint = line.match(/^SHA-256 fingerprint: (\S+)$/);
-      if (fingerprint) done({ process: server, url: found.url, fingerprint: fingerprint[1] });
-    });
-    server.on("exit", (code) => failed(new Error(`cocm serve exited with ${code}`)));
-  });
-}
 
 /** Stops the server as systemd would (SIGTERM) and starts it again at the same address. */
 async function restart(server, db) {
