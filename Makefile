@@ -6,14 +6,15 @@ APP := target/debug/cocm-desktop
 COCM := target/debug/cocm
 # What a fresh Debian 12 machine lacks: a C compiler and OpenSSL's libcrypto headers
 # (SQLCipher), WebKitGTK for the app, and WebKitWebDriver, Xvfb, D-Bus and xwd for the
-# end-to-end tests, and Debian's Chromium and its driver for the browser end of the practice server's test.
-APT_PACKAGES := build-essential libssl-dev libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps chromium chromium-driver
+# end-to-end tests, Debian's Chromium and its driver for the browser end of the practice server's test,
+# and testssl.sh for the outside check of the server's TLS.
+APT_PACKAGES := build-essential libssl-dev libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps chromium chromium-driver testssl.sh
 TAURI_DRIVER_VERSION := 2.1.0
 E2E_ENV := WEBKIT_DISABLE_COMPOSITING_MODE=1 NO_AT_BRIDGE=1
 
 FHIR_CHECK := target/fhir-check
 
-.PHONY: run test deps lint app ui e2e bench bench-server cli-demo bindings fhir-check package
+.PHONY: run test deps lint app ui e2e bench bench-server cli-demo bindings fhir-check tls-check package
 
 ## Build the desktop app and open it on a fresh demo registry (histories dated to today).
 run: deps app
@@ -27,6 +28,7 @@ run: deps app
 test: deps lint
 	$(CARGO) test --locked
 	$(MAKE) fhir-check
+	$(MAKE) tls-check
 	cd ui && npm run check && npm test
 	$(MAKE) app
 	$(MAKE) e2e
@@ -50,6 +52,11 @@ bindings:
 lint:
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --all --check; fi
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then $(CARGO) clippy --locked --all-targets -- -D warnings; fi
+
+## The practice server's TLS and headers checked from outside by testssl.sh (report in target/tls-check/).
+tls-check:
+	$(CARGO) build --locked --bin cocm
+	scripts/tls-check.sh
 
 ## Every resource of a FHIR export validated by two independent validators (tests/fhir/):
 ## the demo practice, with the wide sample's total-only scores added, exported and checked.
