@@ -9,7 +9,10 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::vocab::Role;
-use crate::{Registry, Result};
+use crate::{Error, Registry, Result};
+
+/// The exports a client may tell the audit log of (`Registry::record_export`).
+pub const EXPORT_KINDS: &[&str] = &["caseload-csv", "billing-csv", "report-csv", "program-report-print", "program-report-pdf"];
 
 /// Who is acting: the signed-in team member. Emergency access with the recovery key acts as
 /// `RECOVERY_ACTOR_ID`, with a practice lead's permissions.
@@ -351,6 +354,15 @@ impl Registry {
     /// An export of registry data (a CSV, a PDF or print-out, a plain copy): a practice lead's,
     /// and audited with what was exported. Call it before writing anything out.
     pub fn record_export(&mut self, what: &str, details: serde_json::Value) -> Result<()> {
+        // A client tells of an export it made (a print, a PDF, a CSV it saved): only the kinds
+        // the registry makes, with a few short facts, so no one writes made-up audit rows.
+        if !EXPORT_KINDS.contains(&what) {
+            return Err(Error::validation("what", format!("'{what}' is not an export the registry makes ({})", EXPORT_KINDS.join(", "))));
+        }
+        let short = |v: &serde_json::Value| !v.is_array() && !v.is_object() && v.as_str().is_none_or(|s| s.len() <= 1000);
+        if !details.as_object().is_some_and(|m| m.len() <= 8 && m.values().all(short)) {
+            return Err(Error::validation("details", "an export's details are at most eight short facts (text, numbers, yes or no)"));
+        }
         self.permit(crate::access::Action::Export)?;
         let actor = self.actor.clone();
         record(&self.conn, &actor, "export", what, None, details)

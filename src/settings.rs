@@ -7,8 +7,8 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::access::Action;
-use crate::audit;
 use crate::accounts::second_factor::MfaPolicy;
+use crate::audit;
 use crate::instruments::{Instrument, Rules, thresholds};
 use crate::{Error, Registry, Result};
 
@@ -192,7 +192,10 @@ impl Registry {
                 NUMERIC_SETTINGS.iter().map(|(k, _, _)| *k).chain(BOOLEAN_SETTINGS.iter().copied()).chain(["mfa_required"]).collect();
             return Err(Error::validation(
                 "key",
-                format!("no setting named '{key}'; settings are {}, and <instrument>.<threshold> such as pcl5.remission_below", known.join(", ")),
+                format!(
+                    "no setting named '{key}'; settings are {}, and <instrument>.<threshold> such as pcl5.remission_below",
+                    known.join(", ")
+                ),
             ));
         };
         let current = self.settings()?;
@@ -231,7 +234,8 @@ impl Registry {
         let number = if value == "default" {
             default.unwrap_or_default()
         } else {
-            let n = value.parse::<u8>().map_err(|_| Error::validation(key, format!("must be a whole number or 'default' (got '{value}')")))?;
+            let n =
+                value.parse::<u8>().map_err(|_| Error::validation(key, format!("must be a whole number or 'default' (got '{value}')")))?;
             thresholds::with_threshold(instrument, self.settings()?.rules(instrument), threshold, n, key)?;
             n
         };
@@ -246,7 +250,10 @@ impl Registry {
             if Some(number) == default {
                 tx.execute("DELETE FROM settings WHERE key = ?1", [key])?;
             } else {
-                tx.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2", (key, number.to_string()))?;
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+                    (key, number.to_string()),
+                )?;
             }
             audit::record(tx, actor, "update", "setting", Some(key), serde_json::json!({ "from": old, "to": number.to_string() }))?;
             load(tx)

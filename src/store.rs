@@ -167,7 +167,13 @@ impl Registry {
 
     /// [`Registry::sign_in`] with the second factor's code, where `mfa_required` is `always`
     /// (without one, such a sign-in is refused with `mfa_required`).
-    pub fn sign_in_with_code(path: &Path, member: &str, password: &str, new_password: Option<&str>, code: Option<&str>) -> Result<Registry> {
+    pub fn sign_in_with_code(
+        path: &Path,
+        member: &str,
+        password: &str,
+        new_password: Option<&str>,
+        code: Option<&str>,
+    ) -> Result<Registry> {
         Registry::sign_in_from(path, member, password, new_password, code, None)
     }
 

@@ -562,10 +562,18 @@ fn a_ptsd_episode_on_the_pcl5_from_enrolment_to_improved() {
     assert_eq!(listed["instrument_rules"]["pcl5"]["remission_below"], 30);
     assert_eq!(listed["instrument_rules"]["phq9"]["remission_below"], 5, "the other forms keep their defaults");
     let table = ok(db, &["settings", "list"]);
-    assert!(table.lines().any(|l| l.starts_with("pcl5.remission_below") && l.contains("30") && l.contains("33") && l.contains("changed")), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("pcl5.remission_below") && l.contains("30") && l.contains("33") && l.contains("changed")),
+        "{table}"
+    );
     // Refusals name the field and change nothing.
     rejects(db, &["settings", "set", "pcl5.improvement_percent", "50"], "validation", "PCL-5 has no threshold 'improvement_percent'");
-    rejects(db, &["settings", "set", "pcl5.remission_below", "81"], "validation", "pcl5.remission_below: must be a whole number from 0 to 80");
+    rejects(
+        db,
+        &["settings", "set", "pcl5.remission_below", "81"],
+        "validation",
+        "pcl5.remission_below: must be a whole number from 0 to 80",
+    );
     rejects(db, &["settings", "set", "pcl5.improvement_points", "0"], "validation", "from 1 to 80");
     rejects(db, &["settings", "set", "phq9.improvement_percent", "101"], "validation", "from 1 to 100");
     rejects(db, &["settings", "set", "pcl5.remission_below", "thirty"], "validation", "must be a whole number or 'default'");

@@ -221,7 +221,9 @@ fn wrong_passwords_over_http_lock_the_name_at_that_address_only() {
     assert_eq!((events("account-locked-at-address"), events("sign-in-throttled"), events("account-locked")), (1, 1, 0));
     assert_eq!(events("sign-in-failed-unknown-name"), 5, "the address's tries at no account (the name itself not kept)");
     assert_eq!(
-        practice.count("SELECT count(*) FROM audit_log WHERE action = 'sign-in-throttled' AND record_type = 'client' AND record_id = '127.0.0.1'"),
+        practice.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'sign-in-throttled' AND record_type = 'client' AND record_id = '127.0.0.1'"
+        ),
         1
     );
 }
@@ -267,7 +269,8 @@ fn before_sign_in_the_server_names_no_one_and_no_file_and_every_answer_has_stric
     let text = start.to_string();
     assert!(!text.contains("PSY") && !text.contains(".cocm"), "{text}");
     // Every answer, signed in or not, carries the policies.
-    for answer in [client.request("GET", "/api/session", None, false).unwrap(), client.request("GET", "/api/health", None, false).unwrap()] {
+    for answer in [client.request("GET", "/api/session", None, false).unwrap(), client.request("GET", "/api/health", None, false).unwrap()]
+    {
         let h = |name: &str| answer.headers.get(name).cloned().unwrap_or_default();
         let csp = h("content-security-policy");
         for directive in ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"] {
@@ -320,7 +323,7 @@ fn app_code(secret: &str, offset: i64) -> String {
 #[test]
 fn a_second_factor_is_enrolled_then_asked_once_per_code_and_a_lead_resets_it() {
     let practice = Practice::serve(None);
-    let mut lead = practice.signed_in("LEAD");
+    let lead = practice.signed_in("LEAD");
     lead.call("set_setting", json!({ "key": "mfa_required", "value": "server" })).unwrap();
 
     // CM has no second factor yet: the password signs in to enrolment and nothing else.
@@ -335,7 +338,8 @@ fn a_second_factor_is_enrolled_then_asked_once_per_code_and_a_lead_resets_it() {
     assert!(begun["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
     assert!(begun["qr_svg"].as_str().unwrap().contains("<svg"));
     assert_eq!(cm.call("confirm_second_factor", json!({ "code": "000000" })).unwrap_err().code(), "validation");
-    let recovery: Vec<String> = serde_json::from_value(cm.call("confirm_second_factor", json!({ "code": app_code(&secret, 0) })).unwrap()).unwrap();
+    let recovery: Vec<String> =
+        serde_json::from_value(cm.call("confirm_second_factor", json!({ "code": app_code(&secret, 0) })).unwrap()).unwrap();
     assert_eq!(recovery.len(), 10);
     cm.sign_out().unwrap();
 
@@ -370,7 +374,6 @@ fn a_second_factor_is_enrolled_then_asked_once_per_code_and_a_lead_resets_it() {
         &recovery[0][..9]
     ));
     assert_eq!(log, 0);
-
 }
 
 #[test]
@@ -885,3 +888,108 @@ fn cocm_with_server_runs_every_other_command_as_on_the_file() {
     assert!(String::from_utf8_lossy(&backup.stderr).contains("backups are made on the server's machine"));
 }
 
+/// JSON a careless or hostile client might send: any shape, the field names the commands
+/// use with values of every type, and strings that look like the registry's own.
+fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let field = prop_oneof![
+        Just("mrn"),
+        Just("member"),
+        Just("date"),
+        Just("key"),
+        Just("value"),
+        Just("code"),
+        Just("instrument"),
+        Just("items"),
+        Just("minutes"),
+        Just("month"),
+        Just("kind"),
+        Just("id"),
+        Just("reason"),
+        Just("asOfDate"),
+        Just("patient"),
+        Just("targets"),
+        Just("name"),
+        Just("role"),
+        Just("expected"),
+        Just("year"),
+        Just("rules"),
+    ]
+    .prop_map(String::from);
+    let text = prop_oneof![
+        Just(String::new()),
+        Just("P1".into()),
+        Just("CM".into()),
+        Just("2025-11-31".into()),
+        Just("phq9".into()),
+        Just("1,2,3".into()),
+        Just("-1".into()),
+        Just("🙂\u{0}".into()),
+        "[ -~]{0,12}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        text.prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(field.clone(), inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+#[test]
+fn every_command_refuses_malformed_input_without_a_5xx_and_writes_nothing() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let practice = Practice::serve(None);
+    let lead = practice.signed_in("LEAD");
+    // Reads that are audited (an export, a chart viewed) and refusals add audit rows; those are
+    // left out of the comparison, and nothing else may change.
+    let reads = ["sign-in", "sign-out", "permission-denied", "export", "view"];
+    let before = dump_skipping(&practice.t.path, &reads);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = arbitrary_json();
+    // Bodies that are not JSON at all, or not an object, for every command; then random JSON.
+    let broken: [&[u8]; 6] = [b"{", b"\xff\xfe", b"[]", b"null", b"\"text\"", b"{\"mrn\": {\"$gt\": \"\"}}"];
+    let mut sent = 0;
+    for command in cocm::commands::COMMANDS {
+        let path = format!("/api/{}", command.name);
+        let mut bodies: Vec<Vec<u8>> = broken.iter().map(|b| b.to_vec()).collect();
+        for _ in 0..8 {
+            bodies.push(strategy.new_tree(&mut runner).unwrap().current().to_string().into_bytes());
+        }
+        for body in bodies {
+            let answer = lead.request_raw("POST", &path, &body).unwrap();
+            assert!(
+                answer.status < 500,
+                "{} answered {} to {:?}: {}",
+                command.name,
+                answer.status,
+                String::from_utf8_lossy(&body),
+                answer.body
+            );
+            // A read that takes no arguments may answer; a refusal is {code, message}.
+            if answer.status >= 400 {
+                assert!(answer.body.get("code").is_some() && answer.body.get("message").is_some(), "{}: {}", command.name, answer.body);
+            }
+            sent += 1;
+        }
+    }
+    eprintln!("{sent} malformed requests, none answered 5xx");
+    // Nothing was written, and the server is healthy.
+    let after = dump_skipping(&practice.t.path, &reads);
+    let new: Vec<&str> = after.lines().filter(|l| !before.lines().any(|b| b == *l)).collect();
+    assert!(new.is_empty(), "written by malformed requests: {new:?}");
+    let health = lead.request("GET", "/api/health", None, false).unwrap();
+    assert_eq!((health.status, health.body["status"].as_str()), (200, Some("ok")));
+    assert!(lead.call("caseload", json!({})).is_ok(), "the session still works");
+    // A client tells of its prints and PDFs, never of made-up exports: the one command that
+    // wrote audit rows from any words (found by this test) takes only the registry's kinds.
+    assert_eq!(lead.call("record_export", json!({ "what": "anything at all", "details": {} })).unwrap_err().code(), "validation");
+    assert_eq!(lead.call("record_export", json!({ "what": "program-report-print", "details": [1] })).unwrap_err().code(), "validation");
+    assert!(lead.call("record_export", json!({ "what": "program-report-print", "details": {} })).is_ok());
+}

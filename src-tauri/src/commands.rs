@@ -205,15 +205,17 @@ pub fn sign_in(
     let mut guard = lock(&state)?;
     guard.sign_out();
     if let Some(remote) = guard.remote.as_mut() {
-        let info =
-            remote.client.sign_in_changing(&member, &password, new_password.as_deref().map(|p| p.as_str()), code).map_err(|e| e.payload())?;
+        let info = remote
+            .client
+            .sign_in_changing(&member, &password, new_password.as_deref().map(|p| p.as_str()), code)
+            .map_err(|e| e.payload())?;
         remote.signed_in_as = info["actor"]["member_id"].as_str().map(str::to_string);
         remote::follow_changes(&remote.client, app);
         return Ok(info);
     }
     let path = guard.chosen()?.clone();
-    let registry =
-        Registry::sign_in_with_code(&path, &member, &password, new_password.as_deref().map(|p| p.as_str()), code).map_err(|e| e.payload())?;
+    let registry = Registry::sign_in_with_code(&path, &member, &password, new_password.as_deref().map(|p| p.as_str()), code)
+        .map_err(|e| e.payload())?;
     // The first sign-in of the day backs the registry up beside it (backups/), on a second
     // handle in the background: the caseload does not wait for it (3.9 s at 10,000 patients).
     // The copy is still consistent (SQLite's online backup) and still one a day. A failed

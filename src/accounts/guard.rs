@@ -149,7 +149,9 @@ impl SignInGuard {
     /// How many addresses wait now (for `GET /api/health`; never which).
     pub fn throttled_addresses(&self, now: Instant) -> usize {
         let mut state = self.state();
-        state.addresses.retain(|_, a| a.waits_until.is_some_and(|u| u > now) || a.failures.back().is_some_and(|t| now.duration_since(*t) < ADDRESS_WINDOW));
+        state.addresses.retain(|_, a| {
+            a.waits_until.is_some_and(|u| u > now) || a.failures.back().is_some_and(|t| now.duration_since(*t) < ADDRESS_WINDOW)
+        });
         state.addresses.values().filter(|a| a.waits_until.is_some_and(|u| u > now)).count()
     }
 }

@@ -250,7 +250,11 @@ impl Registry {
                 locked_until: s.locked_until.clone().filter(|t| DateTime::parse_from_rfc3339(t).is_ok_and(|t| t > now())),
                 second_factor: with_factor.contains(&s.member_id),
                 network_alert: s.network_alert.as_ref().map(|a| {
-                    format!("{} failed sign-ins through the practice server within the hour before {} (UTC); sign-in is slowed, not locked", a.failures, a.at.get(..16).unwrap_or(&a.at).replace('T', " "))
+                    format!(
+                        "{} failed sign-ins through the practice server within the hour before {} (UTC); sign-in is slowed, not locked",
+                        a.failures,
+                        a.at.get(..16).unwrap_or(&a.at).replace('T', " ")
+                    )
                 }),
             })
             .collect();

@@ -41,7 +41,8 @@ fn unlock(
             return Ok((Err(Error::Auth(WRONG_NAME_OR_PASSWORD.into())), policy));
         };
         if slot.must_change_password && !changing_password {
-            let message = format!("{} must choose a new password before using the registry (a practice lead set this one)", slot.member_name);
+            let message =
+                format!("{} must choose a new password before using the registry (a practice lead set this one)", slot.member_name);
             return Ok((Err(Error::PasswordChangeRequired(message)), policy));
         }
         Ok((Ok((data_key, slot.member_id)), policy))
@@ -76,7 +77,13 @@ fn note_failure(registry: &Path, member: &str, client: &str, failure: &Failure) 
 impl Registry {
     /// Signs `member` in through a practice server from `address`: the guard first, then the
     /// key slot; a failure is counted by the guard and answered [`WRONG_NAME_OR_PASSWORD`].
-    pub fn sign_in_over_network(path: &Path, guard: &SignInGuard, member: &str, secrets: SignInSecrets, address: IpAddr) -> Result<Registry> {
+    pub fn sign_in_over_network(
+        path: &Path,
+        guard: &SignInGuard,
+        member: &str,
+        secrets: SignInSecrets,
+        address: IpAddr,
+    ) -> Result<Registry> {
         let SignInSecrets { password, new_password, .. } = secrets;
         let started = Instant::now();
         guard.check(address, member, started)?;

@@ -110,7 +110,14 @@ pub(crate) fn needed(policy: MfaPolicy, over_network: bool) -> bool {
 
 /// Checks `code` (a 6-digit code of the secret, or an unused recovery code) for `member_id`,
 /// consuming it; `Ok(Some(kind))` names what was used, `Ok(None)` is a wrong or reused code.
-fn consume(conn: &rusqlite::Connection, member_id: &str, secret: &[u8], last_step: i64, code: &str, now: u64) -> Result<Option<&'static str>> {
+fn consume(
+    conn: &rusqlite::Connection,
+    member_id: &str,
+    secret: &[u8],
+    last_step: i64,
+    code: &str,
+    now: u64,
+) -> Result<Option<&'static str>> {
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
         let step = totp(secret, "-", "-")?.check(&digits, now);
@@ -171,7 +178,8 @@ impl Registry {
     pub fn own_second_factor(&self) -> Result<OwnFactor> {
         let id = &self.actor.member_id;
         let enrolled = self.conn.query_row("SELECT count(*) FROM second_factors WHERE member_id = ?1", [id], |r| r.get::<_, i64>(0))? > 0;
-        let left = self.conn.query_row("SELECT count(*) FROM recovery_codes WHERE member_id = ?1 AND used_at IS NULL", [id], |r| r.get(0))?;
+        let left =
+            self.conn.query_row("SELECT count(*) FROM recovery_codes WHERE member_id = ?1 AND used_at IS NULL", [id], |r| r.get(0))?;
         Ok(OwnFactor { enrolled, policy: self.settings()?.mfa_required, must_enrol: self.factor.must_enrol, recovery_codes_left: left })
     }
 
@@ -250,7 +258,9 @@ mod tests {
         // RFC 6238 appendix B: the SHA-1 seed "12345678901234567890", 8-digit codes; a 6-digit
         // code is the same number's last six digits (the truncation is modulo 10^digits).
         let t = totp(b"12345678901234567890", "Ana", "Test").unwrap();
-        for (time, eight) in [(59, "94287082"), (1111111109, "07081804"), (1111111111, "14050471"), (1234567890, "89005924"), (2000000000, "69279037")] {
+        for (time, eight) in
+            [(59, "94287082"), (1111111109, "07081804"), (1111111111, "14050471"), (1234567890, "89005924"), (2000000000, "69279037")]
+        {
             assert_eq!(t.generate(time).to_string(), eight[2..], "T = {time}");
             // ±1 step: the code of T is accepted 30 s before and after, not 60 s.
             assert!(t.check(&eight[2..], time + 30).is_some() && t.check(&eight[2..], time.saturating_sub(30)).is_some());
@@ -262,7 +272,11 @@ mod tests {
     fn recovery_codes_are_long_random_and_read_in_any_case() {
         let codes = new_recovery_codes();
         assert_eq!(codes.len(), 10);
-        assert!(codes.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3), "{:?}", codes.iter().map(|c| c.len()).collect::<Vec<_>>());
+        assert!(
+            codes.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3),
+            "{:?}",
+            codes.iter().map(|c| c.len()).collect::<Vec<_>>()
+        );
         assert_ne!(*codes[0], *codes[1]);
         assert_eq!(hash_code(&codes[0]), hash_code(&codes[0].to_lowercase().replace('-', " ")));
     }

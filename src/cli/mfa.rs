@@ -27,7 +27,9 @@ pub fn status(own: &OwnFactor, as_json: bool) -> Result<()> {
         return Ok(());
     }
     match own.enrolled {
-        true => println!("second factor set up; {} recovery codes left; this registry asks for it: {}", own.recovery_codes_left, own.policy),
+        true => {
+            println!("second factor set up; {} recovery codes left; this registry asks for it: {}", own.recovery_codes_left, own.policy)
+        }
         false => println!("no second factor set up; this registry asks for it: {} (cocm mfa enrol)", own.policy),
     }
     Ok(())

@@ -1,9 +1,9 @@
 //! Argument parsing and dispatch for `cocm`. The command set is a contract (see README.md).
 
 mod catalogue;
-mod mfa;
 mod fhir;
 mod import;
+mod mfa;
 mod output;
 mod remote;
 mod report;

@@ -18,7 +18,9 @@ use cocm::settings::Settings;
 use cocm::team::TeamMember;
 
 use super::import::ImportCommand;
-use super::{Command, ExportCommand, MfaCommand, PatientCommand, RulesCommand, SettingsCommand, TeamCommand, catalogue, fhir, import, output};
+use super::{
+    Command, ExportCommand, MfaCommand, PatientCommand, RulesCommand, SettingsCommand, TeamCommand, catalogue, fhir, import, output,
+};
 use cocm::accounts::Account;
 use cocm::audit::AuditEntry;
 use cocm::billing::{BillingRules, RuleSet};

@@ -64,9 +64,8 @@ pub fn is_threshold_key(key: &str) -> bool {
 /// lacks or a threshold the form does not have.
 pub fn parse_key(key: &str) -> Result<(Instrument, &'static str)> {
     let (form, threshold) = key.split_once('.').unwrap_or((key, ""));
-    let instrument = Instrument::by_id(form).ok_or_else(|| {
-        Error::validation("key", format!("'{form}' is no instrument of the catalogue (cocm instruments lists them)"))
-    })?;
+    let instrument = Instrument::by_id(form)
+        .ok_or_else(|| Error::validation("key", format!("'{form}' is no instrument of the catalogue (cocm instruments lists them)")))?;
     let own = thresholds_of(instrument);
     own.iter().find(|k| **k == threshold).copied().map(|k| (instrument, k)).ok_or_else(|| {
         Error::validation("key", format!("{} has no threshold '{threshold}'; its thresholds are {}", instrument.label(), own.join(", ")))
@@ -87,7 +86,10 @@ pub fn with_threshold(instrument: Instrument, rules: &Rules, threshold: &str, va
         _ => (0, max),
     };
     if !(low..=high).contains(&value) {
-        return Err(Error::validation(field, format!("must be a whole number from {low} to {high} for the {} (got {value})", instrument.label())));
+        return Err(Error::validation(
+            field,
+            format!("must be a whole number from {low} to {high} for the {} (got {value})", instrument.label()),
+        ));
     }
     check_rules(&instrument.form().kind, u32::from(max), &changed).map_err(|why| Error::validation(field, why))?;
     Ok(changed)
@@ -130,7 +132,14 @@ pub(crate) fn listing(rules: &BTreeMap<String, Rules>) -> Vec<ThresholdSetting> 
         for (threshold, meaning) in THRESHOLDS {
             if let (Some(value), Some(default)) = (value(own, threshold), value(instrument.rules(), threshold)) {
                 let key = format!("{instrument}.{threshold}");
-                out.push(ThresholdSetting { key, instrument, label: instrument.label().to_string(), meaning: (*meaning).to_string(), value, default });
+                out.push(ThresholdSetting {
+                    key,
+                    instrument,
+                    label: instrument.label().to_string(),
+                    meaning: (*meaning).to_string(),
+                    value,
+                    default,
+                });
             }
         }
     }

@@ -176,7 +176,9 @@ pub(super) fn evaluate(
                 .filter(|(_, points)| points.len() >= 2)
                 .collect();
             if !judged.is_empty() {
-                let measures_of = |i: Instrument| judged.iter().find(|(j, _)| *j == i).and_then(|(_, points)| measures::measure(i, settings.rules(i), points));
+                let measures_of = |i: Instrument| {
+                    judged.iter().find(|(j, _)| *j == i).and_then(|(_, points)| measures::measure(i, settings.rules(i), points))
+                };
                 let targets: Vec<measures::TargetMeasure> =
                     e.primary_scales.iter().filter_map(|s| measures::target_measure(*s, measures_of)).collect();
                 let outcome = patient_outcome(&targets);

@@ -193,7 +193,12 @@ async fn start_state(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
     let state = blocking(move || {
         let registry = for_info.map(|s| s.registry.lock().map_err(|_| Error::Storage("unavailable".into()))?.info()).transpose()?;
         // Before sign-in, nothing a stranger could use: no member names, no file path.
-        let sign_in = Some(accounts::sign_in_choices(&db)?).map(|c| accounts::SignInChoices { path: String::new(), members: Vec::new(), typed_name: true, ..c });
+        let sign_in = Some(accounts::sign_in_choices(&db)?).map(|c| accounts::SignInChoices {
+            path: String::new(),
+            members: Vec::new(),
+            typed_name: true,
+            ..c
+        });
         Ok(StartState { registry, sign_in, suggested_member: None, startup_error: None, demo_path: String::new(), server: None })
     })
     .await?;
@@ -219,7 +224,8 @@ async fn sign_in(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     axum::Json(body): axum::Json<SignIn>,
 ) -> Reply {
-    let (password, new_password, code) = (Zeroizing::new(body.password), body.new_password.map(Zeroizing::new), body.code.map(Zeroizing::new));
+    let (password, new_password, code) =
+        (Zeroizing::new(body.password), body.new_password.map(Zeroizing::new), body.code.map(Zeroizing::new));
     let member = body.member;
     let address = client.ip();
     let for_registry = shared.clone();

@@ -56,6 +56,6 @@ describe("a practice server's answers (the browser's transport)", () => {
     await api.unlockApp("cocm-demo-password");
     const [path, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
     expect(path).toBe("/api/session");
-    expect(JSON.parse(String(init.body))).toEqual({ member: "m-ana", password: "cocm-demo-password" });
+    expect(JSON.parse(String(init.body))).toEqual({ member: "m-ana", password: "cocm-demo-password", code: null });
   });
 });
