@@ -114,7 +114,7 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Con
             id: r.get(0)?,
             episode_id: r.get(1)?,
             date: dates::parse_date("date", &date).unwrap_or_default(),
-            author: TeamMember { id: r.get(3)?, name: r.get(4)?, role: Role::parse("role", &role).unwrap_or(Role::CareManager) },
+            author: TeamMember::named(r.get(3)?, r.get(4)?, Role::parse("role", &role).unwrap_or(Role::CareManager)),
             kind: ContactKind::parse("kind", &kind).unwrap_or(ContactKind::Other),
             mode: ContactMode::parse("mode", &mode).unwrap_or(ContactMode::None),
             minutes: r.get(8)?,

@@ -152,7 +152,7 @@ fn member_from(r: &Row, at: usize) -> rusqlite::Result<Option<TeamMember>> {
     let id: Option<String> = r.get(at)?;
     let Some(id) = id else { return Ok(None) };
     let role: String = r.get(at + 2)?;
-    Ok(Some(TeamMember { id, name: r.get(at + 1)?, role: Role::parse("role", &role).unwrap_or(Role::Pcp) }))
+    Ok(Some(TeamMember::named(id, r.get(at + 1)?, Role::parse("role", &role).unwrap_or(Role::Pcp))))
 }
 
 pub(crate) fn load(conn: &Connection, mrn: &str) -> Result<Patient> {

@@ -630,3 +630,36 @@ fn a_ptsd_episode_on_the_pcl5_from_enrolment_to_improved() {
     assert!(uuid::Uuid::parse_str(id.trim()).is_ok(), "{id}");
     ok(db, &["void", "status-change", id.trim(), "--reason", "wrong patient"]);
 }
+
+#[test]
+fn a_lead_sets_a_members_npi_credential_and_fte_and_bad_values_change_nothing() {
+    let (t, _) = practice();
+    let db = t.path.as_path();
+    let member = |name: &str| {
+        let team = json(db, &["team", "list", "--json"]);
+        team.as_array().unwrap().iter().find(|m| m["name"] == name).unwrap().clone()
+    };
+    let lead = default_lead(db);
+    // Nothing set yet: the attributes are absent, not made up.
+    assert!(member(lead).get("npi").is_none());
+    // 1234567893 is a valid NPI (its check digit worked by hand in team.rs); 0.6 FTE.
+    ok(db, &["team", "edit", lead, "--npi", "1234567893", "--credential", "physician", "--cocm-fte", "0.6"]);
+    let m = member(lead);
+    assert_eq!((m["npi"].as_str(), m["credential"].as_str(), m["cocm_fte"].as_f64()), (Some("1234567893"), Some("physician"), Some(0.6)));
+    // Each refusal names its field, and leaves the member as they were.
+    rejects(db, &["team", "edit", lead, "--npi", "1234567890"], "validation", "npi: 1234567890 is not a valid NPI: its check digit would be 3");
+    rejects(db, &["team", "edit", lead, "--npi", "123456789"], "validation", "npi: an NPI is 10 digits");
+    rejects(db, &["team", "edit", lead, "--credential", "surgeon"], "validation", "credential: must be one of physician");
+    rejects(db, &["team", "edit", lead, "--cocm-fte", "1.5"], "validation", "cocm-fte: a CoCM FTE is from 0 to 1");
+    rejects(db, &["team", "edit", lead, "--cocm-fte", "0.333"], "validation", "at most two decimals");
+    rejects(db, &["team", "edit", lead, "--npi", "1234567893", "--cocm-fte", "2"], "validation", "cocm-fte");
+    rejects(db, &["team", "edit", "Nobody", "--npi", "1234567893"], "validation", "member: no team member");
+    // The table gains its columns at the end; an empty value clears one; each change audited.
+    let table = ok(db, &["team", "list"]);
+    assert!(table.lines().next().unwrap().trim_end().ends_with("COCM FTE"), "{table}");
+    ok(db, &["team", "edit", lead, "--npi", ""]);
+    assert!(member(lead).get("npi").is_none() && member(lead)["cocm_fte"] == 0.6);
+    let log = json(db, &["audit", "--json", "--limit", "10"]);
+    let edits = log.as_array().unwrap().iter().filter(|e| e["record_type"] == "team_member" && e["action"] == "update").count();
+    assert_eq!(edits, 2);
+}

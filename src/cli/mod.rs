@@ -24,6 +24,7 @@ use cocm::keyring::RecoveryKey;
 use cocm::patients::{NewPatient, PatientChanges};
 use cocm::reviews::{NewCaseReview, NewReviewRequest};
 use cocm::store::default_registry_path;
+use cocm::team::MemberEdit;
 use cocm::treatment::NewTreatmentChange;
 use cocm::vocab::{DischargeReason, EpisodeStatus, Role};
 use cocm::voids::RecordKind;
@@ -337,6 +338,20 @@ enum TeamCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A practice lead sets a member's NPI (10 digits, checked), credential and CoCM FTE; an
+    /// empty value clears one
+    Edit {
+        member: String,
+        #[arg(long)]
+        npi: Option<String>,
+        /// physician, nurse-practitioner, physician-assistant, clinical-psychologist,
+        /// clinical-social-worker or other
+        #[arg(long)]
+        credential: Option<String>,
+        /// The share of a full-time post on collaborative care, 0 to 1 (e.g. 0.6)
+        #[arg(long = "cocm-fte")]
+        cocm_fte: Option<String>,
+    },
     /// Set a password: your own (with your current one), or, as a practice lead, another
     /// member's first password, which they change at first sign-in. The new password comes from
     /// $COCM_NEW_PASSWORD, else a prompt that does not echo
@@ -495,6 +510,15 @@ fn new_secret(var: &str, whose: &str) -> Result<Zeroizing<String>> {
     Ok(first)
 }
 
+/// `--cocm-fte`: a number from 0 to 1, or empty to clear it (the core's `-1`).
+pub(crate) fn fte_argument(text: Option<&str>) -> Result<Option<f64>> {
+    match text.map(str::trim) {
+        None => Ok(None),
+        Some("") => Ok(Some(-1.0)),
+        Some(t) => t.parse::<f64>().map(Some).map_err(|_| Error::validation("cocm-fte", format!("a CoCM FTE is a number from 0 to 1, e.g. 0.6 (got '{t}')"))),
+    }
+}
+
 fn member_to_sign_in(as_member: &Option<String>) -> Result<String> {
     as_member
         .clone()
@@ -630,6 +654,11 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{}", open()?.add_member(&name, role)?.id);
         }
         Command::Team(TeamCommand::List { json }) => output::team(&open()?.list_members()?, json)?,
+        Command::Team(TeamCommand::Edit { member, npi, credential, cocm_fte }) => {
+            let edit = MemberEdit { npi, credential, cocm_fte: fte_argument(cocm_fte.as_deref())? };
+            let m = open()?.edit_member(&member, &edit)?;
+            output::team(std::slice::from_ref(&m), false)?;
+        }
         Command::Patient(PatientCommand::Add { mrn, name, dob, payer, pcp, care_manager, consultant }) => {
             let p = NewPatient { mrn, name, dob, payer, pcp, care_manager, consultant };
             println!("{}", open()?.add_patient(&p)?);

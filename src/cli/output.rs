@@ -81,8 +81,11 @@ pub fn team(members: &[TeamMember], as_json: bool) -> Result<()> {
     if as_json {
         return json(members);
     }
-    let rows: Vec<Vec<String>> = members.iter().map(|m| vec![m.name.clone(), m.role.to_string(), m.id.clone()]).collect();
-    table(&["NAME", "ROLE", "ID"], &rows)
+    let rows: Vec<Vec<String>> = members
+        .iter()
+        .map(|m| vec![m.name.clone(), m.role.to_string(), m.id.clone(), opt(&m.npi), opt(&m.credential), opt(&m.cocm_fte)])
+        .collect();
+    table(&["NAME", "ROLE", "ID", "NPI", "CREDENTIAL", "COCM FTE"], &rows)
 }
 
 pub fn accounts(accounts: &[Account], as_json: bool) -> Result<()> {

@@ -214,7 +214,7 @@ pub fn month(s: &str) -> Month {
 }
 
 /// SQL that takes a current registry back to schema 9 as it was written before the instrument
-/// catalogue (migrations 0010, 0011 and 0012 undone): `item9` holds the PHQ-9's item 9 answer, there
+/// catalogue (migrations 0010 to 0013 undone): `item9` holds the PHQ-9's item 9 answer, there
 /// are no primary scales, no age settings and status changes have only their number.
 pub const BACK_TO_SCHEMA_9: &str = "
     CREATE TABLE assessments_9 (
@@ -248,4 +248,6 @@ pub const BACK_TO_SCHEMA_9: &str = "
     DROP INDEX status_changes_by_id;
     ALTER TABLE episode_status_changes DROP COLUMN id;
     DROP TABLE second_factors; DROP TABLE recovery_codes; DELETE FROM settings WHERE key = 'mfa_required';
+    ALTER TABLE team_members DROP COLUMN npi; ALTER TABLE team_members DROP COLUMN credential;
+    ALTER TABLE team_members DROP COLUMN cocm_fte_hundredths;
     PRAGMA user_version = 9;";

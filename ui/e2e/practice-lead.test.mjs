@@ -82,5 +82,28 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
     assert.match(await app.text('[data-testid="threshold-pcl5.remission_below"]'), /remission below\s*33\s*· changed/);
     assert.equal(cli(db, "settings", "list").instrument_rules.pcl5.remission_below, 30);
     await app.screenshot("practice-lead-4-thresholds");
+
+    // The billing PCP's NPI: a wrong check digit is refused naming the field; the right one
+    // is kept with her credential and the care manager's CoCM FTE.
+    const npi = '[data-testid="npi-Dr. Priya Patel"]';
+    await app.clear(npi);
+    await app.type(npi, "1234567890");
+    await app.click('[data-testid="save-attributes-Dr. Priya Patel"]');
+    await app.waitFor("the NPI's refusal", async () => /npi: 1234567890 is not a valid NPI/.test(await app.text(".settings")));
+    await app.clear(npi);
+    await app.type(npi, "1234567893");
+    await app.select('[data-testid="credential-Dr. Priya Patel"]', "physician");
+    await app.click('[data-testid="save-attributes-Dr. Priya Patel"]');
+    await app.waitFor("the saved NPI", async () => /NPI, credential and CoCM FTE are saved/.test(await app.text('[data-testid="notice"]')));
+    await app.clear('[data-testid="fte-Ana Morales"]');
+    await app.type('[data-testid="fte-Ana Morales"]', "0.6");
+    await app.click('[data-testid="save-attributes-Ana Morales"]');
+    await app.waitFor("the saved FTE", async () => /Ana Morales's NPI/.test(await app.text('[data-testid="notice"]')));
+    const team = cli(db, "team", "list");
+    assert.deepEqual(
+      [team.find((m) => m.name === "Dr. Priya Patel").npi, team.find((m) => m.name === "Dr. Priya Patel").credential, team.find((m) => m.name === "Ana Morales").cocm_fte],
+      ["1234567893", "physician", 0.6],
+    );
+    await app.screenshot("practice-lead-5-team-attributes");
   });
 });

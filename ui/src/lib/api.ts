@@ -282,6 +282,9 @@ export const api = {
   },
   changeOwnPassword: (current: string, next: string) => call<null>("change_own_password", { current, new: next }),
   accounts: () => call<Account[]>("accounts"),
+  /** A lead sets a member's NPI, credential and CoCM FTE; an empty text clears one, `-1` the FTE. */
+  editMember: (member: string, npi: string, credential: string, cocmFte: number) =>
+    call<TeamMember>("edit_member", { member, npi, credential, cocmFte }),
   ownSecondFactor: () => call<OwnFactor>("own_second_factor"),
   beginSecondFactor: () => call<FactorEnrolment>("begin_second_factor"),
   /** The ten recovery codes, to be shown once. */
