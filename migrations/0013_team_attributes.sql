@@ -6,3 +6,6 @@ ALTER TABLE team_members ADD COLUMN npi TEXT;
 ALTER TABLE team_members ADD COLUMN credential TEXT
     CHECK (credential IN ('physician', 'nurse-practitioner', 'physician-assistant', 'clinical-psychologist', 'clinical-social-worker', 'other'));
 ALTER TABLE team_members ADD COLUMN cocm_fte_hundredths INTEGER CHECK (cocm_fte_hundredths BETWEEN 0 AND 100);
+-- The kind of practice bills differently (issue 20, spec §7a): a physician practice, or a
+-- federally qualified or rural health clinic.
+INSERT INTO settings (key, value) VALUES ('practice_type', 'physician-practice');

@@ -159,6 +159,7 @@ pub(crate) mod tests {
             instrument_rules: Default::default(),
             thresholds: Vec::new(),
             mfa_required: crate::accounts::second_factor::MfaPolicy::Off,
+            practice_type: crate::settings::PracticeType::PhysicianPractice,
         }
     }
 

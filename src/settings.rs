@@ -12,6 +12,15 @@ use crate::audit;
 use crate::instruments::{Instrument, Rules, thresholds};
 use crate::{Error, Registry, Result};
 
+crate::vocab::string_enum!(
+    /// The kind of practice (spec §7a): FQHCs and RHCs bill collaborative care under their own codes.
+    PracticeType {
+        PhysicianPractice => "physician-practice",
+        Fqhc => "fqhc",
+        Rhc => "rhc",
+    }
+);
+
 /// The settings the rules read, loaded once per computation.
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Settings {
@@ -81,6 +90,8 @@ pub struct Settings {
     /// When a sign-in needs a second factor: `off`, `server` (through a practice server; new
     /// registries), `always` (on a file too).
     pub mfa_required: MfaPolicy,
+    /// §7a: `physician-practice`, `fqhc` or `rhc`, for the billing programs' rules.
+    pub practice_type: PracticeType,
     /// §3a: every form's thresholds as this practice has them, by form id: the catalogue's
     /// defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
     pub instrument_rules: BTreeMap<String, Rules>,
@@ -152,6 +163,10 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
         adolescent_from_age: num("adolescent_from_age")?,
         adult_from_age: num("adult_from_age")?,
         mfa_required: pairs.get("mfa_required").and_then(|v| MfaPolicy::parse("mfa_required", v).ok()).unwrap_or(MfaPolicy::Off),
+        practice_type: pairs
+            .get("practice_type")
+            .and_then(|v| PracticeType::parse("practice_type", v).ok())
+            .unwrap_or(PracticeType::PhysicianPractice),
         thresholds: thresholds::listing(&instrument_rules),
         instrument_rules,
     })
@@ -182,6 +197,8 @@ impl Registry {
             }
         } else if key == "mfa_required" {
             MfaPolicy::parse(key, value)?.to_string()
+        } else if key == "practice_type" {
+            PracticeType::parse(key, value)?.to_string()
         } else if BOOLEAN_SETTINGS.contains(&key) {
             match value {
                 "true" | "false" => value.to_string(),
@@ -189,7 +206,7 @@ impl Registry {
             }
         } else {
             let known: Vec<&str> =
-                NUMERIC_SETTINGS.iter().map(|(k, _, _)| *k).chain(BOOLEAN_SETTINGS.iter().copied()).chain(["mfa_required"]).collect();
+                NUMERIC_SETTINGS.iter().map(|(k, _, _)| *k).chain(BOOLEAN_SETTINGS.iter().copied()).chain(["mfa_required", "practice_type"]).collect();
             return Err(Error::validation(
                 "key",
                 format!(

@@ -249,5 +249,5 @@ pub const BACK_TO_SCHEMA_9: &str = "
     ALTER TABLE episode_status_changes DROP COLUMN id;
     DROP TABLE second_factors; DROP TABLE recovery_codes; DELETE FROM settings WHERE key = 'mfa_required';
     ALTER TABLE team_members DROP COLUMN npi; ALTER TABLE team_members DROP COLUMN credential;
-    ALTER TABLE team_members DROP COLUMN cocm_fte_hundredths;
+    ALTER TABLE team_members DROP COLUMN cocm_fte_hundredths; DELETE FROM settings WHERE key = 'practice_type';
     PRAGMA user_version = 9;";
