@@ -223,7 +223,12 @@ pub static COMMANDS: &[Command] = &[
     command!("unlock_account", Write, None, |r, ctx, member: String| r.unlock_account(&member)),
     command!("team", Read, None, |r, ctx| r.list_members()),
     command!("add_member", Write, None, |r, ctx, name: String, role: String| r.add_member(&name, Role::parse("role", &role)?)),
-    command!("edit_member", Write, None, |r, ctx, member: String, npi: Option<String>, credential: Option<String>, cocm_fte: Option<f64>| {
+    command!("edit_member", Write, None, |r,
+                                          ctx,
+                                          member: String,
+                                          npi: Option<String>,
+                                          credential: Option<String>,
+                                          cocm_fte: Option<f64>| {
         r.edit_member(&member, &crate::team::MemberEdit { npi, credential, cocm_fte })
     }),
     // The caseload, a patient, and what is recorded on them.

@@ -205,8 +205,12 @@ impl Registry {
                 _ => return Err(Error::validation(key, format!("must be true or false (got '{value}')"))),
             }
         } else {
-            let known: Vec<&str> =
-                NUMERIC_SETTINGS.iter().map(|(k, _, _)| *k).chain(BOOLEAN_SETTINGS.iter().copied()).chain(["mfa_required", "practice_type"]).collect();
+            let known: Vec<&str> = NUMERIC_SETTINGS
+                .iter()
+                .map(|(k, _, _)| *k)
+                .chain(BOOLEAN_SETTINGS.iter().copied())
+                .chain(["mfa_required", "practice_type"])
+                .collect();
             return Err(Error::validation(
                 "key",
                 format!(

@@ -72,12 +72,7 @@ pub fn check_npi(field: &str, text: &str) -> Result<String> {
     // payload (the check digit's place excluded), sum the digits, and the check digit makes
     // the sum a multiple of 10.
     let payload: Vec<u32> = [8, 0, 8, 4, 0].into_iter().chain(digits[..9].iter().copied()).collect();
-    let sum: u32 = payload
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| if i % 2 == 0 { (d * 2) / 10 + (d * 2) % 10 } else { *d })
-        .sum();
+    let sum: u32 = payload.iter().rev().enumerate().map(|(i, d)| if i % 2 == 0 { (d * 2) / 10 + (d * 2) % 10 } else { *d }).sum();
     let check = (10 - sum % 10) % 10;
     if check != digits[9] {
         return Err(Error::validation(field, format!("{npi} is not a valid NPI: its check digit would be {check}")));
@@ -180,7 +175,7 @@ impl Registry {
         };
         let fte = match edit.cocm_fte {
             None => m.cocm_fte.map(|f| (f * 100.0).round() as i64),
-            Some(f) if f == -1.0 => None,
+            Some(-1.0) => None,
             Some(f) => Some(check_fte("cocm-fte", f)?),
         };
         self.write(Action::ManageTeam, |tx, actor| {

@@ -639,7 +639,7 @@ fn a_lead_sets_a_members_npi_credential_and_fte_and_bad_values_change_nothing() 
         let team = json(db, &["team", "list", "--json"]);
         team.as_array().unwrap().iter().find(|m| m["name"] == name).unwrap().clone()
     };
-    let lead = default_lead(db);
+    let lead = CLI_LEAD;
     // Nothing set yet: the attributes are absent, not made up.
     assert!(member(lead).get("npi").is_none());
     // 1234567893 is a valid NPI (its check digit worked by hand in team.rs); 0.6 FTE.
@@ -647,7 +647,12 @@ fn a_lead_sets_a_members_npi_credential_and_fte_and_bad_values_change_nothing() 
     let m = member(lead);
     assert_eq!((m["npi"].as_str(), m["credential"].as_str(), m["cocm_fte"].as_f64()), (Some("1234567893"), Some("physician"), Some(0.6)));
     // Each refusal names its field, and leaves the member as they were.
-    rejects(db, &["team", "edit", lead, "--npi", "1234567890"], "validation", "npi: 1234567890 is not a valid NPI: its check digit would be 3");
+    rejects(
+        db,
+        &["team", "edit", lead, "--npi", "1234567890"],
+        "validation",
+        "npi: 1234567890 is not a valid NPI: its check digit would be 3",
+    );
     rejects(db, &["team", "edit", lead, "--npi", "123456789"], "validation", "npi: an NPI is 10 digits");
     rejects(db, &["team", "edit", lead, "--credential", "surgeon"], "validation", "credential: must be one of physician");
     rejects(db, &["team", "edit", lead, "--cocm-fte", "1.5"], "validation", "cocm-fte: a CoCM FTE is from 0 to 1");
@@ -659,7 +664,7 @@ fn a_lead_sets_a_members_npi_credential_and_fte_and_bad_values_change_nothing() 
     assert!(table.lines().next().unwrap().trim_end().ends_with("COCM FTE"), "{table}");
     ok(db, &["team", "edit", lead, "--npi", ""]);
     assert!(member(lead).get("npi").is_none() && member(lead)["cocm_fte"] == 0.6);
-    let log = json(db, &["audit", "--json", "--limit", "10"]);
+    let log = json(db, &["audit", "--json", "--limit", "80"]);
     let edits = log.as_array().unwrap().iter().filter(|e| e["record_type"] == "team_member" && e["action"] == "update").count();
     assert_eq!(edits, 2);
 }

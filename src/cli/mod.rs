@@ -515,7 +515,10 @@ pub(crate) fn fte_argument(text: Option<&str>) -> Result<Option<f64>> {
     match text.map(str::trim) {
         None => Ok(None),
         Some("") => Ok(Some(-1.0)),
-        Some(t) => t.parse::<f64>().map(Some).map_err(|_| Error::validation("cocm-fte", format!("a CoCM FTE is a number from 0 to 1, e.g. 0.6 (got '{t}')"))),
+        Some(t) => t
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| Error::validation("cocm-fte", format!("a CoCM FTE is a number from 0 to 1, e.g. 0.6 (got '{t}')"))),
     }
 }
 

@@ -118,7 +118,8 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
         }
         Command::Team(TeamCommand::List { json }) => output::team(&typed::<Vec<TeamMember>>(client.call("team", json!({}))?)?, json),
         Command::Team(TeamCommand::Edit { member, npi, credential, cocm_fte }) => {
-            let args = json!({ "member": member, "npi": npi, "credential": credential, "cocmFte": super::fte_argument(cocm_fte.as_deref())? });
+            let args =
+                json!({ "member": member, "npi": npi, "credential": credential, "cocmFte": super::fte_argument(cocm_fte.as_deref())? });
             output::team(&[typed::<TeamMember>(client.call("edit_member", args)?)?], false)
         }
         Command::Settings(SettingsCommand::List { json }) => {
