@@ -26,8 +26,10 @@ patients = [
            FROM patients p LEFT JOIN episodes e ON e.patient_id = p.id AND e.voided_at IS NULL
              AND e.start_date = (SELECT MIN(start_date) FROM episodes x WHERE x.patient_id = p.id AND x.voided_at IS NULL)""")
 ]
+# As many item columns as the longest form in the registry (the SCARED has 41).
+ITEMS = max([9] + [len(items.split(",")) for (items,) in db.execute("SELECT items FROM assessments WHERE voided_at IS NULL AND items <> ''")])
 assessments = [
-    [mrn, date, instrument] + items.split(",") + [""] * (9 - len(items.split(",")))
+    [mrn, date, instrument] + items.split(",") + [""] * (ITEMS - len(items.split(",")))
     for mrn, date, instrument, items in db.execute(
         "SELECT p.mrn, a.date, a.instrument, a.items FROM assessments a JOIN patients p ON p.id = a.patient_id WHERE a.voided_at IS NULL")
 ]
@@ -38,13 +40,13 @@ contacts = [
 ]
 files = {
     "patients": write("patients", ["MRN", "Name", "DOB", "Payer", "PCP", "CM", "Consultant", "Enrolled", "Consent", "Targets"], patients),
-    "assessments": write("assessments", ["MRN", "Date", "Instrument"] + [f"Q{i}" for i in range(1, 10)], assessments),
+    "assessments": write("assessments", ["MRN", "Date", "Instrument"] + [f"Q{i}" for i in range(1, ITEMS + 1)], assessments),
     "contacts": write("contacts", ["MRN", "Date", "Minutes", "By", "Kind", "Mode"], contacts),
 }
 mappings = {
     "patients": {"mrn": "MRN", "name": "Name", "dob": "DOB", "payer": "Payer", "pcp": "PCP", "care_manager": "CM",
                  "consultant": "Consultant", "enrolled": "Enrolled", "consent": "Consent", "targets": "Targets"},
-    "assessments": {"mrn": "MRN", "date": "Date", "instrument": "Instrument", **{f"item{i}": f"Q{i}" for i in range(1, 10)}},
+    "assessments": {"mrn": "MRN", "date": "Date", "instrument": "Instrument", **{f"item{i}": f"Q{i}" for i in range(1, ITEMS + 1)}},
     "contacts": {"mrn": "MRN", "date": "Date", "minutes": "Minutes", "by": "By", "kind": "Kind", "mode": "Mode"},
 }
 for shape, columns in mappings.items():
