@@ -2,7 +2,7 @@
 // tauri-driver (which drives WebKitWebDriver), opens a session on the built app, and offers
 // the few calls the tests need. Screenshots go under target/e2e-screenshots/.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync, mkdtempSync } from "node:fs";
+import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { screenPng } from "./xwd-png.mjs";
 import { join, resolve } from "node:path";
@@ -20,8 +20,17 @@ export const DEMO_PASSWORD = "cocm-demo-password";
 export const DEMO_LEAD = "Morgan Grant";
 
 /** A fresh demo registry (as of today) in a temporary directory. */
+/** A temporary folder that is removed when the test process ends (CI runs on a shared disk). */
+const temporary = [];
+process.on("exit", () => temporary.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+
 export function demoRegistry() {
-  const dir = mkdtempSync(join(tmpdir(), "cocm-e2e-"));
+  const dir = tempDir("cocm-e2e-");
   const db = join(dir, "registry.cocm");
   execFileSync(CLI, ["--db", db, "demo"], { stdio: "pipe" });
   return db;
@@ -112,7 +121,7 @@ export class App {
   /** Debian's Chromium (through chromium-driver) on `url`: the same UI, served by a practice
    * server whose self-signed certificate the browser is told to accept. Downloads go to
    * `downloads` (a folder) without asking. */
-  static async browser(url, { downloads = tmpdir() } = {}) {
+  static async browser(url, { downloads = tempDir("cocm-downloads-") } = {}) {
     const port = PORT + 2000;
     // On an X display of its own, so that the app's screenshots (of the whole screen) still show the app.
     const driver = spawn("xvfb-run", ["-a", "-s", "-screen 0 1280x800x24", "chromedriver", `--port=${port}`], {
@@ -123,7 +132,7 @@ export class App {
     browser.isBrowser = true;
     driver.stderr.on("data", (d) => (browser.log += d));
     await driverReady(port, "chromedriver");
-    const profile = mkdtempSync(join(tmpdir(), "cocm-chromium-"));
+    const profile = tempDir("cocm-chromium-");
     const options = {
       binary: "/usr/bin/chromium",
       args: ["--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", `--user-data-dir=${profile}`],
@@ -226,6 +235,8 @@ export class App {
 
   /** Signs in on the sign-in screen, as a person would: member, password, Sign in. */
   async signIn(member, password = DEMO_PASSWORD) {
+    // The sign-in screen may still be on its way (after Switch user): wait for its name field.
+    await this.waitFor("the sign-in form", () => this.script("return !!document.querySelector('[data-testid=sign-in-name], [data-testid=sign-in-member]')"));
     // A practice server asks for the name typed; a local file offers its members to pick.
     if (await this.script("return !!document.querySelector('[data-testid=sign-in-name]')")) {
       await this.clear('[data-testid="sign-in-name"]');

@@ -4,10 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { App, CLI, DEMO_LEAD, DEMO_PASSWORD, cli, cliText, demoRegistry, serve } from "./driver.mjs";
+import { App, CLI, DEMO_LEAD, DEMO_PASSWORD, cli, cliText, demoRegistry, serve, tempDir } from "./driver.mjs";
 
 const SEEDS = resolve(import.meta.dirname, "../../seeds/import");
 
@@ -39,7 +38,7 @@ test("practice server: the consultant's review in Chromium leaves the app's queu
   const reviewed = expected[at];
   assert.ok(at >= 1, "the demo queues safety patients first");
   const server = await serve(db);
-  const pins = join(mkdtempSync(join(tmpdir(), "cocm-pins-")), "servers.json");
+  const pins = join(tempDir("cocm-pins-"), "servers.json");
   let app, browser;
   try {
     app = await App.start({ db: "", as: null, env: { COCM_PINS: pins } });
@@ -120,7 +119,7 @@ test("practice server: the consultant's review in Chromium leaves the app's queu
 test("practice server: the practice lead imports files and downloads the FHIR export in Chromium", async () => {
   const db = demoRegistry();
   const server = await serve(db);
-  const downloads = mkdtempSync(join(tmpdir(), "cocm-downloads-"));
+  const downloads = tempDir("cocm-downloads-");
   let browser;
   try {
     browser = await App.browser(server.url, { downloads });
@@ -169,7 +168,7 @@ test("practice server: the practice lead imports files and downloads the FHIR ex
 test("practice server: after a restart the browser and the app ask for the password and go on where they were", async () => {
   const db = demoRegistry();
   let server = await serve(db);
-  const pins = join(mkdtempSync(join(tmpdir(), "cocm-pins-")), "servers.json");
+  const pins = join(tempDir("cocm-pins-"), "servers.json");
   const recommendation = "Add bupropion XL 150 mg";
   const inputValue = (client, css) => client.script("return document.querySelector(arguments[0]).value", css);
   let app, browser;
