@@ -306,22 +306,25 @@ async fn run(
     if method != Method::GET {
         check_csrf(&live, &headers)?;
     }
-    let command = commands::find(&name).ok_or_else(|| Error::NotFound(format!("there is no command {name:?}")))?;
-    let limit = match command.files {
-        commands::Files::Local => {
-            return Err(Error::PermissionDenied(format!(
-                "{name} reads or writes files on the machine that runs the registry: use the desktop app or the cocm CLI there"
-            ))
-            .into());
-        }
-        commands::Files::Upload => UPLOAD_LIMIT,
-        commands::Files::None => ARGUMENTS_LIMIT,
+    let command = commands::find(&name);
+    let limit = match command.map(|c| c.files) {
+        Some(commands::Files::Upload) => UPLOAD_LIMIT,
+        _ => ARGUMENTS_LIMIT,
     };
-    // Read only now, from a signed-in session, so no one else can make the server hold a file.
+    // Read only now, from a signed-in session, so no one else can make the server hold a file;
+    // and read before any refusal, so the connection stays usable for the client's next request
+    // (a body left unread made the next request on a kept-alive connection fail).
     let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
         let hint = if limit == UPLOAD_LIMIT { "; import a larger file with cocm on the server's machine" } else { "" };
         Error::validation("file", format!("the request is larger than this server accepts ({} MB){hint}", limit / (1 << 20)))
     })?;
+    let command = command.ok_or_else(|| Error::NotFound(format!("there is no command {name:?}")))?;
+    if command.files == commands::Files::Local {
+        return Err(Error::PermissionDenied(format!(
+            "{name} reads or writes files on the machine that runs the registry: use the desktop app or the cocm CLI there"
+        ))
+        .into());
+    }
     let args: serde_json::Value = if body.is_empty() {
         serde_json::Value::Null
     } else {
