@@ -68,9 +68,6 @@ pub struct CreatedRegistry {
     pub recovery_key: String,
 }
 
-/// An open registry: the handle the CLI and the desktop app call. There is no way to hold one
-/// without having signed in (or used the recovery key): the file is encrypted, and the key
-/// comes from the signed-in member's key slot. Dropping it drops (and zeroes) the key.
 /// What a member types to sign in, besides their name.
 #[derive(Clone, Copy)]
 pub struct SignInSecrets<'a> {
@@ -81,6 +78,9 @@ pub struct SignInSecrets<'a> {
     pub code: Option<&'a str>,
 }
 
+/// An open registry: the handle the CLI and the desktop app call. There is no way to hold one
+/// without having signed in (or used the recovery key): the file is encrypted, and the key
+/// comes from the signed-in member's key slot. Dropping it drops (and zeroes) the key.
 pub struct Registry {
     pub(crate) conn: Connection,
     path: PathBuf,

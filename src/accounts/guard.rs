@@ -32,6 +32,7 @@ pub const ACCOUNT_FAILURES: usize = 20;
 const ACCOUNT_WINDOW: Duration = Duration::from_secs(60 * 60);
 const ADDRESS_FIRST_WAIT: Duration = Duration::from_secs(30);
 const ADDRESS_LONGEST_WAIT: Duration = Duration::from_secs(60 * 60);
+const ACCOUNT_FIRST_WAIT: Duration = Duration::from_secs(2);
 const ACCOUNT_LONGEST_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
@@ -79,6 +80,11 @@ fn prune(failures: &mut VecDeque<Instant>, now: Instant, window: Duration) {
     }
 }
 
+/// `first`, doubled once for each failure `beyond` the limit (at most `longest`).
+fn doubling(first: Duration, beyond: usize, longest: Duration) -> Duration {
+    (first * 2u32.pow(beyond.min(16) as u32)).min(longest)
+}
+
 fn throttled(wait: Duration, why: &str) -> Error {
     let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
     Error::Throttled { message: format!("{why}; try again in {secs} second{}", if secs == 1 { "" } else { "s" }), retry_after_secs: secs }
@@ -103,8 +109,7 @@ impl SignInGuard {
         if let Some(failures) = state.names.get_mut(&key) {
             prune(failures, now, ACCOUNT_WINDOW);
             if failures.len() >= ACCOUNT_FAILURES {
-                let beyond = (failures.len() - ACCOUNT_FAILURES).min(5) as u32;
-                let wait = (Duration::from_secs(2) * 2u32.pow(beyond)).min(ACCOUNT_LONGEST_WAIT);
+                let wait = doubling(ACCOUNT_FIRST_WAIT, failures.len() - ACCOUNT_FAILURES, ACCOUNT_LONGEST_WAIT);
                 let last = *failures.back().expect("not empty");
                 if now < last + wait {
                     return Err(throttled(last + wait - now, "many failed sign-ins for this name; sign-in is slowed"));
@@ -122,8 +127,8 @@ impl SignInGuard {
         prune(&mut a.failures, now, ADDRESS_WINDOW);
         a.failures.push_back(now);
         if a.failures.len() >= ADDRESS_FAILURES {
-            let beyond = (a.failures.len() - ADDRESS_FAILURES).min(7) as u32;
-            a.waits_until = Some(now + (ADDRESS_FIRST_WAIT * 2u32.pow(beyond)).min(ADDRESS_LONGEST_WAIT));
+            let beyond = a.failures.len() - ADDRESS_FAILURES;
+            a.waits_until = Some(now + doubling(ADDRESS_FIRST_WAIT, beyond, ADDRESS_LONGEST_WAIT));
             outcome.address_throttled = beyond == 0;
         }
         let key = name_key(name);

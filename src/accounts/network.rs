@@ -93,21 +93,13 @@ impl Registry {
         crate::store::check_is_registry_file(path)?;
         let client = address.to_string();
         let (opened, policy) = unlock(path, member, password, new_password.is_some(), &client)?;
-        match opened {
-            Ok((data_key, member_id)) => {
-                // A wrong second-factor code counts as a failure too, so codes cannot be guessed.
-                match Registry::open_signed_in(path, data_key, &member_id, secrets, Some(&client), true) {
-                    Ok(registry) => {
-                        guard.succeeded(address, member);
-                        Ok(registry)
-                    }
-                    Err(e @ Error::Auth(_)) => {
-                        let failure = guard.failed(address, member, policy, started);
-                        note_failure(path, member, &client, &failure)?;
-                        Err(e)
-                    }
-                    Err(e) => Err(e),
-                }
+        // A wrong second-factor code counts as a failure too, so codes cannot be guessed.
+        let signed_in =
+            opened.and_then(|(data_key, member_id)| Registry::open_signed_in(path, data_key, &member_id, secrets, Some(&client), true));
+        match signed_in {
+            Ok(registry) => {
+                guard.succeeded(address, member);
+                Ok(registry)
             }
             Err(e @ Error::Auth(_)) => {
                 let failure = guard.failed(address, member, policy, started);

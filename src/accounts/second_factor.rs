@@ -86,6 +86,11 @@ fn hash_code(code: &str) -> String {
     Sha256::digest(normal.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Base32 text in groups of four, for reading and typing (`ABCD EFGH …`).
+fn in_fours(text: &str, separator: &str) -> String {
+    text.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(separator)
+}
+
 /// Ten random recovery codes, 16 base32 characters (80 bits) each, as `ABCD-EFGH-IJKL-MNOP`.
 fn new_recovery_codes() -> Vec<Zeroizing<String>> {
     use chacha20poly1305::aead::{OsRng, rand_core::RngCore};
@@ -94,7 +99,7 @@ fn new_recovery_codes() -> Vec<Zeroizing<String>> {
             let mut bytes = Zeroizing::new([0u8; 10]);
             OsRng.fill_bytes(bytes.as_mut());
             let text = totp_rs::Secret::from(bytes.as_ref()).to_base32();
-            Zeroizing::new(text.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-"))
+            Zeroizing::new(in_fours(&text, "-"))
         })
         .collect()
 }
@@ -200,7 +205,7 @@ impl Registry {
         let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| Error::Storage(format!("the QR code: {e}")))?;
         let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build();
         let base32 = Zeroizing::new(totp_rs::Secret::from(secret.as_slice()).to_base32());
-        let grouped = base32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+        let grouped = in_fours(&base32, " ");
         self.factor.pending = Some(secret);
         Ok(FactorEnrolment { secret: grouped, otpauth_uri: uri, qr_svg })
     }
