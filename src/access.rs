@@ -35,6 +35,7 @@ string_enum!(
         ReadAuditLog => "read-audit-log",
         CorrectPrimaryScale => "correct-primary-scale",
         ManageOwnSecondFactor => "manage-own-second-factor",
+        ChangeBillingProgram => "change-billing-program",
     }
 );
 
@@ -62,6 +63,7 @@ impl Action {
             Action::ReadAuditLog => "reading the audit log",
             Action::CorrectPrimaryScale => "correcting an episode's primary scale",
             Action::ManageOwnSecondFactor => "setting up one's own second factor",
+            Action::ChangeBillingProgram => "changing a patient's billing program or APCM months",
         }
     }
 }

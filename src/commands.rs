@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::assessments::NewAssessment;
-use crate::billing::BillingRules;
+use crate::billing::{BillingRules, Program, RuleSetKey};
 use crate::contacts::NewContact;
 use crate::dates::{self, Date, Month};
 use crate::episodes::Enrolment;
@@ -22,6 +22,7 @@ use crate::patients::{NewPatient, PatientChanges};
 use crate::reports::Measure;
 use crate::reviews::{NewCaseReview, NewReviewRequest};
 use crate::treatment::NewTreatmentChange;
+use crate::vocab::Payer;
 use crate::vocab::{DischargeReason, EpisodeStatus, Role};
 use crate::voids::RecordKind;
 use crate::{Error, Registry, Result};
@@ -150,6 +151,9 @@ impl Command {
             | "correct_primary_scale"
             | "record_consent"
             | "update_patient"
+            | "change_program"
+            | "record_apcm"
+            | "end_apcm"
             | "enroll" => "/mrn",
             "enroll_new_patient" | "add_patient" => "/patient/mrn",
             _ => return None,
@@ -296,9 +300,38 @@ pub static COMMANDS: &[Command] = &[
     }),
     command!("billing_rule_sets", Read, None, |r, ctx| r.billing_rule_sets()),
     // `expected`: the rules the form showed for that year; different ones are a `conflict`.
-    command!("set_billing_rules", Write, None, |r, ctx, year: i32, rules: BillingRules, expected: Option<BillingRules>| {
-        r.set_billing_rules_if(year, &rules, expected.as_ref()).and_then(|_| r.billing_rule_sets())
+    // A rule set is keyed by year, program [cocm], payer [the default] and plan (spec §7a).
+    command!("set_billing_rules", Write, None, |r,
+                                                ctx,
+                                                year: i32,
+                                                program: Option<String>,
+                                                payer: Option<String>,
+                                                plan: Option<String>,
+                                                rules: BillingRules,
+                                                expected: Option<BillingRules>| {
+        let key = RuleSetKey {
+            program: program
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .map(|p| Program::parse("program", p))
+                .transpose()?
+                .unwrap_or(Program::Cocm),
+            payer: payer.as_deref().filter(|p| !p.is_empty()).map(|p| Payer::parse("payer", p)).transpose()?,
+            plan,
+            effective_year: year,
+        };
+        r.set_rule_set_if(&key, &rules, expected.as_ref()).and_then(|_| r.billing_rule_sets())
     }),
+    command!("apply_rules_preset", Write, None, |r, ctx, name: String| r.apply_rules_preset(&name)),
+    // A patient's billing program (§7a): the episode's from a month on, and APCM periods.
+    command!("billing_programs", Read, None, |r, ctx, mrn: String| r.billing_programs(&mrn)),
+    command!("change_program", Write, None, |r, ctx, mrn: String, to: String, from: String| {
+        r.change_program(&mrn, Program::parse("to", &to)?, Month::parse("from", &from)?)
+    }),
+    command!("record_apcm", Write, None, |r, ctx, mrn: String, from: String, to: Option<String>| {
+        r.record_apcm(&mrn, &from, to.as_deref().filter(|t| !t.is_empty()))
+    }),
+    command!("end_apcm", Write, None, |r, ctx, mrn: String, end: String| r.end_apcm(&mrn, &end)),
     // Billing and reports.
     command!("billing", CachedRead, None, |r, ctx, month: String| r.billing_view(Month::parse("month", &month)?)),
     // The month's billing CSV as text (audited as an export), for a browser to download.

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::access::Action;
 use crate::audit;
+use crate::billing::Program;
 use crate::dates::{self, Date};
 use crate::instruments::{self, AgeGroups};
 use crate::measures::{self, PrimaryScale};
@@ -33,6 +34,9 @@ pub struct Episode {
     pub consents: Vec<Consent>,
     /// The enrolment itself was entered in error: the episode counts in no rule.
     pub entered_in_error: Option<EnteredInError>,
+    /// What the episode was enrolled to be billed as (§7a); `cocm program` changes it from a
+    /// month on (`billing::programs`).
+    pub program: Program,
 }
 
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
@@ -52,8 +56,7 @@ pub struct Consent {
     pub entered_in_error: Option<EnteredInError>,
 }
 
-const EPISODE_COLUMNS: &str =
-    "id, start_date, consent_date, targets, status, discharge_date, discharge_reason, voided_at, voided_by, void_reason, primary_scales";
+const EPISODE_COLUMNS: &str = "id, start_date, consent_date, targets, status, discharge_date, discharge_reason, voided_at, voided_by, void_reason, primary_scales, program";
 
 /// The scale a target falls back to where none is stored: the adult default (an episode
 /// written before the catalogue had PHQ-9 for depression and GAD-7 for anxiety; migration
@@ -82,6 +85,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Episode> {
         status_history: Vec::new(),
         consents: Vec::new(),
         entered_in_error: voids::from_columns(r.get(7)?, r.get(8)?, r.get(9)?),
+        program: Program::parse("program", &r.get::<_, String>(11)?).unwrap_or(Program::Cocm),
     })
 }
 
@@ -192,6 +196,9 @@ pub struct Enrolment {
     /// Comma-separated scales for the targets (`pcl5`, `phq-a,scared`); a target left out
     /// takes its default for the patient's age on the start date (spec §3a).
     pub primary_scale: Option<String>,
+    /// `cocm` (when left out) or `general-bhi` (spec §7a).
+    #[serde(default)]
+    pub program: Option<String>,
 }
 
 /// Each target's primary scale: the one named for it, else its default for the patient's age
@@ -247,10 +254,11 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
     if let Some(last) = last_discharge.filter(|d| *d > start.to_string()) {
         return Err(Error::validation("date", format!("{start} is before the previous episode's discharge on {last}")));
     }
+    let program = e.program.as_deref().map(|p| crate::billing::parse_episode_program("program", p)).transpose()?.unwrap_or(Program::Cocm);
     let id = new_id();
     conn.prepare_cached(
-        "INSERT INTO episodes (id, patient_id, start_date, consent_date, targets, primary_scales, status, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7)",
+        "INSERT INTO episodes (id, patient_id, start_date, consent_date, targets, primary_scales, status, created_at, program)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8)",
     )?
     .execute((
         &id,
@@ -260,6 +268,7 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         targets_to_string(&targets),
         measures::primary_scales_text(&scales),
         audit::now(),
+        program.as_str(),
     ))?;
     conn.prepare_cached("INSERT INTO episode_status_changes (id, episode_id, date, status) VALUES (?1, ?2, ?3, 'active')")?.execute((
         new_id(),
@@ -274,7 +283,7 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         "episode",
         Some(&id),
         serde_json::json!({ "mrn": patient.mrn, "start": start, "consent": consent, "consent_id": consent_id, "targets": targets,
-                            "primary_scales": measures::primary_scales_text(&scales) }),
+                            "primary_scales": measures::primary_scales_text(&scales), "program": program.as_str() }),
     )?;
     Ok(id)
 }

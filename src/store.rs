@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0011_status_change_ids", include_str!("../migrations/0011_status_change_ids.sql")),
     ("0012_second_factor", include_str!("../migrations/0012_second_factor.sql")),
     ("0013_team_attributes", include_str!("../migrations/0013_team_attributes.sql")),
+    ("0014_billing_programs", include_str!("../migrations/0014_billing_programs.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

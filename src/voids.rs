@@ -20,6 +20,7 @@ string_enum!(
         Enrolment => "enrolment",
         Consent => "consent",
         StatusChange => "status-change",
+        ApcmPeriod => "apcm-period",
     }
 );
 
@@ -49,6 +50,7 @@ pub(crate) fn mark(conn: &rusqlite::Connection, actor: &audit::Actor, kind: Reco
         RecordKind::Review => "case_reviews",
         RecordKind::Flag => "review_requests",
         RecordKind::TreatmentChange => "treatment_changes",
+        RecordKind::ApcmPeriod => "apcm_periods",
     };
     set_voided(conn, actor, table, "id", kind.as_str(), id, reason)?;
     audit::record(conn, actor, "entered-in-error", kind.as_str(), Some(id), serde_json::json!({ "reason": reason }))
@@ -70,6 +72,7 @@ fn check_author(conn: &rusqlite::Connection, actor: &audit::Actor, kind: RecordK
         RecordKind::Enrolment => ("episodes", "id", "episode", &["enroll"], None),
         RecordKind::Consent => ("episode_consents", "id", "episode", &["enroll", "consent"], Some("consent_id")),
         RecordKind::StatusChange => ("episode_status_changes", "id", "episode", &["status"], Some("change")),
+        RecordKind::ApcmPeriod => ("apcm_periods", "id", "apcm_period", &["create"], None),
     };
     let exists: bool =
         conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE CAST({key} AS TEXT) = ?1)"), [id], |r| r.get(0))?;

@@ -249,16 +249,21 @@ fn settings_and_rules_can_be_changed_by_the_practice_lead() {
     let bad = cocm(db, &["settings", "set", "contact_due_days_active", "0"]);
     assert!(!bad.ok && bad.stderr.contains("contact_due_days_active: must be a whole number from 1"), "{}", bad.stderr);
 
-    let rules = json(db, &["rules", "list"]);
-    assert_eq!(rules.as_array().unwrap().len(), 2);
+    let rules = json(db, &["rules", "list", "--json"]);
+    // Migration 0014's defaults: CoCM 2025 and 2026, general BHI 2025 and 2026, APCM 2026.
+    let keys: Vec<String> =
+        rules.as_array().unwrap().iter().map(|s| format!("{}/{}", s["program"].as_str().unwrap(), s["effective_year"])).collect();
+    assert_eq!(keys, ["cocm/2025", "cocm/2026", "general-bhi/2025", "general-bhi/2026", "apcm-bhi/2026"]);
     let mut r2027 = rules[1]["rules"].clone();
     r2027["fees"]["99492"] = serde_json::json!(170.0);
     let file = t.dir.path().join("2027.json");
     std::fs::write(&file, r2027.to_string()).unwrap();
     ok(db, &["--as", "Lee Lead", "rules", "set", "--year", "2027", "--file", file.to_str().unwrap()]);
-    let rules = json(db, &["rules", "list"]);
-    assert_eq!(rules[2]["effective_year"], 2027);
+    let rules = json(db, &["rules", "list", "--json"]);
+    assert_eq!((&rules[2]["program"], &rules[2]["effective_year"]), (&serde_json::json!("cocm"), &serde_json::json!(2027)));
     assert_eq!(rules[2]["rules"]["fees"]["99492"], 170.0);
+    let table = ok(db, &["rules", "list"]);
+    assert!(table.contains("G2214 16+ · 99492 36+ · 99494 86+ each 30"), "{table}");
 }
 
 /// Runs a command that must fail with `code` and a message containing `says`, and proves the

@@ -78,7 +78,7 @@ fn a_year_without_a_rule_set_still_reports_charts_and_shows_its_minutes() {
     let chart = r.patient_chart("P2", d("2024-05-20")).unwrap();
     let month = chart.billing_this_month.expect("May's minutes");
     assert_eq!((month.minutes, month.codes.len(), month.codes_text.as_str()), (40, 0, ""));
-    assert_eq!(month.warnings[0], "no billing rule set for 2024: add one in Team & settings");
+    assert_eq!(month.warnings[0], "no cocm billing rule set for 2024: add one in Team & settings");
     assert_eq!(month.minutes_to_next_tier, None, "no rules, no tiers");
 
     // Through the CLI too.
@@ -208,11 +208,11 @@ fn two_episodes_in_a_month_bill_on_their_own_rows() {
 fn a_99494_cap_of_zero_is_refused_and_changes_nothing() {
     let (t, mut r) = setup();
     let mut rules = r.billing_rules(2026).unwrap().rules;
-    rules.addon_max_units = Some(0);
+    rules.initial.addon.as_mut().unwrap().max_units = Some(0);
     let before = dump(&t.path);
     let e = r.set_billing_rules(2026, &rules).unwrap_err();
     assert_eq!(e.code(), "validation");
-    assert_eq!(e.to_string(), "addon_max_units: a cap on 99494 units must be at least 1; leave it empty for no cap");
+    assert_eq!(e.to_string(), "rules.initial: a cap on 99494 units must be at least 1; leave it empty for no cap");
     assert_eq!(dump(&t.path), before);
 }
 
@@ -505,7 +505,7 @@ fn a_2025_month_bills_by_the_2025_rule_set() {
     rules_2026.fees.insert("99492".into(), 999.0);
     rules_2026.fees.insert("99493".into(), 999.0);
     r.set_billing_rules(2026, &rules_2026).unwrap();
-    assert_eq!(r.billing_rules(2025).unwrap().effective_year, 2025);
+    assert_eq!(r.billing_rules(2025).unwrap().key.effective_year, 2025);
     let nov = r.patient_billing("P1", month("2025-11")).unwrap().unwrap();
     assert_eq!((nov.codes_text.as_str(), nov.estimated_revenue), ("99492 + 99494", 221.0));
     let dec = r.patient_billing("P1", month("2025-12")).unwrap().unwrap();

@@ -274,16 +274,34 @@ fn a_registry_written_by_schema_9_keeps_every_score_and_flag() {
         .unwrap();
     let open = || cocm::Registry::sign_in(&t.path, DEMO_LEAD, DEMO_PASSWORD, None).unwrap();
     let before = scores_and_flags(&open(), as_of);
+    let billed = |r: &cocm::Registry| -> Vec<(String, String, String)> {
+        let month = cocm::dates::Month::of(as_of).plus(-1);
+        r.billing(month).unwrap().into_iter().map(|b| (b.mrn, b.month_kind.to_string(), b.codes_text)).collect()
+    };
+    let billing_before = billed(&open());
+    assert!(billing_before.iter().any(|b| !b.2.is_empty()), "the demo's last month bills codes");
     let safety_before: i64 = raw().query_row("SELECT count(*) FROM assessments WHERE safety = 1", [], |r| r.get(0)).unwrap();
     assert!(safety_before > 0, "the demo has positive item 9s to carry over");
 
     raw().execute_batch(&format!("PRAGMA query_only = OFF; {}", common::BACK_TO_SCHEMA_9)).unwrap();
     let item9: i64 = raw().query_row("SELECT count(*) FROM assessments WHERE item9 >= 1", [], |r| r.get(0)).unwrap();
     assert_eq!(item9, safety_before, "schema 9 as it stood: item 9's answers");
+    // A practice's own old-shape rule set (a later year's, with its fee and cap) carries over.
+    raw()
+        .execute_batch(
+            "PRAGMA query_only = OFF; INSERT INTO billing_rule_sets SELECT 2030,
+             json_set(rules, '$.fees.99492', 170.0, '$.addon_max_units', 3) FROM billing_rule_sets WHERE effective_year = 2026",
+        )
+        .unwrap();
 
     // Signing in migrates it; every score and flag is what it was.
     let after = scores_and_flags(&open(), as_of);
     assert_eq!(after, before);
+    // The rule sets in their new shape bill every patient-month as the old ones did (migration 0014).
+    assert_eq!(billed(&open()), billing_before);
+    let later = open().billing_rules(2030).unwrap().rules;
+    assert_eq!((later.fees["99492"], later.subsequent.addon.as_ref().unwrap().max_units), (170.0, Some(3)));
+    assert_eq!(open().billing_rules(2025).unwrap().rules.initial.tiers[1].code, "99492");
     let safety_after: i64 = raw().query_row("SELECT count(*) FROM assessments WHERE safety = 1", [], |r| r.get(0)).unwrap();
     assert_eq!(safety_after, safety_before);
     let scales: Vec<String> = raw()

@@ -51,7 +51,7 @@ fn upgrades_a_file_written_at_schema_version_1() {
     assert_eq!(names, ["Old CM", "LEAD"], "the old team, and the lead the conversion added");
     assert_eq!(r.settings().unwrap().contact_due_days_active, 14, "0002 brought the default settings");
     assert_eq!(r.settings().unwrap().target_improvement_rate_pct, 60, "0003 brought the report targets");
-    assert_eq!(r.billing_rules(2026).unwrap().effective_year, 2026);
+    assert_eq!(r.billing_rules(2026).unwrap().key.effective_year, 2026);
     drop(r);
     // Opening an up-to-date file changes nothing.
     let before = dump(&t.path);
@@ -251,7 +251,7 @@ fn a_rule_set_is_chosen_by_year_and_a_missing_year_is_a_clear_error() {
     let mut rules = r.billing_rules(2026).unwrap().rules;
     rules.fees.insert("G2214".into(), 70.0);
     r.set_billing_rules(2027, &rules).unwrap();
-    assert_eq!(r.billing_rules(2028).unwrap().effective_year, 2027);
+    assert_eq!(r.billing_rules(2028).unwrap().key.effective_year, 2027);
     assert_eq!(r.billing_rules(2026).unwrap().rules.fees["G2214"], 61.0);
     assert_eq!(r.billing(month("2024-05")).unwrap(), vec![], "nothing to bill needs no rules");
     add_patient(&mut r, "P2");
@@ -260,11 +260,15 @@ fn a_rule_set_is_chosen_by_year_and_a_missing_year_is_a_clear_error() {
     // A month with contacts and no rule set shows its minutes, no codes, and says why.
     let may = r.billing(month("2024-05")).unwrap();
     assert_eq!((may[0].minutes, may[0].month_kind.as_str(), may[0].codes.len()), (20, "initial", 0));
-    assert!(may[0].warnings.contains(&"no billing rule set for 2024: add one in Team & settings".to_string()), "{:?}", may[0].warnings);
+    assert!(
+        may[0].warnings.contains(&"no cocm billing rule set for 2024: add one in Team & settings".to_string()),
+        "{:?}",
+        may[0].warnings
+    );
     let err = r.billing_rules(2024).unwrap_err();
     assert_eq!(err.code(), "not_found");
     assert!(err.to_string().contains("no billing rule set takes effect in or before 2024"));
-    rules.subsequent_base_min_minutes = 10;
+    rules.subsequent.tiers[1].from_minutes = 10;
     assert_eq!(r.set_billing_rules(2028, &rules).unwrap_err().code(), "validation");
 }
 

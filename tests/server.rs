@@ -851,10 +851,12 @@ fn cocm_with_server_runs_every_other_command_as_on_the_file() {
 
     // Rules and the team: a rule set from a file here, a new member, their first password.
     let rules_file = practice.t.dir.path().join("rules-2031.json");
-    let rules: Value = serde_json::from_str(&ok(&["rules", "list"])).unwrap();
+    let rules: Value = serde_json::from_str(&ok(&["rules", "list", "--json"])).unwrap();
     std::fs::write(&rules_file, rules[0]["rules"].to_string()).unwrap();
     ok(&["rules", "set", "--year", "2031", "--file", &rules_file.display().to_string()]);
     assert!(ok(&["rules", "list"]).contains("2031"));
+    assert_eq!(ok(&["rules", "preset", "nc-medicaid"]), "cocm/medicaid/2026");
+    assert!(ok(&["rules", "list"]).contains("99494 76+ each 30 (at most 4)"));
     let member = ok(&["team", "add", "--name", "Nia New", "--role", "care-manager"]);
     assert_eq!(member.len(), 36);
     let mut set = std::process::Command::new(env!("CARGO_BIN_EXE_cocm"));

@@ -4,9 +4,14 @@
 //! `month` loads a month from the registry, set-based, and applies them.
 
 mod month;
+mod programs;
+mod rules;
 
-use rusqlite::{Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
+pub use programs::{ApcmPeriod, BillingPrograms, ProgramFrom, parse_episode_program};
+pub use rules::{AddOn, BillingRules, CredentialCode, MonthTable, PRESETS, Program, RuleBook, RuleSet, RuleSetKey, Tier, preset};
+
+use rusqlite::Connection;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::access::Action;
@@ -20,53 +25,6 @@ pub const G2214: &str = "G2214";
 pub const CPT_99492: &str = "99492";
 pub const CPT_99493: &str = "99493";
 pub const CPT_99494: &str = "99494";
-
-/// One year's billing thresholds and fees, stored as data (`billing_rule_sets`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ts_rs::TS)]
-pub struct BillingRules {
-    /// The G2214 minimum. [16]
-    pub g2214_min_minutes: u32,
-    /// Initial month: 99492 from this many minutes. [36]
-    pub initial_base_min_minutes: u32,
-    /// Initial month: the first 99494 unit from this many minutes. [86]
-    pub initial_addon_from_minutes: u32,
-    /// Subsequent month: 99493 from this many minutes. [31]
-    pub subsequent_base_min_minutes: u32,
-    /// Subsequent month: the first 99494 unit from this many minutes. [76]
-    pub subsequent_addon_from_minutes: u32,
-    /// Each further 99494 unit needs this many more minutes. [30]
-    pub addon_block_minutes: u32,
-    /// An optional cap on 99494 units. [none]
-    pub addon_max_units: Option<u32>,
-    /// Estimated fee per code, in dollars (labelled estimates, editable).
-    pub fees: BTreeMap<String, f64>,
-}
-
-impl BillingRules {
-    fn check(&self) -> Result<()> {
-        let ok = self.g2214_min_minutes >= 1
-            && self.g2214_min_minutes < self.initial_base_min_minutes
-            && self.initial_base_min_minutes < self.initial_addon_from_minutes
-            && self.g2214_min_minutes < self.subsequent_base_min_minutes
-            && self.subsequent_base_min_minutes < self.subsequent_addon_from_minutes
-            && self.addon_block_minutes >= 1;
-        if !ok {
-            return Err(Error::validation(
-                "rules",
-                "thresholds must rise: G2214 minimum < 99492 minimum < first 99494, and G2214 minimum < 99493 minimum < first 99494; the add-on block is at least 1 minute",
-            ));
-        }
-        // §7: a cap on 99494 units is at least 1, or absent; a cap of 0 would bill
-        // "99492 + 99494×0".
-        if self.addon_max_units == Some(0) {
-            return Err(Error::validation("addon_max_units", "a cap on 99494 units must be at least 1; leave it empty for no cap"));
-        }
-        if let Some((code, fee)) = self.fees.iter().find(|(_, f)| !f.is_finite() || **f < 0.0) {
-            return Err(Error::validation("rules", format!("the fee for {code} must be 0 or more (got {fee})")));
-        }
-        Ok(())
-    }
-}
 
 string_enum!(
     /// Spec §7. `none` is a month with no countable minutes: it has no kind and never starts
@@ -95,63 +53,6 @@ string_enum!(
 pub struct CodeUnits {
     pub code: String,
     pub units: u32,
-}
-
-/// The codes a month reaches (spec §7 table). G2214 never goes with the CoCM codes.
-pub fn codes(rules: &BillingRules, kind: MonthKind, minutes: u32) -> Vec<CodeUnits> {
-    let Some((base_code, base_min, addon_from)) = tiers(rules, kind) else { return vec![] };
-    let code = |c: &str, units: u32| CodeUnits { code: c.to_string(), units };
-    if minutes < rules.g2214_min_minutes {
-        vec![]
-    } else if minutes < base_min {
-        vec![code(G2214, 1)]
-    } else if minutes < addon_from {
-        vec![code(base_code, 1)]
-    } else {
-        vec![code(base_code, 1), code(CPT_99494, addon_units(rules, addon_from, minutes))]
-    }
-}
-
-/// The month's base code, its minimum, and the first 99494 minute; none for a `none` month.
-fn tiers(rules: &BillingRules, kind: MonthKind) -> Option<(&'static str, u32, u32)> {
-    match kind {
-        MonthKind::Initial => Some((CPT_99492, rules.initial_base_min_minutes, rules.initial_addon_from_minutes)),
-        MonthKind::Subsequent => Some((CPT_99493, rules.subsequent_base_min_minutes, rules.subsequent_addon_from_minutes)),
-        MonthKind::None => None,
-    }
-}
-
-/// floor((m − first add-on) / block) + 1, within the optional cap.
-fn addon_units(rules: &BillingRules, addon_from: u32, minutes: u32) -> u32 {
-    let units = (minutes - addon_from) / rules.addon_block_minutes + 1;
-    rules.addon_max_units.map_or(units, |cap| units.min(cap))
-}
-
-/// How many more minutes this month reach the next code or unit; none once the 99494 cap is met.
-/// `kind` is what the month's countable minutes count as (for a month with none yet, what its
-/// first countable minute would make it).
-pub fn minutes_to_next_tier(rules: &BillingRules, kind: MonthKind, minutes: u32) -> Option<u32> {
-    let (_, base_min, addon_from) = tiers(rules, kind)?;
-    let next = if minutes < rules.g2214_min_minutes {
-        rules.g2214_min_minutes
-    } else if minutes < base_min {
-        base_min
-    } else if minutes < addon_from {
-        addon_from
-    } else {
-        let units = addon_units(rules, addon_from, minutes);
-        if rules.addon_max_units.is_some_and(|cap| units >= cap) {
-            return None;
-        }
-        addon_from + units * rules.addon_block_minutes
-    };
-    Some(next - minutes)
-}
-
-/// Estimated revenue of the codes, in dollars (rounded to cents).
-pub fn revenue(rules: &BillingRules, codes: &[CodeUnits]) -> f64 {
-    let cents: i64 = codes.iter().map(|c| (rules.fees.get(&c.code).copied().unwrap_or(0.0) * 100.0).round() as i64 * c.units as i64).sum();
-    cents as f64 / 100.0
 }
 
 /// What a month's countable minutes count as: initial when there is no countable month before
@@ -232,6 +133,10 @@ pub struct BillingRow {
     pub payer: Payer,
     /// The treating practitioner, who bills.
     pub pcp: Option<String>,
+    /// What the month is billed as (§7a): the episode's program, or `apcm-bhi` in an APCM month.
+    pub program: Program,
+    /// The rule set its codes come from (`cocm/medicaid/2026`); none when no rule set applies.
+    pub rule_set: Option<String>,
     #[ts(type = "string")]
     pub month: Month,
     /// The episode this row bills: a patient discharged and enrolled again in one month has a
@@ -311,6 +216,8 @@ pub fn to_csv(rows: &[BillingRow]) -> Result<String> {
         "minutes_to_next_tier",
         "estimated_revenue",
         "warnings",
+        "program",
+        "rule_set",
     ])
     .map_err(err)?;
     for r in rows {
@@ -333,6 +240,8 @@ pub fn to_csv(rows: &[BillingRow]) -> Result<String> {
             r.minutes_to_next_tier.map(|m| m.to_string()).unwrap_or_default(),
             format!("{:.2}", r.estimated_revenue),
             r.warnings.join("; "),
+            r.program.to_string(),
+            r.rule_set.clone().unwrap_or_default(),
         ])
         .map_err(err)?;
     }
@@ -346,33 +255,34 @@ pub struct BillingView {
     pub totals: BillingTotals,
 }
 
-/// The rule set in effect in `year`: the latest one that took effect on or before it.
-pub(crate) fn rules_for_year(conn: &Connection, year: i32) -> Result<(i32, BillingRules)> {
-    find_rules_for_year(conn, year)?
-        .ok_or_else(|| Error::NotFound(format!("no billing rule set takes effect in or before {year}; add one for that year")))
-}
-
-/// The rule set in effect in `year`, if any has taken effect by then.
-pub(crate) fn find_rules_for_year(conn: &Connection, year: i32) -> Result<Option<(i32, BillingRules)>> {
-    let found: Option<(i32, String)> = conn
-        .prepare_cached(
-            "SELECT effective_year, rules FROM billing_rule_sets WHERE effective_year <= ?1 ORDER BY effective_year DESC LIMIT 1",
-        )?
-        .query_row([year], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    found.map(|(effective, json)| Ok((effective, serde_json::from_str(&json)?))).transpose()
+/// Every stored rule set (a handful of rows), to look patient-months up in.
+pub(crate) fn rule_book(conn: &Connection) -> Result<RuleBook> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT program, payer, plan, effective_year, rules FROM billing_rule_sets
+         ORDER BY CASE program WHEN 'cocm' THEN 0 WHEN 'general-bhi' THEN 1 ELSE 2 END,
+                  payer IS NOT NULL, payer, plan IS NOT NULL, plan, effective_year",
+    )?;
+    type Row = (String, Option<String>, Option<String>, i32, String);
+    let rows: Vec<Row> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<rusqlite::Result<_>>()?;
+    let sets = rows
+        .into_iter()
+        .map(|(program, payer, plan, effective_year, json)| {
+            let key = RuleSetKey {
+                program: Program::parse("program", &program)?,
+                payer: payer.map(|p| Payer::parse("payer", &p)).transpose()?,
+                plan,
+                effective_year,
+            };
+            Ok(RuleSet { key, rules: serde_json::from_str(&json)? })
+        })
+        .collect::<Result<_>>()?;
+    Ok(RuleBook { sets })
 }
 
 /// The warning on a month whose year has no rule set: its minutes are shown, with no codes.
-pub fn no_rule_set_warning(year: i32) -> String {
-    format!("no billing rule set for {year}: add one in Team & settings")
-}
-
-/// A stored rule set and the year it takes effect.
-#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
-pub struct RuleSet {
-    pub effective_year: i32,
-    pub rules: BillingRules,
+pub fn no_rule_set_warning(program: Program, year: i32) -> String {
+    format!("no {program} billing rule set for {year}: add one in Team & settings")
 }
 
 impl Registry {
@@ -407,154 +317,101 @@ impl Registry {
         Ok(month::rows(&self.conn, Month::of(as_of), Some(as_of), Some(&patient.id))?.pop())
     }
 
+    /// Every rule set, the practice's defaults first.
     pub fn billing_rule_sets(&self) -> Result<Vec<RuleSet>> {
-        let mut stmt = self.conn.prepare("SELECT effective_year, rules FROM billing_rule_sets ORDER BY effective_year")?;
-        let rows: Vec<(i32, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        rows.into_iter().map(|(y, json)| Ok(RuleSet { effective_year: y, rules: serde_json::from_str(&json)? })).collect()
+        Ok(rule_book(&self.conn)?.sets)
     }
 
-    /// The rule set in effect for a year.
+    /// The practice's default CoCM rule set in effect in a year.
     pub fn billing_rules(&self, year: i32) -> Result<RuleSet> {
-        let (effective_year, rules) = rules_for_year(&self.conn, year)?;
-        Ok(RuleSet { effective_year, rules })
+        rule_book(&self.conn)?
+            .find(Program::Cocm, None, None, year)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("no billing rule set takes effect in or before {year}; add one for that year")))
     }
 
-    /// Adds or replaces the rule set that takes effect in `year`.
+    /// Adds or replaces the practice's default CoCM rule set that takes effect in `year`.
     pub fn set_billing_rules(&mut self, year: i32, rules: &BillingRules) -> Result<()> {
-        self.set_billing_rules_if(year, rules, None)
+        let key = RuleSetKey { program: Program::Cocm, payer: None, plan: None, effective_year: year };
+        self.set_rule_set_if(&key, rules, None)
     }
 
-    /// [`Registry::set_billing_rules`], refused as a `conflict` unless the rules in effect in
-    /// `year` are still `expected` (what the form showed): someone else changed them in between.
-    pub fn set_billing_rules_if(&mut self, year: i32, rules: &BillingRules, expected: Option<&BillingRules>) -> Result<()> {
+    /// Adds or replaces the rule set with `key`, refused as a `conflict` unless the one in
+    /// effect for it is still `expected` (what the form showed): someone else changed it.
+    pub fn set_rule_set_if(&mut self, key: &RuleSetKey, rules: &BillingRules, expected: Option<&BillingRules>) -> Result<()> {
         self.permit(Action::ChangeBillingRules)?;
-        if !(2000..=2100).contains(&year) {
-            return Err(Error::validation("year", format!("{year} is not a plausible year")));
-        }
+        let key = check_key(key)?;
         rules.check()?;
         self.write(Action::ChangeBillingRules, |tx, actor| {
             if let Some(expected) = expected {
-                let (in_effect_since, current) = rules_for_year(tx, year)?;
-                if serde_json::to_value(&current)? != serde_json::to_value(expected)? {
-                    let last = audit::last_change(tx, "billing_rule_set", &in_effect_since.to_string())?;
+                let book = rule_book(tx)?;
+                let current = book
+                    .find(key.program, key.payer, key.plan.as_deref(), key.effective_year)
+                    .filter(|s| s.key.payer == key.payer && s.key.plan == key.plan);
+                if current.map(|c| &c.rules) != Some(expected) {
+                    let since = current.map_or(key.clone(), |c| c.key.clone());
+                    let last = audit::last_change(tx, "billing_rule_set", &since.to_string())?;
                     return Err(last.map_or_else(
-                        || Error::Conflict(format!("the {year} rules changed since you opened them; reload")),
+                        || Error::Conflict(format!("the {} rules changed since you opened them; reload", key.effective_year)),
                         |c| c.conflict(),
                     ));
                 }
             }
-            let json = serde_json::to_string(rules)?;
-            tx.execute(
-                "INSERT INTO billing_rule_sets (effective_year, rules) VALUES (?1, ?2)
-                 ON CONFLICT (effective_year) DO UPDATE SET rules = excluded.rules",
-                (year, &json),
-            )?;
-            audit::record(tx, actor, "update", "billing_rule_set", Some(&year.to_string()), serde_json::from_str(&json)?)
+            store_rule_set(tx, actor, &RuleSet { key: key.clone(), rules: rules.clone() })
         })
     }
+
+    /// Switches on one of the shipped presets (`billing::PRESETS`), adding or replacing its
+    /// rule sets; returns their keys.
+    pub fn apply_rules_preset(&mut self, name: &str) -> Result<Vec<RuleSetKey>> {
+        self.permit(Action::ChangeBillingRules)?;
+        let base = self.billing_rules(2026)?.rules;
+        let sets = preset(name, &base)?;
+        self.write(Action::ChangeBillingRules, |tx, actor| {
+            for set in &sets {
+                set.rules.check()?;
+                store_rule_set(tx, actor, set)?;
+            }
+            Ok(sets.iter().map(|s| s.key.clone()).collect())
+        })
+    }
+}
+
+/// A key as stored: a plausible year, a trimmed plan only with a payer.
+fn check_key(key: &RuleSetKey) -> Result<RuleSetKey> {
+    if !(2000..=2100).contains(&key.effective_year) {
+        return Err(Error::validation("year", format!("{} is not a plausible year", key.effective_year)));
+    }
+    let plan = key.plan.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_string);
+    if plan.is_some() && key.payer.is_none() {
+        return Err(Error::validation("plan", "a plan's rules need its payer (--payer)"));
+    }
+    Ok(RuleSetKey { plan, ..key.clone() })
+}
+
+fn store_rule_set(tx: &Connection, actor: &audit::Actor, set: &RuleSet) -> Result<()> {
+    let json = serde_json::to_string(&set.rules)?;
+    let k = &set.key;
+    let (payer, plan) = (k.payer.map(|p| p.as_str()), k.plan.as_deref());
+    let updated = tx.execute(
+        "UPDATE billing_rule_sets SET rules = ?5 WHERE program = ?1 AND payer IS ?2 AND plan IS ?3 AND effective_year = ?4",
+        (k.program.as_str(), payer, plan, k.effective_year, &json),
+    )?;
+    if updated == 0 {
+        tx.execute(
+            "INSERT INTO billing_rule_sets (program, payer, plan, effective_year, rules) VALUES (?1, ?2, ?3, ?4, ?5)",
+            (k.program.as_str(), payer, plan, k.effective_year, &json),
+        )?;
+    }
+    let detail =
+        serde_json::json!({ "program": k.program.as_str(), "payer": payer, "plan": plan, "year": k.effective_year, "rules": set.rules });
+    audit::record(tx, actor, "update", "billing_rule_set", Some(&k.to_string()), detail)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use MonthKind::{Initial, Subsequent};
-
-    pub(crate) fn rules_2026() -> BillingRules {
-        serde_json::from_str(
-            r#"{"g2214_min_minutes":16,"initial_base_min_minutes":36,"initial_addon_from_minutes":86,"subsequent_base_min_minutes":31,
-                "subsequent_addon_from_minutes":76,"addon_block_minutes":30,"addon_max_units":null,
-                "fees":{"99492":160.0,"99493":145.0,"99494":61.0,"G2214":61.0}}"#,
-        )
-        .unwrap()
-    }
-
-    fn show(kind: MonthKind, m: u32) -> String {
-        codes(&rules_2026(), kind, m).iter().map(|c| format!("{}x{}", c.code, c.units)).collect::<Vec<_>>().join("+")
-    }
-
-    #[test]
-    fn initial_month_tiers_at_every_boundary() {
-        let cases = [
-            (0, ""),
-            (15, ""),
-            (16, "G2214x1"),
-            (35, "G2214x1"),
-            (36, "99492x1"),
-            (85, "99492x1"),
-            (86, "99492x1+99494x1"),
-            (115, "99492x1+99494x1"),
-            (116, "99492x1+99494x2"),
-            (145, "99492x1+99494x2"),
-            (146, "99492x1+99494x3"),
-        ];
-        for (m, want) in cases {
-            assert_eq!(show(Initial, m), want, "initial {m} minutes");
-        }
-    }
-
-    #[test]
-    fn subsequent_month_tiers_at_every_boundary() {
-        let cases = [
-            (0, ""),
-            (15, ""),
-            (16, "G2214x1"),
-            (30, "G2214x1"),
-            (31, "99493x1"),
-            (75, "99493x1"),
-            (76, "99493x1+99494x1"),
-            (105, "99493x1+99494x1"),
-            (106, "99493x1+99494x2"),
-            (135, "99493x1+99494x2"),
-            (136, "99493x1+99494x3"),
-        ];
-        for (m, want) in cases {
-            assert_eq!(show(Subsequent, m), want, "subsequent {m} minutes");
-        }
-    }
-
-    #[test]
-    fn addon_cap_limits_units_and_the_next_tier() {
-        let mut rules = rules_2026();
-        rules.addon_max_units = Some(2);
-        assert_eq!(codes(&rules, Initial, 200)[1], CodeUnits { code: CPT_99494.into(), units: 2 });
-        assert_eq!(minutes_to_next_tier(&rules, Initial, 116), None);
-        assert_eq!(minutes_to_next_tier(&rules, Initial, 100), Some(16));
-    }
-
-    #[test]
-    fn a_99494_cap_is_at_least_one_or_absent() {
-        // §7: "an optional cap on 99494 units [none; a cap is at least 1]".
-        let mut rules = rules_2026();
-        assert!(rules.check().is_ok(), "no cap");
-        rules.addon_max_units = Some(1);
-        assert!(rules.check().is_ok());
-        // With a cap of 1, 200 initial minutes bill 99492 + one 99494 (not floor(114/30)+1 = 4).
-        assert_eq!(codes(&rules, Initial, 200)[1].units, 1);
-        rules.addon_max_units = Some(0);
-        let e = rules.check().unwrap_err();
-        assert_eq!((e.code(), e.to_string().starts_with("addon_max_units: ")), ("validation", true), "{e}");
-    }
-
-    #[test]
-    fn minutes_to_next_tier_examples() {
-        let r = rules_2026();
-        assert_eq!(minutes_to_next_tier(&r, Subsequent, 30), Some(1), "the spec's example: 30 → 1 to 99493");
-        assert_eq!(minutes_to_next_tier(&r, Subsequent, 0), Some(16));
-        assert_eq!(minutes_to_next_tier(&r, Initial, 15), Some(1));
-        assert_eq!(minutes_to_next_tier(&r, Initial, 35), Some(1));
-        assert_eq!(minutes_to_next_tier(&r, Initial, 85), Some(1));
-        assert_eq!(minutes_to_next_tier(&r, Initial, 86), Some(30));
-        assert_eq!(minutes_to_next_tier(&r, Subsequent, 105), Some(1));
-        assert_eq!(minutes_to_next_tier(&r, Subsequent, 106), Some(30));
-    }
-
-    #[test]
-    fn revenue_from_fees() {
-        let r = rules_2026();
-        assert_eq!(revenue(&r, &codes(&r, Initial, 116)), 160.0 + 2.0 * 61.0);
-        assert_eq!(revenue(&r, &codes(&r, Subsequent, 20)), 61.0);
-        assert_eq!(revenue(&r, &[]), 0.0);
-    }
 
     #[test]
     fn initial_again_after_six_empty_months() {

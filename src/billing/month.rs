@@ -7,13 +7,15 @@
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::programs::{self, ProgramFrom};
 use super::{
-    BilledContact, BillingRow, BillingRules, ContactFacts, ExcludedMinutes, ExclusionReason, MonthKind, codes, codes_text, counted_roles,
-    exclusion, find_rules_for_year, minutes_to_next_tier, month_kind, no_rule_set_warning, revenue,
+    BilledContact, BillingRow, ContactFacts, ExcludedMinutes, ExclusionReason, MonthKind, Program, RuleBook, codes_text, counted_roles,
+    exclusion, month_kind, no_rule_set_warning, rule_book,
 };
 use crate::Result;
 use crate::dates::{self, Date, Month};
 use crate::settings;
+use crate::team::Credential;
 use crate::vocab::{Payer, Role};
 
 /// The latest countable contact date of one episode (?3) from the horizon (?2) to before ?1:
@@ -47,12 +49,41 @@ struct MonthContact {
 }
 
 /// An episode's dates, as billing needs them.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct EpisodeDates {
     start: Date,
     consent: Option<Date>,
     discharge: Option<Date>,
     entered_in_error: bool,
+    program: Program,
+}
+
+impl Default for EpisodeDates {
+    fn default() -> Self {
+        EpisodeDates { start: Date::default(), consent: None, discharge: None, entered_in_error: false, program: Program::Cocm }
+    }
+}
+
+/// A patient as billing needs them.
+#[derive(Clone, Default)]
+struct BilledPatient {
+    /// Their place in the load order, to group by without comparing ids.
+    index: usize,
+    mrn: String,
+    name: String,
+    payer: String,
+    pcp: Option<String>,
+    pcp_credential: Option<Credential>,
+}
+
+/// What every month's rows are read against, loaded once.
+struct Book {
+    settings: settings::Settings,
+    rules: RuleBook,
+    patients: HashMap<String, BilledPatient>,
+    episodes: HashMap<String, EpisodeDates>,
+    program_changes: HashMap<String, Vec<ProgramFrom>>,
+    apcm: HashMap<String, Vec<programs::Span>>,
 }
 
 /// The billing rows of a month up to `until` (its last day when none), for the whole practice
@@ -88,12 +119,21 @@ pub(crate) fn months(
     // The team, episodes and patients, read once each (for one patient, or the whole practice,
     // which is cheaper than picking out those with contacts); the month's contacts then come
     // from the covering `contacts_by_date` index alone.
+    let mut credentials: HashMap<String, Credential> = HashMap::new();
     let team: HashMap<String, (String, Role)> = conn
-        .prepare_cached("SELECT id, name, role FROM team_members")?
+        .prepare_cached("SELECT id, name, role, credential FROM team_members")?
         .query_map([], |r| {
-            let role: String = r.get(2)?;
-            Ok((r.get(0)?, (r.get(1)?, Role::parse("role", &role).unwrap_or(Role::PracticeLead))))
+            let (id, role, credential): (String, String, Option<String>) = (r.get(0)?, r.get(2)?, r.get(3)?);
+            Ok((id, (r.get(1)?, Role::parse("role", &role).unwrap_or(Role::PracticeLead)), credential))
         })?
+        .map(|row| {
+            row.map(|(id, member, credential)| {
+                if let Some(c) = credential.and_then(|c| Credential::parse("credential", &c).ok()) {
+                    credentials.insert(id.clone(), c);
+                }
+                (id, member)
+            })
+        })
         .collect::<rusqlite::Result<_>>()?;
     let date = |s: Option<String>| s.as_deref().and_then(dates::parse_iso);
     let one_patient: Vec<&dyn rusqlite::ToSql> = patient_id.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
@@ -101,7 +141,7 @@ pub(crate) fn months(
     let mut episodes: HashMap<String, EpisodeDates> = HashMap::new();
     {
         let sql = format!(
-            "SELECT id, start_date, consent_date, discharge_date, voided_at IS NOT NULL FROM episodes{}",
+            "SELECT id, start_date, consent_date, discharge_date, voided_at IS NOT NULL, program FROM episodes{}",
             where_patient("patient_id")
         );
         let mut stmt = conn.prepare_cached(&sql)?;
@@ -112,19 +152,27 @@ pub(crate) fn months(
                 consent: date(r.get(2)?),
                 discharge: date(r.get(3)?),
                 entered_in_error: r.get(4)?,
+                program: Program::parse("program", &r.get::<_, String>(5)?).unwrap_or(Program::Cocm),
             };
             episodes.insert(r.get(0)?, dates);
         }
     }
-    let mut patients: HashMap<String, (usize, String, String, String, Option<String>)> = HashMap::new();
+    let mut patients: HashMap<String, BilledPatient> = HashMap::new();
     {
         let sql = format!("SELECT id, mrn, name, payer, pcp_id FROM patients{}", where_patient("id"));
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(one_patient.as_slice())?;
         while let Some(r) = rows.next()? {
-            let pcp: Option<String> = r.get(4)?;
-            let pcp = pcp.and_then(|id| team.get(&id).map(|(name, _)| name.clone()));
-            patients.insert(r.get(0)?, (patients.len(), r.get(1)?, r.get(2)?, r.get(3)?, pcp));
+            let pcp_id: Option<String> = r.get(4)?;
+            let patient = BilledPatient {
+                index: patients.len(),
+                mrn: r.get(1)?,
+                name: r.get(2)?,
+                payer: r.get(3)?,
+                pcp: pcp_id.as_ref().and_then(|id| team.get(id).map(|(name, _)| name.clone())),
+                pcp_credential: pcp_id.as_ref().and_then(|id| credentials.get(id).copied()),
+            };
+            patients.insert(r.get(0)?, patient);
         }
     }
     let mut contacts: Vec<MonthContact> = Vec::new();
@@ -153,7 +201,7 @@ pub(crate) fn months(
             let contact =
                 BilledContact { id: r.get(0)?, date: facts.date, author, role, minutes: r.get(4)?, excluded: exclusion(&facts, &roles) };
             let patient_id: String = r.get(1)?;
-            let patient = patients.get(&patient_id).map_or(usize::MAX, |p| p.0);
+            let patient = patients.get(&patient_id).map_or(usize::MAX, |p| p.index);
             let (month, created_at) = (Month::of(facts.date), r.get(7)?);
             if month == lead_in {
                 if contact.excluded.is_none() {
@@ -204,6 +252,14 @@ pub(crate) fn months(
     for c in contacts {
         by_month[from.months_until(c.month) as usize].push(c);
     }
+    let book = Book {
+        rules: rule_book(conn)?,
+        program_changes: programs::changes(conn, patient_id)?,
+        apcm: programs::apcm_by_patient(conn, patient_id)?,
+        settings,
+        patients,
+        episodes,
+    };
     let mut out = Vec::with_capacity(span);
     for (i, contacts) in by_month.into_iter().enumerate() {
         let month = from.plus(i as i32);
@@ -211,10 +267,7 @@ pub(crate) fn months(
             out.push((month, Vec::new()));
             continue;
         }
-        // A month whose year has no rule set still shows its minutes (with a warning): rates and
-        // charts never depend on billing rules.
-        let rules = find_rules_for_year(conn, month.year)?.map(|(_, rules)| rules);
-        let rows = month_rows(month, contacts, rules.as_ref(), &settings, &patients, &mut assessed, &mut last_before)?;
+        let rows = month_rows(month, contacts, &book, &mut assessed, &mut last_before)?;
         out.push((month, rows));
     }
     Ok(out)
@@ -225,9 +278,7 @@ pub(crate) fn months(
 fn month_rows(
     month: Month,
     contacts: Vec<MonthContact>,
-    rules: Option<&BillingRules>,
-    settings: &settings::Settings,
-    patients: &HashMap<String, (usize, String, String, String, Option<String>)>,
+    book: &Book,
     assessed: &mut dyn FnMut(&str, Month) -> Result<bool>,
     last_before: &mut HashMap<String, Month>,
 ) -> Result<Vec<BillingRow>> {
@@ -248,7 +299,8 @@ fn month_rows(
     for (list, episodes_in_month) in groups.into_iter().zip(episodes_in_month) {
         let pid = list[0].patient_id.clone();
         let (episode_id, episode_start) = (list[0].episode_id.clone(), list[0].episode_start);
-        let (_, mrn, name, payer, pcp) = patients.get(&pid).cloned().unwrap_or_default();
+        let patient = book.patients.get(&pid).cloned().unwrap_or_default();
+        let payer = Payer::parse("payer", &patient.payer).unwrap_or(Payer::Other);
         let minutes: u32 = list.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.contact.minutes).sum();
         let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();
         for c in &list {
@@ -257,12 +309,28 @@ fn month_rows(
             }
         }
         // What countable minutes count as in this episode; a month with none has no kind.
-        let counts_as = month_kind(month, last_before.get(&episode_id).copied(), settings.billing_restart_gap_months);
+        let counts_as = month_kind(month, last_before.get(&episode_id).copied(), book.settings.billing_restart_gap_months);
         let kind = if minutes == 0 { MonthKind::None } else { counts_as };
-        let codes = rules.map(|r| codes(r, kind, minutes)).unwrap_or_default();
         let mut warnings = Vec::new();
-        if rules.is_none() {
-            warnings.push(no_rule_set_warning(month.year));
+
+        // §7a: the episode's program this month, or the APCM add-ons in an APCM month (when the
+        // year has an `apcm-bhi` rule set; before 2026 the episode's own codes are billed).
+        let enrolled = book.episodes.get(&episode_id).map_or(Program::Cocm, |e| e.program);
+        let episode_program = programs::program_in(enrolled, book.program_changes.get(&episode_id).map_or(&[], |c| c), month);
+        let apcm_month = book.apcm.get(&pid).is_some_and(|periods| programs::apcm_in(periods, month));
+        let apcm_rules = apcm_month.then(|| book.rules.find(Program::ApcmBhi, Some(payer), None, month.year)).flatten();
+        if apcm_month && apcm_rules.is_none() {
+            warnings.push(format!("APCM this month, but no apcm-bhi rule set for {}: billed as {episode_program}", month.year));
+        }
+        let program = if apcm_rules.is_some() { Program::ApcmBhi } else { episode_program };
+        // A month whose year has no rule set still shows its minutes (with a warning): rates and
+        // charts never depend on billing rules.
+        let rule_set = apcm_rules.or_else(|| book.rules.find(program, Some(payer), None, month.year));
+        let codes = rule_set
+            .and_then(|set| set.rules.table(kind, episode_program).map(|t| set.rules.codes(t, minutes, patient.pcp_credential)))
+            .unwrap_or_default();
+        if rule_set.is_none() {
+            warnings.push(no_rule_set_warning(program, month.year));
         }
         if episodes_in_month > 1 {
             warnings
@@ -281,13 +349,17 @@ fn month_rows(
             last_before.insert(episode_id.clone(), month);
         }
         out.push(BillingRow {
-            estimated_revenue: rules.map_or(0.0, |r| revenue(r, &codes)),
-            minutes_to_next_tier: rules.and_then(|r| minutes_to_next_tier(r, counts_as, minutes)),
-            mrn,
-            name,
+            estimated_revenue: rule_set.map_or(0.0, |s| s.rules.revenue(&codes)),
+            minutes_to_next_tier: rule_set
+                .and_then(|s| s.rules.table(counts_as, episode_program))
+                .and_then(|t| t.minutes_to_next_tier(minutes)),
+            mrn: patient.mrn,
+            name: patient.name,
             patient_id: pid,
-            payer: Payer::parse("payer", &payer).unwrap_or(Payer::Other),
-            pcp,
+            payer,
+            pcp: patient.pcp,
+            program,
+            rule_set: rule_set.map(|s| s.key.to_string()),
             month,
             episode_id,
             episode_start,

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for `cocm`. The command set is a contract (see README.md).
 
+mod billing;
 mod catalogue;
 mod fhir;
 mod import;
@@ -100,6 +101,9 @@ enum Command {
         /// out takes its default for the patient's age (`cocm instruments`)
         #[arg(long)]
         primary_scale: Option<String>,
+        /// cocm [default] or general-bhi (spec §7a)
+        #[arg(long)]
+        program: Option<String>,
     },
     /// The instrument catalogue: every form, its items, answers, bands and rules, and each
     /// target's default scales (no registry needed)
@@ -246,9 +250,35 @@ enum Command {
     /// Practice settings (the spec's defaults)
     #[command(subcommand)]
     Settings(SettingsCommand),
-    /// Billing rule sets by the year they take effect
+    /// Billing rule sets by program, payer, plan and the year they take effect (spec §7a)
     #[command(subcommand)]
-    Rules(RulesCommand),
+    Rules(billing::RulesCommand),
+    /// The open episode's billing program (cocm or general-bhi) from a month on; without
+    /// --to/--from, its program history
+    Program {
+        mrn: String,
+        #[arg(long)]
+        to: Option<String>,
+        /// YYYY-MM: the first month billed under the new program
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The months the PCP bills Advanced Primary Care Management for the patient (their CoCM
+    /// and general BHI months become the APCM add-ons): --from D [--to D], --end D, or nothing
+    /// to list them
+    Apcm {
+        mrn: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        end: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Convert a plain registry (written before encryption) into an encrypted one in place, and
     /// create the practice lead's account (password from $COCM_PASSWORD, else a prompt); prints
     /// the recovery key once
@@ -441,19 +471,6 @@ enum SettingsCommand {
     },
     /// Change one setting
     Set { key: String, value: String },
-}
-
-#[derive(Subcommand)]
-enum RulesCommand {
-    /// Every rule set (JSON)
-    List,
-    /// Add or replace the rule set taking effect in a year, from a JSON file (`cocm rules list` shows the shape)
-    Set {
-        #[arg(long)]
-        year: i32,
-        #[arg(long)]
-        file: PathBuf,
-    },
 }
 
 /// A billing rule set from a JSON file (`cocm rules set --file`).
@@ -673,8 +690,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let changes = PatientChanges { name, dob, payer, pcp, care_manager, consultant, version: None };
             println!("{}", open()?.update_patient(&mrn, &changes)?.id);
         }
-        Command::Enroll { mrn, date, consent, targets, primary_scale } => {
-            println!("{}", open()?.enroll(&mrn, &Enrolment { start: date, consent, targets, primary_scale })?);
+        Command::Enroll { mrn, date, consent, targets, primary_scale, program } => {
+            println!("{}", open()?.enroll(&mrn, &Enrolment { start: date, consent, targets, primary_scale, program })?);
         }
         Command::Consent { mrn, date } => open()?.record_consent(&mrn, &date)?,
         Command::Assess { mrn, date, instrument, items, difficulty } => {
@@ -727,8 +744,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => report::run(&mut open()?, args)?,
         Command::Settings(SettingsCommand::List { json }) => output::settings(&open()?.settings()?, json)?,
         Command::Settings(SettingsCommand::Set { key, value }) => output::settings(&open()?.set_setting(&key, &value)?, false)?,
-        Command::Rules(RulesCommand::List) => output::json(&open()?.billing_rule_sets()?)?,
-        Command::Rules(RulesCommand::Set { year, file }) => open()?.set_billing_rules(year, &read_rules(&file)?)?,
+        Command::Rules(command) => billing::rules(&mut open()?, command)?,
+        Command::Program { mrn, to, from, json } => billing::program(&mut open()?, &mrn, to, from, json)?,
+        Command::Apcm { mrn, from, to, end, json } => billing::apcm(&mut open()?, &mrn, from, to, end, json)?,
         Command::Audit { limit, patient, json } => {
             let mut r = open()?;
             match patient {

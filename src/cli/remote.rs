@@ -18,12 +18,9 @@ use cocm::settings::Settings;
 use cocm::team::TeamMember;
 
 use super::import::ImportCommand;
-use super::{
-    Command, ExportCommand, MfaCommand, PatientCommand, RulesCommand, SettingsCommand, TeamCommand, catalogue, fhir, import, output,
-};
+use super::{Command, ExportCommand, MfaCommand, PatientCommand, SettingsCommand, TeamCommand, catalogue, fhir, import, output};
 use cocm::accounts::Account;
 use cocm::audit::AuditEntry;
-use cocm::billing::{BillingRules, RuleSet};
 use cocm::chart::PatientChart;
 use cocm::client::{self, Client};
 use cocm::episodes::Enrolment;
@@ -169,8 +166,9 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
             let patient: Patient = typed(client.call("update_patient", json!({ "mrn": mrn, "changes": changes }))?)?;
             id(Value::from(patient.id))
         }
-        Command::Enroll { mrn, date, consent, targets, primary_scale } => {
-            id(client.call("enroll", json!({ "mrn": mrn, "enrolment": Enrolment { start: date, consent, targets, primary_scale } }))?)
+        Command::Enroll { mrn, date, consent, targets, primary_scale, program } => {
+            let enrolment = Enrolment { start: date, consent, targets, primary_scale, program };
+            id(client.call("enroll", json!({ "mrn": mrn, "enrolment": enrolment }))?)
         }
         Command::Treatment { mrn, date, kind, description } => {
             let change = NewTreatmentChange { date, kind, description };
@@ -180,11 +178,9 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
             client.call("mark_entered_in_error", json!({ "kind": kind, "id": record, "reason": reason })).map(drop)
         }
         Command::Report(args) => super::report::run(&mut &*client, args),
-        Command::Rules(RulesCommand::List) => output::json(&typed::<Vec<RuleSet>>(client.call("billing_rule_sets", json!({}))?)?),
-        Command::Rules(RulesCommand::Set { year, file }) => {
-            let rules: BillingRules = super::read_rules(&file)?;
-            client.call("set_billing_rules", json!({ "year": year, "rules": rules })).map(drop)
-        }
+        Command::Rules(command) => super::billing::rules(&mut &*client, command),
+        Command::Program { mrn, to, from, json } => super::billing::program(&mut &*client, &mrn, to, from, json),
+        Command::Apcm { mrn, from, to, end, json } => super::billing::apcm(&mut &*client, &mrn, from, to, end, json),
         Command::Audit { limit, patient, json } => {
             let entries: Vec<AuditEntry> = match patient {
                 Some(mrn) => typed(client.call("patient_audit", json!({ "mrn": mrn }))?)?,

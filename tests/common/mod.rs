@@ -250,4 +250,17 @@ pub const BACK_TO_SCHEMA_9: &str = "
     DROP TABLE second_factors; DROP TABLE recovery_codes; DELETE FROM settings WHERE key = 'mfa_required';
     ALTER TABLE team_members DROP COLUMN npi; ALTER TABLE team_members DROP COLUMN credential;
     ALTER TABLE team_members DROP COLUMN cocm_fte_hundredths; DELETE FROM settings WHERE key = 'practice_type';
+    DROP TABLE apcm_periods; DROP TABLE episode_program_changes; ALTER TABLE episodes DROP COLUMN program;
+    CREATE TABLE billing_rule_sets_9 (effective_year INTEGER PRIMARY KEY, rules TEXT NOT NULL);
+    INSERT INTO billing_rule_sets_9 SELECT effective_year, json_object(
+        'g2214_min_minutes', json_extract(rules, '$.initial.tiers[0].from_minutes'),
+        'initial_base_min_minutes', json_extract(rules, '$.initial.tiers[1].from_minutes'),
+        'initial_addon_from_minutes', json_extract(rules, '$.initial.addon.from_minutes'),
+        'subsequent_base_min_minutes', json_extract(rules, '$.subsequent.tiers[1].from_minutes'),
+        'subsequent_addon_from_minutes', json_extract(rules, '$.subsequent.addon.from_minutes'),
+        'addon_block_minutes', json_extract(rules, '$.initial.addon.block_minutes'),
+        'addon_max_units', json_extract(rules, '$.initial.addon.max_units'),
+        'fees', json(json_extract(rules, '$.fees')))
+    FROM billing_rule_sets WHERE program = 'cocm' AND payer IS NULL;
+    DROP TABLE billing_rule_sets; ALTER TABLE billing_rule_sets_9 RENAME TO billing_rule_sets;
     PRAGMA user_version = 9;";

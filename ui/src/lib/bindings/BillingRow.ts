@@ -4,6 +4,7 @@ import type { CodeUnits } from "./CodeUnits";
 import type { ExcludedMinutes } from "./ExcludedMinutes";
 import type { MonthKind } from "./MonthKind";
 import type { Payer } from "./Payer";
+import type { Program } from "./Program";
 
 /**
  * One patient-month with any minutes.
@@ -12,7 +13,15 @@ export type BillingRow = { mrn: string, name: string, patient_id: string, payer:
 /**
  * The treating practitioner, who bills.
  */
-pcp: string | null, month: string, 
+pcp: string | null, 
+/**
+ * What the month is billed as (§7a): the episode's program, or `apcm-bhi` in an APCM month.
+ */
+program: Program, 
+/**
+ * The rule set its codes come from (`cocm/medicaid/2026`); none when no rule set applies.
+ */
+rule_set: string | null, month: string, 
 /**
  * The episode this row bills: a patient discharged and enrolled again in one month has a
  * row per episode (§7: a new registry episode starts over).

@@ -12,4 +12,8 @@ targets: string | null,
  * Comma-separated scales for the targets (`pcl5`, `phq-a,scared`); a target left out
  * takes its default for the patient's age on the start date (spec §3a).
  */
-primary_scale: string | null, };
+primary_scale: string | null, 
+/**
+ * `cocm` (when left out) or `general-bhi` (spec §7a).
+ */
+program: string | null, };

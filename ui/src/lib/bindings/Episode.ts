@@ -4,6 +4,7 @@ import type { DischargeReason } from "./DischargeReason";
 import type { EnteredInError } from "./EnteredInError";
 import type { EpisodeStatus } from "./EpisodeStatus";
 import type { PrimaryScale } from "./PrimaryScale";
+import type { Program } from "./Program";
 import type { StatusChange } from "./StatusChange";
 import type { Target } from "./Target";
 
@@ -23,4 +24,9 @@ consents: Array<Consent>,
 /**
  * The enrolment itself was entered in error: the episode counts in no rule.
  */
-entered_in_error: EnteredInError | null, };
+entered_in_error: EnteredInError | null, 
+/**
+ * What the episode was enrolled to be billed as (§7a); `cocm program` changes it from a
+ * month on (`billing::programs`).
+ */
+program: Program, };
