@@ -9,6 +9,8 @@ import type { NewPatient } from "./bindings/NewPatient";
 import type { Patient } from "./bindings/Patient";
 import type { PatientChanges } from "./bindings/PatientChanges";
 import type { RuleSet } from "./bindings/RuleSet";
+import type { RuleSetKey } from "./bindings/RuleSetKey";
+import type { BillingPrograms } from "./bindings/BillingPrograms";
 import type { StartState } from "./bindings/StartState";
 import type { Settings } from "./bindings/Settings";
 import type { CaseloadView } from "./bindings/CaseloadView";
@@ -316,8 +318,14 @@ export const api = {
   settings: () => call<Settings>("settings"),
   setSetting: (key: string, value: string, expected: string | null = null) => call<Settings>("set_setting", { key, value, expected }),
   billingRuleSets: () => call<RuleSet[]>("billing_rule_sets"),
-  setBillingRules: (year: number, rules: BillingRules, expected: BillingRules | null = null) =>
-    call<RuleSet[]>("set_billing_rules", { year, rules, expected }),
+  // A rule set's key: year, program, payer (null: the practice's default) and plan (spec §7a).
+  setBillingRules: (key: RuleSetKey, rules: BillingRules, expected: BillingRules | null = null) =>
+    call<RuleSet[]>("set_billing_rules", { year: key.effective_year, program: key.program, payer: key.payer, plan: key.plan, rules, expected }),
+  applyRulesPreset: (name: string) => call<RuleSetKey[]>("apply_rules_preset", { name }),
+  billingPrograms: (mrn: string) => call<BillingPrograms>("billing_programs", { mrn }),
+  changeProgram: (mrn: string, to: string, from: string) => call<null>("change_program", { mrn, to, from }),
+  recordApcm: (mrn: string, from: string, to: string | null) => call<string>("record_apcm", { mrn, from, to }),
+  endApcm: (mrn: string, end: string) => call<null>("end_apcm", { mrn, end }),
   billing: (month: string) => call<BillingView>("billing", { month }),
   exportBillingCsv: (month: string, path: string) => call<number>("export_billing_csv", { month, path }),
   billingCsv: (month: string) => call<string>("billing_csv", { month }),
