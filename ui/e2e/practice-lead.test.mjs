@@ -105,5 +105,34 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
       ["1234567893", "physician", 0.6],
     );
     await app.screenshot("practice-lead-5-team-attributes");
+
+    // Payer rule sets (spec §7a): North Carolina Medicaid's cap on 99494 switched on.
+    await app.select('[data-testid="rule-sets"] select[aria-label="Preset"]', "nc-medicaid");
+    await app.click('[data-testid="apply-preset"]');
+    await app.waitFor("the preset's rule set", async () => /Collaborative care · medicaid · from 2026[\s\S]*at most 4/.test(await app.text('[data-testid="rule-sets"]')));
+    assert.ok(cli(db, "rules", "list").some((s) => s.program === "cocm" && s.payer === "medicaid" && s.effective_year === 2026));
+    await app.screenshot("practice-lead-6-rule-sets");
+
+    // A patient on the caseload with 20 or more minutes this month is billed as general BHI
+    // from this month: the patient screen changes it, and the month's row becomes 99484.
+    const thisMonth = monthsAgo(0);
+    const open = new Set(cli(db, "caseload").map((r) => r.mrn));
+    const bhi = cli(db, "billing", "--month", thisMonth).find((r) => r.minutes >= 20 && r.program === "cocm" && open.has(r.mrn));
+    assert.ok(bhi, "the demo has a CoCM patient with 20 minutes this month");
+    await app.click('[data-testid="nav-caseload"]');
+    await app.type('[data-testid="search"]', bhi.mrn);
+    await app.click(`[data-testid="caseload-row"][data-mrn="${bhi.mrn}"]`);
+    await app.find('[data-testid="program-history"]');
+    await app.select('[data-testid="program-to"]', "general-bhi");
+    await app.click('[data-testid="change-program"]');
+    await app.waitFor("the program change", async () => new RegExp(`General BHI from ${thisMonth}`).test(await app.text('[data-testid="program-history"]')));
+    await app.screenshot("practice-lead-7-billing-program");
+    const changed = cli(db, "billing", "--month", thisMonth).find((r) => r.mrn === bhi.mrn);
+    assert.deepEqual([changed.program, codes(changed)], ["general-bhi", "99484"]);
+    await app.click('[data-testid="nav-billing"]');
+    await app.select('[data-testid="month"]', thisMonth);
+    const row = `[data-testid="billing-row"][data-mrn="${bhi.mrn}"]`;
+    await app.waitFor("the general BHI row", async () => (await app.text(`${row} [data-testid="program"]`)) === "general-bhi");
+    assert.equal(await app.text(`${row} [data-testid="codes"]`), "99484");
   });
 });
