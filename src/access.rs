@@ -36,6 +36,7 @@ string_enum!(
         CorrectPrimaryScale => "correct-primary-scale",
         ManageOwnSecondFactor => "manage-own-second-factor",
         ChangeBillingProgram => "change-billing-program",
+        RecordDiagnosis => "record-diagnosis",
     }
 );
 
@@ -64,6 +65,7 @@ impl Action {
             Action::CorrectPrimaryScale => "correcting an episode's primary scale",
             Action::ManageOwnSecondFactor => "setting up one's own second factor",
             Action::ChangeBillingProgram => "changing a patient's billing program or APCM months",
+            Action::RecordDiagnosis => "recording a diagnosis",
         }
     }
 }
@@ -88,9 +90,12 @@ pub fn allowed(role: Role, action: Action) -> bool {
                 | RecordTreatmentChange
                 | ChangeStatus
                 | MarkEnteredInError
+                | RecordDiagnosis
         ),
-        Role::PsychiatricConsultant => matches!(action, RecordCaseReview | RequestReview | RecordAssessment | MarkEnteredInError),
-        Role::Pcp => matches!(action, RequestReview | RecordTreatmentChange | RecordAssessment | MarkEnteredInError),
+        Role::PsychiatricConsultant => {
+            matches!(action, RecordCaseReview | RequestReview | RecordAssessment | MarkEnteredInError | RecordDiagnosis)
+        }
+        Role::Pcp => matches!(action, RequestReview | RecordTreatmentChange | RecordAssessment | MarkEnteredInError | RecordDiagnosis),
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::assessments::NewAssessment;
 use crate::billing::{BillingRules, Program, RuleSetKey};
 use crate::contacts::NewContact;
+use crate::coverage::NewCoverage;
 use crate::dates::{self, Date, Month};
 use crate::episodes::Enrolment;
 use crate::import::{ImportShape, Mapping};
@@ -154,6 +155,8 @@ impl Command {
             | "change_program"
             | "record_apcm"
             | "end_apcm"
+            | "add_coverage"
+            | "add_diagnosis"
             | "enroll" => "/mrn",
             "enroll_new_patient" | "add_patient" => "/patient/mrn",
             _ => return None,
@@ -332,6 +335,16 @@ pub static COMMANDS: &[Command] = &[
         r.record_apcm(&mrn, &from, to.as_deref().filter(|t| !t.is_empty()))
     }),
     command!("end_apcm", Write, None, |r, ctx, mrn: String, end: String| r.end_apcm(&mrn, &end)),
+    // Coverage records (§7a).
+    command!("coverages", Read, None, |r, ctx, mrn: String| r.coverages(&mrn)),
+    command!("add_coverage", Write, None, |r, ctx, mrn: String, coverage: NewCoverage| r.add_coverage(&mrn, &coverage)),
+    command!("end_coverage", Write, None, |r, ctx, id: String, date: String| r.end_coverage(&id, &date)),
+    // Diagnoses (§7a): the open episode's, and the ICD-10-CM chapter 5 picker.
+    command!("diagnoses", Read, None, |r, ctx, mrn: String| r.diagnoses(&mrn)),
+    command!("add_diagnosis", Write, None, |r, ctx, mrn: String, code: String, date: Option<String>| {
+        r.add_diagnosis(&mrn, &code, date.as_deref())
+    }),
+    command!("search_diagnoses", Read, None, |r, ctx, query: String| Ok(crate::diagnoses::search(&query, 30))),
     // Billing and reports.
     command!("billing", CachedRead, None, |r, ctx, month: String| r.billing_view(Month::parse("month", &month)?)),
     // The month's billing CSV as text (audited as an export), for a browser to download.
@@ -346,6 +359,19 @@ pub static COMMANDS: &[Command] = &[
         r.record_export("billing-csv", serde_json::json!({ "month": month.to_string(), "file": path }))?;
         let rows = r.billing(month)?;
         std::fs::write(&path, crate::billing::to_csv(&rows)?).map(|_| rows.len()).map_err(Error::from)
+    }),
+    // The month's claim lines (§7a), and as CSV (audited as an export) for a browser or a file.
+    command!("billing_claims", CachedRead, None, |r, ctx, month: String| r.billing_claims(Month::parse("month", &month)?)),
+    command!("claims_csv", Audited, None, |r, ctx, month: String| {
+        let month = Month::parse("month", &month)?;
+        r.record_export("claims-csv", serde_json::json!({ "month": month.to_string() }))?;
+        crate::billing::claims_csv(&r.billing_claims(month)?)
+    }),
+    command!("export_claims_csv", Audited, Local, |r, ctx, month: String, path: String| {
+        let month = Month::parse("month", &month)?;
+        r.record_export("claims-csv", serde_json::json!({ "month": month.to_string(), "file": path }))?;
+        let lines = r.billing_claims(month)?;
+        std::fs::write(&path, crate::billing::claims_csv(&lines)?).map(|_| lines.len()).map_err(Error::from)
     }),
     command!("reports_view", Read, None, |r, ctx, from: String, to: String, as_of_date: Option<String>| {
         r.reports_view(date("from", &from)?, date("to", &to)?, as_of(as_of_date)?)
@@ -485,7 +511,9 @@ mod tests {
 
     #[test]
     fn commands_that_read_or_write_files_say_so() {
-        for name in ["export_billing_csv", "export_report_csv", "import_preview", "import_file", "export_fhir", "import_fhir"] {
+        for name in
+            ["export_billing_csv", "export_claims_csv", "export_report_csv", "import_preview", "import_file", "export_fhir", "import_fhir"]
+        {
             assert_eq!(find(name).unwrap().files, Files::Local, "{name}");
         }
         for name in ["import_preview_upload", "import_upload", "import_fhir_upload", "export_fhir_download"] {

@@ -199,6 +199,9 @@ pub struct Enrolment {
     /// `cocm` (when left out) or `general-bhi` (spec §7a).
     #[serde(default)]
     pub program: Option<String>,
+    /// Comma-separated ICD-10-CM chapter 5 codes, the first primary (spec §7a).
+    #[serde(default)]
+    pub diagnosis: Option<String>,
 }
 
 /// Each target's primary scale: the one named for it, else its default for the patient's age
@@ -241,6 +244,7 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
     let settings = crate::settings::load(conn)?;
     let groups = AgeGroups { adolescent_from: settings.adolescent_from_age, adult_from: settings.adult_from_age };
     let scales = choose_primary_scales(&targets, e.primary_scale.as_deref(), dates::age_on(patient.dob, start), groups)?;
+    let diagnoses = crate::diagnoses::parse_codes("diagnosis", e.diagnosis.as_deref().unwrap_or(""))?;
     if let Some(open) = open_episode(conn, &patient)? {
         return Err(Error::Conflict(format!(
             "{} (MRN {}) already has an open episode since {}; discharge it before enrolling again",
@@ -285,6 +289,7 @@ pub(crate) fn enroll(conn: &Connection, actor: &audit::Actor, mrn: &str, e: &Enr
         serde_json::json!({ "mrn": patient.mrn, "start": start, "consent": consent, "consent_id": consent_id, "targets": targets,
                             "primary_scales": measures::primary_scales_text(&scales), "program": program.as_str() }),
     )?;
+    crate::diagnoses::insert(conn, actor, &id, &diagnoses, start)?;
     Ok(id)
 }
 

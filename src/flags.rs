@@ -160,6 +160,8 @@ pub(crate) mod tests {
             thresholds: Vec::new(),
             mfa_required: crate::accounts::second_factor::MfaPolicy::Off,
             practice_type: crate::settings::PracticeType::PhysicianPractice,
+            claim_date_of_service: crate::settings::ClaimDateOfService::MonthEnd,
+            place_of_service: "11".into(),
         }
     }
 

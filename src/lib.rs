@@ -20,6 +20,8 @@ pub mod store;
 
 pub mod assessments;
 pub mod contacts;
+pub mod coverage;
+pub mod diagnoses;
 pub mod episodes;
 pub mod instruments;
 pub mod loinc;

@@ -1,4 +1,4 @@
-//! Patients (spec §2): MRN, name, date of birth, payer and their care team.
+//! Patients (spec §2): MRN, name, date of birth, their care team and coverage (`coverage`).
 
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -17,7 +17,10 @@ pub struct Patient {
     pub mrn: String,
     pub name: String,
     pub dob: Date,
-    pub payer: Payer,
+    /// The primary coverage's payer today (else the latest): one word for lists.
+    pub payer: Option<Payer>,
+    /// Every coverage record, primary first (spec §7a).
+    pub coverages: Vec<crate::coverage::Coverage>,
     pub pcp: Option<TeamMember>,
     pub care_manager: Option<TeamMember>,
     pub consultant: Option<TeamMember>,
@@ -34,6 +37,7 @@ pub struct NewPatient {
     pub mrn: String,
     pub name: String,
     pub dob: String,
+    /// Adds a primary coverage of this payer (its start unknown; `cocm coverage add` dates one).
     pub payer: Option<String>,
     pub pcp: Option<String>,
     pub care_manager: Option<String>,
@@ -120,7 +124,7 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, p: &NewPatient) ->
     }
     let name = valid_name(&p.name)?;
     let dob = valid_dob(&p.dob)?;
-    let payer = Payer::parse("payer", p.payer.as_deref().unwrap_or("other"))?;
+    let payer = p.payer.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(|p| Payer::parse("payer", p)).transpose()?;
     let pcp = team_member(conn, "pcp", p.pcp.as_deref(), Role::Pcp)?;
     let cm = team_member(conn, "care-manager", p.care_manager.as_deref(), Role::CareManager)?;
     let psy = team_member(conn, "consultant", p.consultant.as_deref(), Role::PsychiatricConsultant)?;
@@ -130,21 +134,25 @@ pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, p: &NewPatient) ->
     }
     let id = new_id();
     conn.prepare_cached(
-        "INSERT INTO patients (id, mrn, name, dob, payer, pcp_id, care_manager_id, consultant_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO patients (id, mrn, name, dob, pcp_id, care_manager_id, consultant_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(rusqlite::params![
         id,
         mrn,
         name,
         dob.to_string(),
-        payer.as_str(),
         pcp.as_ref().map(|m| &m.id),
         cm.as_ref().map(|m| &m.id),
         psy.as_ref().map(|m| &m.id),
         audit::now()
     ])?;
     audit::record(conn, actor, "create", "patient", Some(&id), serde_json::json!({ "mrn": mrn, "name": name }))?;
+    if let Some(payer) = payer {
+        let row = PatientRow { id: id.clone(), mrn: mrn.to_string(), name: name.to_string(), dob };
+        let coverage = crate::coverage::NewCoverage { payer: payer.as_str().into(), ..Default::default() };
+        crate::coverage::insert(conn, actor, &row, &coverage, None)?;
+    }
     Ok(id)
 }
 
@@ -158,7 +166,7 @@ fn member_from(r: &Row, at: usize) -> rusqlite::Result<Option<TeamMember>> {
 pub(crate) fn load(conn: &Connection, mrn: &str) -> Result<Patient> {
     let row = find_by_mrn(conn, mrn)?;
     let patient = conn.query_row(
-        "SELECT p.payer, pcp.id, pcp.name, pcp.role, cm.id, cm.name, cm.role, psy.id, psy.name, psy.role
+        "SELECT NULL, pcp.id, pcp.name, pcp.role, cm.id, cm.name, cm.role, psy.id, psy.name, psy.role
          FROM patients p
          LEFT JOIN team_members pcp ON pcp.id = p.pcp_id
          LEFT JOIN team_members cm ON cm.id = p.care_manager_id
@@ -166,13 +174,13 @@ pub(crate) fn load(conn: &Connection, mrn: &str) -> Result<Patient> {
          WHERE p.id = ?1",
         [&row.id],
         |r| {
-            let payer: String = r.get(0)?;
             Ok(Patient {
                 id: row.id.clone(),
                 mrn: row.mrn.clone(),
                 name: row.name.clone(),
                 dob: row.dob,
-                payer: Payer::parse("payer", &payer).unwrap_or(Payer::Other),
+                payer: None,
+                coverages: Vec::new(),
                 pcp: member_from(r, 1)?,
                 care_manager: member_from(r, 4)?,
                 consultant: member_from(r, 7)?,
@@ -181,7 +189,8 @@ pub(crate) fn load(conn: &Connection, mrn: &str) -> Result<Patient> {
         },
     )?;
     let version = crate::audit::last_change(conn, "patient", &patient.id)?.map_or(0, |c| c.seq);
-    Ok(Patient { version, ..patient })
+    let coverages = crate::coverage::for_patient(conn, &patient.id)?;
+    Ok(Patient { version, payer: crate::coverage::payer_now(&coverages), coverages, ..patient })
 }
 
 impl Registry {
@@ -217,8 +226,12 @@ impl Registry {
             if let Some(dob) = &c.dob {
                 set("dob", serde_json::json!(before.dob.to_string()), Some(valid_dob(dob)?.to_string()))?;
             }
-            if let Some(payer) = &c.payer {
-                set("payer", serde_json::json!(before.payer), Some(Payer::parse("payer", payer)?.as_str().to_string()))?;
+            // The form sends the payer it showed: unchanged is no change, even with coverage records.
+            if let Some(payer) = c.payer.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                let payer = Payer::parse("payer", payer)?;
+                if before.payer != Some(payer) {
+                    crate::coverage::change_registration_payer(tx, actor, &before, payer)?;
+                }
             }
             let teams = [
                 ("pcp_id", "pcp", &c.pcp, &before.pcp, Role::Pcp),

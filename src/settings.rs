@@ -21,6 +21,14 @@ crate::vocab::string_enum!(
     }
 );
 
+crate::vocab::string_enum!(
+    /// A claim line's date of service (spec §7a).
+    ClaimDateOfService {
+        MonthEnd => "month-end",
+        ThresholdMet => "threshold-met",
+    }
+);
+
 /// The settings the rules read, loaded once per computation.
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
 pub struct Settings {
@@ -92,6 +100,10 @@ pub struct Settings {
     pub mfa_required: MfaPolicy,
     /// §7a: `physician-practice`, `fqhc` or `rhc`, for the billing programs' rules.
     pub practice_type: PracticeType,
+    /// §7a: a claim line's date of service: `month-end` [default] or `threshold-met`.
+    pub claim_date_of_service: ClaimDateOfService,
+    /// §7a: the claim's place of service code, two digits. [11]
+    pub place_of_service: String,
     /// §3a: every form's thresholds as this practice has them, by form id: the catalogue's
     /// defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
     pub instrument_rules: BTreeMap<String, Rules>,
@@ -167,6 +179,11 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
             .get("practice_type")
             .and_then(|v| PracticeType::parse("practice_type", v).ok())
             .unwrap_or(PracticeType::PhysicianPractice),
+        claim_date_of_service: pairs
+            .get("claim_date_of_service")
+            .and_then(|v| ClaimDateOfService::parse("claim_date_of_service", v).ok())
+            .unwrap_or(ClaimDateOfService::MonthEnd),
+        place_of_service: pairs.get("place_of_service").cloned().unwrap_or_else(|| "11".into()),
         thresholds: thresholds::listing(&instrument_rules),
         instrument_rules,
     })
@@ -199,6 +216,14 @@ impl Registry {
             MfaPolicy::parse(key, value)?.to_string()
         } else if key == "practice_type" {
             PracticeType::parse(key, value)?.to_string()
+        } else if key == "claim_date_of_service" {
+            ClaimDateOfService::parse(key, value)?.to_string()
+        } else if key == "place_of_service" {
+            // CMS's place of service codes are two digits, 01–99.
+            match value.parse::<u8>() {
+                Ok(1..=99) if value.len() == 2 => value.to_string(),
+                _ => return Err(Error::validation(key, format!("must be a two-digit place of service code such as 11 (got '{value}')"))),
+            }
         } else if BOOLEAN_SETTINGS.contains(&key) {
             match value {
                 "true" | "false" => value.to_string(),
@@ -209,7 +234,7 @@ impl Registry {
                 .iter()
                 .map(|(k, _, _)| *k)
                 .chain(BOOLEAN_SETTINGS.iter().copied())
-                .chain(["mfa_required", "practice_type"])
+                .chain(["mfa_required", "practice_type", "claim_date_of_service", "place_of_service"])
                 .collect();
             return Err(Error::validation(
                 "key",

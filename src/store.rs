@@ -31,6 +31,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0012_second_factor", include_str!("../migrations/0012_second_factor.sql")),
     ("0013_team_attributes", include_str!("../migrations/0013_team_attributes.sql")),
     ("0014_billing_programs", include_str!("../migrations/0014_billing_programs.sql")),
+    ("0015_coverage", include_str!("../migrations/0015_coverage.sql")),
+    ("0016_diagnoses", include_str!("../migrations/0016_diagnoses.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -21,6 +21,8 @@ string_enum!(
         Consent => "consent",
         StatusChange => "status-change",
         ApcmPeriod => "apcm-period",
+        Coverage => "coverage",
+        Diagnosis => "diagnosis",
     }
 );
 
@@ -51,6 +53,8 @@ pub(crate) fn mark(conn: &rusqlite::Connection, actor: &audit::Actor, kind: Reco
         RecordKind::Flag => "review_requests",
         RecordKind::TreatmentChange => "treatment_changes",
         RecordKind::ApcmPeriod => "apcm_periods",
+        RecordKind::Coverage => "coverages",
+        RecordKind::Diagnosis => "episode_diagnoses",
     };
     set_voided(conn, actor, table, "id", kind.as_str(), id, reason)?;
     audit::record(conn, actor, "entered-in-error", kind.as_str(), Some(id), serde_json::json!({ "reason": reason }))
@@ -73,6 +77,8 @@ fn check_author(conn: &rusqlite::Connection, actor: &audit::Actor, kind: RecordK
         RecordKind::Consent => ("episode_consents", "id", "episode", &["enroll", "consent"], Some("consent_id")),
         RecordKind::StatusChange => ("episode_status_changes", "id", "episode", &["status"], Some("change")),
         RecordKind::ApcmPeriod => ("apcm_periods", "id", "apcm_period", &["create"], None),
+        RecordKind::Coverage => ("coverages", "id", "coverage", &["create"], None),
+        RecordKind::Diagnosis => ("episode_diagnoses", "id", "diagnosis", &["create"], None),
     };
     let exists: bool =
         conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE CAST({key} AS TEXT) = ?1)"), [id], |r| r.get(0))?;

@@ -268,6 +268,8 @@ fn a_registry_written_by_schema_9_keeps_every_score_and_flag() {
              DELETE FROM review_requests WHERE patient_id IN newer;
              DELETE FROM case_reviews WHERE patient_id IN newer;
              DELETE FROM treatment_changes WHERE patient_id IN newer;
+             DELETE FROM coverages WHERE patient_id IN newer;
+             DELETE FROM episode_diagnoses WHERE episode_id IN (SELECT id FROM episodes WHERE patient_id IN newer);
              DELETE FROM episodes WHERE patient_id IN newer;
              DELETE FROM patients WHERE id IN newer;",
         )
@@ -283,6 +285,14 @@ fn a_registry_written_by_schema_9_keeps_every_score_and_flag() {
     let safety_before: i64 = raw().query_row("SELECT count(*) FROM assessments WHERE safety = 1", [], |r| r.get(0)).unwrap();
     assert!(safety_before > 0, "the demo has positive item 9s to carry over");
 
+    // The demo's coverage: one primary per patient from their first enrolment, as migration
+    // 0015 makes of schema 9's single payer.
+    let coverage_sql = "SELECT p.mrn || ' ' || c.payer || ' ' || ifnull(c.from_date, '-') || ' ' || c.secondary
+                        FROM coverages c JOIN patients p ON p.id = c.patient_id ORDER BY p.mrn";
+    let coverage =
+        || -> Vec<String> { raw().prepare(coverage_sql).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect() };
+    let coverage_before = coverage();
+    assert!(coverage_before.len() > 50 && coverage_before.iter().all(|c| c.ends_with(" 0")), "{:?}", &coverage_before[..3]);
     raw().execute_batch(&format!("PRAGMA query_only = OFF; {}", common::BACK_TO_SCHEMA_9)).unwrap();
     let item9: i64 = raw().query_row("SELECT count(*) FROM assessments WHERE item9 >= 1", [], |r| r.get(0)).unwrap();
     assert_eq!(item9, safety_before, "schema 9 as it stood: item 9's answers");
@@ -299,6 +309,7 @@ fn a_registry_written_by_schema_9_keeps_every_score_and_flag() {
     assert_eq!(after, before);
     // The rule sets in their new shape bill every patient-month as the old ones did (migration 0014).
     assert_eq!(billed(&open()), billing_before);
+    assert_eq!(coverage(), coverage_before, "schema 9's payer became one primary coverage from the first enrolment");
     let later = open().billing_rules(2030).unwrap().rules;
     assert_eq!((later.fees["99492"], later.subsequent.addon.as_ref().unwrap().max_units), (170.0, Some(3)));
     assert_eq!(open().billing_rules(2025).unwrap().rules.initial.tiers[1].code, "99492");

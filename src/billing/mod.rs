@@ -3,10 +3,12 @@
 //! set, warnings, minutes to the next tier and an estimated revenue. The rules here are pure;
 //! `month` loads a month from the registry, set-based, and applies them.
 
+mod claims;
 mod month;
 mod programs;
 mod rules;
 
+pub use claims::{ClaimLine, claims_csv};
 pub use programs::{ApcmPeriod, BillingPrograms, ProgramFrom, parse_episode_program};
 pub use rules::{AddOn, BillingRules, CredentialCode, MonthTable, PRESETS, Program, RuleBook, RuleSet, RuleSetKey, Tier, preset};
 
@@ -130,7 +132,9 @@ pub struct BillingRow {
     pub mrn: String,
     pub name: String,
     pub patient_id: String,
-    pub payer: Payer,
+    /// The primary coverage's payer on the date of service (spec §7a); none without coverage.
+    pub payer: Option<Payer>,
+    pub plan: Option<String>,
     /// The treating practitioner, who bills.
     pub pcp: Option<String>,
     /// What the month is billed as (§7a): the episode's program, or `apcm-bhi` in an APCM month.
@@ -151,6 +155,14 @@ pub struct BillingRow {
     pub codes: Vec<CodeUnits>,
     /// The codes as a biller reads them ([`codes_text`]); empty for none.
     pub codes_text: String,
+    /// The countable minutes at which each unit of each code was reached, parallel to
+    /// `codes` (a claim line's `threshold-met` date of service, §7a).
+    #[serde(default)]
+    pub unit_minutes: Vec<Vec<u32>>,
+    /// What the month would bill were consent recorded: its minutes are all before consent or
+    /// without one (a claim line held for "no consent", §7a). Empty otherwise.
+    #[serde(default)]
+    pub held_for_consent: Vec<CodeUnits>,
     pub warnings: Vec<String>,
     pub minutes_to_next_tier: Option<u32>,
     pub estimated_revenue: f64,
@@ -225,7 +237,7 @@ pub fn to_csv(rows: &[BillingRow]) -> Result<String> {
         w.write_record([
             r.mrn.clone(),
             r.name.clone(),
-            r.payer.to_string(),
+            r.payer.map(|p| p.to_string()).unwrap_or_default(),
             r.pcp.clone().unwrap_or_default(),
             r.month.to_string(),
             r.month_kind.to_string(),
@@ -296,6 +308,11 @@ impl Registry {
     /// seeing no contact after `until` (a report's as-of date) when given.
     pub fn billing_months(&self, from: Month, to: Month, until: Option<Date>) -> Result<Vec<(Month, Vec<BillingRow>)>> {
         month::months(&self.conn, from, to, until, None)
+    }
+
+    /// The month's claim lines (spec §7a), held ones first.
+    pub fn billing_claims(&self, month: Month) -> Result<Vec<ClaimLine>> {
+        claims::lines(&self.conn, month)
     }
 
     /// A month's rows with their totals, as the billing screen shows them.

@@ -13,10 +13,11 @@ use super::{
     exclusion, month_kind, no_rule_set_warning, rule_book,
 };
 use crate::Result;
+use crate::coverage::{self, Coverage};
 use crate::dates::{self, Date, Month};
 use crate::settings;
 use crate::team::Credential;
-use crate::vocab::{Payer, Role};
+use crate::vocab::Role;
 
 /// The latest countable contact date of one episode (?3) from the horizon (?2) to before ?1:
 /// the same rule as [`exclusion`], as SQL, so the scan reads only the `contacts_by_episode`
@@ -71,7 +72,7 @@ struct BilledPatient {
     index: usize,
     mrn: String,
     name: String,
-    payer: String,
+    coverages: Vec<Coverage>,
     pcp: Option<String>,
     pcp_credential: Option<Credential>,
 }
@@ -159,20 +160,21 @@ pub(crate) fn months(
     }
     let mut patients: HashMap<String, BilledPatient> = HashMap::new();
     {
-        let sql = format!("SELECT id, mrn, name, payer, pcp_id FROM patients{}", where_patient("id"));
+        let mut coverages = coverage::by_patient(conn, patient_id)?;
+        let sql = format!("SELECT id, mrn, name, pcp_id FROM patients{}", where_patient("id"));
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(one_patient.as_slice())?;
         while let Some(r) = rows.next()? {
-            let pcp_id: Option<String> = r.get(4)?;
+            let (id, pcp_id): (String, Option<String>) = (r.get(0)?, r.get(3)?);
             let patient = BilledPatient {
                 index: patients.len(),
                 mrn: r.get(1)?,
                 name: r.get(2)?,
-                payer: r.get(3)?,
+                coverages: coverages.remove(&id).unwrap_or_default(),
                 pcp: pcp_id.as_ref().and_then(|id| team.get(id).map(|(name, _)| name.clone())),
                 pcp_credential: pcp_id.as_ref().and_then(|id| credentials.get(id).copied()),
             };
-            patients.insert(r.get(0)?, patient);
+            patients.insert(id, patient);
         }
     }
     let mut contacts: Vec<MonthContact> = Vec::new();
@@ -300,7 +302,9 @@ fn month_rows(
         let pid = list[0].patient_id.clone();
         let (episode_id, episode_start) = (list[0].episode_id.clone(), list[0].episode_start);
         let patient = book.patients.get(&pid).cloned().unwrap_or_default();
-        let payer = Payer::parse("payer", &patient.payer).unwrap_or(Payer::Other);
+        // §7a: the primary coverage on the date of service (the month's last day).
+        let primary = coverage::primary_on(&patient.coverages, month.last_day());
+        let (payer, plan) = (primary.map(|c| c.payer), primary.and_then(|c| c.plan.clone()));
         let minutes: u32 = list.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.contact.minutes).sum();
         let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();
         for c in &list {
@@ -318,17 +322,25 @@ fn month_rows(
         let enrolled = book.episodes.get(&episode_id).map_or(Program::Cocm, |e| e.program);
         let episode_program = programs::program_in(enrolled, book.program_changes.get(&episode_id).map_or(&[], |c| c), month);
         let apcm_month = book.apcm.get(&pid).is_some_and(|periods| programs::apcm_in(periods, month));
-        let apcm_rules = apcm_month.then(|| book.rules.find(Program::ApcmBhi, Some(payer), None, month.year)).flatten();
+        let apcm_rules = apcm_month.then(|| book.rules.find(Program::ApcmBhi, payer, plan.as_deref(), month.year)).flatten();
         if apcm_month && apcm_rules.is_none() {
             warnings.push(format!("APCM this month, but no apcm-bhi rule set for {}: billed as {episode_program}", month.year));
         }
         let program = if apcm_rules.is_some() { Program::ApcmBhi } else { episode_program };
         // A month whose year has no rule set still shows its minutes (with a warning): rates and
         // charts never depend on billing rules.
-        let rule_set = apcm_rules.or_else(|| book.rules.find(program, Some(payer), None, month.year));
-        let codes = rule_set
-            .and_then(|set| set.rules.table(kind, episode_program).map(|t| set.rules.codes(t, minutes, patient.pcp_credential)))
-            .unwrap_or_default();
+        let rule_set = apcm_rules.or_else(|| book.rules.find(program, payer, plan.as_deref(), month.year));
+        let table = rule_set.and_then(|set| set.rules.table(kind, episode_program));
+        let codes = rule_set.zip(table).map(|(set, t)| set.rules.codes(t, minutes, patient.pcp_credential)).unwrap_or_default();
+        let unit_minutes = table.map(|t| t.unit_minutes(minutes)).unwrap_or_default();
+        // Minutes kept out only for want of consent: what they would bill, held on a claim line.
+        let without_consent: u32 = excluded.iter().filter(|(r, _)| **r == ExclusionReason::NoConsent).map(|(_, m)| m).sum();
+        let held_for_consent = match (rule_set, rule_set.and_then(|set| set.rules.table(counts_as, episode_program))) {
+            (Some(set), Some(t)) if without_consent > 0 && codes.is_empty() => {
+                set.rules.codes(t, minutes + without_consent, patient.pcp_credential)
+            }
+            _ => Vec::new(),
+        };
         if rule_set.is_none() {
             warnings.push(no_rule_set_warning(program, month.year));
         }
@@ -357,6 +369,7 @@ fn month_rows(
             name: patient.name,
             patient_id: pid,
             payer,
+            plan,
             pcp: patient.pcp,
             program,
             rule_set: rule_set.map(|s| s.key.to_string()),
@@ -368,6 +381,8 @@ fn month_rows(
             excluded: excluded.into_iter().map(|(reason, minutes)| ExcludedMinutes { reason, minutes }).collect(),
             codes_text: codes_text(&codes),
             codes,
+            unit_minutes,
+            held_for_consent,
             warnings,
             contacts: list.into_iter().map(|c| c.contact).collect(),
         });

@@ -84,6 +84,18 @@ impl MonthTable {
         codes
     }
 
+    /// The countable minutes at which each unit of each of `codes(minutes)` was reached, in
+    /// the same order: a tier's one unit at its `from_minutes`, the add-on's k-th unit at
+    /// `from_minutes + (k − 1) × block_minutes` (a claim line's `threshold-met` date, §7a).
+    pub fn unit_minutes(&self, minutes: u32) -> Vec<Vec<u32>> {
+        let Some(tier) = self.tiers.iter().rev().find(|t| minutes >= t.from_minutes) else { return vec![] };
+        let mut out = vec![vec![tier.from_minutes]];
+        if let Some(addon) = self.addon.as_ref().filter(|a| minutes >= a.from_minutes) {
+            out.push((0..addon.units(minutes)).map(|k| addon.from_minutes + k * addon.block_minutes).collect());
+        }
+        out
+    }
+
     /// How many more minutes reach the next code or add-on unit; none once nothing is above.
     pub fn minutes_to_next_tier(&self, minutes: u32) -> Option<u32> {
         if let Some(next) = self.tiers.iter().find(|t| t.from_minutes > minutes) {

@@ -1,4 +1,5 @@
-//! `cocm rules`, `cocm program`, `cocm apcm`: payer rule sets and billing programs (spec §7a).
+//! `cocm rules`, `cocm program`, `cocm apcm`, `cocm coverage`, `cocm diagnosis`: payer rule
+//! sets, billing programs, coverage and diagnoses (spec §7a).
 //! Each runs a command of the core's one list through a [`Door`], so a file and `--server`
 //! behave alike and the rules and guards are the core's.
 
@@ -6,8 +7,10 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
-use cocm::billing::{BillingPrograms, MonthTable, RuleSet, RuleSetKey};
+use cocm::billing::{BillingPrograms, ClaimLine, MonthTable, RuleSet, RuleSetKey};
 use cocm::client::Client;
+use cocm::coverage::{Coverage, NewCoverage};
+use cocm::diagnoses::Diagnosis;
 use cocm::{Registry, Result, commands};
 
 use super::{output, remote::typed};
@@ -92,6 +95,156 @@ pub fn rules(door: &mut dyn Door, command: RulesCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+#[derive(Subcommand)]
+pub enum CoverageCommand {
+    /// Add a coverage record: payer, plan, member id, dates, primary (default) or secondary
+    Add {
+        mrn: String,
+        /// medicare, medicaid, commercial, self-pay or other
+        #[arg(long)]
+        payer: String,
+        #[arg(long)]
+        plan: Option<String>,
+        #[arg(long)]
+        member_id: Option<String>,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        secondary: bool,
+    },
+    /// A patient's coverage records
+    List {
+        mrn: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a coverage on its last covered day
+    End {
+        id: String,
+        #[arg(long)]
+        date: String,
+    },
+}
+
+pub fn coverage(door: &mut dyn Door, command: CoverageCommand) -> Result<()> {
+    match command {
+        CoverageCommand::Add { mrn, payer, plan, member_id, from, to, secondary } => {
+            let coverage = NewCoverage { payer, plan, member_id, from, to, secondary };
+            let id = door.call("add_coverage", json!({ "mrn": mrn, "coverage": coverage }))?;
+            println!("{}", id.as_str().unwrap_or_default());
+            Ok(())
+        }
+        CoverageCommand::List { mrn, json } => {
+            let list: Vec<Coverage> = typed(door.call("coverages", json!({ "mrn": mrn }))?)?;
+            if json {
+                return output::json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.id.clone(),
+                        if c.secondary { "secondary" } else { "primary" }.into(),
+                        c.payer.to_string(),
+                        c.plan.clone().unwrap_or_default(),
+                        c.member_id.clone().unwrap_or_default(),
+                        c.from.map_or("—".into(), |f| f.to_string()),
+                        c.to.map_or("open".into(), |t| t.to_string()),
+                        c.entered_in_error.as_ref().map_or(String::new(), |_| "entered in error".into()),
+                    ]
+                })
+                .collect();
+            output::table(&["ID", "ORDER", "PAYER", "PLAN", "MEMBER ID", "FROM", "TO", ""], &rows)
+        }
+        CoverageCommand::End { id, date } => door.call("end_coverage", json!({ "id": id, "date": date })).map(drop),
+    }
+}
+
+#[derive(Subcommand)]
+pub enum DiagnosisCommand {
+    /// Record an ICD-10-CM chapter 5 code on the open episode (the first recorded is primary)
+    Add {
+        mrn: String,
+        /// e.g. F33.1
+        #[arg(long)]
+        code: String,
+        /// The date it was made [default: today]
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// A patient's diagnoses, every episode's
+    List {
+        mrn: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find chapter 5 codes by code or words (no registry needed)
+    Search { words: Vec<String> },
+}
+
+pub fn diagnosis(door: &mut dyn Door, command: DiagnosisCommand) -> Result<()> {
+    match command {
+        DiagnosisCommand::Add { mrn, code, date } => {
+            let id = door.call("add_diagnosis", json!({ "mrn": mrn, "code": code, "date": date }))?;
+            println!("{}", id.as_str().unwrap_or_default());
+            Ok(())
+        }
+        DiagnosisCommand::List { mrn, json } => {
+            let list: Vec<Diagnosis> = typed(door.call("diagnoses", json!({ "mrn": mrn }))?)?;
+            if json {
+                return output::json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|d| {
+                    let state = d.entered_in_error.as_ref().map_or(String::new(), |_| "entered in error".into());
+                    vec![d.id.clone(), d.date.to_string(), d.code.clone(), d.description.clone(), state]
+                })
+                .collect();
+            output::table(&["ID", "DATE", "CODE", "DESCRIPTION", ""], &rows)
+        }
+        DiagnosisCommand::Search { words } => search_diagnoses(&words),
+    }
+}
+
+/// `cocm billing --month M --claims`: the claim lines as a table, JSON or CSV (the CSV is an
+/// audited export, in the core).
+pub fn claims(door: &mut dyn Door, month: &str, as_json: bool, as_csv: bool) -> Result<()> {
+    if as_csv {
+        let csv = door.call("claims_csv", json!({ "month": month }))?;
+        print!("{}", csv.as_str().unwrap_or_default());
+        return Ok(());
+    }
+    let lines: Vec<ClaimLine> = typed(door.call("billing_claims", json!({ "month": month }))?)?;
+    if as_json {
+        return output::json(&lines);
+    }
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.mrn.clone(),
+                l.name.clone(),
+                l.payer.map_or("—".into(), |p| p.to_string()),
+                l.billing_npi.clone().unwrap_or("—".into()),
+                l.date_of_service.to_string(),
+                l.diagnoses.join(" "),
+                if l.units > 1 { format!("{}×{}", l.code, l.units) } else { l.code.clone() },
+                format!("{:.2}", l.charge),
+                l.held.clone(),
+            ]
+        })
+        .collect();
+    output::table(&["MRN", "NAME", "PAYER", "NPI", "DATE OF SERVICE", "DIAGNOSES", "CODE", "CHARGE", "HELD"], &rows)
+}
+
+pub fn search_diagnoses(words: &[String]) -> Result<()> {
+    let rows: Vec<Vec<String>> = cocm::diagnoses::search(&words.join(" "), 30).into_iter().map(|d| vec![d.code, d.description]).collect();
+    output::table(&["CODE", "DESCRIPTION"], &rows)
 }
 
 /// "G2214 16+ · 99492 36+ · 99494 86+ each 30 (at most 4)".

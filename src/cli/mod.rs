@@ -104,6 +104,9 @@ enum Command {
         /// cocm [default] or general-bhi (spec §7a)
         #[arg(long)]
         program: Option<String>,
+        /// ICD-10-CM chapter 5 codes, comma separated, the first primary (e.g. F33.1,F41.1)
+        #[arg(long)]
+        diagnosis: Option<String>,
     },
     /// The instrument catalogue: every form, its items, answers, bands and rules, and each
     /// target's default scales (no registry needed)
@@ -216,7 +219,7 @@ enum Command {
     },
     /// Mark a record entered in error (records are never deleted)
     Void {
-        /// assessment, contact, review, flag, treatment-change, enrolment, consent or status-change
+        /// assessment, contact, review, flag, treatment-change, enrolment, consent, status-change, apcm-period or coverage
         kind: String,
         id: String,
         #[arg(long)]
@@ -242,6 +245,10 @@ enum Command {
     Billing {
         #[arg(long)]
         month: String,
+        /// Claim lines instead of patient-months: one per code, with coverage, NPI, date and
+        /// place of service, diagnoses, charge, and why a line is held (spec §7a)
+        #[arg(long)]
+        claims: bool,
         #[command(flatten)]
         format: Format,
     },
@@ -253,6 +260,12 @@ enum Command {
     /// Billing rule sets by program, payer, plan and the year they take effect (spec §7a)
     #[command(subcommand)]
     Rules(billing::RulesCommand),
+    /// A patient's coverage records (spec §7a): billing uses the primary one on the date of service
+    #[command(subcommand)]
+    Coverage(billing::CoverageCommand),
+    /// The open episode's ICD-10-CM diagnoses (chapter 5, F01–F99): a claim needs one
+    #[command(subcommand)]
+    Diagnosis(billing::DiagnosisCommand),
     /// The open episode's billing program (cocm or general-bhi) from a month on; without
     /// --to/--from, its program history
     Program {
@@ -587,6 +600,9 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Command::Instruments { id, json } = command {
         return catalogue::print(id.as_deref(), json);
     }
+    if let Command::Diagnosis(billing::DiagnosisCommand::Search { words }) = &command {
+        return billing::search_diagnoses(words);
+    }
     if let Some(url) = server {
         let (member, password) = credentials(&as_member)?;
         let client = remote::connect(&url, fingerprint.as_deref(), &member, &password)?;
@@ -690,8 +706,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let changes = PatientChanges { name, dob, payer, pcp, care_manager, consultant, version: None };
             println!("{}", open()?.update_patient(&mrn, &changes)?.id);
         }
-        Command::Enroll { mrn, date, consent, targets, primary_scale, program } => {
-            println!("{}", open()?.enroll(&mrn, &Enrolment { start: date, consent, targets, primary_scale, program })?);
+        Command::Enroll { mrn, date, consent, targets, primary_scale, program, diagnosis } => {
+            println!("{}", open()?.enroll(&mrn, &Enrolment { start: date, consent, targets, primary_scale, program, diagnosis })?);
         }
         Command::Consent { mrn, date } => open()?.record_consent(&mrn, &date)?,
         Command::Assess { mrn, date, instrument, items, difficulty } => {
@@ -733,7 +749,8 @@ pub fn run(cli: Cli) -> Result<()> {
             output::caseload(&r.caseload(date, care_manager.as_deref())?, format.json, format.csv)?;
         }
         Command::Queue { as_of: date, json } => output::queue(&open()?.queue(as_of(date.as_deref())?)?, json)?,
-        Command::Billing { month, format } => {
+        Command::Billing { month, claims: true, format } => billing::claims(&mut open()?, &month, format.json, format.csv)?,
+        Command::Billing { month, claims: false, format } => {
             let month = Month::parse("month", &month)?;
             let mut r = open()?;
             if format.csv {
@@ -745,6 +762,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Settings(SettingsCommand::List { json }) => output::settings(&open()?.settings()?, json)?,
         Command::Settings(SettingsCommand::Set { key, value }) => output::settings(&open()?.set_setting(&key, &value)?, false)?,
         Command::Rules(command) => billing::rules(&mut open()?, command)?,
+        Command::Coverage(command) => billing::coverage(&mut open()?, command)?,
+        Command::Diagnosis(command) => billing::diagnosis(&mut open()?, command)?,
         Command::Program { mrn, to, from, json } => billing::program(&mut open()?, &mrn, to, from, json)?,
         Command::Apcm { mrn, from, to, end, json } => billing::apcm(&mut open()?, &mrn, from, to, end, json)?,
         Command::Audit { limit, patient, json } => {

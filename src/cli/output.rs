@@ -306,7 +306,17 @@ pub fn chart(c: &PatientChart, as_json: bool) -> Result<()> {
     }
     let p = &c.patient;
     let name = |m: &Option<TeamMember>| m.as_ref().map(|m| m.name.clone()).unwrap_or_else(|| "-".into());
-    println!("{} (MRN {}), born {}, {}", p.name, p.mrn, p.dob, p.payer);
+    println!("{} (MRN {}), born {}, {}", p.name, p.mrn, p.dob, p.payer.map_or("no coverage", |p| p.as_str()));
+    for cov in p.coverages.iter().filter(|c| c.entered_in_error.is_none()) {
+        let order = if cov.secondary { "secondary" } else { "primary" };
+        let from = cov.from.map_or("—".into(), |f| f.to_string());
+        let to = cov.to.map_or("open".into(), |t| t.to_string());
+        println!(
+            "  coverage: {order} {}{} from {from} to {to}",
+            cov.payer,
+            cov.plan.as_ref().map(|p| format!(" ({p})")).unwrap_or_default()
+        );
+    }
     println!("PCP {} · care manager {} · consultant {}", name(&p.pcp), name(&p.care_manager), name(&p.consultant));
     let err =
         |e: &Option<cocm::voids::EnteredInError>| e.as_ref().map(|e| format!("  [entered in error: {}]", e.reason)).unwrap_or_default();

@@ -103,13 +103,14 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
             let entries: Vec<QueueEntry> = typed(client.call("queue", json!({ "asOfDate": as_of(date) }))?)?;
             output::queue(&entries, json)
         }
-        Command::Billing { month, format } if format.csv => {
+        Command::Billing { month, claims: true, format } => super::billing::claims(&mut &*client, &month, format.json, format.csv),
+        Command::Billing { month, format, .. } if format.csv => {
             // Audited on the server as the same export, and the same CSV.
             let csv = client.call("billing_csv", json!({ "month": month }))?;
             print!("{}", csv.as_str().ok_or_else(|| Error::Storage("the server sent no CSV".into()))?);
             Ok(())
         }
-        Command::Billing { month, format } => {
+        Command::Billing { month, format, .. } => {
             let view: BillingView = typed(client.call("billing", json!({ "month": month }))?)?;
             output::billing(&view.rows, format.json, false)
         }
@@ -166,8 +167,8 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
             let patient: Patient = typed(client.call("update_patient", json!({ "mrn": mrn, "changes": changes }))?)?;
             id(Value::from(patient.id))
         }
-        Command::Enroll { mrn, date, consent, targets, primary_scale, program } => {
-            let enrolment = Enrolment { start: date, consent, targets, primary_scale, program };
+        Command::Enroll { mrn, date, consent, targets, primary_scale, program, diagnosis } => {
+            let enrolment = Enrolment { start: date, consent, targets, primary_scale, program, diagnosis };
             id(client.call("enroll", json!({ "mrn": mrn, "enrolment": enrolment }))?)
         }
         Command::Treatment { mrn, date, kind, description } => {
@@ -179,6 +180,8 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
         }
         Command::Report(args) => super::report::run(&mut &*client, args),
         Command::Rules(command) => super::billing::rules(&mut &*client, command),
+        Command::Coverage(command) => super::billing::coverage(&mut &*client, command),
+        Command::Diagnosis(command) => super::billing::diagnosis(&mut &*client, command),
         Command::Program { mrn, to, from, json } => super::billing::program(&mut &*client, &mrn, to, from, json),
         Command::Apcm { mrn, from, to, end, json } => super::billing::apcm(&mut &*client, &mrn, from, to, end, json),
         Command::Audit { limit, patient, json } => {

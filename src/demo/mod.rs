@@ -143,6 +143,9 @@ struct EpisodeRow {
     start: String,
     consent: String,
     targets: String,
+    /// ICD-10-CM codes, comma separated; a few are empty, so the demo holds their claims.
+    #[serde(default)]
+    diagnosis: String,
 }
 #[derive(Deserialize)]
 struct StatusRow {
@@ -235,7 +238,13 @@ fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result
         match step {
             Step::Enroll(e) => {
                 let consent = if e.consent.is_empty() { None } else { Some(at(&e.consent)?) };
-                episodes::enroll(conn, actor, &e.mrn, &Enrolment { start: date, consent, targets: Some(e.targets), ..Default::default() })?;
+                let diagnosis = (!e.diagnosis.is_empty()).then_some(e.diagnosis);
+                episodes::enroll(
+                    conn,
+                    actor,
+                    &e.mrn,
+                    &Enrolment { start: date, consent, targets: Some(e.targets), diagnosis, ..Default::default() },
+                )?;
             }
             Step::Status(s) => {
                 let reason = if s.reason.is_empty() { None } else { Some(DischargeReason::parse("reason", &s.reason)?) };
@@ -243,6 +252,15 @@ fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result
             }
         }
     }
+
+    // The demo's payers as a migrated registry has them: primary coverage from the first
+    // enrolment, with a member id a biller would see (fictional, like everything here).
+    conn.execute_batch(
+        "UPDATE coverages SET
+             from_date = (SELECT MIN(e.start_date) FROM episodes e WHERE e.patient_id = coverages.patient_id),
+             member_id = (SELECT 'DM-' || p.mrn FROM patients p WHERE p.id = coverages.patient_id)
+         WHERE from_date IS NULL",
+    )?;
 
     for a in rows::<AssessmentRow>("assessments.csv", ASSESSMENTS)? {
         let new = NewAssessment {

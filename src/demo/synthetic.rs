@@ -84,8 +84,9 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
     let (cms, pcps, psys) = (ids_of_role(conn, "care-manager")?, ids_of_role(conn, "pcp")?, ids_of_role(conn, "psychiatric-consultant")?);
     let now = audit::now();
     let mut patient = conn.prepare(
-        "INSERT INTO patients (id, mrn, name, dob, payer, pcp_id, care_manager_id, consultant_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO patients (id, mrn, name, dob, pcp_id, care_manager_id, consultant_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
+    let mut coverage = conn.prepare("INSERT INTO coverages (id, patient_id, payer, from_date, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     let mut episode = conn.prepare(
         "INSERT INTO episodes (id, patient_id, start_date, consent_date, targets, status, discharge_date, discharge_reason, created_at,
                                primary_scales)
@@ -114,12 +115,12 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
         let cm = rng.pick(&cms).clone();
         let name = format!("{} {}", rng.pick(FIRST), rng.pick(LAST));
         let dob = Date::from_ymd_opt(rng.range(1940, 2004) as i32, rng.range(1, 12) as u32, rng.range(1, 28) as u32).expect("valid");
+        let payer = rng.pick(PAYERS); // drawn where it was when it was a patient column: the same data
         patient.execute(rusqlite::params![
             pid,
             format!("S{:06}", n + 1),
             name,
             dob.to_string(),
-            rng.pick(PAYERS),
             rng.pick(&pcps),
             cm,
             rng.pick(&psys),
@@ -130,6 +131,7 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
         // prevention, some discharged.
         let start_ago = rng.range(150, 420);
         let start = day(start_ago);
+        coverage.execute(rusqlite::params![new_id(), pid, payer, start.to_string(), now])?;
         let consent = rng.chance(96).then(|| start.to_string());
         let both = rng.chance(30);
         let targets = if both {

@@ -285,7 +285,7 @@ fn members(conn: &Connection) -> Result<HashMap<String, MemberRow>> {
 
 fn patients(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&str) -> Option<String>) -> Result<()> {
     let mut stmt = conn.prepare(
-        "SELECT id, mrn, name, dob, payer, pcp_id, care_manager_id, consultant_id, created_at FROM patients
+        "SELECT id, mrn, name, dob, pcp_id, care_manager_id, consultant_id, created_at FROM patients
          WHERE created_at >= ?1 OR id IN (SELECT record_id FROM audit_log WHERE record_type = 'patient' AND at >= ?1)
          ORDER BY mrn",
     )?;
@@ -296,14 +296,15 @@ fn patients(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&s
             mrn: r.get(1)?,
             name: r.get(2)?,
             dob: r.get(3)?,
-            payer: r.get(4)?,
-            pcp: r.get(5)?,
-            care_manager: r.get(6)?,
-            consultant: r.get(7)?,
-            created_at: r.get(8)?,
+            pcp: r.get(4)?,
+            care_manager: r.get(5)?,
+            consultant: r.get(6)?,
+            created_at: r.get(7)?,
         };
         files.write(&resources::patient(&p, names))?;
-        files.write(&resources::coverage(&p))?;
+        for c in crate::coverage::for_patient(conn, &p.id)? {
+            files.write(&resources::coverage(&p, &c))?;
+        }
         if let Some(team) = resources::care_team(&p, names) {
             files.write(&team)?;
         }

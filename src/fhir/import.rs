@@ -19,6 +19,7 @@ use crate::access::Action;
 use crate::assessments::{self, NewAssessment};
 use crate::audit::Actor;
 use crate::contacts::{self, NewContact};
+use crate::coverage;
 use crate::dates::{self, Date};
 use crate::episodes::{self, Enrolment};
 use crate::import::{Occurrences, count};
@@ -225,7 +226,12 @@ impl<'a> Importer<'a> {
         let by_patient = |kind: &str, field: &str| -> HashMap<String, &Entry> {
             of(kind).into_iter().filter_map(|e| Some((reference_id(&e.resource[field], "Patient")?, e))).collect()
         };
-        let coverage = by_patient("Coverage", "beneficiary");
+        let mut coverage: HashMap<String, Vec<&Entry>> = HashMap::new();
+        for c in of("Coverage") {
+            if let Some(patient) = reference_id(&c.resource["beneficiary"], "Patient") {
+                coverage.entry(patient).or_default().push(c);
+            }
+        }
         let teams = by_patient("CareTeam", "subject");
         let mut consents: HashMap<String, Vec<&Entry>> = HashMap::new();
         for c in of("Consent") {
@@ -244,7 +250,7 @@ impl<'a> Importer<'a> {
             self.note(e, taken);
         }
         for e in of("Patient") {
-            let taken = self.patient(e, coverage.get(e.id()).copied(), teams.get(e.id()).copied());
+            let taken = self.patient(e, coverage.get(e.id()).map(Vec::as_slice).unwrap_or_default(), teams.get(e.id()).copied());
             self.note(e, taken);
         }
         let mut episodes = of("EpisodeOfCare");
@@ -306,7 +312,7 @@ impl<'a> Importer<'a> {
             .map_err(|_| format!("{name} is not on the team (add them, or import their Practitioner with a role)"))
     }
 
-    fn patient(&mut self, e: &Entry, coverage: Option<&Entry>, team: Option<&Entry>) -> Taken {
+    fn patient(&mut self, e: &Entry, coverages: &[&Entry], team: Option<&Entry>) -> Taken {
         let r = &e.resource;
         let mrn = mrn(r).ok_or("has no MRN (an identifier of type MR)")?;
         let dob = r["birthDate"].as_str().and_then(dates::parse_iso).ok_or("has no birthDate")?;
@@ -323,13 +329,7 @@ impl<'a> Importer<'a> {
             Err(_) => {}
         }
         let name = person_name(r).ok_or("has no name")?;
-        let mut new = NewPatient {
-            mrn,
-            name,
-            dob: dob.to_string(),
-            payer: coverage.map(|c| payer(&c.resource).as_str().to_string()),
-            ..Default::default()
-        };
+        let mut new = NewPatient { mrn, name, dob: dob.to_string(), ..Default::default() };
         if let Some(pcp) = r["generalPractitioner"].as_array().and_then(|a| a.first()) {
             new.pcp = Some(self.member(pcp)?);
         }
@@ -343,7 +343,23 @@ impl<'a> Importer<'a> {
             };
             *slot = Some(self.member(&p["member"])?);
         }
-        patients::insert(self.conn, &self.actor_for(e), &new).map_err(|e| e.to_string())?;
+        let actor = self.actor_for(e);
+        patients::insert(self.conn, &actor, &new).map_err(|e| e.to_string())?;
+        // Each Coverage becomes a coverage record (spec §7a): payer, plan, member id, period, order.
+        let row = patients::find_by_mrn(self.conn, &new.mrn).map_err(|e| e.to_string())?;
+        for c in coverages.iter().map(|c| &c.resource).filter(|c| c["status"] != "entered-in-error") {
+            let plan = c["class"].as_array().into_iter().flatten().find(|k| codings(&k["type"]).any(|(_, code)| code == "plan"));
+            let record = coverage::NewCoverage {
+                payer: payer(c).as_str().to_string(),
+                plan: plan.and_then(|k| k["value"].as_str()).map(str::to_string),
+                member_id: c["subscriberId"].as_str().map(str::to_string),
+                to: c["period"]["end"].as_str().map(str::to_string),
+                secondary: c["order"].as_u64() == Some(2),
+                ..Default::default()
+            };
+            let from = c["period"]["start"].as_str().and_then(|d| dates::parse_iso(d.get(..10).unwrap_or(d)));
+            coverage::insert(self.conn, &actor, &row, &record, from).map_err(|e| format!("its Coverage: {e}"))?;
+        }
         self.added.patients += 1;
         Ok(())
     }

@@ -46,6 +46,7 @@ const CONSENT_SCOPE: &str = "http://terminology.hl7.org/CodeSystem/consentscope"
 const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 const SUBSCRIBER_RELATIONSHIP: &str = "http://terminology.hl7.org/CodeSystem/subscriber-relationship";
 const PAYER_TYPOLOGY: &str = "urn:oid:2.16.840.1.113883.3.221.5";
+const COVERAGE_CLASS: &str = "http://terminology.hl7.org/CodeSystem/coverage-class";
 const UCUM: &str = "http://unitsofmeasure.org";
 
 /// The note on a total-only score (item answers unknown, spec §3 and §5).

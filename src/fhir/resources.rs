@@ -21,7 +21,6 @@ pub(crate) struct PatientRow {
     pub mrn: String,
     pub name: String,
     pub dob: String,
-    pub payer: String,
     pub pcp: Option<String>,
     pub care_manager: Option<String>,
     pub consultant: Option<String>,
@@ -234,21 +233,42 @@ pub(crate) fn patient(p: &PatientRow, names: &dyn Fn(&str) -> Option<String>) ->
     patient
 }
 
-/// The patient's payer, as the Source of Payment Typology codes it.
-pub(crate) fn coverage(p: &PatientRow) -> Value {
-    let payer = Payer::parse("payer", &p.payer).unwrap_or(Payer::Other);
-    let (code, display) = payer_typology(payer);
-    let payor = if payer == Payer::SelfPay { reference("Patient", &p.id) } else { json!({ "display": display }) };
-    json!({
+/// One coverage record (spec §7a): the payer as the Source of Payment Typology codes it, the
+/// plan as a `plan` class, the member id as `subscriberId`, the dates as `period` and primary
+/// or secondary as `order`. One entered in error is `entered-in-error`.
+pub(crate) fn coverage(p: &PatientRow, c: &crate::coverage::Coverage) -> Value {
+    let (code, display) = payer_typology(c.payer);
+    let payor =
+        if c.payer == Payer::SelfPay { reference("Patient", &p.id) } else { json!({ "display": c.plan.as_deref().unwrap_or(display) }) };
+    let mut coverage = json!({
         "resourceType": "Coverage",
-        "id": p.id,
+        "id": c.id,
         "meta": meta(Some("us-core-coverage"), &p.created_at),
-        "status": "active",
-        "type": { "coding": [coding(PAYER_TYPOLOGY, code, display)], "text": payer.as_str() },
+        "status": if c.entered_in_error.is_some() { "entered-in-error" } else { "active" },
+        "type": { "coding": [coding(PAYER_TYPOLOGY, code, display)], "text": c.payer.as_str() },
         "beneficiary": reference("Patient", &p.id),
         "relationship": { "coding": [coding(SUBSCRIBER_RELATIONSHIP, "self", "Self")] },
         "payor": [payor],
-    })
+        "order": if c.secondary { 2 } else { 1 },
+    });
+    let mut period = serde_json::Map::new();
+    if let Some(from) = c.from {
+        period.insert("start".into(), json!(from.to_string()));
+    }
+    if let Some(to) = c.to {
+        period.insert("end".into(), json!(to.to_string()));
+    }
+    if !period.is_empty() {
+        coverage["period"] = Value::Object(period);
+    }
+    if let Some(member) = &c.member_id {
+        coverage["subscriberId"] = json!(member);
+    }
+    if let Some(plan) = &c.plan {
+        let class = json!({ "type": { "coding": [coding(COVERAGE_CLASS, "plan", "Plan")] }, "value": plan, "name": plan });
+        coverage["class"] = json!([class]);
+    }
+    coverage
 }
 
 /// Source of Payment Typology code and display of a payer.

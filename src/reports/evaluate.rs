@@ -138,7 +138,8 @@ pub(super) fn evaluate(
         if open_at_end {
             let status = e.status_on(end).map(|s| s.as_str()).unwrap_or_default();
             t.count(Measure::Caseload, e.patient, true, || format!("{status}, enrolled {}", e.start));
-            let payer = p.payer.map_or("other", |p| p.as_str());
+            // §7a: the primary coverage on the period's last day.
+            let payer = crate::coverage::primary_on(&p.coverages, end).map_or("none", |c| c.payer.as_str());
             *payer_mix.entry(payer.to_string()).or_default() += 1;
         }
         if in_range(e.start, from, end) {

@@ -15,14 +15,15 @@ use crate::instruments::Instrument;
 use crate::measures::Point;
 use crate::measures::{self, PrimaryScale};
 use crate::snapshot::text;
-use crate::vocab::{DischargeReason, EpisodeStatus, Payer, parse_targets};
+use crate::vocab::{DischargeReason, EpisodeStatus, parse_targets};
 
 /// One patient, with their dated records (entered-in-error excluded), oldest first.
 #[derive(Debug, Default)]
 pub(super) struct PatientRecords {
     pub mrn: String,
     pub name: String,
-    pub payer: Option<Payer>,
+    /// Every coverage record (a report's payer mix reads the primary on the period's last day).
+    pub coverages: Vec<crate::coverage::Coverage>,
     pub care_manager_id: Option<String>,
     pub assessments: Vec<(Instrument, Point)>,
     /// Days with at least one contact (not entered in error), in the months loaded.
@@ -111,16 +112,17 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
         }
     }
     {
-        let mut stmt = conn.prepare_cached("SELECT id, mrn, name, payer, care_manager_id FROM patients ORDER BY mrn")?;
+        let mut coverages = crate::coverage::by_patient(conn, None)?;
+        let mut stmt = conn.prepare_cached("SELECT id, mrn, name, care_manager_id FROM patients ORDER BY mrn")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let payer: String = r.get(3)?;
-            data.patient_index.insert(r.get(0)?, data.patients.len());
+            let id: String = r.get(0)?;
+            data.patient_index.insert(id.clone(), data.patients.len());
             data.patients.push(PatientRecords {
                 mrn: r.get(1)?,
                 name: r.get(2)?,
-                payer: Payer::parse("payer", &payer).ok(),
-                care_manager_id: r.get(4)?,
+                coverages: coverages.remove(&id).unwrap_or_default(),
+                care_manager_id: r.get(3)?,
                 ..Default::default()
             });
         }

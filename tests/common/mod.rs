@@ -263,4 +263,10 @@ pub const BACK_TO_SCHEMA_9: &str = "
         'fees', json(json_extract(rules, '$.fees')))
     FROM billing_rule_sets WHERE program = 'cocm' AND payer IS NULL;
     DROP TABLE billing_rule_sets; ALTER TABLE billing_rule_sets_9 RENAME TO billing_rule_sets;
+    ALTER TABLE patients ADD COLUMN payer TEXT NOT NULL DEFAULT 'other'
+        CHECK (payer IN ('medicare', 'medicaid', 'commercial', 'self-pay', 'other'));
+    UPDATE patients SET payer = ifnull((SELECT c.payer FROM coverages c WHERE c.patient_id = patients.id
+        AND c.secondary = 0 AND c.voided_at IS NULL ORDER BY ifnull(c.from_date, '') DESC LIMIT 1), 'other');
+    DROP TABLE coverages;
+    DROP TABLE episode_diagnoses; DELETE FROM settings WHERE key IN ('claim_date_of_service', 'place_of_service');
     PRAGMA user_version = 9;";
