@@ -7,6 +7,10 @@ import type { BillingRules } from "./bindings/BillingRules";
 import type { Enrolment } from "./bindings/Enrolment";
 import type { NewPatient } from "./bindings/NewPatient";
 import type { Patient } from "./bindings/Patient";
+import type { NewCoverage } from "./bindings/NewCoverage";
+import type { ClaimLine } from "./bindings/ClaimLine";
+import type { Diagnosis } from "./bindings/Diagnosis";
+import type { DiagnosisCode } from "./bindings/DiagnosisCode";
 import type { PatientChanges } from "./bindings/PatientChanges";
 import type { RuleSet } from "./bindings/RuleSet";
 import type { RuleSetKey } from "./bindings/RuleSetKey";
@@ -322,6 +326,8 @@ export const api = {
   setBillingRules: (key: RuleSetKey, rules: BillingRules, expected: BillingRules | null = null) =>
     call<RuleSet[]>("set_billing_rules", { year: key.effective_year, program: key.program, payer: key.payer, plan: key.plan, rules, expected }),
   applyRulesPreset: (name: string) => call<RuleSetKey[]>("apply_rules_preset", { name }),
+  addCoverage: (mrn: string, coverage: NewCoverage) => call<string>("add_coverage", { mrn, coverage }),
+  endCoverage: (id: string, date: string) => call<null>("end_coverage", { id, date }),
   billingPrograms: (mrn: string) => call<BillingPrograms>("billing_programs", { mrn }),
   changeProgram: (mrn: string, to: string, from: string) => call<null>("change_program", { mrn, to, from }),
   recordApcm: (mrn: string, from: string, to: string | null) => call<string>("record_apcm", { mrn, from, to }),
@@ -329,6 +335,12 @@ export const api = {
   billing: (month: string) => call<BillingView>("billing", { month }),
   exportBillingCsv: (month: string, path: string) => call<number>("export_billing_csv", { month, path }),
   billingCsv: (month: string) => call<string>("billing_csv", { month }),
+  billingClaims: (month: string) => call<ClaimLine[]>("billing_claims", { month }),
+  claimsCsv: (month: string) => call<string>("claims_csv", { month }),
+  exportClaimsCsv: (month: string, path: string) => call<number>("export_claims_csv", { month, path }),
+  diagnoses: (mrn: string) => call<Diagnosis[]>("diagnoses", { mrn }),
+  addDiagnosis: (mrn: string, code: string, date: string | null) => call<string>("add_diagnosis", { mrn, code, date }),
+  searchDiagnoses: (query: string) => call<DiagnosisCode[]>("search_diagnoses", { query }),
   reportsView: (from: string, to: string) => call<ReportsView>("reports_view", { from, to, asOfDate: null }),
   reportMembers: (from: string, to: string, careManager: string | null, measure: Measure) =>
     call<[Report, ReportMember[]]>("report_members", { from, to, careManager, measure, asOfDate: null }).then(([, members]) => members),

@@ -9,7 +9,11 @@ import type { Program } from "./Program";
 /**
  * One patient-month with any minutes.
  */
-export type BillingRow = { mrn: string, name: string, patient_id: string, payer: Payer, 
+export type BillingRow = { mrn: string, name: string, patient_id: string, 
+/**
+ * The primary coverage's payer on the date of service (spec §7a); none without coverage.
+ */
+payer: Payer | null, plan: string | null, 
 /**
  * The treating practitioner, who bills.
  */
@@ -38,4 +42,14 @@ minutes: number, excluded: Array<ExcludedMinutes>, codes: Array<CodeUnits>,
 /**
  * The codes as a biller reads them ([`codes_text`]); empty for none.
  */
-codes_text: string, warnings: Array<string>, minutes_to_next_tier: number | null, estimated_revenue: number, contacts: Array<BilledContact>, };
+codes_text: string, 
+/**
+ * The countable minutes at which each unit of each code was reached, parallel to
+ * `codes` (a claim line's `threshold-met` date of service, §7a).
+ */
+unit_minutes: Array<Array<number>>, 
+/**
+ * What the month would bill were consent recorded: its minutes are all before consent or
+ * without one (a claim line held for "no consent", §7a). Empty otherwise.
+ */
+held_for_consent: Array<CodeUnits>, warnings: Array<string>, minutes_to_next_tier: number | null, estimated_revenue: number, contacts: Array<BilledContact>, };

@@ -16,4 +16,8 @@ primary_scale: string | null,
 /**
  * `cocm` (when left out) or `general-bhi` (spec §7a).
  */
-program: string | null, };
+program: string | null, 
+/**
+ * Comma-separated ICD-10-CM chapter 5 codes, the first primary (spec §7a).
+ */
+diagnosis: string | null, };

@@ -3,4 +3,8 @@
 /**
  * A new patient. Team members are named by id or exact name.
  */
-export type NewPatient = { mrn: string, name: string, dob: string, payer: string | null, pcp: string | null, care_manager: string | null, consultant: string | null, };
+export type NewPatient = { mrn: string, name: string, dob: string, 
+/**
+ * Adds a primary coverage of this payer (its start unknown; `cocm coverage add` dates one).
+ */
+payer: string | null, pcp: string | null, care_manager: string | null, consultant: string | null, };
