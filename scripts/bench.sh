@@ -43,6 +43,7 @@ fi
 measure "cocm caseload --json (practice)" caseload --as-of "$as_of" --json
 measure "cocm billing --month $month --json" billing --month "$month" --json
 measure "cocm billing --month $month --csv" billing --month "$month" --csv
+measure "cocm billing --month $month --claims --json" billing --month "$month" --claims --json
 measure "cocm queue --json" queue --as-of "$as_of" --json
 measure "cocm report --from $month --json" report --from "$month" --as-of "$as_of" --json
 measure "cocm report --by-care-manager" report --from "$month" --as-of "$as_of" --by-care-manager --json

@@ -33,6 +33,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("request a review", [Y, Y, Y, Y]),
     ("record a case review", [N, Y, N, Y]),
     ("record a treatment change", [Y, N, Y, Y]),
+    ("record a diagnosis", [Y, Y, Y, Y]),
     ("change a status", [Y, N, N, Y]),
     ("mark their own entry in error", [Y, Y, Y, Y]),
     ("mark another's entry in error", [N, N, N, Y]),
@@ -95,6 +96,7 @@ fn attempt(cell: &str, r: &mut Registry, me: &str, theirs: &str, dir: &Path) -> 
                 &NewTreatmentChange { date: "2025-11-08".into(), kind: "medication-started".into(), description: "SSRI".into() },
             )
             .map(drop),
+        "record a diagnosis" => r.add_diagnosis("P1", "F33.1", Some("2025-11-06")).map(drop),
         "change a status" => r.change_status("P3", EpisodeStatus::RelapsePrevention, "2025-12-01", None).map(drop),
         "mark their own entry in error" => {
             let mine = r.record_assessment("P1", &phq("2025-11-09"))?;
@@ -167,6 +169,7 @@ fn the_matrix_in_the_core_is_the_one_written_here() {
         ("request a review", Action::RequestReview),
         ("record a case review", Action::RecordCaseReview),
         ("record a treatment change", Action::RecordTreatmentChange),
+        ("record a diagnosis", Action::RecordDiagnosis),
         ("change a status", Action::ChangeStatus),
         ("mark their own entry in error", Action::MarkEnteredInError),
         ("add a team member", Action::ManageTeam),

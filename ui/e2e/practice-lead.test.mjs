@@ -1,4 +1,6 @@
-// The practice lead's month-end: the billing summary the core computes, and its CSV export.
+// The practice lead's month-end: the billing summary the core computes, its CSV export, the
+// team's NPIs, payer rule sets, a patient's billing program, coverage and diagnosis, and the
+// Claims view holding a line until the PCP's NPI is set.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -117,8 +119,10 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
     // from this month: the patient screen changes it, and the month's row becomes 99484.
     const thisMonth = monthsAgo(0);
     const open = new Set(cli(db, "caseload").map((r) => r.mrn));
-    const bhi = cli(db, "billing", "--month", thisMonth).find((r) => r.minutes >= 20 && r.program === "cocm" && open.has(r.mrn));
-    assert.ok(bhi, "the demo has a CoCM patient with 20 minutes this month");
+    // Their PCP has no NPI yet, so their claim line will be held until the lead sets it.
+    const bhi = cli(db, "billing", "--month", thisMonth)
+      .find((r) => r.minutes >= 20 && r.program === "cocm" && open.has(r.mrn) && r.pcp && r.pcp !== "Dr. Priya Patel");
+    assert.ok(bhi, "the demo has a CoCM patient with 20 minutes this month and a PCP without an NPI");
     await app.click('[data-testid="nav-caseload"]');
     await app.type('[data-testid="search"]', bhi.mrn);
     await app.click(`[data-testid="caseload-row"][data-mrn="${bhi.mrn}"]`);
@@ -134,5 +138,59 @@ test("practice lead: the month's codes are the core's, and the CSV export holds 
     const row = `[data-testid="billing-row"][data-mrn="${bhi.mrn}"]`;
     await app.waitFor("the general BHI row", async () => (await app.text(`${row} [data-testid="program"]`)) === "general-bhi");
     assert.equal(await app.text(`${row} [data-testid="codes"]`), "99484");
+
+    // Coverage and a diagnosis (spec §7a): the lead records Medicaid as the patient's
+    // secondary coverage (dual-eligible) and adds F41.1 with the picker.
+    await app.click('[data-testid="nav-caseload"]');
+    await app.clear('[data-testid="search"]');
+    await app.type('[data-testid="search"]', bhi.mrn);
+    await app.click(`[data-testid="caseload-row"][data-mrn="${bhi.mrn}"]`);
+    await app.find('[data-testid="coverage-row"]');
+    await app.select('[data-testid="coverage-payer"]', "medicaid");
+    await app.type('[data-testid="coverage-member-id"]', "NC-1001");
+    await app.setValue('[data-testid="coverage-from"]', `${thisMonth}-01`);
+    await app.click('[data-testid="coverage-secondary"]');
+    await app.click('[data-testid="add-coverage"]');
+    const rowsText = (css) => app.script("return [...document.querySelectorAll(arguments[0])].map((r) => (r.cells ? [...r.cells].map((c) => c.textContent.trim()).join(' ') : r.textContent).replace(/\\s+/g, ' '))", css);
+    await app.waitFor("the secondary coverage", async () => (await rowsText('[data-testid="coverage-row"]')).some((t) => /secondary medicaid — NC-1001/.test(t)));
+    const hasAnxiety = cli(db, "diagnosis", "list", bhi.mrn).some((d) => d.code === "F41.1");
+    const [dx, words, description] = hasAnxiety
+      ? ["F43.10", "post-traumatic stress", "Post-traumatic stress disorder, unspecified"]
+      : ["F41.1", "generalized anxiety", "Generalized anxiety disorder"];
+    await app.type('[data-testid="add-diagnosis-search"]', words);
+    await app.click(`[data-testid="add-diagnosis-option"][data-code="${dx}"]`);
+    await app.click('[data-testid="add-diagnosis"]');
+    await app.waitFor("the diagnosis", async () => (await rowsText('[data-testid="diagnosis-row"]')).some((t) => t.trim().startsWith(`${dx} ${description}`)));
+    await app.screenshot("practice-lead-8-coverage-and-diagnosis");
+    const coverage = cli(db, "coverage", "list", bhi.mrn);
+    assert.ok(coverage.some((c) => c.secondary && c.payer === "medicaid" && c.member_id === "NC-1001"));
+
+    // The Claims view holds the patient's 99484 line for the PCP's missing NPI, held lines
+    // first; once the lead sets the NPI, the line is ready.
+    const claims = () => cli(db, "billing", "--month", thisMonth, "--claims").filter((l) => l.mrn === bhi.mrn);
+    const held = claims();
+    assert.deepEqual(held.map((l) => [l.code, l.held]), [["99484", "no NPI"]]);
+    assert.equal(held[0].member_id, `DM-${bhi.mrn}`, "the primary coverage bills; the secondary Medicaid does not");
+    await app.click('[data-testid="nav-billing"]');
+    await app.select('[data-testid="month"]', thisMonth);
+    await app.click('[data-testid="view-claims"]');
+    const line = `[data-testid="claim-line"][data-mrn="${bhi.mrn}"]`;
+    await app.waitFor("the held claim line", async () => (await app.text(`${line} [data-testid="claim-held"]`)) === "no NPI");
+    const firstHeld = await app.script("return [...document.querySelectorAll('[data-testid=claim-line]')].map((l) => l.classList.contains('held'))");
+    assert.ok(firstHeld.every((h, i) => i === 0 || firstHeld[i - 1] || !h), "held lines first");
+    await app.screenshot("practice-lead-9-claims-held");
+    await app.click('[data-testid="nav-settings"]');
+    const pcpNpi = `[data-testid="npi-${bhi.pcp}"]`;
+    await app.clear(pcpNpi);
+    await app.type(pcpNpi, "9876543213");
+    await app.click(`[data-testid="save-attributes-${bhi.pcp}"]`);
+    await app.waitFor("the PCP's NPI", async () => /NPI, credential and CoCM FTE are saved/.test(await app.text('[data-testid="notice"]')));
+    await app.click('[data-testid="nav-billing"]');
+    await app.select('[data-testid="month"]', thisMonth);
+    await app.click('[data-testid="view-claims"]');
+    await app.waitFor("the released claim line", async () => (await app.text(`${line} [data-testid="claim-held"]`)) === "ready");
+    assert.equal(await app.text(`${line} [data-testid="claim-code"]`), "99484");
+    await app.screenshot("practice-lead-10-claims-released");
+    assert.deepEqual(claims().map((l) => [l.code, l.billing_npi, l.held]), [["99484", "9876543213", ""]]);
   });
 });
