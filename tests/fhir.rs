@@ -85,6 +85,8 @@ fn figures(r: &Registry) -> Value {
         "queue": serde_json::to_value(r.queue(as_of).unwrap()).unwrap(),
         "billing_october": serde_json::to_value(r.billing(october).unwrap()).unwrap(),
         "billing_november": serde_json::to_value(r.billing(october.plus(1)).unwrap()).unwrap(),
+        // Claim lines carry each patient's coverage (payer, plan, member id) and diagnoses.
+        "claims_october": serde_json::to_value(r.billing_claims(october).unwrap()).unwrap(),
         "october_report": serde_json::to_value(r.program_report(d("2026-10-01"), d("2026-10-31"), as_of).unwrap()).unwrap(),
     })
 }
@@ -135,6 +137,25 @@ fn the_demo_practice_survives_the_round_trip() {
     assert!(before.len() >= 5, "the demo's treatment changes: {}", before.len());
     assert_eq!(changes(&mut target), before);
     assert!(report.added.treatment_changes >= before.len());
+
+    // Every coverage and diagnosis came back as it was (§7a), entered in error ones included.
+    let records = |r: &Registry| -> Vec<String> {
+        let mrns: Vec<String> = r.caseload(d(AS_OF), None).unwrap().iter().map(|row| row.mrn.clone()).collect();
+        mrns.iter()
+            .flat_map(|mrn| {
+                let coverages = r
+                    .coverages(mrn)
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| format!("{mrn} {} {:?} {:?} {:?} {}", c.payer, c.member_id, c.from, c.to, c.secondary));
+                let diagnoses = r.diagnoses(mrn).unwrap().into_iter().map(|d| format!("{mrn} {} {}", d.code, d.date));
+                coverages.chain(diagnoses).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let kept = records(&source);
+    assert!(kept.iter().any(|r| r.contains(" F33.1 ")) && kept.iter().any(|r| r.contains("DM-")), "{:?}", &kept[..4]);
+    assert_eq!(records(&target), kept);
 
     // Importing the same export again adds nothing.
     let again = target.import_fhir(&files_of(&dir), false, &mut |_, _| {}).unwrap();
@@ -208,6 +229,27 @@ fn resources_carry_the_issues_codes_and_profiles() {
     assert!(all["Procedure"].iter().all(
         |p| p["code"]["coding"][0]["code"].as_str().unwrap().starts_with("psychotherapy-") || p["code"]["coding"][0]["code"] == "other"
     ));
+
+    // §7a: a Coverage carries the member id and order; a Condition the ICD-10-CM code, linked
+    // from its EpisodeOfCare by rank.
+    let d001 = patient["id"].as_str().map(|id| format!("Patient/{id}")).unwrap();
+    let coverage = all["Coverage"].iter().find(|c| c["beneficiary"]["reference"] == d001.as_str()).unwrap();
+    assert_eq!(
+        (&coverage["subscriberId"], &coverage["order"], &coverage["type"]["text"]),
+        (&json!("DM-D001"), &json!(1), &json!("medicare"))
+    );
+    let condition = all["Condition"].iter().find(|c| c["subject"]["reference"] == d001.as_str()).unwrap();
+    assert_eq!(us_core(condition), "http://hl7.org/fhir/us/core/StructureDefinition/us-core-condition-problems-health-concerns|6.1.0");
+    assert_eq!(
+        condition["code"]["coding"][0],
+        json!({ "system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F33.1", "display": "Major depressive disorder, recurrent, moderate" })
+    );
+    assert_eq!(condition["category"][0]["coding"][0]["code"], "problem-list-item");
+    let episode = all["EpisodeOfCare"].iter().find(|e| e["patient"]["reference"] == d001.as_str()).unwrap();
+    assert_eq!(
+        episode["diagnosis"][0],
+        json!({ "condition": { "reference": format!("Condition/{}", condition["id"].as_str().unwrap()) }, "rank": 1 })
+    );
 
     // The manifest lists each file with its count.
     let manifest: Value = serde_json::from_slice(&std::fs::read(out_dir(&t, "export").join("manifest.json")).unwrap()).unwrap();

@@ -94,6 +94,7 @@ impl Files {
             Some("CareTeam") => "CareTeam",
             Some("EpisodeOfCare") => "EpisodeOfCare",
             Some("Consent") => "Consent",
+            Some("Condition") => "Condition",
             Some("ServiceRequest") => "ServiceRequest",
             Some("MedicationStatement") => "MedicationStatement",
             Some("Procedure") => "Procedure",
@@ -270,6 +271,7 @@ fn write_all(conn: &Connection, since: Option<Date>, files: &mut Files) -> Resul
     patients(conn, &since, files, &names)?;
     episodes(conn, &since, files, &names)?;
     consents(conn, &since, files)?;
+    conditions(conn, &since, files)?;
     assessments(conn, &since, files)?;
     contacts(conn, &since, files, &members)?;
     requests(conn, &since, files, &names)?;
@@ -313,6 +315,7 @@ fn patients(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&s
 }
 
 fn episodes(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    let diagnoses = crate::diagnoses::by_episode(conn, None)?;
     let mut history: HashMap<String, Vec<StatusRow>> = HashMap::new();
     let mut stmt =
         conn.prepare("SELECT episode_id, date, status, reason FROM episode_status_changes WHERE voided_at IS NULL ORDER BY seq")?;
@@ -326,6 +329,7 @@ fn episodes(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&s
          FROM episodes e JOIN patients p ON p.id = e.patient_id
          WHERE e.created_at >= ?1 OR e.voided_at >= ?1
             OR e.id IN (SELECT record_id FROM audit_log WHERE record_type = 'episode' AND at >= ?1)
+            OR e.id IN (SELECT episode_id FROM episode_diagnoses WHERE created_at >= ?1 OR voided_at >= ?1)
          ORDER BY e.rowid",
     )?;
     let mut rows = stmt.query([since])?;
@@ -343,9 +347,34 @@ fn episodes(conn: &Connection, since: &str, files: &mut Files, names: &dyn Fn(&s
             voided: r.get(7)?,
             updated: r.get(8)?,
             history: changes,
+            diagnoses: diagnoses
+                .get(&id)
+                .map(|list| list.iter().filter(|d| d.entered_in_error.is_none()).map(|d| d.id.clone()).collect())
+                .unwrap_or_default(),
             id,
         };
         files.write(&resources::episode_of_care(&e, names))?;
+    }
+    Ok(())
+}
+
+/// Each diagnosis recorded or marked entered in error since `since`, as a Condition (§7a).
+fn conditions(conn: &Connection, since: &str, files: &mut Files) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT d.id, e.patient_id, COALESCE(d.voided_at, d.created_at) FROM episode_diagnoses d JOIN episodes e ON e.id = d.episode_id
+         WHERE d.created_at >= ?1 OR d.voided_at >= ?1 ORDER BY d.rowid",
+    )?;
+    let wanted: Vec<(String, String, String)> =
+        stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let all: HashMap<String, crate::diagnoses::Diagnosis> =
+        crate::diagnoses::by_episode(conn, None)?.into_values().flatten().map(|d| (d.id.clone(), d)).collect();
+    for (id, patient_id, updated) in wanted {
+        if let Some(d) = all.get(&id) {
+            files.write(&resources::condition(&patient_id, d, &updated))?;
+        }
     }
     Ok(())
 }

@@ -122,7 +122,7 @@ impl Registry {
 type Taken = std::result::Result<(), String>;
 
 /// The resources the records refer to, read first and held (a few per patient).
-const REFERRED_TO: [&str; 6] = ["Practitioner", "Patient", "Coverage", "CareTeam", "EpisodeOfCare", "Consent"];
+const REFERRED_TO: [&str; 7] = ["Practitioner", "Patient", "Coverage", "CareTeam", "EpisodeOfCare", "Consent", "Condition"];
 /// The records, many per patient, taken one at a time as they are read.
 const RECORDS: [&str; 6] = ["Observation", "Encounter", "ServiceRequest", "DocumentReference", "MedicationStatement", "Procedure"];
 
@@ -255,9 +255,24 @@ impl<'a> Importer<'a> {
         }
         let mut episodes = of("EpisodeOfCare");
         episodes.sort_by_key(|e| text(&e.resource["period"]["start"]));
+        // §7a: an episode's diagnoses are the Conditions its `diagnosis` lists, by rank.
+        let conditions: HashMap<&str, &Entry> = of("Condition").into_iter().map(|c| (c.id(), c)).collect();
+        let mut listed: HashSet<String> = HashSet::new();
         for e in episodes {
-            let taken = self.episode(e, consents.get(e.id()).map(Vec::as_slice).unwrap_or_default());
+            let mut ranked: Vec<(u64, String)> = e.resource["diagnosis"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| Some((d["rank"].as_u64().unwrap_or(u64::MAX), reference_id(&d["condition"], "Condition")?)))
+                .collect();
+            ranked.sort();
+            let mine: Vec<&Entry> = ranked.iter().filter_map(|(_, id)| conditions.get(id.as_str()).copied()).collect();
+            listed.extend(ranked.into_iter().map(|(_, id)| id));
+            let taken = self.episode(e, consents.get(e.id()).map(Vec::as_slice).unwrap_or_default(), &mine);
             self.note(e, taken);
+        }
+        for _ in conditions.keys().filter(|id| !listed.contains(**id)) {
+            self.skip("Condition (not an episode's diagnosis)".into());
         }
     }
 
@@ -376,7 +391,7 @@ impl<'a> Importer<'a> {
     }
 
     /// An episode with its consents and status history, enrolled and moved along in date order.
-    fn episode(&mut self, e: &Entry, consents: &[&Entry]) -> Taken {
+    fn episode(&mut self, e: &Entry, consents: &[&Entry], conditions: &[&Entry]) -> Taken {
         let r = &e.resource;
         if r["status"] == "entered-in-error" {
             self.skip("EpisodeOfCare (entered in error)".into());
@@ -412,8 +427,17 @@ impl<'a> Importer<'a> {
             targets: (!targets.is_empty()).then(|| targets.join(",")),
             ..Default::default()
         };
-        episodes::enroll(self.conn, &actor, &mrn, &enrolment).map_err(|e| e.to_string())?;
+        let episode_id = episodes::enroll(self.conn, &actor, &mrn, &enrolment).map_err(|e| e.to_string())?;
         self.added.episodes += 1;
+        for c in conditions.iter().map(|c| &c.resource).filter(|c| !codings(&c["verificationStatus"]).any(|(_, v)| v == "entered-in-error"))
+        {
+            let Some(code) = codings(&c["code"]).find(|(s, _)| s == ICD_10_CM).map(|(_, c)| c) else {
+                return Err("its diagnosis Condition has no ICD-10-CM code".into());
+            };
+            let code = crate::diagnoses::check_code("code", &code).map_err(|e| format!("its diagnosis Condition: {e}"))?;
+            let date = date_of(&c["recordedDate"]).map_or(start, |d| d.max(start));
+            crate::diagnoses::insert(self.conn, &actor, &episode_id, &[code], date).map_err(|e| e.to_string())?;
+        }
         self.added.consents += consent_dates.len().min(1);
         // Later consents and status changes in date order; a consent before a change of the same day.
         let mut events: Vec<(Date, u8, Option<StatusChange>)> = consent_dates.iter().skip(1).map(|d| (*d, 0, None)).collect();

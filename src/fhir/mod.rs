@@ -47,6 +47,10 @@ const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 const SUBSCRIBER_RELATIONSHIP: &str = "http://terminology.hl7.org/CodeSystem/subscriber-relationship";
 const PAYER_TYPOLOGY: &str = "urn:oid:2.16.840.1.113883.3.221.5";
 const COVERAGE_CLASS: &str = "http://terminology.hl7.org/CodeSystem/coverage-class";
+const ICD_10_CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
+const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+const CONDITION_VERIFICATION: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
 const UCUM: &str = "http://unitsofmeasure.org";
 
 /// The note on a total-only score (item answers unknown, spec §3 and §5).

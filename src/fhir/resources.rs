@@ -75,6 +75,8 @@ pub(crate) struct EpisodeRow {
     /// Why it was marked entered in error, if it was.
     pub voided: Option<String>,
     pub updated: String,
+    /// The ids of its valid diagnoses (Conditions), the primary first.
+    pub diagnoses: Vec<String>,
 }
 
 pub(crate) struct ConsentRow {
@@ -348,7 +350,32 @@ pub(crate) fn episode_of_care(e: &EpisodeRow, names: &dyn Fn(&str) -> Option<Str
     if let Some(cm) = &e.care_manager {
         episode["careManager"] = practitioner(cm, names);
     }
+    // §7a: the episode's diagnoses, ranked in the order recorded (1: primary).
+    if !e.diagnoses.is_empty() {
+        let ranked: Vec<Value> =
+            e.diagnoses.iter().enumerate().map(|(i, id)| json!({ "condition": reference("Condition", id), "rank": i + 1 })).collect();
+        episode["diagnosis"] = json!(ranked);
+    }
     with_void_reason(episode, &e.voided)
+}
+
+/// One diagnosis (spec §7a) as a US Core problem-list Condition coded in ICD-10-CM; the
+/// episode it belongs to lists it in `EpisodeOfCare.diagnosis`.
+pub(crate) fn condition(patient_id: &str, d: &crate::diagnoses::Diagnosis, updated: &str) -> Value {
+    let voided = d.entered_in_error.as_ref().map(|e| e.reason.clone());
+    let verification = if voided.is_some() { ("entered-in-error", "Entered in Error") } else { ("confirmed", "Confirmed") };
+    let condition = json!({
+        "resourceType": "Condition",
+        "id": d.id,
+        "meta": meta(Some("us-core-condition-problems-health-concerns"), updated),
+        "clinicalStatus": { "coding": [coding(CONDITION_CLINICAL, "active", "Active")] },
+        "verificationStatus": { "coding": [coding(CONDITION_VERIFICATION, verification.0, verification.1)] },
+        "category": [{ "coding": [coding(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")] }],
+        "code": { "coding": [coding(ICD_10_CM, &d.code, &d.description)], "text": d.description },
+        "subject": reference("Patient", patient_id),
+        "recordedDate": d.date.to_string(),
+    });
+    with_void_reason(condition, &voided)
 }
 
 pub(crate) fn consent(c: &ConsentRow) -> Value {
