@@ -22,7 +22,9 @@ def write(name, header, rows, per_file=150_000):
 patients = [
     [mrn, name, dob, payer, team.get(pcp, ""), team.get(cm, ""), team.get(psy, ""), start or "", consent or "", (targets or "").replace(",", " and ")]
     for mrn, name, dob, payer, pcp, cm, psy, start, consent, targets in db.execute(
-        """SELECT p.mrn, p.name, p.dob, p.payer, p.pcp_id, p.care_manager_id, p.consultant_id, e.start_date, e.consent_date, e.targets
+        """SELECT p.mrn, p.name, p.dob,
+                  (SELECT c.payer FROM coverages c WHERE c.patient_id = p.id AND c.secondary = 0 AND c.voided_at IS NULL
+                   ORDER BY ifnull(c.from_date, '') DESC LIMIT 1), p.pcp_id, p.care_manager_id, p.consultant_id, e.start_date, e.consent_date, e.targets
            FROM patients p LEFT JOIN episodes e ON e.patient_id = p.id AND e.voided_at IS NULL
              AND e.start_date = (SELECT MIN(start_date) FROM episodes x WHERE x.patient_id = p.id AND x.voided_at IS NULL)""")
 ]

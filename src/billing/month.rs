@@ -301,7 +301,8 @@ fn month_rows(
     for (list, episodes_in_month) in groups.into_iter().zip(episodes_in_month) {
         let pid = list[0].patient_id.clone();
         let (episode_id, episode_start) = (list[0].episode_id.clone(), list[0].episode_start);
-        let patient = book.patients.get(&pid).cloned().unwrap_or_default();
+        let unknown = BilledPatient::default();
+        let patient = book.patients.get(&pid).unwrap_or(&unknown);
         // §7a: the primary coverage on the date of service (the month's last day).
         let primary = coverage::primary_on(&patient.coverages, month.last_day());
         let (payer, plan) = (primary.map(|c| c.payer), primary.and_then(|c| c.plan.clone()));
@@ -365,12 +366,12 @@ fn month_rows(
             minutes_to_next_tier: rule_set
                 .and_then(|s| s.rules.table(counts_as, episode_program))
                 .and_then(|t| t.minutes_to_next_tier(minutes)),
-            mrn: patient.mrn,
-            name: patient.name,
+            mrn: patient.mrn.clone(),
+            name: patient.name.clone(),
             patient_id: pid,
             payer,
             plan,
-            pcp: patient.pcp,
+            pcp: patient.pcp.clone(),
             program,
             rule_set: rule_set.map(|s| s.key.to_string()),
             month,
