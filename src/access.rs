@@ -37,6 +37,7 @@ string_enum!(
         ManageOwnSecondFactor => "manage-own-second-factor",
         ChangeBillingProgram => "change-billing-program",
         RecordDiagnosis => "record-diagnosis",
+        StateReport => "state-report",
     }
 );
 
@@ -66,6 +67,7 @@ impl Action {
             Action::ManageOwnSecondFactor => "setting up one's own second factor",
             Action::ChangeBillingProgram => "changing a patient's billing program or APCM months",
             Action::RecordDiagnosis => "recording a diagnosis",
+            Action::StateReport => "running a state report",
         }
     }
 }
@@ -91,6 +93,7 @@ pub fn allowed(role: Role, action: Action) -> bool {
                 | ChangeStatus
                 | MarkEnteredInError
                 | RecordDiagnosis
+                | StateReport
         ),
         Role::PsychiatricConsultant => {
             matches!(action, RecordCaseReview | RequestReview | RecordAssessment | MarkEnteredInError | RecordDiagnosis)

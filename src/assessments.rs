@@ -71,6 +71,38 @@ pub(crate) fn insert_for(
         return Err(Error::validation("difficulty", format!("the {} has no difficulty question", instrument.label())));
     }
     let date = assessment_date(conn, patient, &a.date, lookback_days)?;
+    write(conn, actor, patient, (instrument, score), date, a, difficulty)
+}
+
+/// The depression screens a practice records for any patient, enrolled or not (spec §9).
+pub const SCREENING_FORMS: [&str; 3] = ["phq2", "phq9", "phq-a"];
+
+/// Records a screening score (PHQ-2, PHQ-9 or PHQ-A) for any practice patient: no episode
+/// needed. Inside an episode's baseline window it is that episode's baseline, as §4 reads.
+pub(crate) fn insert_screening(conn: &Connection, actor: &audit::Actor, mrn: &str, a: &NewAssessment) -> Result<String> {
+    let patient = patients::find_by_mrn(conn, mrn)?;
+    let instrument = Instrument::parse("instrument", &a.instrument)?;
+    if !SCREENING_FORMS.contains(&instrument.as_str()) {
+        return Err(Error::validation("instrument", format!("a screening is a PHQ-2, PHQ-9 or PHQ-A, not the {}", instrument.label())));
+    }
+    let score = instruments::score(instrument, &a.answers)?;
+    let difficulty = a.difficulty.as_deref().map(|d| Difficulty::parse("difficulty", d)).transpose()?;
+    if difficulty.is_some() && instrument.form().difficulty.is_none() {
+        return Err(Error::validation("difficulty", format!("the {} has no difficulty question", instrument.label())));
+    }
+    let date = patients::clinical_date("date", &a.date, &patient)?;
+    write(conn, actor, &patient, (instrument, score), date, a, difficulty)
+}
+
+fn write(
+    conn: &Connection,
+    actor: &audit::Actor,
+    patient: &patients::PatientRow,
+    (instrument, score): (Instrument, instruments::Score),
+    date: Date,
+    a: &NewAssessment,
+    difficulty: Option<Difficulty>,
+) -> Result<String> {
     let items: Vec<String> = a.answers.iter().map(|x| x.to_string()).collect();
     let id = new_id();
     conn.prepare_cached(
@@ -177,6 +209,11 @@ impl Registry {
     /// Scores and stores an assessment; returns its id. Nothing is stored when any item is wrong.
     pub fn record_assessment(&mut self, mrn: &str, a: &NewAssessment) -> Result<String> {
         self.write(Action::RecordAssessment, |tx, actor| insert(tx, actor, mrn, a))
+    }
+
+    /// Records a depression screen (PHQ-2, PHQ-9, PHQ-A) for any patient, enrolled or not.
+    pub fn record_screening(&mut self, mrn: &str, a: &NewAssessment) -> Result<String> {
+        self.write(Action::RecordAssessment, |tx, actor| insert_screening(tx, actor, mrn, a))
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{Error, Registry, Result};
 
 /// The exports a client may tell the audit log of (`Registry::record_export`).
 pub const EXPORT_KINDS: &[&str] =
-    &["caseload-csv", "billing-csv", "claims-csv", "report-csv", "program-report-print", "program-report-pdf"];
+    &["caseload-csv", "billing-csv", "claims-csv", "report-csv", "nys-omh-csv", "program-report-print", "program-report-pdf"];
 
 /// Who is acting: the signed-in team member. Emergency access with the recovery key acts as
 /// `RECOVERY_ACTOR_ID`, with a practice lead's permissions.
@@ -290,6 +290,7 @@ const PATIENT_AUDIT_SQL: &str = "
             UNION ALL SELECT id FROM treatment_changes WHERE patient_id = ?1
             UNION ALL SELECT id FROM episodes WHERE patient_id = ?1
             UNION ALL SELECT id FROM coverages WHERE patient_id = ?1
+            UNION ALL SELECT id FROM visits WHERE patient_id = ?1
             UNION ALL SELECT id FROM apcm_periods WHERE patient_id = ?1
             UNION ALL SELECT d.id FROM episode_diagnoses d JOIN episodes e ON e.id = d.episode_id WHERE e.patient_id = ?1
             UNION ALL SELECT c.id FROM episode_consents c JOIN episodes e ON e.id = c.episode_id WHERE e.patient_id = ?1)

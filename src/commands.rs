@@ -157,6 +157,8 @@ impl Command {
             | "end_apcm"
             | "add_coverage"
             | "add_diagnosis"
+            | "add_visit"
+            | "record_screening"
             | "enroll" => "/mrn",
             "enroll_new_patient" | "add_patient" => "/patient/mrn",
             _ => return None,
@@ -414,6 +416,22 @@ pub static COMMANDS: &[Command] = &[
         r.record_export("report-csv", serde_json::json!({ "from": from, "to": to, "file": path }))?;
         let rows = r.program_report(from, to, as_of(as_of_date)?)?.reports();
         std::fs::write(&path, crate::reports::to_csv(&rows)?).map(|_| rows.len()).map_err(Error::from)
+    }),
+    // New York State OMH's metrics (§9), and as CSV (audited as an export).
+    command!("nys_report", Read, None, |r, ctx, month: String, care_manager: Option<String>| {
+        r.nys_report(Month::parse("month", &month)?, care_manager.as_deref())
+    }),
+    command!("nys_csv", Audited, None, |r, ctx, month: String, care_manager: Option<String>| {
+        let month = Month::parse("month", &month)?;
+        let report = r.nys_report(month, care_manager.as_deref())?;
+        r.record_export("nys-omh-csv", serde_json::json!({ "month": month.to_string(), "care_manager": care_manager }))?;
+        crate::reports::nys::to_csv(&report)
+    }),
+    // A practice's visits and depression screens of any patient (§9).
+    command!("visits", Read, None, |r, ctx, mrn: String| r.visits(&mrn)),
+    command!("add_visit", Write, None, |r, ctx, mrn: String, visit: crate::visits::NewVisit| r.add_visit(&mrn, &visit)),
+    command!("record_screening", Write, None, |r, ctx, mrn: String, date: String, instrument: String, answers: Vec<i64>| {
+        r.record_screening(&mrn, &NewAssessment { date, instrument, answers, difficulty: None })
     }),
     // A print-out or PDF of a page, audited before the page is printed (a lead's).
     command!("record_export", Audited, None, |r, ctx, what: String, details: Option<Value>| {

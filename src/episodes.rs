@@ -180,7 +180,10 @@ pub(crate) fn episode_on(conn: &Connection, patient: &PatientRow, field: &str, d
     let first: Option<String> =
         conn.query_row("SELECT MIN(start_date) FROM episodes WHERE patient_id = ?1 AND voided_at IS NULL", [&patient.id], |r| r.get(0))?;
     Err(match first {
-        None => Error::Conflict(format!("{} (MRN {}) was never enrolled; enrol them first", patient.name, patient.mrn)),
+        None => Error::Conflict(format!(
+            "{} (MRN {}) was never enrolled; enrol them first (a depression screen of a patient not enrolled is `cocm screen`)",
+            patient.name, patient.mrn
+        )),
         Some(first) => Error::validation(field, format!("{date} is before {}'s enrolment on {first}", patient.name)),
     })
 }

@@ -23,6 +23,7 @@ string_enum!(
         Flagged => "flagged",
         ConsiderRelapsePrevention => "consider-relapse-prevention",
         LongEpisode => "long-episode",
+        Inactive => "inactive",
     }
 );
 
@@ -101,6 +102,9 @@ pub(crate) fn evaluate(s: &EpisodeSnapshot, settings: &Settings, as_of: Date) ->
     raise(Flag::Flagged, !s.open_requests.is_empty());
     raise(Flag::ConsiderRelapsePrevention, active && !s.primary_scales.is_empty() && every_target_in_remission);
     raise(Flag::LongEpisode, as_of >= dates::add_months(s.start, settings.long_episode_months as i32));
+    // §9 inactivity: no clinical contact for [90] days (since the start when there was none)
+    // suggests discharge; the day it is reached is the NYS report's effective discharge date.
+    raise(Flag::Inactive, as_of >= dates::add_days(s.last_clinical_contact.unwrap_or(s.start), settings.inactivity_days));
     flags.sort();
 
     Evaluation {
@@ -141,6 +145,7 @@ pub(crate) mod tests {
             not_improving_weeks: 10,
             review_overdue_days: 60,
             long_episode_months: 9,
+            inactivity_days: 90,
             new_patient_days: 28,
             billing_counts_pcp_minutes: false,
             billing_restart_gap_months: 6,
@@ -175,9 +180,48 @@ pub(crate) mod tests {
             primary_scales: vec![PrimaryScale { target: Target::Depression, scale: "phq9" }],
             status: Some(EpisodeStatus::Active),
             last_contact: Some(d("2026-06-01")),
+            last_clinical_contact: Some(d("2026-06-01")),
             contact_count: 5,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn inactive_from_90_days_after_the_last_clinical_contact() {
+        // §9: no clinical contact for 90 days. Last one 2026-06-01: + 90 days = 2026-08-30
+        // (June has 30 days: 06-01 + 29 = 06-30, + 31 = 07-31, + 30 = 08-30). 08-29 is 89 days.
+        let mut s = episode();
+        assert!(!flags_on(&s, "2026-08-29").contains(&Flag::Inactive));
+        assert!(flags_on(&s, "2026-08-30").contains(&Flag::Inactive));
+        // Without any clinical contact, from the start: 2026-01-01 + 90 = 2026-04-01 (Jan 31 +
+        // Feb 28 + Mar 31 = 90), though an outreach attempt (a contact, not a clinical one) was
+        // logged: `last_contact` does not count.
+        s.last_clinical_contact = None;
+        s.last_contact = Some(d("2026-03-20"));
+        assert!(!flags_on(&s, "2026-03-31").contains(&Flag::Inactive));
+        assert!(flags_on(&s, "2026-04-01").contains(&Flag::Inactive));
+        // The setting moves it: 60 days → 2026-03-02.
+        let settings = Settings { inactivity_days: 60, ..defaults() };
+        assert!(evaluate(&s, &settings, d("2026-03-02")).flags.contains(&Flag::Inactive));
+        assert!(!evaluate(&s, &settings, d("2026-03-01")).flags.contains(&Flag::Inactive));
+    }
+
+    #[test]
+    fn a_clinical_contact_is_a_treatment_kind_in_a_synchronous_mode() {
+        use crate::vocab::{ContactKind as K, ContactMode as M, is_clinical_contact};
+        assert!(is_clinical_contact(K::FollowUp, M::Phone) && is_clinical_contact(K::SafetyCheck, M::Video));
+        assert!(is_clinical_contact(K::InitialAssessment, M::InPerson) && is_clinical_contact(K::RelapsePreventionPlan, M::Phone));
+        // §9: not an outreach attempt, care coordination, a case review or other; not by portal or no mode.
+        for k in [K::OutreachAttempt, K::CareCoordination, K::CaseReview, K::Other] {
+            assert!(!is_clinical_contact(k, M::Phone), "{k}");
+        }
+        for m in [M::Portal, M::None] {
+            assert!(!is_clinical_contact(K::FollowUp, m), "{m}");
+        }
+        assert_eq!(
+            crate::vocab::clinical_contact_sql("c"),
+            "c.kind IN ('initial-assessment', 'follow-up', 'safety-check', 'relapse-prevention-plan') AND c.mode IN ('in-person', 'phone', 'video')"
+        );
     }
 
     pub(crate) fn phq(date: &str, total: u8, item9: u8) -> (Instrument, Point) {

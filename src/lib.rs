@@ -29,6 +29,7 @@ pub mod patients;
 pub mod reviews;
 pub mod team;
 pub mod treatment;
+pub mod visits;
 pub mod voids;
 
 pub mod billing;

@@ -53,6 +53,9 @@ pub struct Settings {
     /// §5 long-episode: calendar months after the start. [9]
     #[ts(type = "number")]
     pub long_episode_months: i64,
+    /// §9 inactivity: days without a clinical contact that suggest discharge (`inactive`). [90]
+    #[ts(type = "number")]
+    pub inactivity_days: i64,
     /// §6 new-patient: days after enrolment a patient is queued as new. [28]
     #[ts(type = "number")]
     pub new_patient_days: i64,
@@ -128,6 +131,7 @@ const NUMERIC_SETTINGS: &[(&str, i64, i64)] = &[
     ("not_improving_weeks", 1, 104),
     ("review_overdue_days", 1, 365),
     ("long_episode_months", 1, 60),
+    ("inactivity_days", 14, 365),
     ("new_patient_days", 0, 365),
     ("billing_restart_gap_months", 1, 24),
     ("target_contact_rate_pct", 0, 100),
@@ -160,6 +164,7 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
         not_improving_weeks: num("not_improving_weeks")?,
         review_overdue_days: num("review_overdue_days")?,
         long_episode_months: num("long_episode_months")?,
+        inactivity_days: num("inactivity_days")?,
         new_patient_days: num("new_patient_days")?,
         billing_counts_pcp_minutes: pairs.get("billing_counts_pcp_minutes").map(|v| v == "true").unwrap_or(false),
         billing_restart_gap_months: num("billing_restart_gap_months")?,

@@ -38,6 +38,8 @@ pub(crate) struct EpisodeSnapshot {
     /// (spec §5 `safety`; a total-only score neither raises nor clears it).
     pub latest_with_safety: Vec<(Instrument, Point)>,
     pub last_contact: Option<Date>,
+    /// The latest clinical contact (spec §9) on or before T, for `inactive`.
+    pub last_clinical_contact: Option<Date>,
     pub contact_count: i64,
     /// The latest `safety-check` contact on or before T.
     pub last_safety_check: Option<Date>,
@@ -173,6 +175,25 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
             if let Some(&i) = by_episode.get(text(r, 0)?) {
                 snaps[i].last_contact = Some(date(text(r, 1)?));
                 snaps[i].contact_count = r.get(2)?;
+            }
+        }
+    }
+
+    // The latest clinical contact per episode (§9; `inactive`).
+    {
+        let sql = format!(
+            // The partial index holds exactly the clinical contacts; SQLite would rather take
+            // `contacts_by_kind` (ten times slower on a big practice) without being told.
+            "SELECT c.episode_id, MAX(c.date) FROM contacts c INDEXED BY contacts_clinical_by_episode
+             WHERE c.voided_at IS NULL AND c.date <= ?1 AND {}{} GROUP BY c.episode_id",
+            crate::vocab::clinical_contact_sql("c"),
+            scope.filter("c")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            if let Some(&i) = by_episode.get(text(r, 0)?) {
+                snaps[i].last_clinical_contact = Some(date(text(r, 1)?));
             }
         }
     }

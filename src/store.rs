@@ -33,6 +33,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0014_billing_programs", include_str!("../migrations/0014_billing_programs.sql")),
     ("0015_coverage", include_str!("../migrations/0015_coverage.sql")),
     ("0016_diagnoses", include_str!("../migrations/0016_diagnoses.sql")),
+    ("0017_inactivity", include_str!("../migrations/0017_inactivity.sql")),
+    ("0018_visits", include_str!("../migrations/0018_visits.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -111,6 +111,27 @@ string_enum!(ContactMode {
     None => "none",
 });
 
+/// A clinical contact (spec §9): a synchronous contact in which treatment is delivered to the
+/// patient or a child's caregiver, of these kinds in these modes. Outreach attempts, care
+/// coordination, case reviews and portal messages are not.
+pub const CLINICAL_CONTACT_KINDS: [ContactKind; 4] =
+    [ContactKind::InitialAssessment, ContactKind::FollowUp, ContactKind::SafetyCheck, ContactKind::RelapsePreventionPlan];
+pub const CLINICAL_CONTACT_MODES: [ContactMode; 3] = [ContactMode::InPerson, ContactMode::Phone, ContactMode::Video];
+
+pub fn is_clinical_contact(kind: ContactKind, mode: ContactMode) -> bool {
+    CLINICAL_CONTACT_KINDS.contains(&kind) && CLINICAL_CONTACT_MODES.contains(&mode)
+}
+
+/// The same rule as SQL over `contacts` aliased `alias`, built from the same lists.
+pub fn clinical_contact_sql(alias: &str) -> String {
+    let list = |v: Vec<&str>| v.iter().map(|x| format!("'{x}'")).collect::<Vec<_>>().join(", ");
+    format!(
+        "{alias}.kind IN ({}) AND {alias}.mode IN ({})",
+        list(CLINICAL_CONTACT_KINDS.iter().map(|k| k.as_str()).collect()),
+        list(CLINICAL_CONTACT_MODES.iter().map(|m| m.as_str()).collect())
+    )
+}
+
 string_enum!(TreatmentChangeKind {
     MedicationStarted => "medication-started",
     MedicationChanged => "medication-changed",

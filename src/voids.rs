@@ -23,6 +23,7 @@ string_enum!(
         ApcmPeriod => "apcm-period",
         Coverage => "coverage",
         Diagnosis => "diagnosis",
+        Visit => "visit",
     }
 );
 
@@ -55,6 +56,7 @@ pub(crate) fn mark(conn: &rusqlite::Connection, actor: &audit::Actor, kind: Reco
         RecordKind::ApcmPeriod => "apcm_periods",
         RecordKind::Coverage => "coverages",
         RecordKind::Diagnosis => "episode_diagnoses",
+        RecordKind::Visit => "visits",
     };
     set_voided(conn, actor, table, "id", kind.as_str(), id, reason)?;
     audit::record(conn, actor, "entered-in-error", kind.as_str(), Some(id), serde_json::json!({ "reason": reason }))
@@ -79,6 +81,7 @@ fn check_author(conn: &rusqlite::Connection, actor: &audit::Actor, kind: RecordK
         RecordKind::ApcmPeriod => ("apcm_periods", "id", "apcm_period", &["create"], None),
         RecordKind::Coverage => ("coverages", "id", "coverage", &["create"], None),
         RecordKind::Diagnosis => ("episode_diagnoses", "id", "diagnosis", &["create"], None),
+        RecordKind::Visit => ("visits", "id", "visit", &["create"], None),
     };
     let exists: bool =
         conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE CAST({key} AS TEXT) = ?1)"), [id], |r| r.get(0))?;

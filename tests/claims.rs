@@ -208,3 +208,35 @@ fn the_cli_prints_claim_lines_as_json_and_csv_and_audits_the_csv() {
     let refused = common::cocm(db, &["--as", "LEAD", "diagnosis", "add", "K1", "--code", "Z00.00"]);
     assert!(!refused.ok && refused.stderr.contains("chapter 5"), "{}", refused.stderr);
 }
+
+#[test]
+fn the_caseload_suggests_discharge_after_90_days_without_a_clinical_contact() {
+    use cocm::contacts::NewContact;
+    use cocm::flags::Flag;
+    let (_t, mut r) = setup();
+    patient(&mut r, "I1", "2026-01-05", Some("2026-01-05"), Some("F33.1"));
+    // A phone follow-up on 01-10 is clinical (§9); an unanswered call on 03-01 and a portal
+    // message on 03-15 are not. 01-10 + 90 days = 04-10 (Jan 21 + Feb 28 + Mar 31 + 10 = 90).
+    common::contact(&mut r, "I1", "2026-01-10", 20, "CM");
+    for (date, kind, mode) in [("2026-03-01", "outreach-attempt", "phone"), ("2026-03-15", "follow-up", "portal")] {
+        let c = NewContact {
+            date: date.into(),
+            minutes: 5,
+            by: "CM".into(),
+            kind: Some(kind.into()),
+            mode: Some(mode.into()),
+            ..Default::default()
+        };
+        r.log_contact("I1", &c).unwrap();
+    }
+    let flags = |r: &Registry, day: &str| -> Vec<Flag> {
+        r.caseload(common::d(day), None).unwrap().into_iter().find(|row| row.mrn == "I1").unwrap().flags
+    };
+    assert!(!flags(&r, "2026-04-09").contains(&Flag::Inactive), "89 days");
+    assert!(flags(&r, "2026-04-10").contains(&Flag::Inactive), "90 days");
+    // A video follow-up on 04-12 clears it; it never discharges the episode itself.
+    let c = NewContact { date: "2026-04-12".into(), minutes: 15, by: "CM".into(), mode: Some("video".into()), ..Default::default() };
+    r.log_contact("I1", &c).unwrap();
+    assert!(!flags(&r, "2026-04-12").contains(&Flag::Inactive));
+    assert_eq!(r.episodes("I1").unwrap()[0].discharge_date, None);
+}

@@ -6,6 +6,7 @@ mod fhir;
 mod import;
 mod mfa;
 mod output;
+mod population;
 mod remote;
 mod report;
 mod serve;
@@ -148,6 +149,21 @@ enum Command {
         #[arg(long)]
         difficulty: Option<String>,
     },
+    /// Record a depression screen (PHQ-2, PHQ-9, PHQ-A) for any patient, enrolled or not
+    Screen {
+        mrn: String,
+        #[arg(long)]
+        date: String,
+        /// phq2, phq9 or phq-a
+        #[arg(long)]
+        instrument: String,
+        /// Answers, item 1 first, comma separated
+        #[arg(long)]
+        items: String,
+    },
+    /// A patient's visits (date, provider category, codes, modality), for the screening metrics
+    #[command(subcommand)]
+    Visit(population::VisitCommand),
     /// Log a care-team contact
     Contact {
         mrn: String,
@@ -764,6 +780,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rules(command) => billing::rules(&mut open()?, command)?,
         Command::Coverage(command) => billing::coverage(&mut open()?, command)?,
         Command::Diagnosis(command) => billing::diagnosis(&mut open()?, command)?,
+        Command::Visit(command) => population::visit(&mut open()?, command)?,
+        Command::Screen { mrn, date, instrument, items } => population::screen(&mut open()?, &mrn, &date, &instrument, &items)?,
         Command::Program { mrn, to, from, json } => billing::program(&mut open()?, &mrn, to, from, json)?,
         Command::Apcm { mrn, from, to, end, json } => billing::apcm(&mut open()?, &mrn, from, to, end, json)?,
         Command::Audit { limit, patient, json } => {

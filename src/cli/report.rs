@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use cocm::client::Client;
 use cocm::dates::{self, Date, Month};
+use cocm::reports::nys::NysReport;
 use cocm::reports::{self, Measure, ProgramReport, Report, ReportMember};
 use cocm::{Registry, Result};
 
@@ -39,6 +40,12 @@ pub struct ReportArgs {
     /// Judge the period as of this date [default: today]
     #[arg(long)]
     as_of: Option<String>,
+    /// New York State OMH's eleven collaborative care metrics for --month (spec §9)
+    #[arg(long, conflicts_with_all = ["monthly", "by_care_manager", "list", "from", "to"], requires = "month")]
+    nys_omh: bool,
+    /// The month of --nys-omh (YYYY-MM)
+    #[arg(long, requires = "nys_omh")]
+    month: Option<String>,
     #[arg(long)]
     json: bool,
     #[arg(long, conflicts_with = "json")]
@@ -67,6 +74,9 @@ pub trait ReportSource {
     fn program(&mut self, from: Date, to: Date, as_of: Date) -> Result<ProgramReport>;
     fn members(&mut self, from: Date, to: Date, as_of: Date, care_manager: Option<&str>, m: Measure)
     -> Result<(Report, Vec<ReportMember>)>;
+    fn nys(&mut self, month: Month, care_manager: Option<&str>) -> Result<NysReport>;
+    /// The NYS report's CSV, audited as an export.
+    fn nys_csv(&mut self, month: Month, care_manager: Option<&str>) -> Result<String>;
 }
 
 impl ReportSource for Registry {
@@ -91,6 +101,14 @@ impl ReportSource for Registry {
         m: Measure,
     ) -> Result<(Report, Vec<ReportMember>)> {
         self.report_members(from, to, as_of, care_manager, Some(m))
+    }
+    fn nys(&mut self, month: Month, care_manager: Option<&str>) -> Result<NysReport> {
+        self.nys_report(month, care_manager)
+    }
+    fn nys_csv(&mut self, month: Month, care_manager: Option<&str>) -> Result<String> {
+        let report = self.nys_report(month, care_manager)?;
+        self.record_export("nys-omh-csv", json!({ "month": month.to_string(), "care_manager": care_manager }))?;
+        reports::nys::to_csv(&report)
     }
 }
 
@@ -120,9 +138,24 @@ impl ReportSource for &Client {
         let args = json!({ "from": from, "to": to, "asOfDate": as_of, "careManager": care_manager, "measure": m.as_str() });
         remote::typed(self.call("report_members", args)?)
     }
+    fn nys(&mut self, month: Month, care_manager: Option<&str>) -> Result<NysReport> {
+        remote::typed(self.call("nys_report", json!({ "month": month.to_string(), "careManager": care_manager }))?)
+    }
+    fn nys_csv(&mut self, month: Month, care_manager: Option<&str>) -> Result<String> {
+        let csv = self.call("nys_csv", json!({ "month": month.to_string(), "careManager": care_manager }))?;
+        Ok(csv.as_str().unwrap_or_default().to_string())
+    }
 }
 
 pub fn run(source: &mut dyn ReportSource, a: ReportArgs) -> Result<()> {
+    if a.nys_omh {
+        let month = Month::parse("month", a.month.as_deref().unwrap_or_default())?;
+        if a.csv {
+            return write_out(&source.nys_csv(month, a.care_manager.as_deref())?);
+        }
+        let report = source.nys(month, a.care_manager.as_deref())?;
+        return if a.json { output::json(&report) } else { print_nys(&report) };
+    }
     if a.csv {
         let details = json!({ "from": a.from, "to": a.to, "care_manager": a.care_manager, "list": a.list, "monthly": a.monthly });
         source.record_csv_export(details)?;
@@ -155,6 +188,25 @@ pub fn run(source: &mut dyn ReportSource, a: ReportArgs) -> Result<()> {
         return print_reports(std::slice::from_ref(&report), false, true);
     }
     print_report(&report)
+}
+
+fn print_nys(r: &NysReport) -> Result<()> {
+    let mut out = stdout();
+    writeln!(out, "NYS OMH collaborative care metrics, {} ({})", r.month, r.care_manager.as_deref().unwrap_or("the practice"))?;
+    let rows: Vec<Vec<String>> = r
+        .metrics()
+        .into_iter()
+        .map(|(n, name, value, rate)| {
+            let of = rate.map_or(String::new(), |r| format!("{} of {}", r.numerator, r.denominator));
+            let target = rate.and_then(|r| r.target_percent).map_or(String::new(), |t| format!("≥ {t} %"));
+            vec![n.to_string(), name.replace('_', " "), value, of, target]
+        })
+        .collect();
+    table(&["#", "METRIC", "VALUE", "OF", "TARGET"], &rows)?;
+    for reading in &r.readings {
+        writeln!(stdout(), "  * {reading}")?;
+    }
+    Ok(())
 }
 
 fn write_out(text: &str) -> Result<()> {

@@ -13,6 +13,7 @@ mod csv;
 mod evaluate;
 mod labels;
 mod load;
+pub mod nys;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -270,6 +271,15 @@ impl Registry {
     /// The care manager's id, from an id or exact name.
     fn care_manager_id(&self, care_manager: Option<&str>) -> Result<Option<String>> {
         care_manager.map(|m| team::find(&self.conn, "care_manager", m).map(|m| m.id)).transpose()
+    }
+
+    /// New York State OMH's eleven collaborative care metrics for `month` (spec §9), for the
+    /// practice or one care manager. A practice lead's or a care manager's report.
+    pub fn nys_report(&mut self, month: Month, care_manager: Option<&str>) -> Result<nys::NysReport> {
+        self.permit(crate::access::Action::StateReport)?;
+        let member = care_manager.map(|m| team::find(&self.conn, "care_manager", m)).transpose()?;
+        let facts = nys::load(&self.conn, month.last_day())?;
+        Ok(nys::evaluate(&facts, month, member.as_ref().map(|m| (m.id.as_str(), m.name.as_str()))))
     }
 
     /// The report for a period, for the practice or one care manager (id or exact name).

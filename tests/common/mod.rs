@@ -268,5 +268,6 @@ pub const BACK_TO_SCHEMA_9: &str = "
     UPDATE patients SET payer = ifnull((SELECT c.payer FROM coverages c WHERE c.patient_id = patients.id
         AND c.secondary = 0 AND c.voided_at IS NULL ORDER BY ifnull(c.from_date, '') DESC LIMIT 1), 'other');
     DROP TABLE coverages;
-    DROP TABLE episode_diagnoses; DELETE FROM settings WHERE key IN ('claim_date_of_service', 'place_of_service');
+    DROP TABLE episode_diagnoses; DELETE FROM settings WHERE key IN ('claim_date_of_service', 'place_of_service', 'inactivity_days');
+    DROP INDEX contacts_clinical_by_episode; DROP TABLE visits;
     PRAGMA user_version = 9;";

@@ -124,7 +124,7 @@ test("practice lead: export the registry as FHIR, then check and import an EHR's
     await app.type('[data-testid="fhir-export-dir"]', out);
     await app.click('[data-testid="fhir-export"]');
     await app.find('[data-testid="fhir-export-result"]');
-    assert.match(await app.text('[data-testid="fhir-export-files"]'), /Patient\.ndjson\s*71\s*Coverage/);
+    assert.match(await app.text('[data-testid="fhir-export-files"]'), /Patient\.ndjson\s*72\s*Coverage/);
     assert.match(await app.text('[data-testid="fhir-export-files"]'), /Observation\.ndjson\s*\d+/);
     // The same folder again is refused: an export never mixes with another.
     await app.click('[data-testid="fhir-export"]');
@@ -155,7 +155,7 @@ test("practice lead: export the registry as FHIR, then check and import an EHR's
   });
   assert.ok(cli(db, "caseload").some((r) => r.mrn === "E001"), "the EHR's patient is on the caseload");
   const lines = readFileSync(join(out, "Patient.ndjson"), "utf8").trim().split("\n");
-  assert.equal(lines.length, 71);
+  assert.equal(lines.length, 72);
   const exported = cli(db, "audit", "--limit", "100").find((e) => e.action === "export" && e.record_type === "fhir");
-  assert.equal(exported.details.resources.Patient, 71, "the export is audited with its counts");
+  assert.equal(exported.details.resources.Patient, 72, "the export is audited with its counts");
 });

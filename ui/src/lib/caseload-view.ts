@@ -89,4 +89,5 @@ export const FLAG_LABELS: Record<Flag, string> = {
   flagged: "Review requested",
   "consider-relapse-prevention": "Consider relapse prevention",
   "long-episode": "Long episode",
+  inactive: "Inactive: consider discharge",
 };

@@ -4,4 +4,4 @@
  * The spec's flags, in the order a care manager acts on them: safety first, then overdue
  * work, then patients not improving.
  */
-export type Flag = "safety" | "contact-overdue" | "measurement-overdue" | "no-baseline" | "review-overdue" | "not-improving" | "flagged" | "consider-relapse-prevention" | "long-episode";
+export type Flag = "safety" | "contact-overdue" | "measurement-overdue" | "no-baseline" | "review-overdue" | "not-improving" | "flagged" | "consider-relapse-prevention" | "long-episode" | "inactive";

@@ -3,4 +3,4 @@
 /**
  * The kinds of record that can be marked entered in error.
  */
-export type RecordKind = "assessment" | "contact" | "review" | "flag" | "treatment-change" | "enrolment" | "consent" | "status-change" | "apcm-period" | "coverage" | "diagnosis";
+export type RecordKind = "assessment" | "contact" | "review" | "flag" | "treatment-change" | "enrolment" | "consent" | "status-change" | "apcm-period" | "coverage" | "diagnosis" | "visit";

@@ -38,6 +38,10 @@ review_overdue_days: number,
  */
 long_episode_months: number, 
 /**
+ * §9 inactivity: days without a clinical contact that suggest discharge (`inactive`). [90]
+ */
+inactivity_days: number, 
+/**
  * §6 new-patient: days after enrolment a patient is queued as new. [28]
  */
 new_patient_days: number, 
