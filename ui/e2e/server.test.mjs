@@ -141,7 +141,7 @@ test("practice server: the practice lead imports files and downloads the FHIR ex
     await browser.click('[data-testid="fhir-export"]');
     await browser.find('[data-testid="fhir-export-result"]');
     assert.match(await browser.text('[data-testid="fhir-export-result"]'), /Downloaded fhir-export-\d{4}-\d{2}-\d{2}\.zip/);
-    assert.match(await browser.text('[data-testid="fhir-export-files"]'), /Patient\.ndjson\s*76\s*Coverage/);
+    assert.match(await browser.text('[data-testid="fhir-export-files"]'), /Patient\.ndjson\s*77\s*Coverage/);
     const zip = await browser.waitFor("the archive in the downloads folder", () => readdirSync(downloads).find((f) => /^fhir-export-.*\.zip$/.test(f)));
     assert.equal(readFileSync(join(downloads, zip)).subarray(0, 2).toString(), "PK", "a zip archive");
 
