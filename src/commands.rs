@@ -427,6 +427,14 @@ pub static COMMANDS: &[Command] = &[
         r.record_export("nys-omh-csv", serde_json::json!({ "month": month.to_string(), "care_manager": care_manager }))?;
         crate::reports::nys::to_csv(&report)
     }),
+    command!("nys_quarter", Read, None, |r, ctx, quarter: String, care_manager: Option<String>| {
+        r.nys_quarter(&quarter, care_manager.as_deref())
+    }),
+    command!("nys_quarter_csv", Audited, None, |r, ctx, quarter: String, care_manager: Option<String>| {
+        let q = r.nys_quarter(&quarter, care_manager.as_deref())?;
+        r.record_export("nys-omh-csv", serde_json::json!({ "quarter": q.quarter, "care_manager": care_manager }))?;
+        crate::reports::nys::quarter_csv(&q)
+    }),
     // A practice's visits and depression screens of any patient (§9).
     command!("visits", Read, None, |r, ctx, mrn: String| r.visits(&mrn)),
     command!("add_visit", Write, None, |r, ctx, mrn: String, visit: crate::visits::NewVisit| r.add_visit(&mrn, &visit)),

@@ -63,6 +63,7 @@ fn export(dir: &Path) {
         cocm::diagnoses::Diagnosis,
         cocm::diagnoses::DiagnosisCode,
         cocm::reports::nys::NysReport,
+        cocm::reports::nys::NysQuarter,
         cocm::visits::Visit,
         cocm::visits::NewVisit,
         Score,

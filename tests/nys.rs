@@ -83,6 +83,20 @@ fn a_small_practice_s_october_through_the_cli() {
     assert_eq!(lines.len(), 12, "a header and eleven metrics");
     let audit = json(db, &["--as", "LEAD", "audit", "--json"]);
     assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "export" && e["record_type"] == "nys-omh-csv"));
+    // The quarter: October is the month above; the JSON's months are the monthly reports.
+    let q = json(db, &["--as", "LEAD", "report", "--nys-omh", "--quarter", "2026-Q4", "--json"]);
+    assert_eq!(q["quarter"], "2026-Q4");
+    let months: Vec<&str> = q["months"].as_array().unwrap().iter().map(|m| m["month"].as_str().unwrap()).collect();
+    assert_eq!(months, ["2026-10", "2026-11", "2026-12"]);
+    assert_eq!(q["months"][0], r);
+    let csv = ok(db, &["--as", "LEAD", "report", "--nys-omh", "--quarter", "2026-Q4", "--csv"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "quarter,metric,name,2026-10,2026-11,2026-12");
+    assert!(lines[5].starts_with("2026-Q4,5,monthly_contact_rate,2 of 2,"), "{}", lines[5]);
+    let bad = cocm(db, &["--as", "LEAD", "report", "--nys-omh", "--quarter", "2026-Q5"]);
+    assert!(!bad.ok && bad.stderr.contains("quarter"), "{}", bad.stderr);
+    let none = cocm(db, &["--as", "LEAD", "report", "--nys-omh"]);
+    assert!(!none.ok && none.stderr.contains("--month"), "{}", none.stderr);
     let text = ok(db, &["--as", "LEAD", "report", "--nys-omh", "--month", "2026-10"]);
     assert!(text.contains("depression screening rate") && text.contains("Medicaid:"), "{text}");
 }

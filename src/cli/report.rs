@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use cocm::client::Client;
 use cocm::dates::{self, Date, Month};
-use cocm::reports::nys::NysReport;
+use cocm::reports::nys::{NysQuarter, NysReport};
 use cocm::reports::{self, Measure, ProgramReport, Report, ReportMember};
 use cocm::{Registry, Result};
 
@@ -41,11 +41,14 @@ pub struct ReportArgs {
     #[arg(long)]
     as_of: Option<String>,
     /// New York State OMH's eleven collaborative care metrics for --month (spec §9)
-    #[arg(long, conflicts_with_all = ["monthly", "by_care_manager", "list", "from", "to"], requires = "month")]
+    #[arg(long, conflicts_with_all = ["monthly", "by_care_manager", "list", "from", "to"])]
     nys_omh: bool,
     /// The month of --nys-omh (YYYY-MM)
     #[arg(long, requires = "nys_omh")]
     month: Option<String>,
+    /// --nys-omh for a quarter's three months side by side, as submitted (YYYY-Qn)
+    #[arg(long, requires = "nys_omh", conflicts_with = "month")]
+    quarter: Option<String>,
     #[arg(long)]
     json: bool,
     #[arg(long, conflicts_with = "json")]
@@ -75,6 +78,9 @@ pub trait ReportSource {
     fn members(&mut self, from: Date, to: Date, as_of: Date, care_manager: Option<&str>, m: Measure)
     -> Result<(Report, Vec<ReportMember>)>;
     fn nys(&mut self, month: Month, care_manager: Option<&str>) -> Result<NysReport>;
+    fn nys_quarter(&mut self, quarter: &str, care_manager: Option<&str>) -> Result<NysQuarter>;
+    /// The quarter's CSV, audited as an export.
+    fn nys_quarter_csv(&mut self, quarter: &str, care_manager: Option<&str>) -> Result<String>;
     /// The NYS report's CSV, audited as an export.
     fn nys_csv(&mut self, month: Month, care_manager: Option<&str>) -> Result<String>;
 }
@@ -104,6 +110,14 @@ impl ReportSource for Registry {
     }
     fn nys(&mut self, month: Month, care_manager: Option<&str>) -> Result<NysReport> {
         self.nys_report(month, care_manager)
+    }
+    fn nys_quarter(&mut self, quarter: &str, care_manager: Option<&str>) -> Result<NysQuarter> {
+        Registry::nys_quarter(self, quarter, care_manager)
+    }
+    fn nys_quarter_csv(&mut self, quarter: &str, care_manager: Option<&str>) -> Result<String> {
+        let q = Registry::nys_quarter(self, quarter, care_manager)?;
+        self.record_export("nys-omh-csv", json!({ "quarter": q.quarter, "care_manager": care_manager }))?;
+        reports::nys::quarter_csv(&q)
     }
     fn nys_csv(&mut self, month: Month, care_manager: Option<&str>) -> Result<String> {
         let report = self.nys_report(month, care_manager)?;
@@ -141,6 +155,13 @@ impl ReportSource for &Client {
     fn nys(&mut self, month: Month, care_manager: Option<&str>) -> Result<NysReport> {
         remote::typed(self.call("nys_report", json!({ "month": month.to_string(), "careManager": care_manager }))?)
     }
+    fn nys_quarter(&mut self, quarter: &str, care_manager: Option<&str>) -> Result<NysQuarter> {
+        remote::typed(self.call("nys_quarter", json!({ "quarter": quarter, "careManager": care_manager }))?)
+    }
+    fn nys_quarter_csv(&mut self, quarter: &str, care_manager: Option<&str>) -> Result<String> {
+        let csv = self.call("nys_quarter_csv", json!({ "quarter": quarter, "careManager": care_manager }))?;
+        Ok(csv.as_str().unwrap_or_default().to_string())
+    }
     fn nys_csv(&mut self, month: Month, care_manager: Option<&str>) -> Result<String> {
         let csv = self.call("nys_csv", json!({ "month": month.to_string(), "careManager": care_manager }))?;
         Ok(csv.as_str().unwrap_or_default().to_string())
@@ -148,8 +169,24 @@ impl ReportSource for &Client {
 }
 
 pub fn run(source: &mut dyn ReportSource, a: ReportArgs) -> Result<()> {
+    if a.nys_omh
+        && let Some(quarter) = &a.quarter
+    {
+        if a.csv {
+            return write_out(&source.nys_quarter_csv(quarter, a.care_manager.as_deref())?);
+        }
+        let q = source.nys_quarter(quarter, a.care_manager.as_deref())?;
+        if a.json {
+            return output::json(&q);
+        }
+        for month in &q.months {
+            print_nys(month)?;
+        }
+        return Ok(());
+    }
     if a.nys_omh {
-        let month = Month::parse("month", a.month.as_deref().unwrap_or_default())?;
+        let month = a.month.as_deref().ok_or_else(|| cocm::Error::validation("month", "give --month YYYY-MM or --quarter YYYY-Qn"))?;
+        let month = Month::parse("month", month)?;
         if a.csv {
             return write_out(&source.nys_csv(month, a.care_manager.as_deref())?);
         }

@@ -282,6 +282,17 @@ impl Registry {
         Ok(nys::evaluate(&facts, month, member.as_ref().map(|m| (m.id.as_str(), m.name.as_str()))))
     }
 
+    /// A quarter's three NYS OMH reports (`2026-Q4`), from one load of the registry.
+    pub fn nys_quarter(&mut self, quarter: &str, care_manager: Option<&str>) -> Result<nys::NysQuarter> {
+        self.permit(crate::access::Action::StateReport)?;
+        let months = nys::quarter_months("quarter", quarter)?;
+        let member = care_manager.map(|m| team::find(&self.conn, "care_manager", m)).transpose()?;
+        let facts = nys::load(&self.conn, months[2].last_day())?;
+        let who = member.as_ref().map(|m| (m.id.as_str(), m.name.as_str()));
+        let reports = months.iter().map(|m| nys::evaluate(&facts, *m, who)).collect();
+        Ok(nys::NysQuarter { quarter: format!("{}-Q{}", months[0].year, (months[0].month - 1) / 3 + 1), months: reports })
+    }
+
     /// The report for a period, for the practice or one care manager (id or exact name).
     pub fn report(&self, from: Date, to: Date, as_of: Date, care_manager: Option<&str>) -> Result<Report> {
         Ok(self.report_members(from, to, as_of, care_manager, None)?.0)

@@ -424,9 +424,51 @@ pub(crate) fn load(conn: &Connection, last: Date) -> Result<NysFacts> {
     Ok(facts)
 }
 
+/// A quarter's three months side by side, as submitted (`--quarter 2026-Q4`).
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, ts_rs::TS)]
+pub struct NysQuarter {
+    pub quarter: String,
+    pub months: Vec<NysReport>,
+}
+
+/// "2026-Q4" → October, November and December 2026.
+pub fn quarter_months(field: &str, text: &str) -> Result<[Month; 3]> {
+    let refusal = || crate::Error::validation(field, format!("'{text}' is not a quarter such as 2026-Q4"));
+    let (year, q) = text.trim().split_once(['-', ' ']).ok_or_else(refusal)?;
+    let q: i32 = q.trim_start_matches(['Q', 'q']).parse().map_err(|_| refusal())?;
+    if !(1..=4).contains(&q) || year.len() != 4 {
+        return Err(refusal());
+    }
+    let first = Month::parse(field, &format!("{year}-{:02}", (q - 1) * 3 + 1))?;
+    Ok([first, first.plus(1), first.plus(2)])
+}
+
+/// The quarter's CSV: one row per metric, a column per month.
+pub fn quarter_csv(q: &NysQuarter) -> Result<String> {
+    let err = |e: csv::Error| crate::Error::Storage(format!("CSV: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["quarter".to_string(), "metric".into(), "name".into()];
+    header.extend(q.months.iter().map(|m| m.month.to_string()));
+    w.write_record(&header).map_err(err)?;
+    let columns: Vec<Vec<Metric>> = q.months.iter().map(NysReport::metrics).collect();
+    for (i, (n, name, _, _)) in columns[0].iter().enumerate() {
+        let mut row = vec![q.quarter.clone(), n.to_string(), name.to_string()];
+        row.extend(columns.iter().map(|c| match c[i].3 {
+            Some(rate) => format!("{} of {}", rate.numerator, rate.denominator),
+            None => c[i].2.clone(),
+        }));
+        w.write_record(&row).map_err(err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| crate::Error::Storage(e.to_string()))?;
+    Ok(String::from_utf8(bytes).unwrap_or_default())
+}
+
+/// One metric as a row: its number, name, value as text, and its rate where it is one.
+pub type Metric<'a> = (u8, &'static str, String, Option<&'a Rate>);
+
 impl NysReport {
-    /// The eleven metrics as rows: number, name, value, numerator, denominator, percent, target.
-    pub fn metrics(&self) -> Vec<(u8, &'static str, String, Option<&Rate>)> {
+    /// The eleven metrics as rows.
+    pub fn metrics(&self) -> Vec<Metric<'_>> {
         let count = |n: u32| n.to_string();
         vec![
             (1, "total_enrollment", count(self.total_enrollment), None),
