@@ -166,7 +166,7 @@ fn member_from(r: &Row, at: usize) -> rusqlite::Result<Option<TeamMember>> {
 pub(crate) fn load(conn: &Connection, mrn: &str) -> Result<Patient> {
     let row = find_by_mrn(conn, mrn)?;
     let patient = conn.query_row(
-        "SELECT NULL, pcp.id, pcp.name, pcp.role, cm.id, cm.name, cm.role, psy.id, psy.name, psy.role
+        "SELECT pcp.id, pcp.name, pcp.role, cm.id, cm.name, cm.role, psy.id, psy.name, psy.role
          FROM patients p
          LEFT JOIN team_members pcp ON pcp.id = p.pcp_id
          LEFT JOIN team_members cm ON cm.id = p.care_manager_id
@@ -181,9 +181,9 @@ pub(crate) fn load(conn: &Connection, mrn: &str) -> Result<Patient> {
                 dob: row.dob,
                 payer: None,
                 coverages: Vec::new(),
-                pcp: member_from(r, 1)?,
-                care_manager: member_from(r, 4)?,
-                consultant: member_from(r, 7)?,
+                pcp: member_from(r, 0)?,
+                care_manager: member_from(r, 3)?,
+                consultant: member_from(r, 6)?,
                 version: 0,
             })
         },

@@ -6,10 +6,10 @@
 
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 use super::{BillingRow, CodeUnits, Program, month, rule_book};
-use crate::dates::{self, Date, Month};
+use crate::dates::{Date, Month};
+use crate::reports::csv::{err, finish};
 use crate::settings::{self, ClaimDateOfService};
 use crate::vocab::Payer;
 use crate::{Result, coverage, diagnoses};
@@ -39,32 +39,17 @@ pub struct ClaimLine {
     pub held: String,
 }
 
-/// A patient as a claim needs them beyond their billing row.
-struct ClaimPatient {
-    dob: Date,
-    npi: Option<String>,
-}
-
 /// The month's claim lines: held ones first, then by MRN, date of service and code.
 pub(crate) fn lines(conn: &Connection, m: Month) -> Result<Vec<ClaimLine>> {
-    let rows = month::rows(conn, m, None, None)?;
+    // The patients (coverage, date of birth, PCP's NPI) come with the rows, read once.
+    let (rows, patients) = month::rows_and_patients(conn, m)?;
     let settings = settings::load(conn)?;
     let book = rule_book(conn)?;
-    let mut coverages = coverage::by_patient(conn, None)?;
     let diagnoses = diagnoses::by_episode(conn, None)?;
-    let mut patients: HashMap<String, ClaimPatient> = HashMap::new();
-    {
-        let mut stmt = conn.prepare_cached("SELECT p.id, p.dob, t.npi FROM patients p LEFT JOIN team_members t ON t.id = p.pcp_id")?;
-        let mut q = stmt.query([])?;
-        while let Some(r) = q.next()? {
-            let dob: String = r.get(1)?;
-            patients.insert(r.get(0)?, ClaimPatient { dob: dates::parse_iso(&dob).unwrap_or_default(), npi: r.get(2)? });
-        }
-    }
     let mut out = Vec::new();
     for row in &rows {
         let patient = patients.get(&row.patient_id);
-        let covered = coverages.remove(&row.patient_id).unwrap_or_default();
+        let covered = patient.map_or(&[][..], |p| p.coverages.as_slice());
         let fees = book.find(row.program, row.payer, row.plan.as_deref(), m.year).map(|s| &s.rules);
         let no_consent = row.codes.is_empty();
         let codes: &[CodeUnits] = if no_consent { &row.held_for_consent } else { &row.codes };
@@ -86,12 +71,12 @@ pub(crate) fn lines(conn: &Connection, m: Month) -> Result<Vec<ClaimLine>> {
                 _ => vec![(m.last_day(), code.units)],
             };
             for (day, units) in dates {
-                let primary = coverage::primary_on(&covered, day);
+                let primary = coverage::primary_on(covered, day);
                 let codes_on: Vec<String> = diagnoses
                     .get(&row.episode_id)
                     .map(|list| list.iter().filter(|d| d.entered_in_error.is_none() && d.date <= day).map(|d| d.code.clone()).collect())
                     .unwrap_or_default();
-                let npi = patient.and_then(|p| p.npi.clone());
+                let npi = patient.and_then(|p| p.pcp_npi.clone());
                 let mut held = Vec::new();
                 if no_consent {
                     held.push("no consent");
@@ -146,7 +131,6 @@ fn threshold_day(row: &BillingRow, threshold: u32) -> Option<Date> {
 
 /// The claim lines as CSV, the columns in order.
 pub fn claims_csv(lines: &[ClaimLine]) -> Result<String> {
-    let err = |e: csv::Error| crate::Error::Storage(format!("CSV: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "mrn",
@@ -188,6 +172,5 @@ pub fn claims_csv(lines: &[ClaimLine]) -> Result<String> {
         ])
         .map_err(err)?;
     }
-    let bytes = w.into_inner().map_err(|e| crate::Error::Storage(e.to_string()))?;
-    Ok(String::from_utf8(bytes).unwrap_or_default())
+    finish(w)
 }

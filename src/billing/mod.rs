@@ -207,9 +207,9 @@ pub fn codes_text(codes: &[CodeUnits]) -> String {
 
 /// The month's summary as CSV for a biller: one row per patient-month, units per code.
 pub fn to_csv(rows: &[BillingRow]) -> Result<String> {
+    use crate::reports::csv::{err, finish};
     let units = |r: &BillingRow, code: &str| r.codes.iter().find(|c| c.code == code).map_or(0, |c| c.units).to_string();
     let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| Error::Storage(format!("CSV: {e}"));
     w.write_record([
         "mrn",
         "name",
@@ -257,7 +257,7 @@ pub fn to_csv(rows: &[BillingRow]) -> Result<String> {
         ])
         .map_err(err)?;
     }
-    String::from_utf8(w.into_inner().map_err(|e| Error::Storage(format!("CSV: {e}")))?).map_err(|e| Error::Storage(e.to_string()))
+    finish(w)
 }
 
 /// The billing screen's data: a month's rows and their totals.

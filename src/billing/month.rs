@@ -65,16 +65,19 @@ impl Default for EpisodeDates {
     }
 }
 
-/// A patient as billing needs them.
+/// A patient as billing (and its claim lines) need them.
 #[derive(Clone, Default)]
-struct BilledPatient {
+pub(crate) struct BilledPatient {
     /// Their place in the load order, to group by without comparing ids.
     index: usize,
     mrn: String,
     name: String,
-    coverages: Vec<Coverage>,
+    pub dob: Date,
+    pub coverages: Vec<Coverage>,
     pcp: Option<String>,
     pcp_credential: Option<Credential>,
+    /// The billing practitioner's (the PCP's) NPI.
+    pub pcp_npi: Option<String>,
 }
 
 /// What every month's rows are read against, loaded once.
@@ -93,6 +96,13 @@ pub(crate) fn rows(conn: &Connection, month: Month, until: Option<Date>, patient
     Ok(months(conn, month, month, until, patient_id)?.pop().map(|(_, rows)| rows).unwrap_or_default())
 }
 
+/// A whole month's rows and the patients they were read with, by id (claim lines need their
+/// coverage, date of birth and PCP's NPI; loaded once, here).
+pub(crate) fn rows_and_patients(conn: &Connection, month: Month) -> Result<(Vec<BillingRow>, HashMap<String, BilledPatient>)> {
+    let (mut months, patients) = load(conn, month, month, None, None)?;
+    Ok((months.pop().map(|(_, rows)| rows).unwrap_or_default(), patients))
+}
+
 /// The billing rows of each month from `from` to `to`, for the whole practice or one patient.
 /// Contacts dated after `until` are not seen, so a month read as of a day inside it is the
 /// month so far.
@@ -103,6 +113,13 @@ pub(crate) fn months(
     until: Option<Date>,
     patient_id: Option<&str>,
 ) -> Result<Vec<(Month, Vec<BillingRow>)>> {
+    Ok(load(conn, from, to, until, patient_id)?.0)
+}
+
+/// [`months`], and the patients it read.
+type MonthsAndPatients = (Vec<(Month, Vec<BillingRow>)>, HashMap<String, BilledPatient>);
+
+fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_id: Option<&str>) -> Result<MonthsAndPatients> {
     let settings = settings::load(conn)?;
     let roles = counted_roles(&settings);
     let last_day = until.map_or(to.last_day(), |u| u.min(to.last_day()));
@@ -121,16 +138,20 @@ pub(crate) fn months(
     // which is cheaper than picking out those with contacts); the month's contacts then come
     // from the covering `contacts_by_date` index alone.
     let mut credentials: HashMap<String, Credential> = HashMap::new();
+    let mut npis: HashMap<String, String> = HashMap::new();
     let team: HashMap<String, (String, Role)> = conn
-        .prepare_cached("SELECT id, name, role, credential FROM team_members")?
+        .prepare_cached("SELECT id, name, role, credential, npi FROM team_members")?
         .query_map([], |r| {
             let (id, role, credential): (String, String, Option<String>) = (r.get(0)?, r.get(2)?, r.get(3)?);
-            Ok((id, (r.get(1)?, Role::parse("role", &role).unwrap_or(Role::PracticeLead)), credential))
+            Ok((id, (r.get(1)?, Role::parse("role", &role).unwrap_or(Role::PracticeLead)), credential, r.get::<_, Option<String>>(4)?))
         })?
         .map(|row| {
-            row.map(|(id, member, credential)| {
+            row.map(|(id, member, credential, npi)| {
                 if let Some(c) = credential.and_then(|c| Credential::parse("credential", &c).ok()) {
                     credentials.insert(id.clone(), c);
+                }
+                if let Some(npi) = npi {
+                    npis.insert(id.clone(), npi);
                 }
                 (id, member)
             })
@@ -161,7 +182,7 @@ pub(crate) fn months(
     let mut patients: HashMap<String, BilledPatient> = HashMap::new();
     {
         let mut coverages = coverage::by_patient(conn, patient_id)?;
-        let sql = format!("SELECT id, mrn, name, pcp_id FROM patients{}", where_patient("id"));
+        let sql = format!("SELECT id, mrn, name, pcp_id, dob FROM patients{}", where_patient("id"));
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(one_patient.as_slice())?;
         while let Some(r) = rows.next()? {
@@ -170,9 +191,11 @@ pub(crate) fn months(
                 index: patients.len(),
                 mrn: r.get(1)?,
                 name: r.get(2)?,
+                dob: date(r.get(4)?).unwrap_or_default(),
                 coverages: coverages.remove(&id).unwrap_or_default(),
                 pcp: pcp_id.as_ref().and_then(|id| team.get(id).map(|(name, _)| name.clone())),
                 pcp_credential: pcp_id.as_ref().and_then(|id| credentials.get(id).copied()),
+                pcp_npi: pcp_id.as_ref().and_then(|id| npis.get(id).cloned()),
             };
             patients.insert(id, patient);
         }
@@ -272,7 +295,7 @@ pub(crate) fn months(
         let rows = month_rows(month, contacts, &book, &mut assessed, &mut last_before)?;
         out.push((month, rows));
     }
-    Ok(out)
+    Ok((out, book.patients))
 }
 
 /// One month's rows from its contacts, one per patient and episode; afterwards `last_before`

@@ -23,11 +23,13 @@ pub fn rates(r: &Report) -> [(&'static str, &super::Rate); 9] {
     ]
 }
 
-fn err(e: impl std::fmt::Display) -> Error {
+/// A CSV writer's failure, as every CSV export reports it.
+pub(crate) fn err(e: impl std::fmt::Display) -> Error {
     Error::Storage(format!("CSV: {e}"))
 }
 
-fn finish(w: csv::Writer<Vec<u8>>) -> Result<String> {
+/// The written CSV as text.
+pub(crate) fn finish(w: csv::Writer<Vec<u8>>) -> Result<String> {
     String::from_utf8(w.into_inner().map_err(err)?).map_err(err)
 }
 

@@ -9,7 +9,7 @@
 //! F's through min(L, T)'s.
 
 mod billing;
-mod csv;
+pub(crate) mod csv;
 mod evaluate;
 mod labels;
 mod load;

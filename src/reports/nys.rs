@@ -9,6 +9,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use super::Rate;
+use super::csv::err;
 use crate::coverage::Coverage;
 use crate::dates::{self, Date, Month};
 use crate::instruments::Instrument;
@@ -445,7 +446,6 @@ pub fn quarter_months(field: &str, text: &str) -> Result<[Month; 3]> {
 
 /// The quarter's CSV: one row per metric, a column per month.
 pub fn quarter_csv(q: &NysQuarter) -> Result<String> {
-    let err = |e: csv::Error| crate::Error::Storage(format!("CSV: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["quarter".to_string(), "metric".into(), "name".into()];
     header.extend(q.months.iter().map(|m| m.month.to_string()));
@@ -459,8 +459,7 @@ pub fn quarter_csv(q: &NysQuarter) -> Result<String> {
         }));
         w.write_record(&row).map_err(err)?;
     }
-    let bytes = w.into_inner().map_err(|e| crate::Error::Storage(e.to_string()))?;
-    Ok(String::from_utf8(bytes).unwrap_or_default())
+    super::csv::finish(w)
 }
 
 /// One metric as a row: its number, name, value as text, and its rate where it is one.
@@ -492,7 +491,6 @@ fn rate_text(r: &Rate) -> String {
 
 /// The report as CSV: one row per metric, as submitted.
 pub fn to_csv(report: &NysReport) -> Result<String> {
-    let err = |e: csv::Error| crate::Error::Storage(format!("CSV: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "month",
@@ -523,8 +521,7 @@ pub fn to_csv(report: &NysReport) -> Result<String> {
         ])
         .map_err(err)?;
     }
-    let bytes = w.into_inner().map_err(|e| crate::Error::Storage(e.to_string()))?;
-    Ok(String::from_utf8(bytes).unwrap_or_default())
+    super::csv::finish(w)
 }
 
 #[cfg(test)]
