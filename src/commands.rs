@@ -421,11 +421,20 @@ pub static COMMANDS: &[Command] = &[
     command!("nys_report", Read, None, |r, ctx, month: String, care_manager: Option<String>| {
         r.nys_report(Month::parse("month", &month)?, care_manager.as_deref())
     }),
+    command!("nys_members", Read, None, |r, ctx, month: String, care_manager: Option<String>, metric: String| {
+        r.nys_members(Month::parse("month", &month)?, care_manager.as_deref(), &metric)
+    }),
     command!("nys_csv", Audited, None, |r, ctx, month: String, care_manager: Option<String>| {
         let month = Month::parse("month", &month)?;
         let report = r.nys_report(month, care_manager.as_deref())?;
         r.record_export("nys-omh-csv", serde_json::json!({ "month": month.to_string(), "care_manager": care_manager }))?;
         crate::reports::nys::to_csv(&report)
+    }),
+    command!("export_nys_csv", Audited, Local, |r, ctx, month: String, care_manager: Option<String>, path: String| {
+        let month = Month::parse("month", &month)?;
+        let report = r.nys_report(month, care_manager.as_deref())?;
+        r.record_export("nys-omh-csv", serde_json::json!({ "month": month.to_string(), "care_manager": care_manager, "file": path }))?;
+        std::fs::write(&path, crate::reports::nys::to_csv(&report)?).map(|_| report.metrics().len()).map_err(Error::from)
     }),
     command!("nys_quarter", Read, None, |r, ctx, quarter: String, care_manager: Option<String>| {
         r.nys_quarter(&quarter, care_manager.as_deref())

@@ -99,6 +99,37 @@ fn a_small_practice_s_october_through_the_cli() {
     assert!(!none.ok && none.stderr.contains("--month"), "{}", none.stderr);
     let text = ok(db, &["--as", "LEAD", "report", "--nys-omh", "--month", "2026-10"]);
     assert!(text.contains("depression screening rate") && text.contains("Medicaid:"), "{text}");
+
+    // The patients behind a figure, by key or number, each with the reason.
+    let list = |metric: &str| -> Vec<(String, bool, String)> {
+        let m = json(db, &["--as", "LEAD", "report", "--nys-omh", "--month", "2026-10", "--list", metric, "--json"]);
+        let row = |m: &serde_json::Value| (m["mrn"].as_str().unwrap().to_string(), m["in_numerator"] == true, m["detail"].to_string());
+        m.as_array().unwrap().iter().map(row).collect()
+    };
+    // 2: everyone enrolled; A3 (commercial only) is not Medicaid on the first.
+    let medicaid = list("medicaid_enrollment");
+    let counted: Vec<(&str, bool)> = medicaid.iter().map(|(mrn, c, _)| (mrn.as_str(), *c)).collect();
+    assert_eq!(counted, [("A1", true), ("A2", true), ("A3", false)]);
+    assert!(medicaid[2].2.contains("no Medicaid coverage on 2026-10-01"), "{}", medicaid[2].2);
+    // 6 names the scores: PHQ-9 18 (nine 2s) on the start → 8 (eight 1s and a 0) on 10-20,
+    // 122 days in (07-01 → 10-31: 30 + 31 + 30 + 31).
+    let improvement = list("6");
+    assert_eq!(improvement.len(), 1);
+    assert!(
+        improvement[0].1 && improvement[0].2.contains("122 days in treatment; PHQ-9 18 on 2026-07-01 → 8 on 2026-10-20"),
+        "{improvement:?}"
+    );
+    // 9: S1 screened (PHQ-2 on the visit's day), S2 not.
+    let screening = list("depression_screening_rate");
+    let counted: Vec<(&str, bool)> = screening.iter().map(|(mrn, c, _)| (mrn.as_str(), *c)).collect();
+    assert_eq!(counted, [("S1", true), ("S2", false)]);
+    assert!(screening[1].2.contains("no PHQ-2, PHQ-9 or PHQ-A from 2025-11-01"), "{}", screening[1].2);
+    let table = ok(db, &["--as", "LEAD", "report", "--nys-omh", "--month", "2026-10", "--list", "10"]);
+    assert!(table.contains("initial PHQ-9 14 on 2026-10-05") && table.contains("1 of 1 patients"), "{table}");
+    for (metric, says) in [("bhcm_fte", "cocm team list"), ("12", "give 1 to 10")] {
+        let refused = cocm(db, &["--as", "LEAD", "report", "--nys-omh", "--month", "2026-10", "--list", metric]);
+        assert!(!refused.ok && refused.stderr.contains(says), "{metric}: {}", refused.stderr);
+    }
 }
 
 #[test]

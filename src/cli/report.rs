@@ -34,14 +34,15 @@ pub struct ReportArgs {
     by_care_manager: bool,
     /// The patients behind one figure: caseload, newly_enrolled, discharged, contact_rate,
     /// improvement_rate, response_rate, remission_rate, consultation_rate, drr_followup_rate,
-    /// drr_response_rate, drr_remission_rate, remission_12m_rate or billing
+    /// drr_response_rate, drr_remission_rate, remission_12m_rate or billing; with --nys-omh,
+    /// a metric: 1 to 10 or its key (total_enrollment … depression_screening_yield)
     #[arg(long, value_name = "MEASURE")]
     list: Option<String>,
     /// Judge the period as of this date [default: today]
     #[arg(long)]
     as_of: Option<String>,
     /// New York State OMH's eleven collaborative care metrics for --month (spec §9)
-    #[arg(long, conflicts_with_all = ["monthly", "by_care_manager", "list", "from", "to"])]
+    #[arg(long, conflicts_with_all = ["monthly", "by_care_manager", "from", "to"])]
     nys_omh: bool,
     /// The month of --nys-omh (YYYY-MM)
     #[arg(long, requires = "nys_omh")]
@@ -83,6 +84,7 @@ pub trait ReportSource {
     fn nys_quarter_csv(&mut self, quarter: &str, care_manager: Option<&str>) -> Result<String>;
     /// The NYS report's CSV, audited as an export.
     fn nys_csv(&mut self, month: Month, care_manager: Option<&str>) -> Result<String>;
+    fn nys_members(&mut self, month: Month, care_manager: Option<&str>, metric: &str) -> Result<(NysReport, Vec<ReportMember>)>;
 }
 
 impl ReportSource for Registry {
@@ -123,6 +125,9 @@ impl ReportSource for Registry {
         let report = self.nys_report(month, care_manager)?;
         self.record_export("nys-omh-csv", json!({ "month": month.to_string(), "care_manager": care_manager }))?;
         reports::nys::to_csv(&report)
+    }
+    fn nys_members(&mut self, month: Month, care_manager: Option<&str>, metric: &str) -> Result<(NysReport, Vec<ReportMember>)> {
+        Registry::nys_members(self, month, care_manager, metric)
     }
 }
 
@@ -166,6 +171,9 @@ impl ReportSource for &Client {
         let csv = self.call("nys_csv", json!({ "month": month.to_string(), "careManager": care_manager }))?;
         Ok(csv.as_str().unwrap_or_default().to_string())
     }
+    fn nys_members(&mut self, month: Month, care_manager: Option<&str>, metric: &str) -> Result<(NysReport, Vec<ReportMember>)> {
+        remote::typed(self.call("nys_members", json!({ "month": month.to_string(), "careManager": care_manager, "metric": metric }))?)
+    }
 }
 
 pub fn run(source: &mut dyn ReportSource, a: ReportArgs) -> Result<()> {
@@ -187,6 +195,14 @@ pub fn run(source: &mut dyn ReportSource, a: ReportArgs) -> Result<()> {
     if a.nys_omh {
         let month = a.month.as_deref().ok_or_else(|| cocm::Error::validation("month", "give --month YYYY-MM or --quarter YYYY-Qn"))?;
         let month = Month::parse("month", month)?;
+        if let Some(metric) = &a.list {
+            let (report, members) = source.nys_members(month, a.care_manager.as_deref(), metric)?;
+            if a.csv {
+                source.record_csv_export(json!({ "nys_omh": month.to_string(), "care_manager": a.care_manager, "list": metric }))?;
+            }
+            let label = format!("NYS OMH {metric}, {}", report.month);
+            return print_member_rows(&label, &members, a.json, a.csv);
+        }
         if a.csv {
             return write_out(&source.nys_csv(month, a.care_manager.as_deref())?);
         }
@@ -351,6 +367,11 @@ fn print_program(p: &ProgramReport, as_json: bool, as_csv: bool) -> Result<()> {
 }
 
 fn print_members(r: &Report, measure: Measure, members: &[ReportMember], as_json: bool, as_csv: bool) -> Result<()> {
+    print_member_rows(&format!("{measure}, {} to {}", r.from, r.end), members, as_json, as_csv)
+}
+
+/// The patients behind a figure, as a table ending in "<label>: 3 of 5 patients".
+fn print_member_rows(label: &str, members: &[ReportMember], as_json: bool, as_csv: bool) -> Result<()> {
     if as_json {
         return output::json(members);
     }
@@ -366,6 +387,6 @@ fn print_members(r: &Report, measure: Measure, members: &[ReportMember], as_json
         .collect();
     table(&["MRN", "NAME", "CARE MANAGER", "COUNTED", "WHY"], &rows)?;
     let counted = members.iter().filter(|m| m.in_numerator).count();
-    println!("\n{measure}, {} to {}: {counted} of {} patients", r.from, r.end, members.len());
+    println!("\n{label}: {counted} of {} patients", members.len());
     Ok(())
 }

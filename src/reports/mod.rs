@@ -276,10 +276,21 @@ impl Registry {
     /// New York State OMH's eleven collaborative care metrics for `month` (spec §9), for the
     /// practice or one care manager. A practice lead's or a care manager's report.
     pub fn nys_report(&mut self, month: Month, care_manager: Option<&str>) -> Result<nys::NysReport> {
+        Ok(self.nys_listing(month, care_manager, None)?.0)
+    }
+
+    /// The NYS report and the patients behind one metric (`6` or `improvement_rate`; 1–10):
+    /// its denominator, each counted or not, with what they were judged on.
+    pub fn nys_members(&mut self, month: Month, care_manager: Option<&str>, metric: &str) -> Result<(nys::NysReport, Vec<ReportMember>)> {
+        let metric = nys::metric_number("list", metric)?;
+        self.nys_listing(month, care_manager, Some(metric))
+    }
+
+    fn nys_listing(&mut self, month: Month, care_manager: Option<&str>, list: Option<u8>) -> Result<(nys::NysReport, Vec<ReportMember>)> {
         self.permit(crate::access::Action::StateReport)?;
         let member = care_manager.map(|m| team::find(&self.conn, "care_manager", m)).transpose()?;
         let facts = nys::load(&self.conn, month.last_day())?;
-        Ok(nys::evaluate(&facts, month, member.as_ref().map(|m| (m.id.as_str(), m.name.as_str()))))
+        Ok(nys::evaluate_listing(&facts, month, member.as_ref().map(|m| (m.id.as_str(), m.name.as_str())), list))
     }
 
     /// A quarter's three NYS OMH reports (`2026-Q4`), from one load of the registry.
