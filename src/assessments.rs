@@ -45,9 +45,10 @@ pub struct Assessment {
     pub entered_in_error: Option<crate::voids::EnteredInError>,
 }
 
+/// `cocm assess` and the app's form: a score in (or up to the lookback before) an episode.
 pub(crate) fn insert(conn: &Connection, actor: &audit::Actor, mrn: &str, a: &NewAssessment) -> Result<String> {
     let patient = patients::find_by_mrn(conn, mrn)?;
-    insert_for(conn, actor, &patient, lookback_days(conn)?, a)
+    insert_dated(conn, actor, &patient, a, |date| assessment_date(conn, &patient, date, lookback_days(conn)?))
 }
 
 /// The baseline lookback (spec §4), which decides the episode a score may fall before.
@@ -55,8 +56,10 @@ pub(crate) fn lookback_days(conn: &Connection) -> Result<i64> {
     Ok(crate::settings::load(conn)?.baseline_lookback_days)
 }
 
-/// `insert` for a patient already found, with the lookback read once: an import's, which
-/// stores hundreds of thousands of scores in one transaction.
+/// An import's score, for a patient already found, with the lookback read once (an import
+/// stores hundreds of thousands of scores in one transaction). An EHR extract's depression
+/// screens (PHQ-2, PHQ-9, PHQ-A) may be of any patient, enrolled or not (§9); every other
+/// form needs an episode as `insert` does.
 pub(crate) fn insert_for(
     conn: &Connection,
     actor: &audit::Actor,
@@ -65,12 +68,38 @@ pub(crate) fn insert_for(
     a: &NewAssessment,
 ) -> Result<String> {
     let instrument = Instrument::parse("instrument", &a.instrument)?;
+    insert_dated(conn, actor, patient, a, |date| imported_date(conn, patient, date, lookback_days, instrument))
+}
+
+/// An imported score's date: any clinical date of the patient's for a depression screen, else
+/// as `assessment_date`.
+fn imported_date(
+    conn: &Connection,
+    patient: &patients::PatientRow,
+    date: &str,
+    lookback_days: i64,
+    instrument: Instrument,
+) -> Result<Date> {
+    if SCREENING_FORMS.contains(&instrument.as_str()) {
+        return patients::clinical_date("date", date, patient);
+    }
+    assessment_date(conn, patient, date, lookback_days)
+}
+
+fn insert_dated(
+    conn: &Connection,
+    actor: &audit::Actor,
+    patient: &patients::PatientRow,
+    a: &NewAssessment,
+    check_date: impl FnOnce(&str) -> Result<Date>,
+) -> Result<String> {
+    let instrument = Instrument::parse("instrument", &a.instrument)?;
     let score = instruments::score(instrument, &a.answers)?;
     let difficulty = a.difficulty.as_deref().map(|d| Difficulty::parse("difficulty", d)).transpose()?;
     if difficulty.is_some() && instrument.form().difficulty.is_none() {
         return Err(Error::validation("difficulty", format!("the {} has no difficulty question", instrument.label())));
     }
-    let date = assessment_date(conn, patient, &a.date, lookback_days)?;
+    let date = check_date(&a.date)?;
     write(conn, actor, patient, (instrument, score), date, a, difficulty)
 }
 
@@ -173,7 +202,7 @@ fn assessment_date(conn: &Connection, patient: &patients::PatientRow, date: &str
 
 /// Stores a historical score whose items are unknown (an import's), marked total-only: item 9
 /// is unknown, so it never raises or clears the safety flag (spec §3, §5). The same date rules
-/// as an assessment with items; the total must be one the instrument can reach.
+/// as an imported assessment with items; the total must be one the instrument can reach.
 pub(crate) fn insert_total_only(
     conn: &Connection,
     actor: &audit::Actor,
@@ -187,7 +216,7 @@ pub(crate) fn insert_total_only(
     if !(0..=max).contains(&total) {
         return Err(Error::validation("total", format!("{total} is outside the {}'s 0–{max}", instrument.label())));
     }
-    let date = assessment_date(conn, patient, &date.to_string(), lookback_days)?;
+    let date = imported_date(conn, patient, &date.to_string(), lookback_days, instrument)?;
     let id = new_id();
     conn.prepare_cached(
         "INSERT INTO assessments (id, patient_id, date, instrument, items, total, safety, recorded_by, created_at, total_only)

@@ -1,11 +1,14 @@
 //! The practice's visits (spec §9): date, provider category, billed codes and modality, for
 //! any patient, enrolled or not. They tell the NYS report's depression screening rate who had
-//! a qualifying medical visit in a month. Visits come from the EHR (CLI today); one entered in
-//! error stops counting, like every record.
+//! a qualifying medical visit in a month. One entered in error stops counting, like every
+//! record. They come typed (`cocm visit add`) or in an EHR
+//! extract: CSV rows of the `visit` shape, or FHIR Encounters with CPT codes.
 
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::access::Action;
+use crate::audit::Actor;
 use crate::dates::{self, Date};
 use crate::store::new_id;
 use crate::vocab::string_enum;
@@ -73,45 +76,63 @@ fn parse_codes(text: &str) -> Result<Vec<String>> {
     Ok(codes)
 }
 
+/// Stores a visit of a patient already found, checked, with its audit row: typed, or one row
+/// of an import (CSV `visit` rows, FHIR Encounters with CPT codes).
+pub(crate) fn insert(conn: &Connection, actor: &Actor, patient: &patients::PatientRow, v: &NewVisit) -> Result<String> {
+    let category = VisitCategory::parse("category", v.category.trim())?;
+    let modality = VisitModality::parse("modality", v.modality.as_deref().unwrap_or("in-person").trim())?;
+    let codes = parse_codes(&v.codes)?;
+    let date = patients::clinical_date("date", &v.date, patient)?;
+    let id = new_id();
+    conn.prepare_cached(
+        "INSERT INTO visits (id, patient_id, date, category, codes, modality, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute((&id, &patient.id, date.to_string(), category.as_str(), codes.join(","), modality.as_str(), audit::now()))?;
+    let detail =
+        serde_json::json!({ "mrn": patient.mrn, "date": date, "category": category, "codes": codes.join(","), "modality": modality });
+    audit::record(conn, actor, "create", "visit", Some(&id), detail)?;
+    Ok(id)
+}
+
+/// How many live visits the patient has on `date` with these codes: an import's re-run of the
+/// same extract finds its visits there and adds nothing.
+pub(crate) fn count_same(conn: &Connection, patient_id: &str, date: Date, codes: &str) -> Result<usize> {
+    let codes = parse_codes(codes)?.join(",");
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM visits WHERE patient_id = ?1 AND date = ?2 AND codes = ?3 AND voided_at IS NULL")?
+        .query_row((patient_id, date.to_string(), codes), |r| r.get(0))?;
+    Ok(n as usize)
+}
+
 impl Registry {
     /// Records a visit for any practice patient.
     pub fn add_visit(&mut self, mrn: &str, v: &NewVisit) -> Result<String> {
-        let category = VisitCategory::parse("category", v.category.trim())?;
-        let modality = VisitModality::parse("modality", v.modality.as_deref().unwrap_or("in-person").trim())?;
-        let codes = parse_codes(&v.codes)?;
-        self.write(Action::EditPatient, |tx, actor| {
-            let patient = patients::find_by_mrn(tx, mrn)?;
-            let date = patients::clinical_date("date", &v.date, &patient)?;
-            let id = new_id();
-            tx.execute(
-                "INSERT INTO visits (id, patient_id, date, category, codes, modality, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                (&id, &patient.id, date.to_string(), category.as_str(), codes.join(","), modality.as_str(), audit::now()),
-            )?;
-            let detail = serde_json::json!({ "mrn": patient.mrn, "date": date, "category": category, "codes": codes.join(","), "modality": modality });
-            audit::record(tx, actor, "create", "visit", Some(&id), detail)?;
-            Ok(id)
-        })
+        self.write(Action::EditPatient, |tx, actor| insert(tx, actor, &patients::find_by_mrn(tx, mrn)?, v))
     }
 
     /// The patient's visits, oldest first.
     pub fn visits(&self, mrn: &str) -> Result<Vec<Visit>> {
-        let patient = patients::find_by_mrn(&self.conn, mrn)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, date, category, codes, modality, voided_at, voided_by, void_reason FROM visits WHERE patient_id = ?1 ORDER BY date, rowid",
-        )?;
-        let rows = stmt.query_map([&patient.id], |r| {
-            let (date, category, codes, modality): (String, String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-            Ok(Visit {
-                id: r.get(0)?,
-                date: dates::parse_iso(&date).unwrap_or_default(),
-                category: VisitCategory::parse("category", &category).unwrap_or(VisitCategory::Other),
-                codes: codes.split(',').map(str::to_string).collect(),
-                modality: VisitModality::parse("modality", &modality).unwrap_or(VisitModality::InPerson),
-                entered_in_error: voids::from_columns(r.get(5)?, r.get(6)?, r.get(7)?),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        for_patient(&self.conn, &patients::find_by_mrn(&self.conn, mrn)?.id)
     }
+}
+
+/// A patient's visits by their id, oldest first, those entered in error marked.
+pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Visit>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, date, category, codes, modality, voided_at, voided_by, void_reason FROM visits WHERE patient_id = ?1 ORDER BY date, rowid",
+    )?;
+    let rows = stmt.query_map([patient_id], |r| {
+        let (date, category, codes, modality): (String, String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        Ok(Visit {
+            id: r.get(0)?,
+            date: dates::parse_iso(&date).unwrap_or_default(),
+            category: VisitCategory::parse("category", &category).unwrap_or(VisitCategory::Other),
+            codes: codes.split(',').map(str::to_string).collect(),
+            modality: VisitModality::parse("modality", &modality).unwrap_or(VisitModality::InPerson),
+            entered_in_error: voids::from_columns(r.get(5)?, r.get(6)?, r.get(7)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]

@@ -322,7 +322,7 @@ fn any_csv_imports_or_fails_cleanly() {
         "\\PC{0,12}",
     ];
     let rows = proptest::collection::vec(proptest::collection::vec(cell, 0..8), 0..6);
-    let shapes = ["patients", "assessments", "contacts", "wide"];
+    let shapes = ["patients", "assessments", "contacts", "wide", "visit", "screening"];
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 128, ..ProptestConfig::default() });
     runner
         .run(&(rows, 0..shapes.len()), |(rows, shape)| {

@@ -40,7 +40,7 @@ pub enum ImportCommand {
     /// and save as MAP.json
     Guess {
         file: PathBuf,
-        /// patients, assessments, contacts or wide
+        /// patients, assessments, contacts, wide, visit or screening
         #[arg(long)]
         shape: String,
     },
@@ -158,11 +158,12 @@ pub fn mappings_on_server(client: &Client, json: bool) -> Result<()> {
 
 /// "5 patients, 4 enrolments", leaving out kinds with none.
 fn counts(c: &ImportCounts) -> String {
-    let parts: Vec<String> = [(c.patients, "patient"), (c.episodes, "enrolment"), (c.assessments, "assessment"), (c.contacts, "contact")]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
-        .collect();
+    let parts: Vec<String> =
+        [(c.patients, "patient"), (c.episodes, "enrolment"), (c.assessments, "assessment"), (c.contacts, "contact"), (c.visits, "visit")]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
+            .collect();
     if parts.is_empty() { "nothing".to_string() } else { parts.join(", ") }
 }
 

@@ -70,6 +70,8 @@ pub(crate) fn row(conn: &Connection, actor: &Actor, shared: &mut Shared, shape: 
         ImportShape::Assessments => assessment_row(conn, actor, shared, map, cells),
         ImportShape::Contacts => contact_row(conn, actor, shared, map, cells),
         ImportShape::Wide => wide_row(conn, actor, shared, map, cells),
+        ImportShape::Visit => visit_row(conn, actor, shared, map, cells),
+        ImportShape::Screening => screening_row(conn, actor, shared, map, cells),
     }
 }
 
@@ -224,12 +226,78 @@ fn patient_and_date(
     Ok((out, p, date))
 }
 
+fn instrument_cell(map: &Resolved, cells: &Cells) -> std::result::Result<Instrument, CellProblem> {
+    let text = required(map, cells, "instrument")?;
+    instrument_named(text)
+        .ok_or_else(|| problem("instrument", format!("\"{text}\" is not an instrument of the catalogue (`cocm instruments` lists them)")))
+}
+
 fn assessment_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolved, cells: &Cells) -> RowResult {
     let (mut out, p, date) = patient_and_date(conn, actor, map, cells)?;
-    let text = required(map, cells, "instrument")?;
-    let instrument = instrument_named(text).ok_or_else(|| {
-        problem("instrument", format!("\"{text}\" is not an instrument of the catalogue (`cocm instruments` lists them)"))
-    })?;
+    let instrument = instrument_cell(map, cells)?;
+    score(conn, actor, shared, map, cells, (&p, date, instrument), &mut out)?;
+    Ok(out)
+}
+
+/// A depression screen (PHQ-2, PHQ-9, PHQ-A) of any patient, enrolled or not (§9).
+fn screening_instrument(map: &Resolved, cells: &Cells) -> std::result::Result<Instrument, CellProblem> {
+    let instrument = instrument_cell(map, cells)?;
+    if !assessments::SCREENING_FORMS.contains(&instrument.as_str()) {
+        return Err(problem("instrument", format!("a screening is a PHQ-2, PHQ-9 or PHQ-A, not the {}", instrument.label())));
+    }
+    Ok(instrument)
+}
+
+fn screening_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolved, cells: &Cells) -> RowResult {
+    let (mut out, p, date) = patient_and_date(conn, actor, map, cells)?;
+    let instrument = screening_instrument(map, cells)?;
+    score(conn, actor, shared, map, cells, (&p, date, instrument), &mut out)?;
+    Ok(out)
+}
+
+/// A visit of any practice patient, and the screen given at it when the row has one.
+fn visit_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolved, cells: &Cells) -> RowResult {
+    let (mut out, p, date) = patient_and_date(conn, actor, map, cells)?;
+    let codes = required(map, cells, "codes")?;
+    let category = map.cell(cells, "category").map_or_else(|| "other".to_string(), vocab);
+    let modality = map.cell(cells, "modality").map(|m| match vocab(m).as_str() {
+        "yes" | "true" | "virtual" | "video" | "telehealth" | "telemedicine" => "telehealth".to_string(),
+        "no" | "false" | "office" | "in-person" | "in-office" => "in-person".to_string(),
+        other => other.to_string(),
+    });
+    let in_registry = crate::visits::count_same(conn, &p.id, date, codes).map_err(|e| from_core("codes", e))?;
+    if shared.seen.already_there(("visit", &p.id, date, codes.to_uppercase()), in_registry) {
+        out.present.visits += 1;
+        out.stored.push(format!("visit of {date} ({codes}) for MRN {} already there", p.mrn));
+    } else {
+        let new = crate::visits::NewVisit { date: date.to_string(), category: category.clone(), codes: codes.to_string(), modality };
+        crate::visits::insert(conn, actor, &p, &new).map_err(|e| {
+            let field = match &e {
+                Error::Validation { field, .. } if ["codes", "category", "modality"].contains(&field.as_str()) => field.clone(),
+                _ => "date".to_string(),
+            };
+            from_core(&field, e)
+        })?;
+        out.added.visits += 1;
+        out.stored.push(format!("{category} visit on {date} for MRN {}: {}", p.mrn, codes.to_uppercase()));
+    }
+    if map.cell(cells, "instrument").is_some() {
+        let instrument = screening_instrument(map, cells)?;
+        score(conn, actor, shared, map, cells, (&p, date, instrument), &mut out)?;
+    }
+    Ok(out)
+}
+
+/// One score of a row: its items or total, stored unless the registry has it already.
+fn score(
+    conn: &Connection,
+    actor: &Actor,
+    shared: &mut Shared,
+    map: &Resolved,
+    cells: &Cells,
+    (p, date, instrument): (&patients::PatientRow, Date, Instrument),
+    out: &mut RowOutcome,
+) -> std::result::Result<(), CellProblem> {
     let n = instrument.items().len();
     let items: Vec<Option<&str>> = (1..=n).map(|i| map.cell(cells, &format!("item{i}"))).collect();
     let total = map.cell(cells, "total");
@@ -238,7 +306,8 @@ fn assessment_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &R
     }
     if assessment_exists(conn, shared, &p.id, date, instrument)? {
         out.present.assessments += 1;
-        return Ok(out);
+        out.stored.push(format!("{} on {date} for MRN {} already there", instrument.label(), p.mrn));
+        return Ok(());
     }
     if items.iter().any(Option::is_some) {
         let mut answers = Vec::with_capacity(n);
@@ -253,7 +322,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &R
             answers,
             difficulty: map.cell(cells, "difficulty").map(vocab),
         };
-        assessments::insert_for(conn, actor, &p, shared.lookback_days, &new).map_err(|e| {
+        assessments::insert_for(conn, actor, p, shared.lookback_days, &new).map_err(|e| {
             let field = match &e {
                 Error::Validation { field, .. } if field == "difficulty" => "difficulty",
                 Error::Validation { field, .. } if field == "items" => "item1",
@@ -272,7 +341,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &R
         let text = total.unwrap_or_default();
         let total: i64 = text.parse().map_err(|_| problem("total", format!("\"{text}\" is not a whole number")))?;
         out.stored.push(format!("{} on {date} for MRN {}: {total} (imported, total only)", instrument.label(), p.mrn));
-        assessments::insert_total_only(conn, actor, &p, shared.lookback_days, date, instrument, total).map_err(|e| {
+        assessments::insert_total_only(conn, actor, p, shared.lookback_days, date, instrument, total).map_err(|e| {
             let field = match &e {
                 Error::Validation { field, .. } if field == "total" => "total",
                 _ => "date",
@@ -281,7 +350,7 @@ fn assessment_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &R
         })?;
     }
     out.added.assessments += 1;
-    Ok(out)
+    Ok(())
 }
 
 fn contact_row(conn: &Connection, actor: &Actor, shared: &mut Shared, map: &Resolved, cells: &Cells) -> RowResult {

@@ -13,12 +13,17 @@ string_enum!(
     /// The row shapes a practice's files have: one row per patient (demographics, care team,
     /// and optionally enrolment and consent), per PHQ-9 or GAD-7 (the total, or every item),
     /// per care-manager contact, or `wide`: one row per patient with repeated date / PHQ-9 /
-    /// GAD-7 column groups, as tracking spreadsheets have (the scores are totals).
+    /// GAD-7 column groups, as tracking spreadsheets have (the scores are totals). An EHR's
+    /// extract for §9: `visit`, one row per visit of any practice patient (with the depression
+    /// screen given at it, if any), and `screening`, one row per PHQ-2, PHQ-9 or PHQ-A; both add
+    /// a patient the registry does not have yet when the row has the name and date of birth.
     ImportShape {
         Patients => "patients",
         Assessments => "assessments",
         Contacts => "contacts",
         Wide => "wide",
+        Visit => "visit",
+        Screening => "screening",
     }
 );
 
@@ -47,6 +52,8 @@ pub fn fields(shape: ImportShape) -> &'static [Field] {
         ImportShape::Assessments => assessment_fields(),
         ImportShape::Contacts => CONTACT_FIELDS,
         ImportShape::Wide => WIDE_FIELDS,
+        ImportShape::Visit => visit_fields(),
+        ImportShape::Screening => screening_fields(),
     }
 }
 
@@ -81,18 +88,74 @@ fn assessment_fields() -> &'static [Field] {
     static FIELDS: std::sync::OnceLock<Vec<Field>> = std::sync::OnceLock::new();
     FIELDS.get_or_init(|| {
         let most = Instrument::all().map(|i| i.items().len()).max().unwrap_or(9);
-        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
         let mut fields = vec![
             MRN,
             f("date", true, &["date", "assessment date", "score date", "date of assessment"]),
             f("instrument", true, &["instrument", "measure", "tool", "questionnaire"]),
             f("total", false, &["total", "score", "total score"]),
         ];
-        for n in 1..=most {
+        fields.extend(item_fields(most));
+        fields.push(f("difficulty", false, &["difficulty", "functional difficulty"]));
+        fields
+    })
+}
+
+/// `item1` … `itemN` with the header spellings a guess accepts, for N items.
+fn item_fields(n: usize) -> Vec<Field> {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    (1..=n)
+        .map(|n| {
             let guesses: &'static [&'static str] =
                 Box::leak(vec![leak(format!("item {n}")), leak(format!("item{n}")), leak(format!("q{n}"))].into_boxed_slice());
-            fields.push(Field { name: leak(format!("item{n}")), required: false, guesses });
-        }
+            Field { name: leak(format!("item{n}")), required: false, guesses }
+        })
+        .collect()
+}
+
+const NAME: Field = f("name", false, &["name", "patient name", "patient", "full name"]);
+const DOB: Field = f("dob", false, &["dob", "date of birth", "birth date", "birthdate"]);
+const SCREEN_INSTRUMENT: &[&str] = &["instrument", "screen", "screening", "screening tool", "questionnaire"];
+const SCREEN_TOTAL: &[&str] = &["total", "score", "screen score", "screening score", "total score"];
+
+/// The longest depression screen's items (the PHQ-9's and PHQ-A's nine).
+fn screen_items() -> usize {
+    crate::assessments::SCREENING_FORMS.iter().filter_map(|id| Instrument::by_id(id)).map(|i| i.items().len()).max().unwrap_or(9)
+}
+
+/// A visit row: the patient (added when new, with name and date of birth), the visit, and
+/// optionally the screen given at it.
+fn visit_fields() -> &'static [Field] {
+    static FIELDS: std::sync::OnceLock<Vec<Field>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let mut fields = vec![
+            MRN,
+            f("date", true, &["date", "visit date", "date of service", "encounter date", "service date"]),
+            f("codes", true, &["codes", "cpt", "cpt codes", "procedure codes", "billing codes", "cpt hcpcs"]),
+            f("category", false, &["category", "visit type", "provider type", "department", "provider category"]),
+            f("modality", false, &["modality", "telehealth", "visit mode", "place"]),
+            f("instrument", false, SCREEN_INSTRUMENT),
+            f("total", false, SCREEN_TOTAL),
+            NAME,
+            DOB,
+        ];
+        fields.extend(item_fields(screen_items()));
+        fields
+    })
+}
+
+/// A screening row: a PHQ-2, PHQ-9 or PHQ-A of any patient (added when new).
+fn screening_fields() -> &'static [Field] {
+    static FIELDS: std::sync::OnceLock<Vec<Field>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let mut fields = vec![
+            MRN,
+            f("date", true, &["date", "screening date", "screen date", "date of screening", "visit date"]),
+            f("instrument", true, SCREEN_INSTRUMENT),
+            f("total", false, SCREEN_TOTAL),
+            NAME,
+            DOB,
+        ];
+        fields.extend(item_fields(screen_items()));
         fields.push(f("difficulty", false, &["difficulty", "functional difficulty"]));
         fields
     })
@@ -174,8 +237,15 @@ impl Mapping {
                 return Err(Error::validation("mapping", format!("{file}: the required column for {} is not mapped", field.name)));
             }
         }
-        if self.shape == ImportShape::Assessments && !at.contains_key("total") && !at.contains_key("item1") {
+        if matches!(self.shape, ImportShape::Assessments | ImportShape::Screening) && !at.contains_key("total") && !at.contains_key("item1")
+        {
             return Err(Error::validation("mapping", format!("{file}: map either the total or the items (item1…) of each assessment")));
+        }
+        if self.shape == ImportShape::Visit && at.contains_key("instrument") != (at.contains_key("total") || at.contains_key("item1")) {
+            return Err(Error::validation(
+                "mapping",
+                format!("{file}: a visit's screen needs its instrument and its total or items (item1…)"),
+            ));
         }
         let mut groups = Vec::new();
         for (n, group) in self.groups.iter().enumerate() {

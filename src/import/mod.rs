@@ -25,6 +25,7 @@ pub struct ImportCounts {
     pub episodes: usize,
     pub assessments: usize,
     pub contacts: usize,
+    pub visits: usize,
 }
 
 impl ImportCounts {
@@ -33,6 +34,7 @@ impl ImportCounts {
         self.episodes += other.episodes;
         self.assessments += other.assessments;
         self.contacts += other.contacts;
+        self.visits += other.visits;
     }
 }
 

@@ -3,4 +3,4 @@
 /**
  * How many records of each kind an import added, or found already there.
  */
-export type ImportCounts = { patients: number, episodes: number, assessments: number, contacts: number, };
+export type ImportCounts = { patients: number, episodes: number, assessments: number, contacts: number, visits: number, };

@@ -4,6 +4,9 @@
  * The row shapes a practice's files have: one row per patient (demographics, care team,
  * and optionally enrolment and consent), per PHQ-9 or GAD-7 (the total, or every item),
  * per care-manager contact, or `wide`: one row per patient with repeated date / PHQ-9 /
- * GAD-7 column groups, as tracking spreadsheets have (the scores are totals).
+ * GAD-7 column groups, as tracking spreadsheets have (the scores are totals). An EHR's
+ * extract for §9: `visit`, one row per visit of any practice patient (with the depression
+ * screen given at it, if any), and `screening`, one row per PHQ-2, PHQ-9 or PHQ-A; both add
+ * a patient the registry does not have yet when the row has the name and date of birth.
  */
-export type ImportShape = "patients" | "assessments" | "contacts" | "wide";
+export type ImportShape = "patients" | "assessments" | "contacts" | "wide" | "visit" | "screening";
