@@ -178,17 +178,28 @@ impl Registry {
             Some(-1.0) => None,
             Some(f) => Some(check_fte("cocm-fte", f)?),
         };
-        self.write(Action::ManageTeam, |tx, actor| {
-            tx.execute(
-                "UPDATE team_members SET npi = ?2, credential = ?3, cocm_fte_hundredths = ?4 WHERE id = ?1",
-                (&m.id, &npi, credential.map(|c| c.as_str()), fte),
-            )?;
-            let after = find(tx, "member", &m.id)?;
-            let facts = |t: &TeamMember| serde_json::json!({ "npi": t.npi, "credential": t.credential, "cocm_fte": t.cocm_fte });
-            audit::record(tx, actor, "update", "team_member", Some(&m.id), serde_json::json!({ "from": facts(&m), "to": facts(&after) }))?;
-            Ok(after)
-        })
+        self.write(Action::ManageTeam, |tx, actor| set_details(tx, actor, &m, npi.as_deref(), credential, fte))
     }
+}
+
+/// Sets a member's NPI, credential and CoCM FTE (in hundredths), checked by the caller, with
+/// the audit row saying what changed.
+pub(crate) fn set_details(
+    conn: &Connection,
+    actor: &audit::Actor,
+    m: &TeamMember,
+    npi: Option<&str>,
+    credential: Option<Credential>,
+    fte_hundredths: Option<i64>,
+) -> Result<TeamMember> {
+    conn.execute(
+        "UPDATE team_members SET npi = ?2, credential = ?3, cocm_fte_hundredths = ?4 WHERE id = ?1",
+        (&m.id, npi, credential.map(|c| c.as_str()), fte_hundredths),
+    )?;
+    let after = find(conn, "member", &m.id)?;
+    let facts = |t: &TeamMember| serde_json::json!({ "npi": t.npi, "credential": t.credential, "cocm_fte": t.cocm_fte });
+    audit::record(conn, actor, "update", "team_member", Some(&m.id), serde_json::json!({ "from": facts(m), "to": facts(&after) }))?;
+    Ok(after)
 }
 
 #[cfg(test)]

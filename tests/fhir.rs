@@ -115,6 +115,12 @@ fn the_demo_practice_survives_the_round_trip() {
     assert_eq!(report.added.patients, 72);
     assert_eq!(report.skipped.get("QuestionnaireResponse (its Observation carries the answers)").copied(), Some(report.added.assessments));
 
+    // The team comes back with each member's NPI, credential and CoCM FTE.
+    let team = |r: &Registry| -> Vec<String> {
+        r.list_members().unwrap().iter().map(|m| format!("{} {} {:?} {:?} {:?}", m.name, m.role, m.npi, m.credential, m.cocm_fte)).collect()
+    };
+    assert!(team(&source).iter().any(|m| m.contains("Some(0.6)")), "the demo has a part-time care manager");
+    assert_eq!(team(&target), team(&source));
     let difference = first_difference(&without_ids(figures(&source)), &without_ids(figures(&target)), "");
     assert_eq!(difference, None, "the figures differ after the round trip");
     // Entered-in-error records came back marked so (billing shows their minutes as excluded).

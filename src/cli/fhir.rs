@@ -75,6 +75,7 @@ fn counts(c: &FhirCounts) -> String {
         (c.consents, "consents"),
         (c.assessments, "assessments"),
         (c.contacts, "contacts"),
+        (c.visits, "visits"),
         (c.review_requests, "review requests"),
         (c.case_reviews, "case reviews"),
         (c.treatment_changes, "treatment changes"),

@@ -274,14 +274,17 @@ fn write_all(conn: &Connection, since: Option<Date>, files: &mut Files) -> Resul
     conditions(conn, &since, files)?;
     assessments(conn, &since, files)?;
     contacts(conn, &since, files, &members)?;
+    visits(conn, &since, files)?;
     requests(conn, &since, files, &names)?;
     reviews(conn, &since, files, &names)?;
     treatments(conn, &since, files)
 }
 
 fn members(conn: &Connection) -> Result<HashMap<String, MemberRow>> {
-    let mut stmt = conn.prepare("SELECT id, name, role FROM team_members")?;
-    let rows = stmt.query_map([], |r| Ok(MemberRow { id: r.get(0)?, name: r.get(1)?, role: r.get(2)? }))?;
+    let mut stmt = conn.prepare("SELECT id, name, role, npi, credential, cocm_fte_hundredths FROM team_members")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(MemberRow { id: r.get(0)?, name: r.get(1)?, role: r.get(2)?, npi: r.get(3)?, credential: r.get(4)?, fte_hundredths: r.get(5)? })
+    })?;
     rows.map(|m| m.map(|m| (m.id.clone(), m)).map_err(Error::from)).collect()
 }
 
@@ -452,6 +455,26 @@ fn contacts(conn: &Connection, since: &str, files: &mut Files, members: &HashMap
         };
         let type_text = format!("Care manager contact: {}", c.kind);
         files.write_as("Encounter", &bulk::encounter(&c, members.get(&c.author_id).map(|m| m.name.as_str()), &type_text))?;
+    }
+    Ok(())
+}
+
+fn visits(conn: &Connection, since: &str, files: &mut Files) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, patient_id, COALESCE(voided_at, created_at) FROM visits
+         WHERE created_at >= ?1 OR voided_at >= ?1 ORDER BY patient_id, rowid",
+    )?;
+    let wanted: Vec<(String, String, String)> =
+        stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+    // A patient's visits are read together (the list is per patient), once per patient.
+    let mut current: (String, HashMap<String, crate::visits::Visit>) = (String::new(), HashMap::new());
+    for (id, patient_id, updated) in wanted {
+        if current.0 != patient_id {
+            current = (patient_id.clone(), crate::visits::for_patient(conn, &patient_id)?.into_iter().map(|v| (v.id.clone(), v)).collect());
+        }
+        if let Some(v) = current.1.get(&id) {
+            files.write_as("Encounter", &resources::visit_encounter(&patient_id, v, &updated))?;
+        }
     }
     Ok(())
 }

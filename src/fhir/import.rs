@@ -40,6 +40,8 @@ pub struct FhirCounts {
     pub consents: usize,
     pub assessments: usize,
     pub contacts: usize,
+    /// Practice visits (§9): Encounters with CPT or HCPCS codes.
+    pub visits: usize,
     pub review_requests: usize,
     pub case_reviews: usize,
     pub treatment_changes: usize,
@@ -311,7 +313,12 @@ impl<'a> Importer<'a> {
             return Ok(());
         };
         let role = Role::parse("role", role).map_err(|e| e.to_string())?;
-        team::insert(self.conn, &self.actor_for(e), &name, role).map_err(|e| e.to_string())?;
+        let (npi, credential, fte) = practitioner_details(&e.resource)?;
+        let actor = self.actor_for(e);
+        let member = team::insert(self.conn, &actor, &name, role).map_err(|e| e.to_string())?;
+        if npi.is_some() || credential.is_some() || fte.is_some() {
+            team::set_details(self.conn, &actor, &member, npi.as_deref(), credential, fte).map_err(|e| e.to_string())?;
+        }
         self.added.team_members += 1;
         Ok(())
     }
@@ -549,6 +556,18 @@ impl<'a> Importer<'a> {
 
     fn encounter(&mut self, e: &Entry) -> Taken {
         let r = &e.resource;
+        // A visit bills CPT or HCPCS codes; a care manager's contact has the registry's kind.
+        let billed: Vec<String> = r["type"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(codings)
+            .filter(|(system, _)| system == CPT || system == HCPCS)
+            .map(|(_, code)| code)
+            .collect();
+        if !billed.is_empty() {
+            return self.visit(e, &billed);
+        }
         let minutes = &r["length"];
         let in_minutes = minutes["code"] == "min" || minutes["unit"] == "min";
         let Some(minutes) = minutes["value"].as_f64().filter(|_| in_minutes) else {
@@ -596,6 +615,41 @@ impl<'a> Importer<'a> {
         let id = contacts::insert_for(self.conn, &actor, &patient, &author, &new).map_err(|e| e.to_string())?;
         self.void_if_in_error(r, &actor, RecordKind::Contact, &id)?;
         self.added.contacts += 1;
+        Ok(())
+    }
+
+    /// A practice visit of any patient: the class tells in person (`AMB`) from telehealth
+    /// (`VR`, or a virtual class); the service type our category, else `other`.
+    fn visit(&mut self, e: &Entry, billed: &[String]) -> Taken {
+        let r = &e.resource;
+        if r["status"] == "cancelled" {
+            self.skip("Encounter (cancelled)".into());
+            return Ok(());
+        }
+        let mrn = self.subject(&r["subject"])?;
+        let date = date_of(&r["period"]["start"]).ok_or("has no period.start")?;
+        let patient = patients::find_by_mrn(self.conn, &mrn).map_err(|e| e.to_string())?;
+        let codes = billed.join(",");
+        let in_registry = crate::visits::count_same(self.conn, &patient.id, date, &codes).map_err(|e| e.to_string())?;
+        if self.seen.already_there(("visit", &patient.id, date, codes.to_uppercase()), in_registry) {
+            self.present.visits += 1;
+            return Ok(());
+        }
+        let category = codings(&r["serviceType"]).find(|(s, _)| s == VISIT_CATEGORY_SYSTEM).map(|(_, c)| c);
+        let modality = match r["class"]["code"].as_str() {
+            Some("VR") => "telehealth",
+            _ => "in-person",
+        };
+        let new = crate::visits::NewVisit {
+            date: date.to_string(),
+            category: category.unwrap_or_else(|| "other".into()),
+            codes,
+            modality: Some(modality.into()),
+        };
+        let actor = self.actor_for(e);
+        let id = crate::visits::insert(self.conn, &actor, &patient, &new).map_err(|e| e.to_string())?;
+        self.void_if_in_error(r, &actor, RecordKind::Visit, &id)?;
+        self.added.visits += 1;
         Ok(())
     }
 
@@ -693,4 +747,29 @@ impl Importer<'_> {
         self.added.treatment_changes += 1;
         Ok(())
     }
+}
+
+/// NPI, credential, CoCM FTE in hundredths.
+type PractitionerDetails = (Option<String>, Option<team::Credential>, Option<i64>);
+
+/// A Practitioner's NPI, credential and CoCM FTE, each checked as `cocm team edit` checks it.
+fn practitioner_details(r: &Value) -> std::result::Result<PractitionerDetails, String> {
+    let npi = r["identifier"]
+        .as_array()
+        .and_then(|ids| ids.iter().find(|i| i["system"] == NPI_SYSTEM))
+        .map(|i| team::check_npi("npi", &text(&i["value"])))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let credential = r["qualification"]
+        .as_array()
+        .and_then(|q| q.iter().find_map(|q| q["code"]["coding"].as_array()?.iter().find(|c| c["system"] == CREDENTIAL_SYSTEM)))
+        .map(|c| team::Credential::parse("credential", &text(&c["code"])))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let fte = extension(r, EXT_COCM_FTE)
+        .and_then(|v| v["valueDecimal"].as_f64())
+        .map(|f| team::check_fte("cocm-fte", f))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    Ok((npi, credential, fte))
 }

@@ -24,6 +24,10 @@ pub const BASE: &str = "https://cocm-registry.org/fhir";
 pub const MRN_SYSTEM: &str = "https://cocm-registry.org/fhir/sid/mrn";
 const TEAM_MEMBER_SYSTEM: &str = "https://cocm-registry.org/fhir/sid/team-member";
 const EXT_TEAM_ROLE: &str = "https://cocm-registry.org/fhir/StructureDefinition/team-role";
+/// The share of a full-time week a member gives collaborative care (the caseload guidance scales with it).
+const EXT_COCM_FTE: &str = "https://cocm-registry.org/fhir/StructureDefinition/cocm-fte";
+const NPI_SYSTEM: &str = "http://hl7.org/fhir/sid/us-npi";
+const CREDENTIAL_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/credential";
 const EXT_EPISODE_STATUS: &str = "https://cocm-registry.org/fhir/StructureDefinition/episode-status";
 const EXT_DISCHARGE_REASON: &str = "https://cocm-registry.org/fhir/StructureDefinition/discharge-reason";
 const EXT_CONTACT_MODE: &str = "https://cocm-registry.org/fhir/StructureDefinition/contact-mode";
@@ -32,6 +36,10 @@ const EXT_CONTACT_NOTE: &str = "https://cocm-registry.org/fhir/StructureDefiniti
 const TARGET_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/episode-target";
 const TEAM_ROLE_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/team-role";
 const CONTACT_KIND_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/contact-kind";
+const VISIT_CATEGORY_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/visit-category";
+/// A visit's billed codes: CPT (digits) and HCPCS Level II (a letter and four digits).
+const CPT: &str = "http://www.ama-assn.org/go/cpt";
+const HCPCS: &str = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets";
 const TREATMENT_CHANGE_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/treatment-change";
 const EXT_TREATMENT_CHANGE: &str = "https://cocm-registry.org/fhir/StructureDefinition/treatment-change";
 const SERVICE_SYSTEM: &str = "https://cocm-registry.org/fhir/CodeSystem/service";

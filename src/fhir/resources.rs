@@ -14,6 +14,9 @@ pub(crate) struct MemberRow {
     pub id: String,
     pub name: String,
     pub role: String,
+    pub npi: Option<String>,
+    pub credential: Option<String>,
+    pub fte_hundredths: Option<i64>,
 }
 
 pub(crate) struct PatientRow {
@@ -202,15 +205,27 @@ fn with_void_reason(mut resource: Value, voided: &Option<String>) -> Value {
 }
 
 pub(crate) fn practitioner_resource(m: &MemberRow) -> Value {
-    json!({
+    let mut extension = vec![json!({ "url": EXT_TEAM_ROLE, "valueCode": m.role })];
+    if let Some(h) = m.fte_hundredths {
+        extension.push(json!({ "url": EXT_COCM_FTE, "valueDecimal": h as f64 / 100.0 }));
+    }
+    let mut identifier = vec![json!({ "system": TEAM_MEMBER_SYSTEM, "value": m.id })];
+    if let Some(npi) = &m.npi {
+        identifier.push(json!({ "system": NPI_SYSTEM, "value": npi }));
+    }
+    let mut practitioner = json!({
         "resourceType": "Practitioner",
         "id": m.id,
         "meta": { "profile": [profile("us-core-practitioner")] },
-        "extension": [{ "url": EXT_TEAM_ROLE, "valueCode": m.role }],
-        "identifier": [{ "system": TEAM_MEMBER_SYSTEM, "value": m.id }],
+        "extension": extension,
+        "identifier": identifier,
         "active": true,
         "name": [human_name(&m.name)],
-    })
+    });
+    if let Some(c) = &m.credential {
+        practitioner["qualification"] = json!([{ "code": { "coding": [coding(CREDENTIAL_SYSTEM, c, c)], "text": c } }]);
+    }
+    practitioner
 }
 
 pub(crate) fn patient(p: &PatientRow, names: &dyn Fn(&str) -> Option<String>) -> Value {
@@ -376,6 +391,37 @@ pub(crate) fn condition(patient_id: &str, d: &crate::diagnoses::Diagnosis, updat
         "recordedDate": d.date.to_string(),
     });
     with_void_reason(condition, &voided)
+}
+
+/// A practice visit (§9) as a US Core Encounter: its CPT/HCPCS codes as the type, in person
+/// (`AMB`) or telehealth (`VR`) as the class, the provider category as the service type. No
+/// length and no episode: that is what tells it from a care manager's contact.
+pub(crate) fn visit_encounter(patient_id: &str, v: &crate::visits::Visit, updated: &str) -> Value {
+    let class = match v.modality {
+        crate::visits::VisitModality::Telehealth => coding(ACT_CODE, "VR", "virtual"),
+        crate::visits::VisitModality::InPerson => coding(ACT_CODE, "AMB", "ambulatory"),
+    };
+    let codes: Vec<Value> = v
+        .codes
+        .iter()
+        .map(|c| {
+            let system = if c.starts_with(|ch: char| ch.is_ascii_digit()) { CPT } else { HCPCS };
+            json!({ "coding": [{ "system": system, "code": c }] })
+        })
+        .collect();
+    let voided = v.entered_in_error.as_ref().map(|e| e.reason.clone());
+    let resource = json!({
+        "resourceType": "Encounter",
+        "id": v.id,
+        "meta": meta(Some("us-core-encounter"), updated),
+        "status": status_or_error(&voided, "finished"),
+        "class": class,
+        "type": codes,
+        "serviceType": { "coding": [coding(VISIT_CATEGORY_SYSTEM, v.category.as_str(), v.category.as_str())] },
+        "subject": reference("Patient", patient_id),
+        "period": { "start": v.date.to_string(), "end": v.date.to_string() },
+    });
+    with_void_reason(resource, &voided)
 }
 
 pub(crate) fn consent(c: &ConsentRow) -> Value {

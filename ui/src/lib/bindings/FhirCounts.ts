@@ -3,4 +3,8 @@
 /**
  * What a FHIR import added, or found already there.
  */
-export type FhirCounts = { team_members: number, patients: number, episodes: number, consents: number, assessments: number, contacts: number, review_requests: number, case_reviews: number, treatment_changes: number, };
+export type FhirCounts = { team_members: number, patients: number, episodes: number, consents: number, assessments: number, contacts: number, 
+/**
+ * Practice visits (§9): Encounters with CPT or HCPCS codes.
+ */
+visits: number, review_requests: number, case_reviews: number, treatment_changes: number, };
