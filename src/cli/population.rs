@@ -1,11 +1,13 @@
-//! `cocm screen` and `cocm visit`: the practice's depression screens and visits for any
-//! patient, enrolled or not (spec §9, the NYS screening metrics). Through a [`Door`], so a
-//! file and `--server` behave alike.
+//! `cocm screen`, `cocm visit` and `cocm candidates`: the practice's depression screens and
+//! visits for any patient, enrolled or not (spec §9, the NYS screening metrics), and who
+//! screened positive outside collaborative care. Through a [`Door`], so a file and `--server`
+//! behave alike.
 
 use clap::Subcommand;
 use serde_json::json;
 
 use cocm::Result;
+use cocm::candidates::CandidatesView;
 use cocm::visits::{NewVisit, Visit};
 
 use super::billing::Door;
@@ -67,5 +69,40 @@ pub fn screen(door: &mut dyn Door, mrn: &str, date: &str, instrument: &str, item
     let args = json!({ "mrn": mrn, "date": date, "instrument": instrument, "answers": answers });
     let id = door.call("record_screening", args)?;
     println!("{}", id.as_str().unwrap_or_default());
+    Ok(())
+}
+
+/// `cocm candidates [--since D] [--json]`: the screening figures of last month, then the list.
+pub fn candidates(door: &mut dyn Door, since: Option<&str>, as_json: bool) -> Result<()> {
+    let view: CandidatesView = typed(door.call("candidates", json!({ "since": since }))?)?;
+    if as_json {
+        return output::json(&view);
+    }
+    let of = |r: &cocm::reports::Rate| format!("{} of {}", r.numerator, r.denominator);
+    println!(
+        "{}: screening rate {} ({}), screening yield {} ({})",
+        view.month,
+        view.screening_rate.percent.map_or("—".into(), |p| format!("{p} %")),
+        of(&view.screening_rate),
+        view.screening_yield.percent.map_or("—".into(), |p| format!("{p} %")),
+        of(&view.screening_yield),
+    );
+    let rows: Vec<Vec<String>> = view
+        .candidates
+        .iter()
+        .map(|c| {
+            vec![
+                c.date.to_string(),
+                c.mrn.clone(),
+                c.name.clone(),
+                c.age.to_string(),
+                format!("{} {} (≥ {})", c.instrument.label(), c.total, c.positive_from),
+                c.discharged.map_or(String::new(), |d| format!("discharged {d}")),
+                c.care_manager.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    output::table(&["SCREENED", "MRN", "NAME", "AGE", "SCREEN", "BEFORE", "CARE MANAGER"], &rows)?;
+    println!("{} candidates", view.candidates.len());
     Ok(())
 }
