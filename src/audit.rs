@@ -12,8 +12,17 @@ use crate::vocab::Role;
 use crate::{Error, Registry, Result};
 
 /// The exports a client may tell the audit log of (`Registry::record_export`).
-pub const EXPORT_KINDS: &[&str] =
-    &["caseload-csv", "billing-csv", "claims-csv", "report-csv", "nys-omh-csv", "program-report-print", "program-report-pdf"];
+pub const EXPORT_KINDS: &[&str] = &[
+    "caseload-csv",
+    "billing-csv",
+    "claims-csv",
+    "report-csv",
+    "nys-omh-csv",
+    "program-report-print",
+    "program-report-pdf",
+    "nys-omh-print",
+    "nys-omh-pdf",
+];
 
 /// Who is acting: the signed-in team member. Emergency access with the recovery key acts as
 /// `RECOVERY_ACTOR_ID`, with a practice lead's permissions.

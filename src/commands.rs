@@ -446,6 +446,8 @@ pub static COMMANDS: &[Command] = &[
     }),
     // A practice's visits and depression screens of any patient (§9).
     command!("visits", Read, None, |r, ctx, mrn: String| r.visits(&mrn)),
+    // Referral candidates: a positive screen and no open episode (§9).
+    command!("candidates", Read, None, |r, ctx, since: Option<String>| r.candidates(since.map(|s| date("since", &s)).transpose()?)),
     command!("add_visit", Write, None, |r, ctx, mrn: String, visit: crate::visits::NewVisit| r.add_visit(&mrn, &visit)),
     command!("record_screening", Write, None, |r, ctx, mrn: String, date: String, instrument: String, answers: Vec<i64>| {
         r.record_screening(&mrn, &NewAssessment { date, instrument, answers, difficulty: None })

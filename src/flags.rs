@@ -167,6 +167,7 @@ pub(crate) mod tests {
             practice_type: crate::settings::PracticeType::PhysicianPractice,
             claim_date_of_service: crate::settings::ClaimDateOfService::MonthEnd,
             place_of_service: "11".into(),
+            state_reporting: String::new(),
         }
     }
 

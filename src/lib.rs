@@ -33,6 +33,7 @@ pub mod visits;
 pub mod voids;
 
 pub mod billing;
+pub mod candidates;
 pub mod caseload;
 pub mod chart;
 pub mod flags;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::access::Action;
@@ -107,6 +107,9 @@ pub struct Settings {
     pub claim_date_of_service: ClaimDateOfService,
     /// §7a: the claim's place of service code, two digits. [11]
     pub place_of_service: String,
+    /// §9: the state reports the practice submits, comma separated: `nys-omh` or none [].
+    /// The Reports screen shows a tab for each.
+    pub state_reporting: String,
     /// §3a: every form's thresholds as this practice has them, by form id: the catalogue's
     /// defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
     pub instrument_rules: BTreeMap<String, Rules>,
@@ -147,6 +150,8 @@ const NUMERIC_SETTINGS: &[(&str, i64, i64)] = &[
     ("adult_from_age", 0, 30),
 ];
 const BOOLEAN_SETTINGS: &[&str] = &["billing_counts_pcp_minutes"];
+/// The state reports the registry computes (`state_reporting`).
+pub const STATE_REPORTS: &[&str] = &["nys-omh"];
 
 pub(crate) fn load(conn: &Connection) -> Result<Settings> {
     let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
@@ -189,6 +194,7 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
             .and_then(|v| ClaimDateOfService::parse("claim_date_of_service", v).ok())
             .unwrap_or(ClaimDateOfService::MonthEnd),
         place_of_service: pairs.get("place_of_service").cloned().unwrap_or_else(|| "11".into()),
+        state_reporting: pairs.get("state_reporting").cloned().unwrap_or_default(),
         thresholds: thresholds::listing(&instrument_rules),
         instrument_rules,
     })
@@ -229,6 +235,16 @@ impl Registry {
                 Ok(1..=99) if value.len() == 2 => value.to_string(),
                 _ => return Err(Error::validation(key, format!("must be a two-digit place of service code such as 11 (got '{value}')"))),
             }
+        } else if key == "state_reporting" {
+            let mut reports: Vec<&str> = value.split([',', ' ']).filter(|r| !r.is_empty()).collect();
+            if let Some(bad) = reports.iter().find(|r| !STATE_REPORTS.contains(r)) {
+                return Err(Error::validation(
+                    key,
+                    format!("'{bad}' is not a state report; the registry has {}", STATE_REPORTS.join(", ")),
+                ));
+            }
+            reports.dedup();
+            reports.join(",")
         } else if BOOLEAN_SETTINGS.contains(&key) {
             match value {
                 "true" | "false" => value.to_string(),
@@ -239,7 +255,7 @@ impl Registry {
                 .iter()
                 .map(|(k, _, _)| *k)
                 .chain(BOOLEAN_SETTINGS.iter().copied())
-                .chain(["mfa_required", "practice_type", "claim_date_of_service", "place_of_service"])
+                .chain(["mfa_required", "practice_type", "claim_date_of_service", "place_of_service", "state_reporting"])
                 .collect();
             return Err(Error::validation(
                 "key",
@@ -261,12 +277,14 @@ impl Registry {
             return Err(Error::validation(key, format!("{what} must run low to high (got {min}–{max})")));
         }
         let settings = self.write(Action::ChangeSettings, |tx, actor| {
-            let old: String = tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))?;
+            // A setting newer than the registry (state_reporting) has no row until first set.
+            let old: String =
+                tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?.unwrap_or_default();
             if expected.is_some_and(|e| e.trim() != old) {
                 return Err(audit::last_change(tx, "setting", key)?
                     .map_or_else(|| Error::Conflict(format!("{key} changed since you opened it; reload")), |c| c.conflict()));
             }
-            tx.execute("UPDATE settings SET value = ?2 WHERE key = ?1", (key, &stored))?;
+            tx.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2", (key, &stored))?;
             audit::record(tx, actor, "update", "setting", Some(key), serde_json::json!({ "from": old, "to": stored }))?;
             load(tx)
         })?;

@@ -66,6 +66,8 @@ fn export(dir: &Path) {
         cocm::reports::nys::NysQuarter,
         cocm::visits::Visit,
         cocm::visits::NewVisit,
+        cocm::candidates::Candidate,
+        cocm::candidates::CandidatesView,
         Score,
         Item,
         CatalogueListing,

@@ -269,6 +269,7 @@ fn a_registry_written_by_schema_9_keeps_every_score_and_flag() {
              DELETE FROM case_reviews WHERE patient_id IN newer;
              DELETE FROM treatment_changes WHERE patient_id IN newer;
              DELETE FROM coverages WHERE patient_id IN newer;
+             DELETE FROM visits WHERE patient_id IN newer;
              DELETE FROM episode_diagnoses WHERE episode_id IN (SELECT id FROM episodes WHERE patient_id IN newer);
              DELETE FROM episodes WHERE patient_id IN newer;
              DELETE FROM patients WHERE id IN newer;",

@@ -164,6 +164,15 @@ enum Command {
     /// A patient's visits (date, provider category, codes, modality), for the screening metrics
     #[command(subcommand)]
     Visit(population::VisitCommand),
+    /// Referral candidates: patients whose latest depression screen is positive (PHQ-2 ≥ 3,
+    /// PHQ-9 or PHQ-A ≥ 10) and who have no open episode, newest first
+    Candidates {
+        /// Only screens on or after this date (YYYY-MM-DD)
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Log a care-team contact
     Contact {
         mrn: String,
@@ -781,6 +790,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Coverage(command) => billing::coverage(&mut open()?, command)?,
         Command::Diagnosis(command) => billing::diagnosis(&mut open()?, command)?,
         Command::Visit(command) => population::visit(&mut open()?, command)?,
+        Command::Candidates { since, json } => population::candidates(&mut open()?, since.as_deref(), json)?,
         Command::Screen { mrn, date, instrument, items } => population::screen(&mut open()?, &mrn, &date, &instrument, &items)?,
         Command::Program { mrn, to, from, json } => billing::program(&mut open()?, &mrn, to, from, json)?,
         Command::Apcm { mrn, from, to, end, json } => billing::apcm(&mut open()?, &mrn, from, to, end, json)?,

@@ -350,8 +350,11 @@ fn print_program(p: &ProgramReport, as_json: bool, as_csv: bool) -> Result<()> {
         return write_out(&reports::to_csv(&p.reports())?);
     }
     let mut rows: Vec<Vec<String>> = vec![];
-    for (name, guidance, r) in std::iter::once(("Practice".to_string(), String::new(), &p.practice))
-        .chain(p.care_managers.iter().map(|c| (c.name.clone(), c.caseload_guidance.to_string(), &c.report)))
+    for (name, guidance, r) in
+        std::iter::once(("Practice".to_string(), String::new(), &p.practice)).chain(p.care_managers.iter().map(|c| {
+            let fte = c.cocm_fte.map_or(String::new(), |f| format!(" ({}–{} at {f:.2} FTE)", c.guidance.min, c.guidance.max));
+            (c.name.clone(), format!("{}{fte}", c.caseload_guidance), &c.report)
+        }))
     {
         let mut row = vec![name, r.caseload.to_string(), guidance];
         row.extend([&r.contact_rate, &r.improvement_rate, &r.consultation_rate].map(percent));

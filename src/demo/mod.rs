@@ -114,6 +114,8 @@ const CONTACTS: &str = include_str!("../../seeds/contacts.csv");
 const REVIEW_REQUESTS: &str = include_str!("../../seeds/review_requests.csv");
 const CASE_REVIEWS: &str = include_str!("../../seeds/case_reviews.csv");
 const TREATMENT_CHANGES: &str = include_str!("../../seeds/treatment_changes.csv");
+const VISITS: &str = include_str!("../../seeds/visits.csv");
+const SCREENINGS: &str = include_str!("../../seeds/screenings.csv");
 
 fn rows<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<Vec<T>> {
     csv::Reader::from_reader(text.as_bytes())
@@ -189,6 +191,21 @@ struct ReviewRow {
     psychotherapy: String,
     referral: String,
     note: String,
+}
+#[derive(Deserialize)]
+struct VisitRow {
+    mrn: String,
+    date: String,
+    category: String,
+    codes: String,
+    modality: String,
+}
+#[derive(Deserialize)]
+struct ScreeningRow {
+    mrn: String,
+    date: String,
+    instrument: String,
+    items: String,
 }
 #[derive(Deserialize)]
 struct ChangeRow {
@@ -299,6 +316,28 @@ fn load_seeds(conn: &rusqlite::Connection, actor: &Actor, as_of: Date) -> Result
     for t in rows::<ChangeRow>("treatment_changes.csv", TREATMENT_CHANGES)? {
         treatment::insert(conn, actor, &t.mrn, &NewTreatmentChange { date: at(&t.date)?, kind: t.kind, description: t.description })?;
     }
+    // §9: the practice's visits and the screens of patients out of care (discharged), so the
+    // NYS report's screening metrics and the referral candidates have something to show.
+    for v in rows::<VisitRow>("visits.csv", VISITS)? {
+        let patient = patients::find_by_mrn(conn, &v.mrn)?;
+        let new = crate::visits::NewVisit { date: at(&v.date)?, category: v.category, codes: v.codes, modality: Some(v.modality) };
+        crate::visits::insert(conn, actor, &patient, &new)?;
+    }
+    for s in rows::<ScreeningRow>("screenings.csv", SCREENINGS)? {
+        let new = NewAssessment {
+            date: at(&s.date)?,
+            instrument: s.instrument,
+            answers: instruments::parse_answers(&s.items)?,
+            difficulty: None,
+        };
+        assessments::insert_screening(conn, actor, &s.mrn, &new)?;
+    }
+    // A New York practice: the NYS OMH tab on the Reports screen, and each care manager's
+    // CoCM FTE for its metric 11 and the caseload guidance.
+    conn.execute_batch(
+        "INSERT INTO settings (key, value) VALUES ('state_reporting', 'nys-omh') ON CONFLICT (key) DO UPDATE SET value = 'nys-omh';
+         UPDATE team_members SET cocm_fte_hundredths = CASE name WHEN 'Chloe Nguyen' THEN 60 ELSE 100 END WHERE role = 'care-manager';",
+    )?;
     Ok(people.len())
 }
 

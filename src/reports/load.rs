@@ -71,6 +71,8 @@ pub(super) struct ReportData {
     pub episodes: Vec<EpisodeRecord>,
     /// Care manager id → name.
     pub care_managers: HashMap<String, String>,
+    /// Care manager id → CoCM FTE, where the lead set one (`cocm team edit --cocm-fte`).
+    pub care_manager_fte: HashMap<String, f64>,
     pub patient_index: HashMap<String, usize>,
 }
 
@@ -105,10 +107,13 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
     let mut data = ReportData::default();
 
     {
-        let mut stmt = conn.prepare_cached("SELECT id, name FROM team_members WHERE role = 'care-manager'")?;
+        let mut stmt = conn.prepare_cached("SELECT id, name, cocm_fte_hundredths FROM team_members WHERE role = 'care-manager'")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             data.care_managers.insert(r.get(0)?, r.get(1)?);
+            if let Some(hundredths) = r.get::<_, Option<i64>>(2)? {
+                data.care_manager_fte.insert(r.get(0)?, hundredths as f64 / 100.0);
+            }
         }
     }
     {

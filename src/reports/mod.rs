@@ -157,6 +157,13 @@ pub struct CaseloadGuidance {
 }
 
 impl CaseloadGuidance {
+    /// The range for a care manager working `fte` of full time on CoCM (the guidance is per
+    /// full-time care manager): 50–80 at 0.6 FTE is 30–48, each end rounded to a patient.
+    pub fn for_fte(&self, fte: f64) -> CaseloadGuidance {
+        let scale = |n: u32| (f64::from(n) * fte).round() as u32;
+        CaseloadGuidance { min: scale(self.min), max: scale(self.max) }
+    }
+
     pub fn judge(&self, caseload: u32) -> GuidanceStatus {
         if caseload < self.min {
             GuidanceStatus::Below
@@ -174,6 +181,10 @@ pub struct CareManagerReport {
     /// None for the patients with no care manager.
     pub member_id: Option<String>,
     pub name: String,
+    /// Their CoCM FTE, where set; without one the guidance is a full-time care manager's.
+    pub cocm_fte: Option<f64>,
+    /// The AIMS range for their FTE, and their caseload against it.
+    pub guidance: CaseloadGuidance,
     pub caseload_guidance: GuidanceStatus,
     pub report: Report,
 }
@@ -243,7 +254,16 @@ fn program(data: &ReportData, settings: &Settings, billing: &BillingMonths, p: P
         .into_iter()
         .map(|(id, name)| {
             let r = report(Who::CareManager(id));
-            CareManagerReport { member_id: Some(id.clone()), name: name.clone(), caseload_guidance: guidance.judge(r.caseload), report: r }
+            let cocm_fte = data.care_manager_fte.get(id).copied();
+            let own = cocm_fte.map_or(guidance, |fte| guidance.for_fte(fte));
+            CareManagerReport {
+                member_id: Some(id.clone()),
+                name: name.clone(),
+                cocm_fte,
+                guidance: own,
+                caseload_guidance: own.judge(r.caseload),
+                report: r,
+            }
         })
         .collect();
     let unassigned = report(Who::Unassigned);
@@ -252,6 +272,8 @@ fn program(data: &ReportData, settings: &Settings, billing: &BillingMonths, p: P
         care_managers.push(CareManagerReport {
             member_id: None,
             name,
+            cocm_fte: None,
+            guidance,
             caseload_guidance: guidance.judge(unassigned.caseload),
             report: unassigned,
         });
@@ -384,6 +406,20 @@ mod tests {
         assert_eq!(super::whole_percent(1, 8), Some(13));
         let empty = Rate::new(0, 0, Some(80));
         assert_eq!((empty.rate, empty.percent, empty.meets_target), (None, None, None));
+    }
+
+    #[test]
+    fn the_caseload_guidance_scales_with_a_care_managers_cocm_fte() {
+        // §9's AIMS range is per full-time care manager. 50–80 at 0.6 FTE: 30–48 (50 × 0.6,
+        // 80 × 0.6); at 0.25: 12.5 → 13 and 20; a caseload of 30 is within 30–48, 29 below,
+        // 49 above.
+        let full = super::CaseloadGuidance { min: 50, max: 80 };
+        let part = full.for_fte(0.6);
+        assert_eq!((part.min, part.max), (30, 48));
+        let quarter = full.for_fte(0.25);
+        assert_eq!((quarter.min, quarter.max), (13, 20));
+        use super::GuidanceStatus::*;
+        assert_eq!((part.judge(29), part.judge(30), part.judge(48), part.judge(49)), (Below, Within, Within, Above));
     }
 
     #[test]

@@ -48,6 +48,8 @@ import type { SavedMapping } from "./bindings/SavedMapping";
 import type { ServerCheck } from "./bindings/ServerCheck";
 import type { FileContent } from "./bindings/FileContent";
 import type { FhirDownload } from "./bindings/FhirDownload";
+import type { NysReport } from "./bindings/NysReport";
+import type { CandidatesView } from "./bindings/CandidatesView";
 import { listen } from "@tauri-apps/api/event";
 
 export type { Account, BillingView, CaseloadView, ErrorPayload, FileContent, ServerCheck, SignInChoices, StartState };
@@ -318,6 +320,8 @@ export const api = {
   recordConsent: (mrn: string, date: string) => call<null>("record_consent", { mrn, date }),
   updatePatient: (mrn: string, changes: PatientChanges) => call<Patient>("update_patient", { mrn, changes }),
   enrollNewPatient: (patient: NewPatient, enrolment: Enrolment) => call<string>("enroll_new_patient", { patient, enrolment }),
+  // A patient already on the registry (a referral candidate, a discharged patient).
+  enroll: (mrn: string, enrolment: Enrolment) => call<string>("enroll", { mrn, enrolment }),
   addMember: (name: string, role: string) => call<TeamMember>("add_member", { name, role }),
   settings: () => call<Settings>("settings"),
   setSetting: (key: string, value: string, expected: string | null = null) => call<Settings>("set_setting", { key, value, expected }),
@@ -353,6 +357,14 @@ export const api = {
   savePdf: (what: string, path: string) => app<null>("save_pdf", { what, path }),
   exportReportCsv: (from: string, to: string, path: string) => call<number>("export_report_csv", { from, to, path, asOfDate: null }),
   reportCsv: (from: string, to: string) => call<string>("report_csv", { from, to, asOfDate: null }),
+  // New York State OMH's eleven metrics (§9), the patients behind one, and its CSV.
+  nysReport: (month: string) => call<NysReport>("nys_report", { month, careManager: null }),
+  nysMembers: (month: string, metric: string) =>
+    call<[NysReport, ReportMember[]]>("nys_members", { month, careManager: null, metric }).then(([, members]) => members),
+  nysCsv: (month: string) => call<string>("nys_csv", { month, careManager: null }),
+  exportNysCsv: (month: string, path: string) => call<number>("export_nys_csv", { month, careManager: null, path }),
+  // Referral candidates: a positive depression screen and no open episode.
+  candidates: (since: string | null) => call<CandidatesView>("candidates", { since }),
   markEnteredInError: (kind: string, id: string, reason: string) => call<null>("mark_entered_in_error", { kind, id, reason }),
   importPreview: (path: string, shape: string, mapping: Mapping | null) =>
     call<ImportPreview>("import_preview", { path, shape, mapping }),

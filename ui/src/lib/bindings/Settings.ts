@@ -116,6 +116,11 @@ claim_date_of_service: ClaimDateOfService,
  */
 place_of_service: string, 
 /**
+ * §9: the state reports the practice submits, comma separated: `nys-omh` or none [].
+ * The Reports screen shows a tab for each.
+ */
+state_reporting: string, 
+/**
  * §3a: every form's thresholds as this practice has them, by form id: the catalogue's
  * defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
  */
