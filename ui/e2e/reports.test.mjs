@@ -19,6 +19,7 @@ test("practice lead: the program report is the core's, traceable to its patients
   const month = lastMonth();
   const expected = cli(db, "report", "--from", month);
   const program = cli(db, "report", "--from", month, "--by-care-manager");
+  const candidates = cli(db, "candidates");
   await withApp("reports", { db, as: "Morgan Grant" }, async (app) => {
     await app.click('[data-testid="nav-reports"]');
     await app.find('[data-testid="tile-contact_rate"]');
@@ -82,8 +83,69 @@ test("practice lead: the program report is the core's, traceable to its patients
     assert.equal(bytes.subarray(0, 5).toString(), "%PDF-");
     assert.ok(bytes.length > 20_000, `a report, not an empty page: ${bytes.length} bytes`);
     if (process.env.COCM_KEEP_PDF) execFileSync("cp", [pdf, process.env.COCM_KEEP_PDF]);
+
+    // New York's report (the demo practice reports to NYS OMH): last month's eleven metrics,
+    // each the CLI's figure.
+    const nys = cli(db, "report", "--nys-omh", "--month", month);
+    await app.click('[data-testid="tab-nys-omh"]');
+    await app.find('[data-testid="nys-monthly_contact_rate"]');
+    for (const key of ["total_enrollment", "medicaid_enrollment", "newly_enrolled"]) {
+      assert.equal(await app.text(`[data-testid="nys-${key}"] [data-testid="figure"]`), String(nys[key]), key);
+    }
+    const nysRates = ["monthly_contact_rate", "improvement_rate", "remission_rate", "psychiatric_consultation_rate", "depression_screening_rate", "depression_screening_yield"];
+    for (const key of nysRates) {
+      const r = nys[key];
+      assert.equal(await app.text(`[data-testid="nys-${key}"] [data-testid="rate"]`), percent(r.percent), key);
+      assert.equal(await app.text(`[data-testid="nys-${key}"] [data-testid="numerator"]`), String(r.numerator), key);
+      assert.equal(await app.text(`[data-testid="nys-${key}"] [data-testid="denominator"]`), String(r.denominator), key);
+    }
+    assert.equal(await app.text('[data-testid="nys-bhcm_fte"] [data-testid="figure"]'), nys.bhcm_fte.toFixed(2));
+    assert.match(await app.text('[data-testid="nys-depression_screening_rate"]'), /state target ≥ 85 %/);
+    assert.match(await app.text('[data-testid="nys-readings"]'), /Medicaid/);
+    await app.screenshot("reports-3-nys-omh");
+
+    // Metric 9's patients (seen for a medical visit, screened or not), as --list 9 gives them.
+    const screened = cli(db, "report", "--nys-omh", "--month", month, "--list", "9");
+    await app.click('[data-testid="nys-depression_screening_rate"] [data-testid="denominator"]');
+    await app.waitFor("the patients behind metric 9", async () => (await app.findAll('[data-testid="member"]')).length === screened.length);
+    const judged = await app.script(
+      "return [...document.querySelectorAll('[data-testid=member]')].map((r) => [r.dataset.mrn, r.dataset.counted === 'true'])",
+    );
+    assert.deepEqual(judged, screened.map((m) => [m.mrn, m.in_numerator]));
+    assert.match(await app.text('[data-testid="members"]'), new RegExp(screened[0].detail.replace(/[()]/g, ".")));
+    await app.screenshot("reports-4-behind-the-screening-rate");
+
+    // The CSV the state's form is filled from, as the CLI writes it.
+    const nysPath = join(dirname(db), `nys-omh-${month}.csv`);
+    const nysRows = await app.asyncScript(
+      "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('run', { command: 'export_nys_csv', args: { month: arguments[0], careManager: null, path: arguments[1] } }).then(done, (e) => done(e));",
+      month,
+      nysPath,
+    );
+    assert.equal(typeof nysRows, "number", JSON.stringify(nysRows));
+    assert.equal(readFileSync(nysPath, "utf8"), cliText(db, ["report", "--nys-omh", "--month", month, "--csv"]));
+
+    // Referral candidates: positive screens without an open episode; the lead enrols the newest.
+    assert.ok(candidates.candidates.length >= 2, "the demo has positive screens since discharge");
+    await app.click('[data-testid="nav-candidates"]');
+    await app.find('[data-testid="screening-rate"]');
+    await app.select('[data-testid="candidates-window"]', "all");
+    await app.waitFor("every candidate", async () => (await app.findAll('[data-testid="candidate"]')).length === candidates.candidates.length);
+    const listed = await app.script("return [...document.querySelectorAll('[data-testid=candidate]')].map((r) => r.dataset.mrn)");
+    assert.deepEqual(listed, candidates.candidates.map((c) => c.mrn));
+    assert.match(await app.text('[data-testid="screening-rate"]'), new RegExp(`${candidates.screening_rate.numerator} of ${candidates.screening_rate.denominator}`));
+    const newest = candidates.candidates[0];
+    await app.click(`[data-testid="candidate"][data-mrn="${newest.mrn}"] [data-testid="enrol-candidate"]`);
+    await app.find('[data-testid="candidate-enrol-form"]');
+    await app.screenshot("reports-5-candidates");
+    await app.click('[data-testid="confirm-enrol"]');
+    await app.waitFor("the enrolled patient's chart", async () => (await app.text("main")).includes(newest.name) && !(await app.text("main")).includes("Referral candidates"));
+    await app.screenshot("reports-6-enrolled-candidate");
   });
-  // Each export is in the audit log, by the practice lead.
-  const exports = audit(db, 10).filter((e) => e.action === "export").map((e) => `${e.actor} ${e.record_type}`);
-  assert.deepEqual(exports.slice(0, 2), ["Morgan Grant program-report-pdf", "Morgan Grant report-csv"]);
+  // The candidate is in collaborative care now, and off the list.
+  assert.deepEqual(cli(db, "candidates").candidates.map((c) => c.mrn), candidates.candidates.slice(1).map((c) => c.mrn));
+  // Each export is in the audit log, by the practice lead (the NYS CSV twice: the app's, then
+  // the CLI's it was compared with).
+  const exports = audit(db, 20).filter((e) => e.action === "export").map((e) => `${e.actor} ${e.record_type}`);
+  assert.deepEqual(exports.slice(0, 3), ["Morgan Grant nys-omh-csv", "Morgan Grant nys-omh-csv", "Morgan Grant program-report-pdf"]);
 });
