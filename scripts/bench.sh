@@ -6,7 +6,7 @@ set -euo pipefail
 cocm=${1:-target/release/cocm}
 as_of=2026-11-01
 month=2026-10
-db=${COCM_BENCH_DB:-target/bench/registry-10000-${as_of}-sqlcipher-16k.cocm}
+db=${COCM_BENCH_DB:-target/bench/registry-10000-practice-30000-${as_of}.cocm}
 # The demo's practice lead signs every command in (one argon2id derivation each).
 export COCM_AS="Morgan Grant" COCM_PASSWORD=cocm-demo-password
 
@@ -15,8 +15,8 @@ if ! [ -x /usr/bin/time ]; then
 fi
 if ! [ -f "$db" ]; then
   mkdir -p "$(dirname "$db")"
-  echo "building $db (10,000 synthetic patients on top of the demo practice)…"
-  /usr/bin/time -f "  built in %e s" "$cocm" --db "$db" demo --patients 10000 --seed 1 --as-of "$as_of"
+  echo "building $db (10,000 synthetic patients in collaborative care and 30,000 practice patients with a year of visits, on top of the demo practice)…"
+  /usr/bin/time -f "  built in %e s" "$cocm" --db "$db" demo --patients 10000 --practice-patients 30000 --seed 1 --as-of "$as_of"
 fi
 "$cocm" --db "$db" caseload --as-of "$as_of" --json >/dev/null # warm the page cache
 
@@ -48,6 +48,8 @@ measure "cocm queue --json" queue --as-of "$as_of" --json
 measure "cocm report --from $month --json" report --from "$month" --as-of "$as_of" --json
 measure "cocm report --by-care-manager" report --from "$month" --as-of "$as_of" --by-care-manager --json
 measure "cocm report --monthly (12 months) --csv" report --monthly --from 2025-11 --to "$month" --as-of "$as_of" --csv
+measure "cocm report --nys-omh --month $month" report --nys-omh --month "$month" --json
+measure "cocm report --nys-omh --quarter 2026-Q3" report --nys-omh --quarter 2026-Q3 --json
 
 # Exporting the practice as FHIR R4 Bulk Data (issue 10), into a fresh folder each run.
 fhir_times=() fhir_peak=0

@@ -16,7 +16,7 @@ use cocm::vocab::DischargeReason;
 fn check_demo_covers_everything(as_of: &str) {
     let t = TempRegistry::new();
     let as_of = parse_date("as-of", as_of).unwrap();
-    let r = create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 0, seed: 1 }).unwrap();
+    let r = create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 0, practice_patients: 0, seed: 1 }).unwrap();
 
     let caseload = r.caseload(as_of, None).unwrap();
     let flags: BTreeSet<Flag> = caseload.iter().flat_map(|row| row.flags.iter().copied()).collect();
@@ -93,7 +93,7 @@ fn demo_covers_everything_across_a_year_end() {
 fn synthetic_patients_are_deterministic_for_a_seed() {
     let caseload = |seed: &str| {
         let t = TempRegistry::new();
-        ok(&t.path, &["demo", "--patients", "40", "--seed", seed, "--as-of", "2026-06-15"]);
+        ok(&t.path, &["demo", "--patients", "40", "--practice-patients", "200", "--seed", seed, "--as-of", "2026-06-15"]);
         let demo = |args: &[&str]| {
             let out = cocm_with(&t.path, args, &[("COCM_AS", DEMO_LEAD), ("COCM_PASSWORD", DEMO_PASSWORD)]);
             assert!(out.ok, "{}", out.stderr);
@@ -103,13 +103,21 @@ fn synthetic_patients_are_deterministic_for_a_seed() {
         for row in rows.as_array_mut().unwrap() {
             row.as_object_mut().unwrap().remove("patient_id");
         }
-        (rows, demo(&["billing", "--month", "2026-05", "--json"]).as_array().unwrap().len())
+        let nys = demo(&["report", "--nys-omh", "--month", "2026-05", "--json"]);
+        (rows, demo(&["billing", "--month", "2026-05", "--json"]).as_array().unwrap().len(), nys)
     };
-    let (a, billed) = caseload("7");
-    let (b, _) = caseload("7");
-    let (c, _) = caseload("8");
+    let (a, billed, nys_a) = caseload("7");
+    let (b, _, nys_b) = caseload("7");
+    let (c, _, nys_c) = caseload("8");
     assert_eq!(a, b);
     assert_ne!(a, c);
+    assert_eq!(nys_a, nys_b);
+    assert_ne!(nys_a["depression_screening_rate"], nys_c["depression_screening_rate"]);
+    // The practice patients are seen and screened but not enrolled: about 2.5 visits a year
+    // each, so some 40 of the 200 have a visit in May; none is on the caseload.
+    let seen = nys_a["depression_screening_rate"]["denominator"].as_u64().unwrap();
+    assert!(seen > 20, "practice patients seen in May: {seen}");
+    assert!(a.as_array().unwrap().iter().all(|r| !r["mrn"].as_str().unwrap().starts_with('P')));
     assert!(a.as_array().unwrap().len() > 60, "seeded practice plus synthetic patients on the caseload");
     assert!(billed > 60);
 }
@@ -132,7 +140,7 @@ fn demo_refuses_an_existing_file_and_a_future_date() {
 fn the_demo_story_patients_show_exactly_what_their_stories_say() {
     let t = TempRegistry::new();
     let as_of = parse_date("as-of", "2026-11-20").unwrap();
-    let r = create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 0, seed: 1 }).unwrap();
+    let r = create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 0, practice_patients: 0, seed: 1 }).unwrap();
     let caseload = r.caseload(as_of, None).unwrap();
     let flags = |mrn: &str| caseload.iter().find(|row| row.mrn == mrn).map(|row| row.flags.clone()).unwrap_or_default();
     let queue = r.queue(as_of).unwrap();
@@ -250,7 +258,7 @@ fn scores_and_flags(r: &cocm::Registry, as_of: cocm::dates::Date) -> serde_json:
 fn a_registry_written_by_schema_9_keeps_every_score_and_flag() {
     let t = TempRegistry::new();
     let as_of = parse_date("as-of", "2026-06-15").unwrap();
-    drop(create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 150, seed: 5 }).unwrap());
+    drop(create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 150, practice_patients: 0, seed: 5 }).unwrap());
     let raw = || cocm::store::inspect(&t.path, DEMO_LEAD, DEMO_PASSWORD).unwrap();
     // Only what schema 9 could hold: the demo's patients on the catalogue's newer instruments
     // (PCL-5, PHQ-A, SMFQ) go before anything is measured.

@@ -21,7 +21,7 @@ const AS_OF: &str = "2026-11-15";
 
 fn demo() -> (TempRegistry, Registry) {
     let t = TempRegistry::new();
-    let r = create_demo(&t.path, &DemoOptions { as_of: d(AS_OF), synthetic_patients: 0, seed: 1 }).unwrap();
+    let r = create_demo(&t.path, &DemoOptions { as_of: d(AS_OF), synthetic_patients: 0, practice_patients: 0, seed: 1 }).unwrap();
     (t, r)
 }
 

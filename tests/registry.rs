@@ -347,7 +347,7 @@ fn a_view_patched_with_one_patients_change_equals_the_view_recomputed() {
     use cocm::demo::{DEMO_LEAD, DEMO_PASSWORD, DemoOptions, create_demo};
     let t = TempRegistry::new();
     let as_of = d("2026-11-15");
-    drop(create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 0, seed: 1 }).unwrap());
+    drop(create_demo(&t.path, &DemoOptions { as_of, synthetic_patients: 0, practice_patients: 0, seed: 1 }).unwrap());
     let mut r = Registry::sign_in(&t.path, DEMO_LEAD, DEMO_PASSWORD, None).unwrap();
     let mut caseload = r.caseload_view(as_of, None).unwrap();
     let mut queue = r.queue(as_of).unwrap();

@@ -73,6 +73,9 @@ enum Command {
         /// Synthetic patients to add on top of the demo practice, for scale
         #[arg(long, default_value_t = 0)]
         patients: usize,
+        /// Synthetic practice patients not in collaborative care (a year of visits and screens each)
+        #[arg(long, default_value_t = 0)]
+        practice_patients: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// The date the demo's histories are written relative to [default: today]
@@ -656,8 +659,8 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("recovery key (shown once; store it offline, it opens the registry if every password is lost):");
             println!("  {}", recovery.as_str());
         }
-        Command::Demo { patients, seed, as_of: date } => {
-            let options = DemoOptions { as_of: as_of(date.as_deref())?, synthetic_patients: patients, seed };
+        Command::Demo { patients, practice_patients, seed, as_of: date } => {
+            let options = DemoOptions { as_of: as_of(date.as_deref())?, synthetic_patients: patients, practice_patients, seed };
             let r = demo::create_demo(&db, &options)?;
             println!("created {} for {} (as of {})", r.path().display(), r.practice_name()?, options.as_of);
             println!("every demo member's password is {}", demo::DEMO_PASSWORD);

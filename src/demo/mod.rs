@@ -43,12 +43,15 @@ pub struct DemoOptions {
     pub as_of: Date,
     /// Synthetic patients added on top of the seeded practice.
     pub synthetic_patients: usize,
+    /// Synthetic practice patients who are not in collaborative care: a year of primary care
+    /// visits each, most with a depression screen (the state report's metric 9 and 10, §9).
+    pub practice_patients: usize,
     pub seed: u64,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { as_of: dates::today(), synthetic_patients: 0, seed: 1 }
+        DemoOptions { as_of: dates::today(), synthetic_patients: 0, practice_patients: 0, seed: 1 }
     }
 }
 
@@ -59,7 +62,7 @@ pub fn create_demo(path: &Path, options: &DemoOptions) -> Result<Registry> {
     let (mut registry, _recovery) = Registry::create_with(path, DEMO_PRACTICE, DEMO_LEAD, DEMO_PASSWORD, true)?;
     let result = registry.write(Action::ManageTeam, |tx, actor| {
         let seeded = load_seeds(tx, actor, options.as_of)?;
-        let synthetic = synthetic::generate(tx, options)?;
+        let synthetic = synthetic::generate(tx, options)? + synthetic::practice_patients(tx, options)?;
         audit::record(
             tx,
             actor,

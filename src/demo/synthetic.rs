@@ -1,6 +1,8 @@
 //! Deterministic synthetic patients for scale (`cocm demo --patients N --seed S`): each with
 //! roughly 20 assessments and 30 contacts over up to 14 months. Written with bulk prepared
 //! inserts in the demo's one transaction; the demo's audit row records how many were made.
+//! `--practice-patients N` adds the rest of a practice: patients who are not in collaborative
+//! care, each with a year of visits and most with a depression screen.
 
 use rusqlite::Connection;
 
@@ -259,4 +261,57 @@ pub(super) fn generate(conn: &Connection, o: &DemoOptions) -> Result<usize> {
         }
     }
     Ok(o.synthetic_patients)
+}
+
+const VISIT_CODES: &[&str] = &["99213", "99214", "99214", "99396", "99397", "99213,G0444"];
+
+/// Adds the practice patients who are not enrolled: 1–4 primary care visits in the year before
+/// the as-of date, a PHQ-2 at about half of them, and a PHQ-9 the same day after a positive
+/// one (3 or more); returns how many patients.
+pub(super) fn practice_patients(conn: &Connection, o: &DemoOptions) -> Result<usize> {
+    if o.practice_patients == 0 {
+        return Ok(0);
+    }
+    let pcps = ids_of_role(conn, "pcp")?;
+    let phq2 = Instrument::by_id("phq2").expect("the catalogue has the PHQ-2");
+    let now = audit::now();
+    let mut patient = conn.prepare("INSERT INTO patients (id, mrn, name, dob, pcp_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+    let mut coverage = conn.prepare("INSERT INTO coverages (id, patient_id, payer, from_date, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    let mut visit = conn.prepare(
+        "INSERT INTO visits (id, patient_id, date, category, codes, modality, created_at) VALUES (?1, ?2, ?3, 'primary-care', ?4, ?5, ?6)",
+    )?;
+    let mut assessment = conn.prepare(
+        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, safety, recorded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'demo', ?8)",
+    )?;
+    for n in 0..o.practice_patients {
+        // Its own stream, apart from the enrolled patients' (the same seed gives the same both).
+        let mut rng = Rng(o.seed.wrapping_mul(0x1000_0000_01B3) ^ (n as u64 | 1 << 40));
+        let pid = new_id();
+        let name = format!("{} {}", rng.pick(FIRST), rng.pick(LAST));
+        let dob = Date::from_ymd_opt(rng.range(1935, 2016) as i32, rng.range(1, 12) as u32, rng.range(1, 28) as u32).expect("valid");
+        patient.execute(rusqlite::params![pid, format!("P{:06}", n + 1), name, dob.to_string(), rng.pick(&pcps), now])?;
+        coverage.execute(rusqlite::params![new_id(), pid, rng.pick(PAYERS), dates::add_days(o.as_of, -800).to_string(), now])?;
+        for _ in 0..rng.range(1, 4) {
+            let date = dates::add_days(o.as_of, -rng.range(0, 364)).to_string();
+            let modality = if rng.chance(15) { "telehealth" } else { "in-person" };
+            visit.execute(rusqlite::params![new_id(), pid, date, rng.pick(VISIT_CODES), modality, now])?;
+            if !rng.chance(50) {
+                continue;
+            }
+            let positive = rng.chance(12);
+            let total = if positive { rng.range(3, 6) } else { rng.range(0, 2) };
+            let a = answers(&mut rng, phq2, total, 0);
+            let score = instruments::score(phq2, &a)?;
+            let items: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+            assessment.execute(rusqlite::params![new_id(), pid, date, "phq2", items.join(","), score.total, score.safety, now])?;
+            if positive {
+                let total = rng.range(5, 22);
+                let a = answers(&mut rng, Instrument::PHQ9, total, 0);
+                let score = instruments::score(Instrument::PHQ9, &a)?;
+                let items: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+                assessment.execute(rusqlite::params![new_id(), pid, date, "phq9", items.join(","), score.total, score.safety, now])?;
+            }
+        }
+    }
+    Ok(o.practice_patients)
 }
