@@ -310,6 +310,17 @@ impl Registry {
         month::months(&self.conn, from, to, until, None)
     }
 
+    /// [`Registry::billing_months`], handed over a month at a time (reports keep a little of each).
+    pub(crate) fn billing_each_month(
+        &self,
+        from: Month,
+        to: Month,
+        until: Option<Date>,
+        on_month: &mut dyn FnMut(Month, Vec<BillingRow>) -> Result<()>,
+    ) -> Result<()> {
+        month::each_month(&self.conn, from, to, until, None, on_month).map(drop)
+    }
+
     /// The month's claim lines (spec §7a), held ones first.
     pub fn billing_claims(&self, month: Month) -> Result<Vec<ClaimLine>> {
         claims::lines(&self.conn, month)

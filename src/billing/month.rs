@@ -1,8 +1,9 @@
 //! Loads calendar months' billing from the registry, set-based: the team, episodes and
-//! patients once each, the months' contacts (and the month before's, for their history) from the
-//! covering `contacts_by_date` index, and the older history of the few episodes that need it;
-//! then applies the rules of `billing` month by month, each month's countable contacts becoming
-//! the next one's history.
+//! enrolled patients once each; then, a month at a time (the month before first, for its
+//! history), the month's contacts from the covering `contacts_by_date` index and the older
+//! history of the few episodes that need it, and applies the rules of `billing`, each month's
+//! countable contacts becoming the next one's history. Only one month's contacts are in memory
+//! at once, however long the run.
 
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -38,7 +39,6 @@ fn last_countable_before_sql(roles: &[Role]) -> String {
 
 /// One contact of the month, as loaded.
 struct MonthContact {
-    month: Month,
     /// The patient's place in `patients`, to group by without comparing ids.
     patient: usize,
     patient_id: String,
@@ -120,6 +120,25 @@ pub(crate) fn months(
 type MonthsAndPatients = (Vec<(Month, Vec<BillingRow>)>, HashMap<String, BilledPatient>);
 
 fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_id: Option<&str>) -> Result<MonthsAndPatients> {
+    let mut out = Vec::new();
+    let patients = each_month(conn, from, to, until, patient_id, &mut |month, rows| {
+        out.push((month, rows));
+        Ok(())
+    })?;
+    Ok((out, patients))
+}
+
+/// The billing rows of each month from `from` to `to`, handed to `on_month` a month at a time
+/// in order (a year of reports keeps only what it needs of each, never every row at once);
+/// returns the patients read.
+pub(crate) fn each_month(
+    conn: &Connection,
+    from: Month,
+    to: Month,
+    until: Option<Date>,
+    patient_id: Option<&str>,
+    on_month: &mut dyn FnMut(Month, Vec<BillingRow>) -> Result<()>,
+) -> Result<HashMap<String, BilledPatient>> {
     let settings = settings::load(conn)?;
     let roles = counted_roles(&settings);
     let last_day = until.map_or(to.last_day(), |u| u.min(to.last_day()));
@@ -127,12 +146,8 @@ fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_
     // episodes their last countable month before `from` by the Rust rule, and only the rest need
     // the per-episode history query below (which reads far more of the file).
     let lead_in = from.plus(-1);
-    let (first, last) = (lead_in.first_day().to_string(), last_day.to_string());
+    let first = lead_in.first_day().to_string();
     let patient_filter = if patient_id.is_some() { " AND c.patient_id = ?3" } else { "" };
-    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&first, &last];
-    if let Some(p) = &patient_id {
-        params.push(p);
-    }
 
     // The team, episodes and patients, read once each (for one patient, or the whole practice,
     // which is cheaper than picking out those with contacts); the month's contacts then come
@@ -182,7 +197,11 @@ fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_
     let mut patients: HashMap<String, BilledPatient> = HashMap::new();
     {
         let mut coverages = coverage::by_patient(conn, patient_id)?;
-        let sql = format!("SELECT id, mrn, name, pcp_id, dob FROM patients{}", where_patient("id"));
+        // Every patient with an episode (a practice's patients never enrolled bill nothing here).
+        let sql = match patient_id {
+            Some(_) => "SELECT id, mrn, name, pcp_id, dob FROM patients WHERE id = ?1".to_string(),
+            None => "SELECT id, mrn, name, pcp_id, dob FROM patients WHERE id IN (SELECT patient_id FROM episodes)".to_string(),
+        };
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(one_patient.as_slice())?;
         while let Some(r) = rows.next()? {
@@ -200,19 +219,32 @@ fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_
             patients.insert(id, patient);
         }
     }
-    let mut contacts: Vec<MonthContact> = Vec::new();
-    // The last countable month before the month being read, per episode.
-    let mut last_before: HashMap<String, Month> = HashMap::new();
-    {
-        let sql = format!(
-            "SELECT c.id, c.patient_id, c.episode_id, c.date, c.minutes, c.author_id, c.voided_at IS NOT NULL, c.created_at
-             FROM contacts c WHERE c.date BETWEEN ?1 AND ?2{patient_filter}"
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params.as_slice())?;
+    let book = Book {
+        rules: rule_book(conn)?,
+        program_changes: programs::changes(conn, patient_id)?,
+        apcm: programs::apcm_by_patient(conn, patient_id)?,
+        settings,
+        patients,
+        episodes,
+    };
+
+    // One month's contacts (to `last_day`), from the covering `contacts_by_date` index; by
+    // patient and episode, each episode's contacts in date order.
+    let mut contacts_stmt = conn.prepare_cached(&format!(
+        "SELECT c.id, c.patient_id, c.episode_id, c.date, c.minutes, c.author_id, c.voided_at IS NOT NULL, c.created_at
+         FROM contacts c WHERE c.date BETWEEN ?1 AND ?2{patient_filter}"
+    ))?;
+    let mut read_month = |month: Month| -> Result<Vec<MonthContact>> {
+        let (month_first, month_last) = (month.first_day().to_string(), month.last_day().min(last_day).to_string());
+        let mut params: Vec<&dyn rusqlite::ToSql> = vec![&month_first, &month_last];
+        if let Some(p) = &patient_id {
+            params.push(p);
+        }
+        let mut contacts = Vec::new();
+        let mut rows = contacts_stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
             let episode_id: String = r.get(2)?;
-            let episode = episodes.get(&episode_id).copied().unwrap_or_default();
+            let episode = book.episodes.get(&episode_id).copied().unwrap_or_default();
             let author: String = r.get(5)?;
             let (author, role) = team.get(&author).cloned().unwrap_or((author, Role::PracticeLead));
             let facts = ContactFacts {
@@ -226,41 +258,33 @@ fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_
             let contact =
                 BilledContact { id: r.get(0)?, date: facts.date, author, role, minutes: r.get(4)?, excluded: exclusion(&facts, &roles) };
             let patient_id: String = r.get(1)?;
-            let patient = patients.get(&patient_id).map_or(usize::MAX, |p| p.index);
-            let (month, created_at) = (Month::of(facts.date), r.get(7)?);
-            if month == lead_in {
-                if contact.excluded.is_none() {
-                    last_before.insert(episode_id, lead_in);
-                }
-                continue;
-            }
-            let episode_start = episode.start;
-            contacts.push(MonthContact { month, patient, patient_id, episode_id, episode_start, created_at, facts, contact });
+            let patient = book.patients.get(&patient_id).map_or(usize::MAX, |p| p.index);
+            let (episode_start, created_at) = (episode.start, r.get(7)?);
+            contacts.push(MonthContact { patient, patient_id, episode_id, episode_start, created_at, facts, contact });
         }
-    }
-    // By month, then grouped by patient and episode, each episode's contacts in date order.
-    contacts.sort_unstable_by(|a, b| {
-        (a.month, a.patient, a.episode_start, &a.episode_id, a.facts.date)
-            .cmp(&(b.month, b.patient, b.episode_start, &b.episode_id, b.facts.date))
-            .then_with(|| a.created_at.cmp(&b.created_at))
-    });
+        contacts.sort_unstable_by(|a, b| {
+            (a.patient, a.episode_start, &a.episode_id, a.facts.date)
+                .cmp(&(b.patient, b.episode_start, &b.episode_id, b.facts.date))
+                .then_with(|| a.created_at.cmp(&b.created_at))
+        });
+        Ok(contacts)
+    };
 
-    // Episodes with countable minutes in the months read and none in the lead-in: their last
-    // countable month before it, from the horizon on (older history cannot make a month subsequent).
-    {
-        let horizon = from.plus(-(settings.billing_restart_gap_months as i32)).first_day().to_string();
-        let mut stmt = conn.prepare_cached(&last_countable_before_sql(&roles))?;
-        let mut asked: HashSet<&str> = HashSet::new();
-        for c in contacts.iter().filter(|c| c.contact.excluded.is_none()) {
-            if last_before.contains_key(&c.episode_id) || !asked.insert(&c.episode_id) {
-                continue;
-            }
-            let last: Option<String> = stmt.query_row((&first, &horizon, &c.episode_id), |r| r.get(0))?;
-            if let Some(d) = last.as_deref().and_then(dates::parse_iso) {
-                last_before.insert(c.episode_id.clone(), Month::of(d));
-            }
+    // The last countable month before the month being read, per episode: the lead-in's
+    // countable contacts give most episodes theirs.
+    let mut last_before: HashMap<String, Month> = HashMap::new();
+    for c in read_month(lead_in)? {
+        if c.contact.excluded.is_none() {
+            last_before.insert(c.episode_id, lead_in);
         }
     }
+
+    // Episodes with countable minutes in a month read and none before it since the lead-in:
+    // their last countable month before the lead-in, from the horizon on (older history
+    // cannot make a month subsequent). Asked once per episode.
+    let horizon = from.plus(-(book.settings.billing_restart_gap_months as i32)).first_day().to_string();
+    let mut history_stmt = conn.prepare_cached(&last_countable_before_sql(&roles))?;
+    let mut asked: HashSet<String> = HashSet::new();
 
     // Whether a patient had an assessment in a month (for the initial-month warning), asked
     // only of the initial months, through the covering `assessments_by_patient` index.
@@ -271,31 +295,23 @@ fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_
         Ok(assessed_stmt.query_row((patient_id, month.first_day().to_string(), month.last_day().to_string()), |r| r.get(0))?)
     };
 
-    // The contacts of each month, still grouped by patient in date order.
-    let span = from.months_until(to).max(0) as usize + 1;
-    let mut by_month: Vec<Vec<MonthContact>> = (0..span).map(|_| Vec::new()).collect();
-    for c in contacts {
-        by_month[from.months_until(c.month) as usize].push(c);
-    }
-    let book = Book {
-        rules: rule_book(conn)?,
-        program_changes: programs::changes(conn, patient_id)?,
-        apcm: programs::apcm_by_patient(conn, patient_id)?,
-        settings,
-        patients,
-        episodes,
-    };
-    let mut out = Vec::with_capacity(span);
-    for (i, contacts) in by_month.into_iter().enumerate() {
-        let month = from.plus(i as i32);
-        if contacts.is_empty() {
-            out.push((month, Vec::new()));
-            continue;
+    for i in 0..=from.months_until(to).max(0) {
+        let month = from.plus(i);
+        let contacts = if month.first_day() > last_day { Vec::new() } else { read_month(month)? };
+        for c in contacts.iter().filter(|c| c.contact.excluded.is_none()) {
+            if last_before.contains_key(&c.episode_id) || asked.contains(&c.episode_id) {
+                continue;
+            }
+            asked.insert(c.episode_id.clone());
+            let last: Option<String> = history_stmt.query_row((&first, &horizon, &c.episode_id), |r| r.get(0))?;
+            if let Some(d) = last.as_deref().and_then(dates::parse_iso) {
+                last_before.insert(c.episode_id.clone(), Month::of(d));
+            }
         }
-        let rows = month_rows(month, contacts, &book, &mut assessed, &mut last_before)?;
-        out.push((month, rows));
+        let rows = if contacts.is_empty() { Vec::new() } else { month_rows(month, contacts, &book, &mut assessed, &mut last_before)? };
+        on_month(month, rows)?;
     }
-    Ok((out, book.patients))
+    Ok(book.patients)
 }
 
 /// One month's rows from its contacts, one per patient and episode; afterwards `last_before`

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 
 use crate::Result;
 use crate::assessments;
-use crate::billing::{BillingRow, ExclusionReason};
 use crate::dates::{self, Date};
 use crate::instruments::Instrument;
 use crate::measures::Point;
@@ -76,32 +75,13 @@ pub(super) struct ReportData {
     pub patient_index: HashMap<String, usize>,
 }
 
-impl ReportData {
-    /// Contact days from billing summaries, which list every contact of their months.
-    pub fn add_contact_days<'a>(&mut self, rows: impl Iterator<Item = &'a BillingRow>) {
-        for row in rows {
-            let Some(&i) = self.patient_index.get(&row.patient_id) else { continue };
-            let days = &mut self.patients[i].contact_days;
-            // A contact entered in error, or logged under an enrolment entered in error, was no contact.
-            let real = |c: &&crate::billing::BilledContact| {
-                !matches!(c.excluded, Some(ExclusionReason::EnteredInError | ExclusionReason::EnrolmentEnteredInError))
-            };
-            days.extend(row.contacts.iter().filter(real).map(|c| c.date));
-        }
-        for p in &mut self.patients {
-            p.contact_days.sort_unstable();
-            p.contact_days.dedup();
-        }
-    }
-}
-
 fn date(s: &str) -> Date {
     dates::parse_iso(s).unwrap_or_default()
 }
 
 /// Everything dated on or before `last`, but contact days: the contact rate needs them only in
 /// the report's months, whose billing summaries list every contact already (see
-/// [`ReportData::add_contact_days`]).
+/// `billing::BillingMonths::load`).
 pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
     let last_text = last.to_string();
     let mut data = ReportData::default();
@@ -118,8 +98,13 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
     }
     {
         let mut coverages = crate::coverage::by_patient(conn, None)?;
-        let mut stmt = conn.prepare_cached("SELECT id, mrn, name, care_manager_id FROM patients ORDER BY mrn")?;
-        let mut rows = stmt.query([])?;
+        // Only patients ever enrolled: a practice's other patients (seen, screened, §9) are
+        // never in a program report, and may outnumber the caseload three to one.
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, mrn, name, care_manager_id FROM patients
+             WHERE id IN (SELECT patient_id FROM episodes WHERE start_date <= ?1 AND voided_at IS NULL) ORDER BY mrn",
+        )?;
+        let mut rows = stmt.query([&last_text])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
             data.patient_index.insert(id.clone(), data.patients.len());

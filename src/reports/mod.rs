@@ -285,8 +285,7 @@ impl Registry {
     /// The registry up to `last`, and the billing of `months`, whose contact days it takes.
     fn report_data(&self, last: Date, months: &[Month]) -> Result<(ReportData, BillingMonths)> {
         let mut data = load::load(&self.conn, last)?;
-        let billing = BillingMonths::load(self, months, last)?;
-        data.add_contact_days(months.iter().flat_map(|m| billing.0.get(m).into_iter().flatten()));
+        let billing = BillingMonths::load(self, &mut data, months, last)?;
         Ok((data, billing))
     }
 
