@@ -193,15 +193,21 @@ export class App {
     return list.map((e) => e[ELEMENT]);
   }
   async click(css) {
-    const id = await this.find(css);
+    const id = await this.#onScreen(css);
     await this.#post(this.#s(`/element/${id}/click`));
   }
-  async clear(css) {
+  // WebKitWebDriver clicks, clears and types only on screen; a long form scrolls it there first.
+  async #onScreen(css) {
     const id = await this.find(css);
+    await this.script("arguments[0].scrollIntoView({ block: 'center' })", { [ELEMENT]: id });
+    return id;
+  }
+  async clear(css) {
+    const id = await this.#onScreen(css);
     await this.#post(this.#s(`/element/${id}/clear`));
   }
   async type(css, text) {
-    const id = await this.find(css);
+    const id = await this.#onScreen(css);
     await this.#post(this.#s(`/element/${id}/value`), { text });
   }
   async text(css) {
@@ -223,7 +229,9 @@ export class App {
   }
   /** Picks an option of a <select> by value, as a person would. */
   async select(css, value) {
-    await this.click(`${css} option[value="${value}"]`);
+    await this.#onScreen(css);
+    const option = await this.find(`${css} option[value="${value}"]`);
+    await this.#post(this.#s(`/element/${option}/click`));
   }
   /** Runs an async script; it calls the last argument with its result. */
   async asyncScript(source, ...args) {
