@@ -8,22 +8,12 @@ mod common;
 
 use cocm::Registry;
 use cocm::fhir::FhirSource;
-use cocm::import::{ImportReport, Mapping};
+use cocm::import::Mapping;
 use common::*;
 use serde_json::json;
 use std::path::Path;
 
-fn sample(name: &str) -> (Vec<u8>, Mapping) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import");
-    let bytes = std::fs::read(dir.join(format!("{name}.csv"))).unwrap();
-    let mapping = serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.mapping.json"))).unwrap()).unwrap();
-    (bytes, mapping)
-}
-
-fn import(r: &mut Registry, name: &str) -> ImportReport {
-    let (bytes, mapping) = sample(name);
-    r.import_csv(&format!("{name}.csv"), &bytes, &mapping, false, &mut |_, _| {}).unwrap()
-}
+use common::import;
 
 #[test]
 fn a_months_visit_extract_imports_in_one_step_and_again_adds_nothing() {

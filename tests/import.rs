@@ -6,7 +6,7 @@ mod common;
 
 use cocm::Registry;
 use cocm::flags::Flag;
-use cocm::import::{ImportReport, Mapping, table};
+use cocm::import::{Mapping, table};
 use cocm::vocab::Role;
 use common::*;
 use proptest::prelude::*;
@@ -41,17 +41,7 @@ fn cli_team_registry() -> TempRegistry {
     t
 }
 
-fn sample(name: &str) -> (Vec<u8>, Mapping) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import");
-    let bytes = std::fs::read(dir.join(format!("{name}.csv"))).unwrap();
-    let mapping = serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.mapping.json"))).unwrap()).unwrap();
-    (bytes, mapping)
-}
-
-fn import(r: &mut Registry, name: &str) -> ImportReport {
-    let (bytes, mapping) = sample(name);
-    r.import_csv(&format!("{name}.csv"), &bytes, &mapping, false, &mut |_, _| {}).unwrap()
-}
+use common::{import, sample};
 
 fn counts(c: &cocm::import::ImportCounts) -> [usize; 4] {
     [c.patients, c.episodes, c.assessments, c.contacts]

@@ -271,3 +271,17 @@ pub const BACK_TO_SCHEMA_9: &str = "
     DROP TABLE episode_diagnoses; DELETE FROM settings WHERE key IN ('claim_date_of_service', 'place_of_service', 'inactivity_days');
     DROP INDEX contacts_clinical_by_episode; DROP TABLE visits;
     PRAGMA user_version = 9;";
+
+/// A sample file of `seeds/import/` and its mapping, by name (`visits`: `visits.csv`).
+pub fn sample(name: &str) -> (Vec<u8>, cocm::import::Mapping) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/import");
+    let bytes = std::fs::read(dir.join(format!("{name}.csv"))).unwrap();
+    let mapping = serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.mapping.json"))).unwrap()).unwrap();
+    (bytes, mapping)
+}
+
+/// Imports a sample file of `seeds/import/` with its mapping, which must succeed.
+pub fn import(r: &mut Registry, name: &str) -> cocm::import::ImportReport {
+    let (bytes, mapping) = sample(name);
+    r.import_csv(&format!("{name}.csv"), &bytes, &mapping, false, &mut |_, _| {}).unwrap()
+}
