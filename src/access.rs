@@ -38,6 +38,9 @@ string_enum!(
         ChangeBillingProgram => "change-billing-program",
         RecordDiagnosis => "record-diagnosis",
         StateReport => "state-report",
+        SendQuestionnaire => "send-questionnaire",
+        ReviewAnswers => "review-answers",
+        AnswerQuestionnaire => "answer-questionnaire",
     }
 );
 
@@ -68,6 +71,9 @@ impl Action {
             Action::ChangeBillingProgram => "changing a patient's billing program or APCM months",
             Action::RecordDiagnosis => "recording a diagnosis",
             Action::StateReport => "running a state report",
+            Action::SendQuestionnaire => "sending or cancelling a patient questionnaire",
+            Action::ReviewAnswers => "marking patient-reported answers reviewed",
+            Action::AnswerQuestionnaire => "answering a questionnaire link",
         }
     }
 }
@@ -75,11 +81,18 @@ impl Action {
 /// The role matrix. A practice lead may do everything; the others what their work needs.
 pub fn allowed(role: Role, action: Action) -> bool {
     use Action::*;
-    if action == ManageOwnSecondFactor {
-        return true; // everyone sets up their own
+    if role == Role::Kiosk {
+        return action == AnswerQuestionnaire; // a link or a tablet: the answers, nothing else
+    }
+    if action == ManageOwnSecondFactor || action == ReviewAnswers {
+        return true; // every member sets up their own; anyone on the team may review answers
+    }
+    if action == AnswerQuestionnaire {
+        return false; // only a respondent answers, never a member in their name
     }
     match role {
         Role::PracticeLead => true,
+        Role::Kiosk => false,
         Role::CareManager => matches!(
             action,
             AddPatient
@@ -94,6 +107,7 @@ pub fn allowed(role: Role, action: Action) -> bool {
                 | MarkEnteredInError
                 | RecordDiagnosis
                 | StateReport
+                | SendQuestionnaire
         ),
         Role::PsychiatricConsultant => {
             matches!(action, RecordCaseReview | RequestReview | RecordAssessment | MarkEnteredInError | RecordDiagnosis)
@@ -146,10 +160,19 @@ mod tests {
 
     #[test]
     fn every_role_may_request_a_review_and_record_an_assessment() {
-        for role in Role::ALL {
+        for role in Role::ALL.iter().filter(|r| **r != Role::Kiosk) {
             assert!(allowed(*role, Action::RequestReview), "{role}");
             assert!(allowed(*role, Action::RecordAssessment), "{role}");
         }
+    }
+
+    #[test]
+    fn a_kiosk_may_only_answer_questionnaires() {
+        for action in Action::ALL {
+            assert_eq!(allowed(Role::Kiosk, *action), *action == Action::AnswerQuestionnaire, "{action}");
+        }
+        // Nor does a member answer in a patient's name, not even a lead.
+        assert!(Role::ALL.iter().filter(|r| **r != Role::Kiosk).all(|r| !allowed(*r, Action::AnswerQuestionnaire)));
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub struct Assessment {
     pub difficulty: Option<Difficulty>,
     pub recorded_by: Option<String>,
     pub entered_in_error: Option<crate::voids::EnteredInError>,
+    /// Who answered (spec §10): `staff`, `patient` or `caregiver`.
+    pub source: String,
+    /// A patient's or caregiver's answers that no team member has marked reviewed yet.
+    pub new: bool,
 }
 
 /// `cocm assess` and the app's form: a score in (or up to the lookback before) an episode.
@@ -100,7 +104,7 @@ fn insert_dated(
         return Err(Error::validation("difficulty", format!("the {} has no difficulty question", instrument.label())));
     }
     let date = check_date(&a.date)?;
-    write(conn, actor, patient, (instrument, score), date, a, difficulty)
+    write(conn, actor, patient, (instrument, score), date, a, difficulty, Provenance::STAFF)
 }
 
 /// The depression screens a practice records for any patient, enrolled or not (spec §9).
@@ -120,9 +124,40 @@ pub(crate) fn insert_screening(conn: &Connection, actor: &audit::Actor, mrn: &st
         return Err(Error::validation("difficulty", format!("the {} has no difficulty question", instrument.label())));
     }
     let date = patients::clinical_date("date", &a.date, &patient)?;
-    write(conn, actor, &patient, (instrument, score), date, a, difficulty)
+    write(conn, actor, &patient, (instrument, score), date, a, difficulty, Provenance::STAFF)
 }
 
+/// Who answered an assessment (spec §10): staff entered it, or a patient or caregiver answered
+/// a questionnaire request themselves.
+#[derive(Clone, Copy)]
+pub(crate) struct Provenance<'a> {
+    /// `staff`, `patient` or `caregiver` (the column `source`).
+    pub source: &'a str,
+    pub request_id: Option<&'a str>,
+}
+
+impl Provenance<'_> {
+    pub const STAFF: Provenance<'static> = Provenance { source: "staff", request_id: None };
+}
+
+/// A questionnaire request's answers, already scored by the caller's checks: dated today by
+/// the respondent, in the request's episode. `answers` are one instrument's.
+pub(crate) fn insert_self_reported(
+    conn: &Connection,
+    actor: &audit::Actor,
+    patient: &patients::PatientRow,
+    instrument: Instrument,
+    answers: &[i64],
+    date: Date,
+    provenance: Provenance,
+) -> Result<(String, instruments::Score)> {
+    let score = instruments::score(instrument, answers)?;
+    let a = NewAssessment { date: date.to_string(), instrument: instrument.as_str().into(), answers: answers.to_vec(), difficulty: None };
+    let id = write(conn, actor, patient, (instrument, score.clone()), date, &a, None, provenance)?;
+    Ok((id, score))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn write(
     conn: &Connection,
     actor: &audit::Actor,
@@ -131,12 +166,14 @@ fn write(
     date: Date,
     a: &NewAssessment,
     difficulty: Option<Difficulty>,
+    provenance: Provenance,
 ) -> Result<String> {
     let items: Vec<String> = a.answers.iter().map(|x| x.to_string()).collect();
     let id = new_id();
     conn.prepare_cached(
-        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, safety, difficulty, recorded_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO assessments (id, patient_id, date, instrument, items, total, safety, difficulty, recorded_by, created_at,
+                                  source, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(rusqlite::params![
         id,
@@ -148,22 +185,24 @@ fn write(
         score.safety,
         difficulty.map(|d| d.as_str()),
         actor.name,
-        audit::now()
+        audit::now(),
+        provenance.source,
+        provenance.request_id
     ])?;
-    audit::record(
-        conn,
-        actor,
-        "create",
-        "assessment",
-        Some(&id),
-        serde_json::json!({ "mrn": patient.mrn, "date": date, "instrument": instrument, "items": items.join(","), "total": score.total }),
-    )?;
+    let mut details =
+        serde_json::json!({ "mrn": patient.mrn, "date": date, "instrument": instrument, "items": items.join(","), "total": score.total });
+    if let Some(request) = provenance.request_id {
+        details["answered_by"] = provenance.source.into();
+        details["request"] = request.into();
+    }
+    audit::record(conn, actor, "create", "assessment", Some(&id), details)?;
     Ok(id)
 }
 
 pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Assessment>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, date, instrument, items, total, difficulty, recorded_by, voided_at, voided_by, void_reason, total_only, safety
+        "SELECT id, date, instrument, items, total, difficulty, recorded_by, voided_at, voided_by, void_reason, total_only, safety,
+                source, reviewed_at IS NULL
          FROM assessments WHERE patient_id = ?1 ORDER BY date, created_at",
     )?;
     let rows = stmt.query_map([patient_id], |r| {
@@ -186,6 +225,8 @@ pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Ass
             difficulty: difficulty.and_then(|d| Difficulty::parse("difficulty", &d).ok()),
             recorded_by: r.get(6)?,
             entered_in_error: crate::voids::from_columns(r.get(7)?, r.get(8)?, r.get(9)?),
+            new: r.get::<_, String>(12)? != "staff" && r.get::<_, bool>(13)? && r.get::<_, Option<String>>(7)?.is_none(),
+            source: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -38,6 +38,8 @@ pub struct CaseloadRow {
     pub remission: bool,
     /// In the order a care manager acts on them.
     pub flags: Vec<Flag>,
+    /// Scores the patient or a caregiver sent (spec §10) that no team member has reviewed yet.
+    pub new_answers: u32,
 }
 
 /// The caseload row of an episode from its snapshot and evaluation.
@@ -64,6 +66,7 @@ pub(crate) fn row(s: &EpisodeSnapshot, e: Evaluation) -> CaseloadRow {
         response: e.outcome.response,
         remission: e.outcome.remission,
         flags: e.flags,
+        new_answers: 0,
     }
 }
 
@@ -84,6 +87,8 @@ pub struct CaseloadCounts {
     pub contact_overdue: usize,
     pub measurement_overdue: usize,
     pub not_improving: usize,
+    /// Patients with self-reported answers not yet reviewed.
+    pub new_answers: usize,
 }
 
 pub fn counts(rows: &[CaseloadRow]) -> CaseloadCounts {
@@ -95,6 +100,7 @@ pub fn counts(rows: &[CaseloadRow]) -> CaseloadCounts {
         contact_overdue: with(Flag::ContactOverdue),
         measurement_overdue: with(Flag::MeasurementOverdue),
         not_improving: with(Flag::NotImproving),
+        new_answers: rows.iter().filter(|r| r.new_answers > 0).count(),
     }
 }
 
@@ -114,11 +120,14 @@ impl CaseloadView {
     }
 }
 
-/// Patients who need action today first: by their most pressing flag, then the longest
-/// overdue follow-up, then name.
+/// Patients who need action today first: by their most pressing flag, then new self-reported
+/// answers, then the longest overdue follow-up, then name.
 pub fn sort_by_action(rows: &mut [CaseloadRow]) {
-    // Flagged rows before unflagged ones, then by the first (most pressing) flag.
-    let key = |r: &CaseloadRow| (r.flags.is_empty(), r.flags.first().copied(), r.follow_up_due, r.name.clone(), r.mrn.clone());
+    // Flagged rows before unflagged ones, then by the first (most pressing) flag; within a flag,
+    // answers the patient just sent (not yet reviewed) first (spec §10: a new safety answer tops the caseload).
+    let key = |r: &CaseloadRow| {
+        (r.flags.is_empty(), r.flags.first().copied(), r.new_answers == 0, r.follow_up_due, r.name.clone(), r.mrn.clone())
+    };
     rows.sort_by_cached_key(key);
 }
 
@@ -130,7 +139,14 @@ impl Registry {
         let member = care_manager.map(|m| team::find(&self.conn, "care-manager", m)).transpose()?;
         let scope = member.as_ref().map_or(Scope::Practice, |m| Scope::CareManager(&m.id));
         let snaps = snapshot::load(&self.conn, as_of, scope, &settings)?;
-        let mut rows: Vec<CaseloadRow> = snaps.iter().map(|s| row(s, flags::evaluate(s, &settings, as_of))).collect();
+        let new_answers = crate::questionnaires::new_answers_by_patient(&self.conn)?;
+        let mut rows: Vec<CaseloadRow> = snaps
+            .iter()
+            .map(|s| CaseloadRow {
+                new_answers: new_answers.get(&s.patient_id).copied().unwrap_or(0),
+                ..row(s, flags::evaluate(s, &settings, as_of))
+            })
+            .collect();
         sort_by_action(&mut rows);
         Ok(rows)
     }
@@ -140,7 +156,8 @@ impl Registry {
         let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
         let settings = self.settings()?;
         let snap = snapshot::load(&self.conn, as_of, Scope::Patient(&patient.id), &settings)?.pop();
-        Ok((patient.id.clone(), snap.map(|s| row(&s, flags::evaluate(&s, &settings, as_of)))))
+        let new_answers = crate::questionnaires::new_answers_by_patient(&self.conn)?.get(&patient.id).copied().unwrap_or(0);
+        Ok((patient.id.clone(), snap.map(|s| CaseloadRow { new_answers, ..row(&s, flags::evaluate(&s, &settings, as_of)) })))
     }
 
     /// The caseload with its counts, as the caseload screen shows it.

@@ -159,6 +159,8 @@ impl Command {
             | "add_diagnosis"
             | "add_visit"
             | "record_screening"
+            | "send_questionnaire"
+            | "mark_answers_reviewed"
             | "enroll" => "/mrn",
             "enroll_new_patient" | "add_patient" => "/patient/mrn",
             _ => return None,
@@ -296,6 +298,14 @@ pub static COMMANDS: &[Command] = &[
     command!("mark_entered_in_error", Write, None, |r, ctx, kind: String, id: String, reason: String| {
         r.mark_entered_in_error(RecordKind::parse("kind", &kind)?, &id, &reason)
     }),
+    // Questionnaire links (spec §10): the link comes back once, to the member who sends it.
+    command!("send_questionnaire", Write, None, |r, ctx, mrn: String, questionnaire: crate::questionnaires::NewQuestionnaire| {
+        r.send_questionnaire(&mrn, &questionnaire)
+    }),
+    command!("questionnaires", Read, None, |r, ctx, mrn: Option<String>| r.questionnaires(mrn.as_deref())),
+    command!("questionnaires_due", Read, None, |r, ctx, as_of_date: Option<String>| r.questionnaires_due(as_of(as_of_date)?)),
+    command!("cancel_questionnaire", Write, None, |r, ctx, id: String| r.cancel_questionnaire(&id)),
+    command!("mark_answers_reviewed", Write, None, |r, ctx, mrn: String| r.mark_answers_reviewed(&mrn)),
     command!("queue", CachedRead, None, |r, ctx, as_of_date: Option<String>| r.queue(as_of(as_of_date)?)),
     // Settings and billing rules.
     command!("settings", Read, None, |r, ctx| r.settings()),

@@ -168,6 +168,12 @@ pub(crate) mod tests {
             claim_date_of_service: crate::settings::ClaimDateOfService::MonthEnd,
             place_of_service: "11".into(),
             state_reporting: String::new(),
+            questionnaire_expiry_days: 7,
+            questionnaire_dob_tries: 5,
+            measurement_cadence_days_active: 14,
+            measurement_cadence_days_relapse_prevention: 30,
+            patient_portal_url: String::new(),
+            practice_phone: String::new(),
         }
     }
 

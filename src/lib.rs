@@ -38,6 +38,7 @@ pub mod caseload;
 pub mod chart;
 pub mod flags;
 pub mod measures;
+pub mod questionnaires;
 pub mod queue;
 pub mod reports;
 mod snapshot;

@@ -110,6 +110,23 @@ pub struct Settings {
     /// §9: the state reports the practice submits, comma separated: `nys-omh` or none [].
     /// The Reports screen shows a tab for each.
     pub state_reporting: String,
+    /// §10: days a questionnaire link stays open. [7]
+    #[ts(type = "number")]
+    pub questionnaire_expiry_days: i64,
+    /// §10: wrong dates of birth that lock a questionnaire link. [5]
+    #[ts(type = "number")]
+    pub questionnaire_dob_tries: i64,
+    /// §10 schedules: a check-in falls due this many days after the last score while active. [14]
+    #[ts(type = "number")]
+    pub measurement_cadence_days_active: i64,
+    /// §10 schedules: the same in relapse prevention. [30]
+    #[ts(type = "number")]
+    pub measurement_cadence_days_relapse_prevention: i64,
+    /// §10: where patients open their links (`https://checkin.example.org`); a link is
+    /// `<patient_portal_url>/r/<token>`. [] (none: links cannot be sent until it is set)
+    pub patient_portal_url: String,
+    /// §10: the practice's phone number, shown to a respondent with the crisis text. []
+    pub practice_phone: String,
     /// §3a: every form's thresholds as this practice has them, by form id: the catalogue's
     /// defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
     pub instrument_rules: BTreeMap<String, Rules>,
@@ -148,10 +165,32 @@ const NUMERIC_SETTINGS: &[(&str, i64, i64)] = &[
     ("backup_keep", 1, 365),
     ("adolescent_from_age", 0, 30),
     ("adult_from_age", 0, 30),
+    ("questionnaire_expiry_days", 1, 60),
+    ("questionnaire_dob_tries", 3, 10),
+    ("measurement_cadence_days_active", 1, 365),
+    ("measurement_cadence_days_relapse_prevention", 1, 365),
 ];
 const BOOLEAN_SETTINGS: &[&str] = &["billing_counts_pcp_minutes"];
 /// The state reports the registry computes (`state_reporting`).
 pub const STATE_REPORTS: &[&str] = &["nys-omh"];
+
+/// The patient portal's address: an `https://` origin with an optional path, no query, kept
+/// without a trailing slash (links append `/r/<token>`). Blank switches links off.
+fn portal_url(value: &str) -> Result<String> {
+    let value = value.trim_end_matches('/');
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = value.strip_prefix("https://").unwrap_or("");
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || value.contains(['?', '#', ' ', '@', '"', '\'', '<', '>', '\\']) {
+        return Err(Error::validation(
+            "patient_portal_url",
+            format!("must be an https:// address patients can reach, such as https://checkin.example.org (got '{value}')"),
+        ));
+    }
+    Ok(value.to_string())
+}
 
 pub(crate) fn load(conn: &Connection) -> Result<Settings> {
     let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
@@ -195,6 +234,12 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
             .unwrap_or(ClaimDateOfService::MonthEnd),
         place_of_service: pairs.get("place_of_service").cloned().unwrap_or_else(|| "11".into()),
         state_reporting: pairs.get("state_reporting").cloned().unwrap_or_default(),
+        questionnaire_expiry_days: num("questionnaire_expiry_days")?,
+        questionnaire_dob_tries: num("questionnaire_dob_tries")?,
+        measurement_cadence_days_active: num("measurement_cadence_days_active")?,
+        measurement_cadence_days_relapse_prevention: num("measurement_cadence_days_relapse_prevention")?,
+        patient_portal_url: pairs.get("patient_portal_url").cloned().unwrap_or_default(),
+        practice_phone: pairs.get("practice_phone").cloned().unwrap_or_default(),
         thresholds: thresholds::listing(&instrument_rules),
         instrument_rules,
     })
@@ -245,6 +290,16 @@ impl Registry {
             }
             reports.dedup();
             reports.join(",")
+        } else if key == "patient_portal_url" {
+            portal_url(value)?
+        } else if key == "practice_phone" {
+            // Digits and the usual separators only: it is shown to patients as it is stored.
+            let ok = value.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+                && value.chars().filter(char::is_ascii_digit).count() >= 7;
+            if !value.is_empty() && !ok {
+                return Err(Error::validation(key, format!("must be a phone number such as (555) 010-4477 (got '{value}')")));
+            }
+            value.to_string()
         } else if BOOLEAN_SETTINGS.contains(&key) {
             match value {
                 "true" | "false" => value.to_string(),
@@ -256,6 +311,7 @@ impl Registry {
                 .map(|(k, _, _)| *k)
                 .chain(BOOLEAN_SETTINGS.iter().copied())
                 .chain(["mfa_required", "practice_type", "claim_date_of_service", "place_of_service", "state_reporting"])
+                .chain(["patient_portal_url", "practice_phone"])
                 .collect();
             return Err(Error::validation(
                 "key",

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0016_diagnoses", include_str!("../migrations/0016_diagnoses.sql")),
     ("0017_inactivity", include_str!("../migrations/0017_inactivity.sql")),
     ("0018_visits", include_str!("../migrations/0018_visits.sql")),
+    ("0019_questionnaires", include_str!("../migrations/0019_questionnaires.sql")),
 ];
 
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

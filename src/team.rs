@@ -145,6 +145,9 @@ pub(crate) fn insert_with_id(conn: &Connection, actor: &audit::Actor, id: &str, 
 
 impl Registry {
     pub fn add_member(&mut self, name: &str, role: Role) -> Result<TeamMember> {
+        if role == Role::Kiosk {
+            return Err(crate::Error::validation("role", "a kiosk is not a team member: a member signs a clinic tablet in as a kiosk"));
+        }
         self.write(Action::ManageTeam, |tx, actor| insert(tx, actor, name, role))
     }
 

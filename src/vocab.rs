@@ -55,6 +55,9 @@ string_enum!(
         PsychiatricConsultant => "psychiatric-consultant",
         Pcp => "pcp",
         PracticeLead => "practice-lead",
+        // Not a team member's role: what a questionnaire link or a clinic tablet acts as
+        // (spec §10). It may only present questionnaires and take their answers.
+        Kiosk => "kiosk",
     }
 );
 

@@ -28,7 +28,14 @@ impl Practice {
             drop(sign_in_as(&mut lead, member));
         }
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let options = ServerOptions { db: t.path.clone(), listen: "127.0.0.1:0".parse().unwrap(), tls: None, ui: None, idle_limit };
+        let options = ServerOptions {
+            db: t.path.clone(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: None,
+            ui: None,
+            idle_limit,
+            patient_listen: None,
+        };
         let server = runtime.block_on(cocm::server::start(options, lead)).expect("the server starts");
         Practice { t, runtime, server: Some(server) }
     }
@@ -594,7 +601,14 @@ fn a_registry_file_needs_a_practice_lead_or_the_recovery_key_to_serve() {
     let (t, mut lead) = setup();
     let care_manager = sign_in_as(&mut lead, "CM");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let options = ServerOptions { db: t.path.clone(), listen: "127.0.0.1:0".parse().unwrap(), tls: None, ui: None, idle_limit: None };
+    let options = ServerOptions {
+        db: t.path.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls: None,
+        ui: None,
+        idle_limit: None,
+        patient_listen: None,
+    };
     let e = runtime.block_on(cocm::server::start(options, care_manager)).err().unwrap();
     assert_eq!(e.code(), "permission_denied");
     let _: Registry = lead;

@@ -7,6 +7,7 @@ mod import;
 mod mfa;
 mod output;
 mod population;
+mod questionnaire;
 mod remote;
 mod report;
 mod serve;
@@ -167,6 +168,9 @@ enum Command {
     /// A patient's visits (date, provider category, codes, modality), for the screening metrics
     #[command(subcommand)]
     Visit(population::VisitCommand),
+    /// Questionnaire links patients answer themselves: send, list, cancel, mark answers reviewed
+    #[command(subcommand)]
+    Questionnaire(questionnaire::QuestionnaireCommand),
     /// Referral candidates: patients whose latest depression screen is positive (PHQ-2 ≥ 3,
     /// PHQ-9 or PHQ-A ≥ 10) and who have no open episode, newest first
     Candidates {
@@ -793,6 +797,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Coverage(command) => billing::coverage(&mut open()?, command)?,
         Command::Diagnosis(command) => billing::diagnosis(&mut open()?, command)?,
         Command::Visit(command) => population::visit(&mut open()?, command)?,
+        Command::Questionnaire(command) => questionnaire::run(&mut open()?, command)?,
         Command::Candidates { since, json } => population::candidates(&mut open()?, since.as_deref(), json)?,
         Command::Screen { mrn, date, instrument, items } => population::screen(&mut open()?, &mrn, &date, &instrument, &items)?,
         Command::Program { mrn, to, from, json } => billing::program(&mut open()?, &mrn, to, from, json)?,

@@ -183,6 +183,7 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
         Command::Coverage(command) => super::billing::coverage(&mut &*client, command),
         Command::Diagnosis(command) => super::billing::diagnosis(&mut &*client, command),
         Command::Visit(command) => super::population::visit(&mut &*client, command),
+        Command::Questionnaire(command) => super::questionnaire::run(&mut &*client, command),
         Command::Screen { mrn, date, instrument, items } => super::population::screen(&mut &*client, &mrn, &date, &instrument, &items),
         Command::Candidates { since, json } => super::population::candidates(&mut &*client, since.as_deref(), json),
         Command::Program { mrn, to, from, json } => super::billing::program(&mut &*client, &mrn, to, from, json),

@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM)
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve the patient pages (questionnaire links) on this address alone, e.g. 0.0.0.0:443 for
+    /// the internet, while the staff server stays on --listen [default: on --listen, under /r/]
+    #[arg(long, value_name = "ADDR")]
+    patient_listen: Option<SocketAddr>,
     /// The built UI to serve to browsers [default: $COCM_UI_DIR, else share/cocm/ui beside the
     /// binary, else ui/dist]
     #[arg(long, value_name = "DIR")]
@@ -47,7 +51,7 @@ pub fn serve(db: PathBuf, registry: Registry, args: ServeArgs) -> Result<()> {
     let ui = ui_dir(args.ui);
     let practice = registry.practice_name()?;
     let certs = tls.clone().unwrap_or_else(|| CertFiles::beside(&db));
-    let options = ServerOptions { db, listen: args.listen, tls, ui: ui.clone(), idle_limit: None };
+    let options = ServerOptions { db, listen: args.listen, tls, ui: ui.clone(), idle_limit: None, patient_listen: args.patient_listen };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let server = cocm::server::start(options, registry).await?;
@@ -57,6 +61,10 @@ pub fn serve(db: PathBuf, registry: Registry, args: ServeArgs) -> Result<()> {
             (false, cert) => println!("certificate: {cert}"),
         }
         println!("SHA-256 fingerprint: {}", server.fingerprint);
+        match server.patient_addr {
+            Some(at) => println!("patient pages: https://{at}/r/… (and nothing else on that address)"),
+            None => println!("patient pages: https://{}/r/… (use --patient-listen to give them an address of their own)", server.addr),
+        }
         match &ui {
             Some(dir) => println!("browsers: https://{} (the UI from {})", server.addr, dir.display()),
             None => println!("no UI folder found: serving the API only (build it with `make ui`, or pass --ui DIR)"),

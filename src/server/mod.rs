@@ -9,6 +9,7 @@
 //!   and the UI's files.
 //! - `views`: the one-writer lock, the data version and the cache of shared views.
 
+mod patient;
 mod routes;
 pub mod sessions;
 pub mod tls;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use crate::{Error, Registry, Result};
 
+pub use patient::PER_MINUTE as PATIENT_REQUESTS_PER_MINUTE;
 pub use tls::CertFiles;
 
 /// How `cocm serve` was asked to run.
@@ -34,6 +36,9 @@ pub struct ServerOptions {
     pub ui: Option<PathBuf>,
     /// Overrides `auto_lock_minutes` as the idle limit of sessions (tests).
     pub idle_limit: Option<Duration>,
+    /// Serves the patient pages (questionnaire links) on this address alone, and not on
+    /// `listen`; `None` serves them on `listen` under `/r/` and `/api/patient/`.
+    pub patient_listen: Option<SocketAddr>,
 }
 
 /// What the server shares between requests.
@@ -46,6 +51,9 @@ pub(crate) struct Shared {
     /// Throttling per client address and the per-address lockout (`accounts::guard`).
     pub guard: crate::accounts::guard::SignInGuard,
     pub views: views::Views,
+    /// The questionnaire links' handle on the registry (the `kiosk` role), and their rate limit.
+    pub portal: Mutex<crate::questionnaires::portal::Portal>,
+    pub patient_rate: patient::RateLimit,
     pub idle_limit: Option<Duration>,
     /// Set when the server begins to stop: the event streams end, which a graceful shutdown
     /// would otherwise wait out for its whole grace period (every open browser holds one).
@@ -55,10 +63,14 @@ pub(crate) struct Shared {
 /// A server that is running: where it listens, the certificate's fingerprint, and how to stop it.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where the patient pages listen, when on an address of their own.
+    pub patient_addr: Option<SocketAddr>,
     pub fingerprint: String,
     pub made_certificate: bool,
     handle: axum_server::Handle,
     done: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The patient listener's, when it has its own.
+    patient: Option<(axum_server::Handle, tokio::task::JoinHandle<std::io::Result<()>>)>,
     shared: Arc<Shared>,
 }
 
@@ -80,26 +92,45 @@ pub async fn start(options: ServerOptions, registry: Registry) -> Result<Running
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&certs.cert, &certs.key)
         .await
         .map_err(|e| Error::validation("tls-key", format!("the certificate and key do not load: {e}")))?;
+    let portal = Mutex::new(registry.portal()?);
     let shared = Arc::new(Shared {
         db: options.db.clone(),
         own: Mutex::new(registry),
+        portal,
+        patient_rate: Default::default(),
         sessions: sessions::Sessions::default(),
         guard: Default::default(),
         views: views::Views::new(),
         idle_limit: options.idle_limit,
         stopping: tokio::sync::watch::channel(false).0,
     });
-    let listener = std::net::TcpListener::bind(options.listen)
-        .map_err(|e| Error::validation("listen", format!("cannot listen on {}: {e}", options.listen)))?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
-    let app = routes::router(shared.clone(), options.ui.clone());
-    let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
-    let done = tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
+    let (addr, handle, done) =
+        listen("listen", options.listen, &config, routes::router(shared.clone(), options.ui.clone(), options.patient_listen.is_none()))?;
+    let patient = match options.patient_listen {
+        Some(at) => Some(listen("patient-listen", at, &config, routes::with_security_headers(patient::router(shared.clone())))?),
+        None => None,
+    };
+    let patient_addr = patient.as_ref().map(|(addr, _, _)| *addr);
+    let patient = patient.map(|(_, handle, done)| (handle, done));
     tokio::spawn(sweep(shared.clone()));
     tracing::info!(%addr, "serving the registry");
-    Ok(RunningServer { addr, fingerprint, made_certificate, handle, done, shared })
+    if let Some(at) = patient_addr {
+        tracing::info!(%at, "serving the patient pages");
+    }
+    Ok(RunningServer { addr, patient_addr, fingerprint, made_certificate, handle, done, patient, shared })
+}
+
+type Listening = (SocketAddr, axum_server::Handle, tokio::task::JoinHandle<std::io::Result<()>>);
+
+/// Serves `app` over TLS on `at`; `field` names the address in the error.
+fn listen(field: &str, at: SocketAddr, config: &axum_server::tls_rustls::RustlsConfig, app: axum::Router) -> Result<Listening> {
+    let listener = std::net::TcpListener::bind(at).map_err(|e| Error::validation(field, format!("cannot listen on {at}: {e}")))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, config.clone()).handle(handle.clone());
+    let done = tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
+    Ok((addr, handle, done))
 }
 
 /// Closes ended sessions every 15 seconds, so an idle member's key is dropped on time, takes
@@ -133,7 +164,13 @@ impl RunningServer {
     pub async fn shutdown(self, grace: Duration) {
         self.shared.stopping.send_replace(true);
         self.handle.graceful_shutdown(Some(grace));
+        if let Some((handle, _)) = &self.patient {
+            handle.graceful_shutdown(Some(grace));
+        }
         let _ = self.done.await;
+        if let Some((_, done)) = self.patient {
+            let _ = done.await;
+        }
         let shared = self.shared;
         let _ = tokio::task::spawn_blocking(move || {
             let _writer = shared.views.writer();

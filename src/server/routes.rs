@@ -42,7 +42,9 @@ const ARGUMENTS_LIMIT: usize = 2 << 20;
 /// adds a third).
 const UPLOAD_LIMIT: usize = 512 << 20;
 
-pub(crate) fn router(shared: Arc<Shared>, ui: Option<PathBuf>) -> Router {
+/// The staff server's routes; `with_patient_pages` adds the patient pages (no listener of their own).
+pub(crate) fn router(shared: Arc<Shared>, ui: Option<PathBuf>, with_patient_pages: bool) -> Router {
+    let patient = with_patient_pages.then(|| super::patient::router(shared.clone()));
     let api = Router::new()
         .route("/api/health", get(health))
         .route("/api/session", get(start_state).post(sign_in).delete(sign_out))
@@ -50,6 +52,10 @@ pub(crate) fn router(shared: Arc<Shared>, ui: Option<PathBuf>) -> Router {
         .route("/api/{command}", post(run))
         .layer(axum::middleware::map_response(no_store))
         .with_state(shared);
+    let api = match patient {
+        Some(pages) => api.merge(pages),
+        None => api,
+    };
     let api = match ui {
         Some(dir) => {
             let index = dir.join("index.html");
@@ -57,7 +63,12 @@ pub(crate) fn router(shared: Arc<Shared>, ui: Option<PathBuf>) -> Router {
         }
         None => api.fallback(|| async { (StatusCode::NOT_FOUND, "this practice server serves its API only (no UI folder)") }),
     };
-    api.layer(axum::middleware::map_response(security_headers))
+    with_security_headers(api)
+}
+
+/// Every answer gets the security headers (the patient listener's too); anything unrouted is 404.
+pub(crate) fn with_security_headers(router: Router) -> Router {
+    router.layer(axum::middleware::map_response(security_headers))
 }
 
 async fn no_store(mut response: Response) -> Response {

@@ -132,7 +132,7 @@ impl Views {
 
     /// After a write (holding the writer's lock): patches the live views with the patient it
     /// changed, or drops them, then moves the data version on and tells every listener.
-    fn changed(&self, registry: &Registry, patient: Option<&str>) {
+    pub(crate) fn changed(&self, registry: &Registry, patient: Option<&str>) {
         let mut live = lock(&self.live);
         let today = dates::today();
         let current = live.date == Some(today) && live.version == self.version();

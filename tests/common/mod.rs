@@ -270,6 +270,8 @@ pub const BACK_TO_SCHEMA_9: &str = "
     DROP TABLE coverages;
     DROP TABLE episode_diagnoses; DELETE FROM settings WHERE key IN ('claim_date_of_service', 'place_of_service', 'inactivity_days');
     DROP INDEX contacts_clinical_by_episode; DROP TABLE visits;
+    DROP TABLE questionnaire_requests; DELETE FROM settings WHERE key IN ('questionnaire_expiry_days', 'questionnaire_dob_tries',
+        'measurement_cadence_days_active', 'measurement_cadence_days_relapse_prevention', 'patient_portal_url', 'practice_phone');
     PRAGMA user_version = 9;";
 
 /// A sample file of `seeds/import/` and its mapping, by name (`visits`: `visits.csv`).

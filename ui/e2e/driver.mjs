@@ -120,8 +120,9 @@ export class App {
 
   /** Debian's Chromium (through chromium-driver) on `url`: the same UI, served by a practice
    * server whose self-signed certificate the browser is told to accept. Downloads go to
-   * `downloads` (a folder) without asking. */
-  static async browser(url, { downloads = tempDir("cocm-downloads-") } = {}) {
+   * `downloads` (a folder) without asking. `mobile` ({ width, height }) emulates a phone's
+   * viewport and touch. */
+  static async browser(url, { downloads = tempDir("cocm-downloads-"), mobile = null } = {}) {
     const port = PORT + 2000;
     // On an X display of its own, so that the app's screenshots (of the whole screen) still show the app.
     const driver = spawn("xvfb-run", ["-a", "-s", "-screen 0 1280x800x24", "chromedriver", `--port=${port}`], {
@@ -137,6 +138,7 @@ export class App {
       binary: "/usr/bin/chromium",
       args: ["--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", `--user-data-dir=${profile}`],
       prefs: { "download.default_directory": downloads, "download.prompt_for_download": false },
+      ...(mobile ? { mobileEmulation: { deviceMetrics: { width: mobile.width, height: mobile.height, pixelRatio: 2, touch: true } } } : {}),
     };
     const res = await browser.#post("/session", { capabilities: { alwaysMatch: { browserName: "chrome", acceptInsecureCerts: true, "goog:chromeOptions": options, "goog:loggingPrefs": { browser: "ALL" } } } });
     browser.session = res.sessionId;
@@ -157,6 +159,10 @@ export class App {
     const json = await res.json();
     if (!res.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json)}`);
     return json.value ?? json;
+  }
+  /** Opens `url` in this browser, as typing it into the address bar does. */
+  async go(url) {
+    await this.#post(this.#s("/url"), { url });
   }
   #post(path, body = {}) {
     return this.#request("POST", path, body);

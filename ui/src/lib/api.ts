@@ -10,6 +10,10 @@ import type { Patient } from "./bindings/Patient";
 import type { NewCoverage } from "./bindings/NewCoverage";
 import type { ClaimLine } from "./bindings/ClaimLine";
 import type { Diagnosis } from "./bindings/Diagnosis";
+import type { DueCheckIn } from "./bindings/DueCheckIn";
+import type { NewQuestionnaire } from "./bindings/NewQuestionnaire";
+import type { QuestionnaireRequest } from "./bindings/QuestionnaireRequest";
+import type { SentQuestionnaire } from "./bindings/SentQuestionnaire";
 import type { DiagnosisCode } from "./bindings/DiagnosisCode";
 import type { PatientChanges } from "./bindings/PatientChanges";
 import type { RuleSet } from "./bindings/RuleSet";
@@ -343,6 +347,11 @@ export const api = {
   claimsCsv: (month: string) => call<string>("claims_csv", { month }),
   exportClaimsCsv: (month: string, path: string) => call<number>("export_claims_csv", { month, path }),
   diagnoses: (mrn: string) => call<Diagnosis[]>("diagnoses", { mrn }),
+  questionnaires: (mrn: string | null) => call<QuestionnaireRequest[]>("questionnaires", { mrn }),
+  questionnairesDue: () => call<DueCheckIn[]>("questionnaires_due", { asOfDate: null }),
+  sendQuestionnaire: (mrn: string, questionnaire: NewQuestionnaire) => call<SentQuestionnaire>("send_questionnaire", { mrn, questionnaire }),
+  cancelQuestionnaire: (id: string) => call<QuestionnaireRequest>("cancel_questionnaire", { id }),
+  markAnswersReviewed: (mrn: string) => call<number>("mark_answers_reviewed", { mrn }),
   addDiagnosis: (mrn: string, code: string, date: string | null) => call<string>("add_diagnosis", { mrn, code, date }),
   searchDiagnoses: (query: string) => call<DiagnosisCode[]>("search_diagnoses", { query }),
   reportsView: (from: string, to: string) => call<ReportsView>("reports_view", { from, to, asOfDate: null }),

@@ -7,7 +7,7 @@ function row(over: Partial<CaseloadRow>): CaseloadRow {
     mrn: "M1", name: "Pat", patient_id: "p", care_manager: null, status: "active", start_date: "2026-01-01",
     consent_date: null, targets: ["depression"], weeks_in_treatment: 3, last_contact: null, follow_up_due: "2026-01-15",
     contacts: 0, last_review: null, latest_measurement: null, phq9: null, gad7: null, measures: [], improved: false, response: false,
-    remission: false, flags: [], ...over,
+    remission: false, flags: [], new_answers: 0, ...over,
   };
 }
 

@@ -3,4 +3,4 @@
 /**
  * Every kind of write (and every export) the registry does, by what a person would call it.
  */
-export type Action = "add-patient" | "edit-patient" | "enrol" | "record-consent" | "record-assessment" | "log-contact" | "request-review" | "record-case-review" | "record-treatment-change" | "change-status" | "mark-entered-in-error" | "manage-team" | "manage-accounts" | "change-settings" | "change-billing-rules" | "export" | "import" | "read-audit-log" | "correct-primary-scale" | "manage-own-second-factor" | "change-billing-program" | "record-diagnosis" | "state-report";
+export type Action = "add-patient" | "edit-patient" | "enrol" | "record-consent" | "record-assessment" | "log-contact" | "request-review" | "record-case-review" | "record-treatment-change" | "change-status" | "mark-entered-in-error" | "manage-team" | "manage-accounts" | "change-settings" | "change-billing-rules" | "export" | "import" | "read-audit-log" | "correct-primary-scale" | "manage-own-second-factor" | "change-billing-program" | "record-diagnosis" | "state-report" | "send-questionnaire" | "review-answers" | "answer-questionnaire";

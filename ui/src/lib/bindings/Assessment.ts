@@ -17,4 +17,12 @@ total_only: boolean, severity: Severity,
 /**
  * A safety item is positive (PHQ-9 item 9; named for it).
  */
-item9_positive: boolean, difficulty: Difficulty | null, recorded_by: string | null, entered_in_error: EnteredInError | null, };
+item9_positive: boolean, difficulty: Difficulty | null, recorded_by: string | null, entered_in_error: EnteredInError | null, 
+/**
+ * Who answered (spec §10): `staff`, `patient` or `caregiver`.
+ */
+source: string, 
+/**
+ * A patient's or caregiver's answers that no team member has marked reviewed yet.
+ */
+new: boolean, };

@@ -3,4 +3,8 @@
 /**
  * The counts shown above the caseload.
  */
-export type CaseloadCounts = { on_caseload: number, flagged: number, safety: number, contact_overdue: number, measurement_overdue: number, not_improving: number, };
+export type CaseloadCounts = { on_caseload: number, flagged: number, safety: number, contact_overdue: number, measurement_overdue: number, not_improving: number, 
+/**
+ * Patients with self-reported answers not yet reviewed.
+ */
+new_answers: number, };

@@ -14,4 +14,8 @@ measures: Array<TargetMeasure>, improved: boolean, response: boolean, remission:
 /**
  * In the order a care manager acts on them.
  */
-flags: Array<Flag>, };
+flags: Array<Flag>, 
+/**
+ * Scores the patient or a caregiver sent (spec §10) that no team member has reviewed yet.
+ */
+new_answers: number, };

@@ -3,4 +3,4 @@
 /**
  * A team member's one role.
  */
-export type Role = "care-manager" | "psychiatric-consultant" | "pcp" | "practice-lead";
+export type Role = "care-manager" | "psychiatric-consultant" | "pcp" | "practice-lead" | "kiosk";

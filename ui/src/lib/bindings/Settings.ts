@@ -121,6 +121,31 @@ place_of_service: string,
  */
 state_reporting: string, 
 /**
+ * §10: days a questionnaire link stays open. [7]
+ */
+questionnaire_expiry_days: number, 
+/**
+ * §10: wrong dates of birth that lock a questionnaire link. [5]
+ */
+questionnaire_dob_tries: number, 
+/**
+ * §10 schedules: a check-in falls due this many days after the last score while active. [14]
+ */
+measurement_cadence_days_active: number, 
+/**
+ * §10 schedules: the same in relapse prevention. [30]
+ */
+measurement_cadence_days_relapse_prevention: number, 
+/**
+ * §10: where patients open their links (`https://checkin.example.org`); a link is
+ * `<patient_portal_url>/r/<token>`. [] (none: links cannot be sent until it is set)
+ */
+patient_portal_url: string, 
+/**
+ * §10: the practice's phone number, shown to a respondent with the crisis text. []
+ */
+practice_phone: string, 
+/**
  * §3a: every form's thresholds as this practice has them, by form id: the catalogue's
  * defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
  */
