@@ -156,7 +156,7 @@ impl Registry {
         let patient = crate::patients::find_by_mrn(&self.conn, mrn)?;
         let settings = self.settings()?;
         let snap = snapshot::load(&self.conn, as_of, Scope::Patient(&patient.id), &settings)?.pop();
-        let new_answers = crate::questionnaires::new_answers_by_patient(&self.conn)?.get(&patient.id).copied().unwrap_or(0);
+        let new_answers = crate::questionnaires::new_answers_of(&self.conn, &patient.id)?;
         Ok((patient.id.clone(), snap.map(|s| CaseloadRow { new_answers, ..row(&s, flags::evaluate(&s, &settings, as_of)) })))
     }
 

@@ -360,6 +360,14 @@ impl Registry {
     }
 }
 
+/// One patient's count of self-reported assessments no one has reviewed (a caseload row's badge).
+pub(crate) fn new_answers_of(conn: &Connection, patient_id: &str) -> Result<u32> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*) FROM assessments WHERE patient_id = ?1 AND source <> 'staff' AND reviewed_at IS NULL AND voided_at IS NULL",
+    )?;
+    Ok(stmt.query_row([patient_id], |r| r.get(0))?)
+}
+
 /// Each patient's count of self-reported assessments no one has reviewed (the caseload's badge).
 pub(crate) fn new_answers_by_patient(conn: &Connection) -> Result<std::collections::HashMap<String, u32>> {
     let mut stmt = conn.prepare_cached(

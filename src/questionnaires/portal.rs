@@ -248,7 +248,8 @@ impl Portal {
 
     /// `POST /api/patient/<token>`: the answers, as one transaction: an assessment per form,
     /// scored by the core, with the request answered. Every form asked must be answered whole.
-    pub fn submit(&mut self, token: &str, answers: &PatientAnswers) -> Result<PatientReply> {
+    /// Returns the reply and the patient's MRN (a server patches its live caseload with it).
+    pub fn submit(&mut self, token: &str, answers: &PatientAnswers) -> Result<(PatientReply, String)> {
         let request = open_request(&self.registry.conn, token)?;
         self.check_dob(&request, &answers.dob)?;
         let asked: Vec<&str> = request.instruments.iter().map(|i| i.as_str()).collect();
@@ -283,19 +284,7 @@ impl Portal {
                 if crisis { crisis_message(&request.language, &settings.practice_phone) } else { thanks(&request.language).to_string() };
             Ok(PatientReply { crisis, message })
         })?;
-        Ok(reply)
-    }
-
-    /// The patient the last answered link belonged to (the server patches its live caseload).
-    pub fn patient_of(&self, token: &str) -> Option<String> {
-        self.registry
-            .conn
-            .query_row(
-                "SELECT p.mrn FROM questionnaire_requests q JOIN patients p ON p.id = q.patient_id WHERE q.token_hash = ?1",
-                [token_hash(token)],
-                |r| r.get(0),
-            )
-            .ok()
+        Ok((reply, request.patient.mrn))
     }
 
     /// The registry behind the portal, for a server's live views (read only by them).

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -111,15 +111,8 @@ fn refusal(e: Error) -> Response {
             Error::Storage("something went wrong; please try again later".into())
         }
     };
-    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    tracing::info!(status = status.as_u16(), code = e.code(), "patient request refused");
-    let mut response = (status, axum::Json(e.payload())).into_response();
+    let mut response = super::routes::ApiError(e).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Error::Throttled { retry_after_secs, .. } = &e
-        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
-    {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
     response
 }
 
@@ -177,10 +170,9 @@ async fn submit(
 ) -> Response {
     on_portal(shared, client, move |shared, portal| {
         let _writer = shared.views.writer();
-        let reply = portal.submit(&token, &body)?;
+        let (reply, mrn) = portal.submit(&token, &body)?;
         // Every open caseload and queue reloads now, with this patient's new scores and flags.
-        let mrn = portal.patient_of(&token);
-        shared.views.changed(portal.registry(), mrn.as_deref());
+        shared.views.changed(portal.registry(), Some(&mrn));
         Ok(reply)
     })
     .await

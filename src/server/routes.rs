@@ -97,8 +97,8 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
 /// The browser features the registry never uses, switched off.
 const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), browsing-topics=()";
 
-/// An error as `{code, message}` with its HTTP status.
-struct ApiError(Error);
+/// An error as `{code, message}` with its HTTP status (and `Retry-After` when throttled).
+pub(crate) struct ApiError(pub Error);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
