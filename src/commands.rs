@@ -129,7 +129,15 @@ const WHILE_ENROLLING: &[&str] = &["own_second_factor", "begin_second_factor", "
 
 /// Refuses every command but the enrolment's while this sign-in must enrol a second factor
 /// (`mfa_required`); every door runs commands through here (the server's cache too).
+/// A kiosk's handle (a link, a clinic tablet) runs no command at all: it answers its one
+/// questionnaire through `questionnaires::portal` and `kiosk`, and reads nothing.
 pub fn admit(command: &Command, registry: &Registry) -> Result<()> {
+    if registry.actor().role == Role::Kiosk {
+        return Err(Error::PermissionDenied(format!(
+            "{} is for the care team; this device is a check-in kiosk, which presents questionnaires only",
+            command.name
+        )));
+    }
     if registry.must_enrol_second_factor() && !WHILE_ENROLLING.contains(&command.name) {
         return Err(Error::PermissionDenied(
             "this registry asks for a second factor: set yours up first (an authenticator app on your phone)".into(),

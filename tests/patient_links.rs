@@ -319,3 +319,93 @@ fn a_check_in_falls_due_with_the_episodes_cadence() {
     lead.cancel_questionnaire(&sent.request.id).unwrap();
     assert_eq!(due(&lead, "2025-12-31"), ["P1"]);
 }
+
+#[test]
+fn a_tablet_handed_over_as_a_kiosk_answers_its_one_request_then_locks_and_never_reads_the_registry() {
+    let practice = Practice::serve();
+    let cm = practice.staff("CM");
+    let (id, _) = send(&cm, json!({}));
+    const LOCKED: &str = "this tablet is locked: a team member signs in to start the next check-in";
+
+    // A consultant may not hand a tablet over (sending is a care manager's), and keeps their session.
+    let mut psy = practice.staff("PSY");
+    let refused = psy.start_kiosk(&id).unwrap_err();
+    assert_eq!(refused.code(), "permission_denied", "{refused}");
+    psy.call("caseload", json!({})).expect("still signed in");
+
+    // The care manager signs the tablet in, and hands it over for P1's request.
+    let mut tablet = practice.staff("CM");
+    assert_eq!(tablet.start_kiosk(&id).unwrap()["location"], "/kiosk");
+
+    // Now it is a kiosk: every staff route refuses it, reads as much as writes, and it hears
+    // no live events; it is no one signed in.
+    for command in ["caseload", "queue", "patient", "questionnaires", "settings", "team"] {
+        let a = tablet.request("POST", &format!("/api/{command}"), Some(json!({ "mrn": "P1" })), false).unwrap();
+        assert_eq!(a.status, 403, "{command}: {:?}", a.body);
+        assert!(a.body["message"].as_str().unwrap().contains("check-in kiosk"), "{command}: {:?}", a.body);
+        assert!(!a.body.to_string().contains("P1 "), "{command}");
+    }
+    let events = tablet.request("GET", "/api/events", None, false).unwrap();
+    assert_eq!(events.status, 403);
+    assert_eq!(tablet.start_state().unwrap()["registry"], Value::Null);
+    // Nor may a kiosk hand itself over to another request.
+    let (other, _) = send(&cm, json!({ "instruments": ["gad7"] }));
+    assert_eq!(tablet.start_kiosk(&other).unwrap_err().code(), "permission_denied");
+
+    // The questions name nothing of the patient; the date of birth comes first, as on a link.
+    let questions = tablet.request("GET", "/api/kiosk", None, false).unwrap();
+    assert_eq!((questions.status, questions.body["instruments"][0]["id"].as_str()), (200, Some("phq9")));
+    for secret in ["P1", "1970", "Care"] {
+        assert!(!questions.body.to_string().contains(secret), "{secret}");
+    }
+    let wrong = tablet.request("POST", "/api/kiosk/verify", Some(json!({ "dob": "1971-05-05" })), false).unwrap();
+    assert_eq!(wrong.status, 400);
+    let right = tablet.request("POST", "/api/kiosk/verify", Some(json!({ "dob": "1970-05-05" })), false).unwrap();
+    assert_eq!(right.status, 200, "{:?}", right.body);
+    // All zeros: total 0, no crisis.
+    let body = json!({ "dob": "1970-05-05", "answers": { "phq9": [0, 0, 0, 0, 0, 0, 0, 0, 0] } });
+    let reply = tablet.request("POST", "/api/kiosk", Some(body.clone()), false).unwrap();
+    assert_eq!((reply.status, reply.body["crisis"].as_bool()), (200, Some(false)), "{:?}", reply.body);
+
+    // Afterwards the tablet is locked: it holds no request, and says nothing of the last one.
+    for (method, path, body) in [("GET", "/api/kiosk", None), ("POST", "/api/kiosk", Some(body.clone()))] {
+        let a = tablet.request(method, path, body, false).unwrap();
+        assert_eq!((a.status, a.body["message"].as_str()), (404, Some(LOCKED)), "{method} {path}");
+    }
+    // Without any session, the same locked tablet.
+    let stranger = Client::new(&format!("https://{}", practice.server().addr), &practice.server().fingerprint).unwrap();
+    let a = stranger.request("GET", "/api/kiosk", None, false).unwrap();
+    assert_eq!((a.status, a.body["message"].as_str()), (404, Some(LOCKED)));
+
+    // One assessment, from the patient, for that request; audited as handed over by the care
+    // manager and answered by the kiosk, and the care manager's tablet session ended.
+    let (source, request): (String, String) = raw(&practice.t.path)
+        .query_row("SELECT source, request_id FROM assessments WHERE source <> 'staff'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((source.as_str(), request.as_str()), ("patient", id.as_str()));
+    let actions: Vec<(String, String)> = raw(&practice.t.path)
+        .prepare("SELECT actor, action FROM audit_log WHERE record_id = ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let kiosk = "kiosk (handed over by CM)";
+    assert!(actions.contains(&("CM".into(), "hand-to-kiosk".into())), "{actions:?}");
+    assert!(actions.contains(&(kiosk.into(), "wrong-dob".into())), "{actions:?}");
+    assert!(actions.contains(&(kiosk.into(), "answer".into())), "{actions:?}");
+    assert_eq!(cm.call("questionnaires", json!({ "mrn": "P1" })).unwrap()[1]["state"], "answered");
+
+    // A member signs the tablet in again: the kiosk session ends with it.
+    tablet.sign_in("CM", PASSWORD).unwrap();
+    tablet.call("caseload", json!({})).expect("a member's session again");
+    let kiosk_ends: i64 = raw(&practice.t.path)
+        .query_row("SELECT count(*) FROM audit_log WHERE actor = ?1 AND action = 'sign-out'", [kiosk], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kiosk_ends, 1);
+
+    // The kiosk routes live only inside: the patient listener has none of them.
+    let outside = practice.patient().request("GET", "/api/kiosk", None, false).unwrap();
+    assert_eq!(outside.status, 404);
+    assert_ne!(outside.body["message"].as_str(), Some(LOCKED));
+}

@@ -225,6 +225,17 @@ impl Client {
         ok(answer)
     }
 
+    /// Hands this device over as a check-in kiosk for the open request `request_id`: the
+    /// member's session ends and the kiosk's cookie replaces it (a kiosk has no CSRF token).
+    pub fn start_kiosk(&mut self, request_id: &str) -> Result<Value> {
+        let answer = self.request("POST", "/api/kiosk/start", Some(serde_json::json!({ "request": request_id })), true)?;
+        if (200..300).contains(&answer.status) {
+            self.cookie = answer.cookie.clone();
+            self.csrf.clear();
+        }
+        ok(answer)
+    }
+
     /// Signs out as the app's auto-lock does (audited as a lock).
     pub fn lock(&mut self) -> Result<()> {
         ok(self.request("DELETE", "/api/session?reason=auto-lock", None, true)?).map(|_| ())

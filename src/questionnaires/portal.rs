@@ -82,19 +82,29 @@ struct OpenRequest {
     wrong_dob_tries: i64,
 }
 
-/// The request behind `token`, if it can still be answered; else the one refusal.
-fn open_request(conn: &Connection, token: &str) -> Result<OpenRequest> {
-    if token.trim().is_empty() || token.len() > 100 {
-        return Err(unusable());
-    }
+/// How a respondent names their request: a link's token, or (on a clinic tablet) the request a
+/// team member handed over.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Link<'a> {
+    Token(&'a str),
+    Request(&'a str),
+}
+
+/// The request behind `link`, if it can still be answered; else the one refusal.
+fn open_request(conn: &Connection, link: Link) -> Result<OpenRequest> {
+    let (column, key) = match link {
+        Link::Token(token) if token.trim().is_empty() || token.len() > 100 => return Err(unusable()),
+        Link::Token(token) => ("q.token_hash", token_hash(token)),
+        Link::Request(id) => ("q.id", id.to_string()),
+    };
     let now = audit::now();
     let row = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT q.id, p.id, p.mrn, p.name, p.dob, q.instruments, q.respondent, q.language, q.wrong_dob_tries,
                     q.answered_at IS NOT NULL, q.cancelled_at IS NOT NULL, q.locked_at IS NOT NULL, q.expires_at
-             FROM questionnaire_requests q JOIN patients p ON p.id = q.patient_id WHERE q.token_hash = ?1",
-        )?
-        .query_row([token_hash(token)], |r| {
+             FROM questionnaire_requests q JOIN patients p ON p.id = q.patient_id WHERE {column} = ?1"
+        ))?
+        .query_row([key], |r| {
             let (dob, instruments, expires_at): (String, String, String) = (r.get(4)?, r.get(5)?, r.get(12)?);
             let state = state_of(r.get(9)?, r.get(10)?, r.get(11)?, &expires_at, &now);
             Ok((
@@ -195,8 +205,13 @@ pub struct Portal {
 impl Registry {
     /// A handle for questionnaire links, on its own connection (a practice server keeps one).
     pub fn portal(&self) -> Result<Portal> {
+        self.portal_as(Actor::new("questionnaire-link", "questionnaire link", Role::Kiosk))
+    }
+
+    /// A handle acting as `actor` (a kiosk role), on its own connection.
+    pub(crate) fn portal_as(&self, actor: Actor) -> Result<Portal> {
         let mut registry = self.second_handle()?;
-        registry.actor = Actor::new("questionnaire-link", "questionnaire link", Role::Kiosk);
+        registry.actor = actor;
         Ok(Portal { registry })
     }
 }
@@ -209,8 +224,11 @@ impl Portal {
 
     /// `GET /api/patient/<token>`: the questions, or the one refusal.
     pub fn questions(&self, token: &str) -> Result<PatientQuestionnaire> {
-        let conn = &self.registry.conn;
-        let request = open_request(conn, token)?;
+        self.questions_of(Link::Token(token))
+    }
+
+    pub(crate) fn questions_of(&self, link: Link) -> Result<PatientQuestionnaire> {
+        let request = open_request(&self.registry.conn, link)?;
         Ok(PatientQuestionnaire {
             practice: self.registry.practice_name()?,
             instruments: request.instruments.iter().map(|i| patient_form(*i, &request.language)).collect(),
@@ -221,7 +239,11 @@ impl Portal {
 
     /// `POST /api/patient/<token>/verify`: checks the date of birth before the first question.
     pub fn verify(&mut self, token: &str, dob: &str) -> Result<()> {
-        let request = open_request(&self.registry.conn, token)?;
+        self.verify_of(Link::Token(token), dob)
+    }
+
+    pub(crate) fn verify_of(&mut self, link: Link, dob: &str) -> Result<()> {
+        let request = open_request(&self.registry.conn, link)?;
         self.check_dob(&request, dob)
     }
 
@@ -250,7 +272,11 @@ impl Portal {
     /// scored by the core, with the request answered. Every form asked must be answered whole.
     /// Returns the reply and the patient's MRN (a server patches its live caseload with it).
     pub fn submit(&mut self, token: &str, answers: &PatientAnswers) -> Result<(PatientReply, String)> {
-        let request = open_request(&self.registry.conn, token)?;
+        self.submit_of(Link::Token(token), answers)
+    }
+
+    pub(crate) fn submit_of(&mut self, link: Link, answers: &PatientAnswers) -> Result<(PatientReply, String)> {
+        let request = open_request(&self.registry.conn, link)?;
         self.check_dob(&request, &answers.dob)?;
         let asked: Vec<&str> = request.instruments.iter().map(|i| i.as_str()).collect();
         if let Some(extra) = answers.answers.keys().find(|k| !asked.contains(&k.as_str())) {

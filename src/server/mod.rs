@@ -9,6 +9,7 @@
 //!   and the UI's files.
 //! - `views`: the one-writer lock, the data version and the cache of shared views.
 
+mod kiosk;
 mod patient;
 mod routes;
 pub mod sessions;

@@ -32,9 +32,9 @@ use crate::questionnaires::portal::{PatientAnswers, Portal};
 /// Requests a minute one client address may make to the patient routes.
 pub const PER_MINUTE: u32 = 60;
 
-const PAGE: &str = include_str!("patient_page/index.html");
-const SCRIPT: &str = include_str!("patient_page/patient.js");
-const STYLE: &str = include_str!("patient_page/patient.css");
+pub(crate) const PAGE: &str = include_str!("patient_page/index.html");
+pub(crate) const SCRIPT: &str = include_str!("patient_page/patient.js");
+pub(crate) const STYLE: &str = include_str!("patient_page/patient.css");
 
 /// A fixed one-minute window of requests per client address.
 #[derive(Default)]
@@ -84,7 +84,7 @@ async fn rate_limited(
     }
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type)), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], body)
         .into_response()
 }

@@ -45,6 +45,7 @@ const UPLOAD_LIMIT: usize = 512 << 20;
 /// The staff server's routes; `with_patient_pages` adds the patient pages (no listener of their own).
 pub(crate) fn router(shared: Arc<Shared>, ui: Option<PathBuf>, with_patient_pages: bool) -> Router {
     let patient = with_patient_pages.then(|| super::patient::router(shared.clone()));
+    let shared_for_kiosk = shared.clone();
     let api = Router::new()
         .route("/api/health", get(health))
         .route("/api/session", get(start_state).post(sign_in).delete(sign_out))
@@ -52,6 +53,7 @@ pub(crate) fn router(shared: Arc<Shared>, ui: Option<PathBuf>, with_patient_page
         .route("/api/{command}", post(run))
         .layer(axum::middleware::map_response(no_store))
         .with_state(shared);
+    let api = api.merge(super::kiosk::router(shared_for_kiosk));
     let api = match patient {
         Some(pages) => api.merge(pages),
         None => api,
@@ -121,13 +123,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-type Reply = Result<Response, ApiError>;
+pub(crate) type Reply = Result<Response, ApiError>;
 
 fn json_bytes(bytes: axum::body::Bytes) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
 }
 
-fn session_token(headers: &HeaderMap) -> Option<Zeroizing<String>> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<Zeroizing<String>> {
     headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
         let (name, value) = pair.trim().split_once('=')?;
         (name == COOKIE && !value.is_empty()).then(|| Zeroizing::new(value.to_string()))
@@ -135,7 +137,7 @@ fn session_token(headers: &HeaderMap) -> Option<Zeroizing<String>> {
 }
 
 /// The caller's live session, or 401 `signed_out`. An ended one is closed here (audited as a lock).
-async fn session(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<Session>, ApiError> {
+pub(crate) async fn session(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<Session>, ApiError> {
     let token = session_token(headers).ok_or_else(|| Error::SignedOut("sign in to use the registry".into()))?;
     match shared.sessions.find(&token) {
         Ok(session) => Ok(session),
@@ -158,8 +160,14 @@ async fn session(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<Sessio
     }
 }
 
+/// The caller's live session, which must be a member's: a kiosk's is refused before anything else.
+pub(crate) async fn member_session(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<Session>, ApiError> {
+    let live = session(shared, headers).await?;
+    if live.is_kiosk() { Err(sessions::kiosk_refusal().into()) } else { Ok(live) }
+}
+
 /// Refuses a state-changing request whose CSRF header is not the session's.
-fn check_csrf(session: &Session, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_csrf(session: &Session, headers: &HeaderMap) -> Result<(), ApiError> {
     let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     let same = sent.len() == session.csrf.len() && sent.bytes().zip(session.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
     if same { Ok(()) } else { Err(Error::PermissionDenied("this request lacks the session's CSRF token; reload the page".into()).into()) }
@@ -172,7 +180,7 @@ fn with_csrf(mut response: Response, session: &Session) -> Response {
     response
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|_| Error::Storage("the request failed inside the server".into()))?.map_err(ApiError)
 }
 
@@ -201,7 +209,11 @@ async fn start_state(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
     let db = shared.db.clone();
     let for_info = live.clone();
     let state = blocking(move || {
-        let registry = for_info.map(|s| s.registry.lock().map_err(|_| Error::Storage("unavailable".into()))?.info()).transpose()?;
+        // A kiosk's session is no one signed in: the tablet shows the sign-in.
+        let registry = match for_info.as_ref().map(|s| s.registry()) {
+            Some(Ok(registry)) => Some(registry.info()?),
+            _ => None,
+        };
         // Before sign-in, nothing a stranger could use: no member names, no file path.
         let sign_in = Some(accounts::sign_in_choices(&db)?).map(|c| accounts::SignInChoices {
             path: String::new(),
@@ -214,8 +226,8 @@ async fn start_state(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
     .await?;
     let response = axum::Json(state).into_response();
     Ok(match live {
-        Some(session) => with_csrf(response, &session),
-        None => response,
+        Some(session) if !session.is_kiosk() => with_csrf(response, &session),
+        _ => response,
     })
 }
 
@@ -232,6 +244,7 @@ struct SignIn {
 async fn sign_in(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     axum::Json(body): axum::Json<SignIn>,
 ) -> Reply {
     let (password, new_password, code) =
@@ -255,12 +268,27 @@ async fn sign_in(
     })
     .await?;
     let info = registry.info()?;
+    // The device's previous session (a kiosk's, typically) ends with this sign-in.
+    end_session_of(&shared, &headers, false).await;
     let (token, session) = shared.sessions.start(registry, idle);
     let cookie = format!("{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/", token.as_str());
     let mut response = with_csrf(axum::Json(info).into_response(), &session);
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| Error::Storage("cookie".into()))?);
     tracing::info!(client = %client.ip(), "signed in");
     Ok(response)
+}
+
+/// Ends the session whose cookie `headers` carry, if any (audited as signed out, or locked).
+pub(crate) async fn end_session_of(shared: &Arc<Shared>, headers: &HeaderMap, idle: bool) {
+    let Some(token) = session_token(headers) else { return };
+    if let Some(session) = shared.sessions.remove(&token) {
+        let shared = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let _writer = shared.views.writer();
+            sessions::close(session, idle);
+        })
+        .await;
+    }
 }
 
 #[derive(Deserialize)]
@@ -272,16 +300,7 @@ async fn sign_out(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(q
     let live = session(&shared, &headers).await?;
     check_csrf(&live, &headers)?;
     drop(live);
-    let token = session_token(&headers).ok_or_else(|| Error::SignedOut("sign in first".into()))?;
-    if let Some(session) = shared.sessions.remove(&token) {
-        let idle = query.reason.as_deref() == Some("auto-lock");
-        let shared = shared.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            let _writer = shared.views.writer();
-            sessions::close(session, idle);
-        })
-        .await;
-    }
+    end_session_of(&shared, &headers, query.reason.as_deref() == Some("auto-lock")).await;
     let cookie = format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0");
     let mut response = axum::Json(serde_json::Value::Null).into_response();
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| Error::Storage("cookie".into()))?);
@@ -294,7 +313,8 @@ async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // The stream ends with the session (signed out, locked or expired): it holds only a weak
     // reference, which a closed session no longer upgrades. It ends when the server stops too.
-    let live = Arc::downgrade(&session(&shared, &headers).await?);
+    // A kiosk hears nothing of the registry's changes.
+    let live = Arc::downgrade(&member_session(&shared, &headers).await?);
     let versions = tokio_stream::wrappers::WatchStream::new(shared.views.subscribe());
     let versions = futures_util::StreamExt::take_while(versions, move |_| std::future::ready(live.strong_count() > 0));
     let mut stopping = shared.stopping.subscribe();
@@ -313,7 +333,7 @@ async fn run(
     headers: HeaderMap,
     request: axum::extract::Request,
 ) -> Reply {
-    let live = session(&shared, &headers).await?;
+    let live = member_session(&shared, &headers).await?;
     if method != Method::GET {
         check_csrf(&live, &headers)?;
     }
@@ -344,7 +364,7 @@ async fn run(
     let address = client.ip().to_string();
     let started = std::time::Instant::now();
     let json = blocking(move || {
-        let mut registry = live.registry.lock().map_err(|_| Error::Storage("this session is unavailable; sign in again".into()))?;
+        let mut registry = live.registry()?;
         registry.set_client(Some(&address));
         shared.views.run(command, &mut registry, args)
     })

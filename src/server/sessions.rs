@@ -11,7 +11,8 @@ use chacha20poly1305::aead::{OsRng, rand_core::RngCore};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::Registry;
+use crate::questionnaires::kiosk::Kiosk;
+use crate::{Error, Registry};
 
 /// A session ends after this long, however busy.
 pub const MAX_SESSION: Duration = Duration::from_secs(12 * 60 * 60);
@@ -19,11 +20,17 @@ pub const MAX_SESSION: Duration = Duration::from_secs(12 * 60 * 60);
 /// The cookie that carries the session token.
 pub const COOKIE: &str = "cocm_session";
 
+/// What a session holds: a member's registry, or a clinic tablet handed to a patient.
+enum Holder {
+    Member(Mutex<Registry>),
+    Kiosk(Mutex<Kiosk>),
+}
+
 pub struct Session {
     pub member_id: String,
     /// Sent back by the client in `x-cocm-csrf` on every state-changing request.
     pub csrf: String,
-    pub registry: Mutex<Registry>,
+    holder: Holder,
     started: Instant,
     last_seen: Mutex<Instant>,
     /// The practice's `auto_lock_minutes` when the member signed in.
@@ -37,7 +44,43 @@ pub enum Ended {
     MaxAge,
 }
 
+/// What a kiosk's session is told on every staff route.
+pub fn kiosk_refusal() -> Error {
+    Error::PermissionDenied(
+        "this device is a check-in kiosk, which presents questionnaires only: a team member signs in to use the registry".into(),
+    )
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Session {
+    /// The member's registry. A kiosk's session is refused here, on every staff route.
+    pub fn registry(&self) -> Result<std::sync::MutexGuard<'_, Registry>, Error> {
+        match &self.holder {
+            Holder::Member(registry) => Ok(lock(registry)),
+            Holder::Kiosk(_) => Err(kiosk_refusal()),
+        }
+    }
+
+    /// The tablet's kiosk; any other session (or none) sees the locked tablet.
+    pub fn kiosk(&self) -> Result<std::sync::MutexGuard<'_, Kiosk>, Error> {
+        match &self.holder {
+            Holder::Kiosk(kiosk) => Ok(lock(kiosk)),
+            Holder::Member(_) => Err(Error::NotFound(crate::questionnaires::kiosk::LOCKED.into())),
+        }
+    }
+
+    pub fn is_kiosk(&self) -> bool {
+        matches!(self.holder, Holder::Kiosk(_))
+    }
+
+    /// How long this session may sit idle.
+    pub fn idle_limit(&self) -> Duration {
+        self.idle_limit
+    }
+
     fn ended(&self, now: Instant) -> Option<Ended> {
         if now.duration_since(self.started) >= MAX_SESSION {
             return Some(Ended::MaxAge);
@@ -66,16 +109,21 @@ fn token_hash(token: &str) -> String {
 impl Sessions {
     /// Starts a session for a signed-in registry; returns its token (for the cookie only).
     pub fn start(&self, registry: Registry, idle_limit: Duration) -> (Zeroizing<String>, Arc<Session>) {
+        let member_id = registry.actor().member_id.clone();
+        self.begin(member_id, Holder::Member(Mutex::new(registry)), idle_limit)
+    }
+
+    /// Starts a clinic tablet's kiosk session; returns its token (for the cookie only).
+    pub fn start_kiosk(&self, kiosk: Kiosk, idle_limit: Duration) -> (Zeroizing<String>, Arc<Session>) {
+        let member_id = kiosk.registry().actor().member_id.clone();
+        self.begin(member_id, Holder::Kiosk(Mutex::new(kiosk)), idle_limit)
+    }
+
+    fn begin(&self, member_id: String, holder: Holder, idle_limit: Duration) -> (Zeroizing<String>, Arc<Session>) {
         let token = random_token();
         let now = Instant::now();
-        let session = Arc::new(Session {
-            member_id: registry.actor().member_id.clone(),
-            csrf: random_token().to_string(),
-            registry: Mutex::new(registry),
-            started: now,
-            last_seen: Mutex::new(now),
-            idle_limit,
-        });
+        let session =
+            Arc::new(Session { member_id, csrf: random_token().to_string(), holder, started: now, last_seen: Mutex::new(now), idle_limit });
         self.map().insert(token_hash(&token), session.clone());
         (token, session)
     }
@@ -130,8 +178,15 @@ impl Sessions {
 /// inactivity) once no request holds its registry any more, which drops the key.
 pub fn close(session: Arc<Session>, idle: bool) {
     if let Some(session) = Arc::into_inner(session) {
-        let registry = session.registry.into_inner().unwrap_or_else(|e| e.into_inner());
-        let _ = if idle { registry.lock_for_inactivity() } else { registry.sign_out() };
+        match session.holder {
+            Holder::Member(registry) => {
+                let registry = registry.into_inner().unwrap_or_else(|e| e.into_inner());
+                let _ = if idle { registry.lock_for_inactivity() } else { registry.sign_out() };
+            }
+            Holder::Kiosk(kiosk) => {
+                let _ = kiosk.into_inner().unwrap_or_else(|e| e.into_inner()).close();
+            }
+        }
     }
 }
 

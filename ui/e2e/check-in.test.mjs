@@ -3,7 +3,9 @@
 // phone's size (390 × 844), confirms their date of birth, answers the PHQ-9 with item 9
 // positive and sees the crisis text at once; within 5 seconds the care manager's caseload shows
 // the patient first, with the safety flag and the new badge. Every patient screen passes
-// axe-core's WCAG 2.1 AA checks with no violation.
+// axe-core's WCAG 2.1 AA checks with no violation. Then kiosk mode: the care manager signs a
+// clinic tablet in, hands it over for a new check-in, the patient answers, and the tablet
+// locks, naming no one, and cannot read the registry.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -12,6 +14,7 @@ import { App, cli, cliText, demoRegistry, serve, tempDir } from "./driver.mjs";
 
 const AXE = readFileSync(resolve(import.meta.dirname, "../node_modules/axe-core/axe.min.js"), "utf8");
 const PHONE = { width: 390, height: 844 };
+const TABLET = { width: 820, height: 1180 };
 
 /** axe-core's WCAG 2.0/2.1 A and AA rules on the page as it is now; returns the violations. */
 async function axe(browser) {
@@ -38,7 +41,7 @@ test("check-in: a Spanish PHQ-9 answered on a phone with item 9 positive reaches
   assert.ok(patient, "the demo has such a patient");
   const dob = cli(db, "patient", "show", patient.mrn).patient.dob;
   const pins = join(tempDir("cocm-pins-"), "servers.json");
-  let app, phone;
+  let app, phone, tablet;
   try {
     app = await App.start({ db: "", as: null, env: { COCM_PINS: pins } });
     await app.type('[data-testid="server-url"]', server.url);
@@ -126,7 +129,51 @@ test("check-in: a Spanish PHQ-9 answered on a phone with item 9 positive reaches
     await app.find('[data-testid="assessment-new"]');
     await app.click('[data-testid="mark-reviewed"]');
     await app.waitFor("the new badge to go", async () => !(await app.script("return !!document.querySelector('[data-testid=assessment-new]')")));
+
+    // Kiosk mode: the care manager signs the clinic's tablet in, sends a check-in and hands it over.
+    await phone.stop();
+    phone = null;
+    tablet = await App.browser(server.url, { mobile: TABLET });
+    await tablet.signedIn("Ana Morales");
+    await tablet.type('[data-testid="search"]', patient.mrn);
+    await tablet.click(`[data-testid="caseload-row"][data-mrn="${patient.mrn}"]`);
+    await tablet.click('[data-testid="send-check-in"]');
+    await tablet.click('[data-testid="send-check-in-confirm"]');
+    await tablet.find('[data-testid="link-text"]');
+    await tablet.click('[data-testid="hand-over"]');
+    await tablet.click('[data-testid="hand-over-confirm"]');
+    await tablet.waitFor("the kiosk's first screen", async () => (await tablet.script("return location.pathname")) === "/kiosk"
+      && !!(await tablet.script("return document.querySelector('#dob-month') !== null")));
+    await tablet.select("#dob-month", month);
+    await tablet.type("#dob-day", String(Number(day)));
+    await tablet.type("#dob-year", year);
+    await tablet.click("#dob-continue");
+    for (let i = 0; i < 9; i++) {
+      await tablet.waitFor(`kiosk question ${i + 1}`, async () => (await tablet.text("#heading")) === `Question ${i + 1} of 9`);
+      await tablet.click(`#answer-${i}-0`);
+      await tablet.click("#next");
+    }
+    await tablet.waitFor("the thanks", async () => (await tablet.text("#heading")) === "Thank you");
+    await tablet.click("#done");
+    // The locked tablet: nothing about the patient who just used it.
+    await tablet.waitFor("the locked tablet", async () => (await tablet.text("#heading")) === "Check-in tablet");
+    const shown = await tablet.script("return document.body.innerText");
+    for (const secret of [patient.mrn, patient.name, dob, "Ana Morales"]) assert.ok(!shown.includes(secret), `the locked tablet shows ${secret}`);
+    await noViolations(tablet, "locked tablet");
+    await tablet.screenshot("check-in-6-tablet-locked");
+    // The kiosk cannot read the registry: the staff API refuses its session.
+    const status = await tablet.asyncScript(
+      "const done = arguments[arguments.length - 1]; fetch('/api/caseload', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => done(r.status), () => done(0));",
+    );
+    assert.equal(status, 403);
+    // The answers arrived: the caseload shows them new again.
+    await app.click('[data-testid="back"]');
+    await app.waitFor("the kiosk's answers on the caseload", async () => app.script(
+      "const row = document.querySelector(`[data-testid=caseload-row][data-mrn='${arguments[0]}']`); return !!row?.querySelector('[data-testid=new-badge]');",
+      patient.mrn,
+    ), 5_000);
   } finally {
+    await tablet?.stop();
     await phone?.stop();
     await app?.stop();
     server.process.kill("SIGTERM");

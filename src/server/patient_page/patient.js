@@ -2,6 +2,8 @@
 // date of birth first, then one question per screen with progress and a way back, then the
 // answers go to the practice. It talks only to /api/patient/<token>; everything it shows is
 // text from the server or the strings below (set with textContent, never as HTML).
+// At /kiosk it is a clinic tablet a team member handed over: it talks to /api/kiosk (its
+// session cookie names the request), and after the answers it returns to the locked tablet.
 "use strict";
 
 const STRINGS = {
@@ -20,6 +22,8 @@ const STRINGS = {
     crisisTitle: "Get help now",
     call988: "Call 988", text988: "Text 988", call911: "Call 911",
     later: "Something went wrong. Please try again later.",
+    done: "Done",
+    handBack: "Please hand the tablet back to the front desk.",
   },
   es: {
     title: "Control",
@@ -36,11 +40,14 @@ const STRINGS = {
     crisisTitle: "Busque ayuda ahora",
     call988: "Llamar al 988", text988: "Texto al 988", call911: "Llamar al 911",
     later: "Algo salió mal. Inténtelo de nuevo más tarde.",
+    done: "Listo",
+    handBack: "Por favor, devuelva la tableta a la recepción.",
   },
 };
 
+const kiosk = location.pathname === "/kiosk";
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
-const api = `/api/patient/${encodeURIComponent(token)}`;
+const api = kiosk ? "/api/kiosk" : `/api/patient/${encodeURIComponent(token)}`;
 const app = document.getElementById("app");
 let t = STRINGS.en;
 let questionnaire = null;
@@ -71,10 +78,24 @@ function screen(title, ...children) {
 
 /// The one page for a link that cannot be used, in both languages: it says nothing about why.
 function unusable() {
+  if (kiosk) { locked(); return; }
   document.documentElement.lang = "en";
   screen("This link cannot be used",
     el("p", { text: "Please contact your practice." }),
     el("p", { lang: "es", text: "Este enlace no se puede usar. Comuníquese con su consultorio." }));
+}
+
+/// The tablet between patients: nothing about who used it last, and the way back for the team.
+function locked() {
+  questionnaire = null;
+  dob = "";
+  for (const form of Object.keys(answers)) delete answers[form];
+  document.documentElement.lang = "en";
+  document.getElementById("practice").textContent = "";
+  screen("Check-in tablet",
+    el("p", { id: "locked", text: "This tablet is ready for the next check-in. A team member signs in to start it." }),
+    el("p", { lang: "es", text: "Esta tableta está lista para el próximo control. Un miembro del equipo inicia sesión para comenzarlo." }),
+    el("div", { class: "actions" }, el("a", { class: "primary button", id: "team-sign-in", href: "/", text: "Team sign-in" })));
 }
 
 async function send(path, body) {
@@ -82,7 +103,7 @@ async function send(path, body) {
     method: body === undefined ? "GET" : "POST",
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "omit",
+    credentials: kiosk ? "same-origin" : "omit",
     cache: "no-store",
   });
   const json = await response.json().catch(() => ({}));
@@ -111,7 +132,7 @@ function showDob() {
     const { status, json } = await send(`${api}/verify`, { dob: typed }).catch(() => ({ status: 0, json: {} }));
     button.disabled = false;
     if (status === 200) { dob = typed; at = 0; showQuestion(); return; }
-    if (status === 404) { unusable(); return; }
+    if (status === 404 || (kiosk && status === 401)) { unusable(); return; }
     error.textContent = status === 400 ? cleanMessage(json.message) : t.later;
   } } },
     el("fieldset", {},
@@ -171,14 +192,18 @@ function showQuestion() {
 async function submit(error, button) {
   const { status, json } = await send(api, { dob, answers }).catch(() => ({ status: 0, json: {} }));
   if (status === 200) { finished(json); return; }
-  if (status === 404) { unusable(); return; }
+  if (status === 404 || (kiosk && status === 401)) { unusable(); return; }
   button.disabled = false;
   button.textContent = t.send;
   error.textContent = status === 400 ? cleanMessage(json.message) : t.later;
 }
 
 /// After the answers: the crisis text first and alone when a safety item was positive (§10).
+/// On a tablet, *Done* returns to the locked screen (the server already holds no request).
 function finished(reply) {
+  const done = kiosk
+    ? el("div", { class: "actions" }, el("p", { text: t.handBack }), el("button", { type: "button", class: "primary", id: "done", text: t.done, on: { click: locked } }))
+    : null;
   if (reply.crisis) {
     const calls = el("div", { class: "calls" },
       el("a", { class: "call", href: "tel:988", text: t.call988 }),
@@ -187,15 +212,16 @@ function finished(reply) {
     const box = el("section", { class: "crisis", role: "alert", "aria-labelledby": "heading" });
     screen(t.crisisTitle, box);
     box.append(app.querySelector("#heading"), el("p", { id: "message", text: reply.message }), calls);
+    if (done) app.append(done);
     app.querySelector("#heading").focus();
   } else {
-    screen(t.doneTitle, el("p", { id: "message", text: reply.message }));
+    screen(t.doneTitle, el("p", { id: "message", text: reply.message }), done);
   }
 }
 
 async function start() {
   const { status, json } = await send(api).catch(() => ({ status: 0, json: {} }));
-  if (status !== 200) { if (status === 404) unusable(); else screen(STRINGS.en.later, el("p", { lang: "es", text: STRINGS.es.later })); return; }
+  if (status !== 200) { if (status === 404 || (kiosk && status === 401)) unusable(); else screen(STRINGS.en.later, el("p", { lang: "es", text: STRINGS.es.later })); return; }
   questionnaire = json;
   t = STRINGS[json.language] || STRINGS.en;
   document.documentElement.lang = json.language;

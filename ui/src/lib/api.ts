@@ -351,6 +351,13 @@ export const api = {
   questionnairesDue: () => call<DueCheckIn[]>("questionnaires_due", { asOfDate: null }),
   sendQuestionnaire: (mrn: string, questionnaire: NewQuestionnaire) => call<SentQuestionnaire>("send_questionnaire", { mrn, questionnaire }),
   cancelQuestionnaire: (id: string) => call<QuestionnaireRequest>("cancel_questionnaire", { id }),
+  /** Kiosk mode (a browser on the practice server only): the member's session ends, and this
+   * device opens the request's questions for the patient at /kiosk. */
+  startKiosk: async (request: string): Promise<void> => {
+    if (transport !== "server") throw new ApiError({ code: "not_found", message: "a check-in tablet is a browser on the practice server" });
+    await http<{ location: string }>("POST", "/api/kiosk/start", { request });
+    window.location.assign("/kiosk");
+  },
   markAnswersReviewed: (mrn: string) => call<number>("mark_answers_reviewed", { mrn }),
   addDiagnosis: (mrn: string, code: string, date: string | null) => call<string>("add_diagnosis", { mrn, code, date }),
   searchDiagnoses: (query: string) => call<DiagnosisCode[]>("search_diagnoses", { query }),
