@@ -313,6 +313,7 @@ pub static COMMANDS: &[Command] = &[
     command!("questionnaires", Read, None, |r, ctx, mrn: Option<String>| r.questionnaires(mrn.as_deref())),
     command!("questionnaires_due", Read, None, |r, ctx, as_of_date: Option<String>| r.questionnaires_due(as_of(as_of_date)?)),
     command!("cancel_questionnaire", Write, None, |r, ctx, id: String| r.cancel_questionnaire(&id)),
+    command!("safety_alerts", Read, None, |r, ctx| r.safety_alerts()),
     command!("mark_answers_reviewed", Write, None, |r, ctx, mrn: String| r.mark_answers_reviewed(&mrn)),
     command!("queue", CachedRead, None, |r, ctx, as_of_date: Option<String>| r.queue(as_of(as_of_date)?)),
     // Settings and billing rules.

@@ -72,6 +72,7 @@ fn export(dir: &Path) {
         cocm::questionnaires::SentQuestionnaire,
         cocm::questionnaires::QuestionnaireRequest,
         cocm::questionnaires::DueCheckIn,
+        cocm::questionnaires::alerts::SafetyAlert,
         cocm::questionnaires::portal::PatientQuestionnaire,
         cocm::questionnaires::portal::PatientAnswers,
         cocm::questionnaires::portal::PatientReply,

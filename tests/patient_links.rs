@@ -149,6 +149,13 @@ fn a_patient_answers_once_in_spanish_and_a_positive_item_9_reaches_the_care_team
     assert!(top["flags"].as_array().unwrap().contains(&json!("safety")), "{top}");
     assert_eq!(top["new_answers"], 1);
     assert_eq!(caseload["counts"]["new_answers"], 1);
+    // And an alert that stays until someone acknowledges it: for P1's care manager, and the consultant.
+    for member in [&cm, &psy] {
+        let alerts = member.call("safety_alerts", json!({})).unwrap();
+        assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
+        assert_eq!((alerts[0]["mrn"].as_str(), alerts[0]["instrument"].as_str()), (Some("P1"), Some("phq9")));
+        assert_eq!(alerts[0]["source"], "patient");
+    }
 
     // An ordinary assessment, scored by the core, from the patient, audited with the request and address.
     let (total, source, request): (i64, String, String) = raw(&practice.t.path)
@@ -183,8 +190,10 @@ fn a_patient_answers_once_in_spanish_and_a_positive_item_9_reaches_the_care_team
         assert_eq!(n, 0, "{sql}");
     }
 
-    // Reviewed by a team member: no longer new.
+    // Reviewed (acknowledged) by a team member: no longer new, and the alert is gone for everyone.
+    assert_eq!(psy.call("safety_alerts", json!({})).unwrap().as_array().unwrap().len(), 1, "an answer is no acknowledgement");
     assert_eq!(cm.call("mark_answers_reviewed", json!({ "mrn": "P1" })).unwrap(), 1);
+    assert_eq!(psy.call("safety_alerts", json!({})).unwrap(), json!([]));
     assert_eq!(psy.call("caseload", json!({})).unwrap()["rows"][0]["new_answers"], 0);
     let requests = cm.call("questionnaires", json!({ "mrn": "P1" })).unwrap();
     assert_eq!(requests[0]["state"], "answered");

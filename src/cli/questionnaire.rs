@@ -5,6 +5,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use cocm::Result;
+use cocm::questionnaires::alerts::SafetyAlert;
 use cocm::questionnaires::{DueCheckIn, NewQuestionnaire, QuestionnaireRequest, SentQuestionnaire};
 
 use super::billing::Door;
@@ -42,8 +43,14 @@ pub enum QuestionnaireCommand {
     },
     /// Cancel an open request: its link stops working at once
     Cancel { id: String },
-    /// Mark a patient's self-reported answers reviewed (they are no longer new)
+    /// Mark a patient's self-reported answers reviewed (they are no longer new); this also
+    /// acknowledges the patient's safety alerts
     Reviewed { mrn: String },
+    /// Safety alerts: self-reported answers with a positive safety item no one has acknowledged
+    Alerts {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(door: &mut dyn Door, command: QuestionnaireCommand) -> Result<()> {
@@ -113,6 +120,26 @@ pub fn run(door: &mut dyn Door, command: QuestionnaireCommand) -> Result<()> {
             let n = door.call("mark_answers_reviewed", json!({ "mrn": mrn }))?;
             println!("{} new answers of {} marked reviewed", n.as_u64().unwrap_or(0), mrn.trim());
             Ok(())
+        }
+        QuestionnaireCommand::Alerts { json } => {
+            let alerts: Vec<SafetyAlert> = typed(door.call("safety_alerts", json!({}))?)?;
+            if json {
+                return output::json(&alerts);
+            }
+            let rows: Vec<Vec<String>> = alerts
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.mrn.clone(),
+                        a.patient.clone(),
+                        a.care_manager.clone().unwrap_or_default(),
+                        a.instrument.label().to_string(),
+                        a.source.clone(),
+                        a.answered_at.get(..16).unwrap_or_default().replace('T', " "),
+                    ]
+                })
+                .collect();
+            output::table(&["MRN", "PATIENT", "CARE MANAGER", "INSTRUMENT", "ANSWERED BY", "ARRIVED (UTC)"], &rows)
         }
     }
 }

@@ -6,6 +6,7 @@
 //! A link is `<patient_portal_url>/r/<token>`: 256 random bits, of which the registry keeps only
 //! the SHA-256. The token is shown once, to the member who sends it; it is never audited.
 
+pub mod alerts;
 pub mod kiosk;
 pub mod portal;
 

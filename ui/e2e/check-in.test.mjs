@@ -117,6 +117,8 @@ test("check-in: a Spanish PHQ-9 answered on a phone with item 9 positive reaches
       patient.mrn,
     ), 5_000);
     assert.equal(await app.text('[data-testid="count-new-answers"]'), "1 with new answers");
+    // The safety alert, on every screen until acknowledged.
+    assert.match(await app.text(`[data-testid="safety-alert"][data-mrn="${patient.mrn}"]`), /PHQ-9 safety question/);
     await app.screenshot("check-in-5-app-caseload");
 
     // The link is spent: opened again, the one plain page.
@@ -129,6 +131,7 @@ test("check-in: a Spanish PHQ-9 answered on a phone with item 9 positive reaches
     await app.find('[data-testid="assessment-new"]');
     await app.click('[data-testid="mark-reviewed"]');
     await app.waitFor("the new badge to go", async () => !(await app.script("return !!document.querySelector('[data-testid=assessment-new]')")));
+    await app.waitFor("the safety alert to go", async () => !(await app.script("return !!document.querySelector('[data-testid=safety-alert]')")));
 
     // Kiosk mode: the care manager signs the clinic's tablet in, sends a check-in and hands it over.
     await phone.stop();

@@ -12,6 +12,7 @@ import type { ClaimLine } from "./bindings/ClaimLine";
 import type { Diagnosis } from "./bindings/Diagnosis";
 import type { DueCheckIn } from "./bindings/DueCheckIn";
 import type { NewQuestionnaire } from "./bindings/NewQuestionnaire";
+import type { SafetyAlert } from "./bindings/SafetyAlert";
 import type { QuestionnaireRequest } from "./bindings/QuestionnaireRequest";
 import type { SentQuestionnaire } from "./bindings/SentQuestionnaire";
 import type { DiagnosisCode } from "./bindings/DiagnosisCode";
@@ -192,6 +193,14 @@ export function onDataChanged(changed: () => void): () => void {
   };
 }
 
+// The safety alerts' reload when anyone on this screen marks answers reviewed (on a registry
+// file no data-change event comes for one's own save).
+const answersReviewedListeners = new Set<() => void>();
+export function onAnswersReviewed(reviewed: () => void): () => void {
+  answersReviewedListeners.add(reviewed);
+  return () => answersReviewedListeners.delete(reviewed);
+}
+
 // Every open screen's reload: an unlock runs them all, since others may have saved meanwhile
 // and a load that failed while the session was gone shows its error until it runs again.
 const dataChangedListeners = new Set<() => void>();
@@ -358,7 +367,12 @@ export const api = {
     await http<{ location: string }>("POST", "/api/kiosk/start", { request });
     window.location.assign("/kiosk");
   },
-  markAnswersReviewed: (mrn: string) => call<number>("mark_answers_reviewed", { mrn }),
+  markAnswersReviewed: async (mrn: string) => {
+    const n = await call<number>("mark_answers_reviewed", { mrn });
+    answersReviewedListeners.forEach((reviewed) => reviewed());
+    return n;
+  },
+  safetyAlerts: () => call<SafetyAlert[]>("safety_alerts"),
   addDiagnosis: (mrn: string, code: string, date: string | null) => call<string>("add_diagnosis", { mrn, code, date }),
   searchDiagnoses: (query: string) => call<DiagnosisCode[]>("search_diagnoses", { query }),
   reportsView: (from: string, to: string) => call<ReportsView>("reports_view", { from, to, asOfDate: null }),
