@@ -8,7 +8,7 @@ COCM := target/debug/cocm
 # (SQLCipher), WebKitGTK for the app, and WebKitWebDriver, Xvfb, D-Bus and xwd for the
 # end-to-end tests, Debian's Chromium and its driver for the browser end of the practice server's test,
 # and testssl.sh for the outside check of the server's TLS.
-APT_PACKAGES := build-essential libssl-dev libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps chromium chromium-driver testssl.sh
+APT_PACKAGES := build-essential libssl-dev libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps chromium chromium-driver testssl.sh python3-aiosmtpd
 TAURI_DRIVER_VERSION := 2.1.0
 E2E_ENV := WEBKIT_DISABLE_COMPOSITING_MODE=1 NO_AT_BRIDGE=1
 

@@ -15,7 +15,7 @@ trap 'rm -rf "$root"' EXIT
 install -D -m 0755 target/release/cocm "$root/usr/bin/cocm"
 mkdir -p "$root/usr/share/cocm/ui"
 cp -r ui/dist/. "$root/usr/share/cocm/ui/"
-for unit in cocm.service cocm-backup.service cocm-backup.timer; do
+for unit in cocm.service cocm-backup.service cocm-backup.timer cocm-check-ins.service cocm-check-ins.timer; do
   install -D -m 0644 "packaging/server/$unit" "$root/lib/systemd/system/$unit"
 done
 install -D -m 0644 packaging/server/default "$root/etc/default/cocm"

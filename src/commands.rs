@@ -314,13 +314,19 @@ pub static COMMANDS: &[Command] = &[
     command!("questionnaires_due", Read, None, |r, ctx, as_of_date: Option<String>| r.questionnaires_due(as_of(as_of_date)?)),
     command!("cancel_questionnaire", Write, None, |r, ctx, id: String| r.cancel_questionnaire(&id)),
     command!("safety_alerts", Read, None, |r, ctx| r.safety_alerts()),
+    command!("send_due_questionnaires", Write, None, |r, ctx, as_of_date: Option<String>| r.send_due_questionnaires(as_of(as_of_date)?)),
     command!("mark_answers_reviewed", Write, None, |r, ctx, mrn: String| r.mark_answers_reviewed(&mrn)),
     command!("queue", CachedRead, None, |r, ctx, as_of_date: Option<String>| r.queue(as_of(as_of_date)?)),
     // Settings and billing rules.
-    command!("settings", Read, None, |r, ctx| r.settings()),
+    command!("settings", Read, None, |r, ctx| r.settings_shown()),
+    command!("set_smtp_password", Write, None, |r, ctx, password: Option<String>| {
+        let password = password.map(zeroize::Zeroizing::new);
+        r.set_smtp_password(password.as_deref().map(|p| p.as_str()))
+    }),
     // `expected`: the value the form showed; a different stored value is a `conflict`.
     command!("set_setting", Write, None, |r, ctx, key: String, value: String, expected: Option<String>| {
-        r.set_setting_if(&key, &value, expected.as_deref())
+        r.set_setting_if(&key, &value, expected.as_deref())?;
+        r.settings_shown()
     }),
     command!("billing_rule_sets", Read, None, |r, ctx| r.billing_rule_sets()),
     // `expected`: the rules the form showed for that year; different ones are a `conflict`.

@@ -174,6 +174,13 @@ pub(crate) mod tests {
             measurement_cadence_days_relapse_prevention: 30,
             patient_portal_url: String::new(),
             practice_phone: String::new(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: "starttls".into(),
+            smtp_from: String::new(),
+            smtp_user: String::new(),
+            smtp_ca_file: String::new(),
+            smtp_password_set: false,
         }
     }
 

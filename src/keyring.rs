@@ -205,6 +205,10 @@ pub(crate) struct Keyring {
     recovery: RecoverySlot,
     #[serde(default)]
     pub pending_audit: Vec<PendingEvent>,
+    /// The practice's SMTP password (spec §10 e-mail), sealed under a key derived from the data
+    /// key: whoever can open the registry can send its mail, and the key file alone opens nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    smtp_password: Option<String>,
 }
 
 /// A file beside `path` named by adding `suffix` (`registry.cocm` → `registry.cocm-wal`).
@@ -288,6 +292,7 @@ impl Keyring {
                 sealed_data_key: b64(&seal(&recovery_public, &data_key)?),
             },
             pending_audit: Vec::new(),
+            smtp_password: None,
         };
         Ok((keyring, data_key, RecoveryKey::from_secret(&recovery_secret)))
     }
@@ -438,6 +443,55 @@ impl Keyring {
         self.recovery.sealed_data_key = b64(&seal(&public, data_key)?);
         self.key_generation += 1;
         Ok(())
+    }
+
+    /// The key that seals the practice's SMTP password: BLAKE2b keyed with the data key, so it
+    /// is never the data key itself, and changes with it.
+    fn secret_cipher(data_key: &DataKey) -> Result<XChaCha20Poly1305> {
+        use blake2::digest::{Mac, consts::U32};
+        let mut mac =
+            <blake2::Blake2bMac<U32> as Mac>::new_from_slice(data_key.0.as_ref()).map_err(|_| Error::Storage("the secret key".into()))?;
+        mac.update(b"cocm smtp password v1");
+        let key = Zeroizing::new(mac.finalize().into_bytes());
+        Ok(XChaCha20Poly1305::new(key.as_slice().into()))
+    }
+
+    pub(crate) fn has_smtp_password(&self) -> bool {
+        self.smtp_password.is_some()
+    }
+
+    /// Seals `password` (or, with `None`, forgets the one kept).
+    pub(crate) fn set_smtp_password(&mut self, data_key: &DataKey, password: Option<&str>) -> Result<()> {
+        let Some(password) = password else {
+            self.smtp_password = None;
+            return Ok(());
+        };
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let aad = self.aad("smtp");
+        let sealed = Self::secret_cipher(data_key)?
+            .encrypt(&nonce, Payload { msg: password.as_bytes(), aad: aad.as_bytes() })
+            .map_err(|_| Error::Storage("could not seal the SMTP password".into()))?;
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&sealed);
+        self.smtp_password = Some(b64(&bytes));
+        Ok(())
+    }
+
+    /// The SMTP password kept, if any.
+    pub(crate) fn smtp_password(&self, data_key: &DataKey) -> Result<Option<Zeroizing<String>>> {
+        let Some(text) = &self.smtp_password else { return Ok(None) };
+        let bytes = unb64("SMTP password", text)?;
+        if bytes.len() < 24 {
+            return Err(Error::Incompatible("the key file's SMTP password is damaged".into()));
+        }
+        let (nonce, ciphertext) = bytes.split_at(24);
+        let aad = self.aad("smtp");
+        let plain = Self::secret_cipher(data_key)?
+            .decrypt(nonce.into(), Payload { msg: ciphertext, aad: aad.as_bytes() })
+            .map_err(|_| Error::Incompatible("the key file's SMTP password does not open with this registry's key".into()))?;
+        let plain = Zeroizing::new(plain);
+        let text = std::str::from_utf8(&plain).map_err(|_| Error::Incompatible("the SMTP password is damaged".into()))?;
+        Ok(Some(Zeroizing::new(text.to_string())))
     }
 
     pub(crate) fn new_data_key() -> DataKey {

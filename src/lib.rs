@@ -25,6 +25,7 @@ pub mod diagnoses;
 pub mod episodes;
 pub mod instruments;
 pub mod loinc;
+pub mod mail;
 pub mod patients;
 pub mod reviews;
 pub mod team;

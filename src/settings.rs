@@ -127,6 +127,23 @@ pub struct Settings {
     pub patient_portal_url: String,
     /// §10: the practice's phone number, shown to a respondent with the crisis text. []
     pub practice_phone: String,
+    /// §10 e-mail: the practice's own SMTP server (a host name). [] (none: links are not e-mailed)
+    pub smtp_host: String,
+    /// Its port. [587]
+    #[ts(type = "number")]
+    pub smtp_port: i64,
+    /// `starttls` [default] (upgrade a plain connection, usually port 587) or `tls` (TLS from
+    /// the first byte, usually 465). Never unencrypted.
+    pub smtp_security: String,
+    /// The sender's address (`checkin@example.org`). []
+    pub smtp_from: String,
+    /// The account the server signs in as; its password is in the key file. [] (no sign-in)
+    pub smtp_user: String,
+    /// A PEM file of the CA that signed the SMTP server's certificate, for a server with a
+    /// practice's own CA. [] (the public roots)
+    pub smtp_ca_file: String,
+    /// Whether an SMTP password is kept (the password itself never leaves the core).
+    pub smtp_password_set: bool,
     /// §3a: every form's thresholds as this practice has them, by form id: the catalogue's
     /// defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
     pub instrument_rules: BTreeMap<String, Rules>,
@@ -169,6 +186,7 @@ const NUMERIC_SETTINGS: &[(&str, i64, i64)] = &[
     ("questionnaire_dob_tries", 3, 10),
     ("measurement_cadence_days_active", 1, 365),
     ("measurement_cadence_days_relapse_prevention", 1, 365),
+    ("smtp_port", 1, 65535),
 ];
 const BOOLEAN_SETTINGS: &[&str] = &["billing_counts_pcp_minutes"];
 /// The state reports the registry computes (`state_reporting`).
@@ -240,6 +258,13 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
         measurement_cadence_days_relapse_prevention: num("measurement_cadence_days_relapse_prevention")?,
         patient_portal_url: pairs.get("patient_portal_url").cloned().unwrap_or_default(),
         practice_phone: pairs.get("practice_phone").cloned().unwrap_or_default(),
+        smtp_host: pairs.get("smtp_host").cloned().unwrap_or_default(),
+        smtp_port: pairs.get("smtp_port").and_then(|v| v.parse().ok()).unwrap_or(587),
+        smtp_security: pairs.get("smtp_security").cloned().unwrap_or_else(|| "starttls".into()),
+        smtp_from: pairs.get("smtp_from").cloned().unwrap_or_default(),
+        smtp_user: pairs.get("smtp_user").cloned().unwrap_or_default(),
+        smtp_ca_file: pairs.get("smtp_ca_file").cloned().unwrap_or_default(),
+        smtp_password_set: false, // filled in by `Registry::settings_shown` from the key file
         thresholds: thresholds::listing(&instrument_rules),
         instrument_rules,
     })
@@ -248,6 +273,14 @@ pub(crate) fn load(conn: &Connection) -> Result<Settings> {
 impl Registry {
     pub fn settings(&self) -> Result<Settings> {
         load(&self.conn)
+    }
+
+    /// The settings as the settings screen and `cocm settings` show them: with whether an
+    /// SMTP password is kept (read from the key file, so not on every rule's look-up).
+    pub fn settings_shown(&self) -> Result<Settings> {
+        let mut settings = load(&self.conn)?;
+        settings.smtp_password_set = crate::mail::has_password(self.path())?;
+        Ok(settings)
     }
 
     /// Changes one setting by key, validating its value.
@@ -300,6 +333,8 @@ impl Registry {
                 return Err(Error::validation(key, format!("must be a phone number such as (555) 010-4477 (got '{value}')")));
             }
             value.to_string()
+        } else if let Some(checked) = crate::mail::check_setting(key, value) {
+            checked?
         } else if BOOLEAN_SETTINGS.contains(&key) {
             match value {
                 "true" | "false" => value.to_string(),
@@ -312,6 +347,7 @@ impl Registry {
                 .chain(BOOLEAN_SETTINGS.iter().copied())
                 .chain(["mfa_required", "practice_type", "claim_date_of_service", "place_of_service", "state_reporting"])
                 .chain(["patient_portal_url", "practice_phone"])
+                .chain(crate::mail::SETTINGS.iter().copied())
                 .collect();
             return Err(Error::validation(
                 "key",

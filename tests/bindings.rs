@@ -72,6 +72,8 @@ fn export(dir: &Path) {
         cocm::questionnaires::SentQuestionnaire,
         cocm::questionnaires::QuestionnaireRequest,
         cocm::questionnaires::DueCheckIn,
+        cocm::questionnaires::DueSending,
+        cocm::questionnaires::NotSent,
         cocm::questionnaires::alerts::SafetyAlert,
         cocm::questionnaires::portal::PatientQuestionnaire,
         cocm::questionnaires::portal::PatientAnswers,

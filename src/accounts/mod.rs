@@ -356,10 +356,13 @@ impl Registry {
         let path = self.path().to_path_buf();
         let new_key = Keyring::new_data_key();
         let conn = &self.conn;
+        let old_key = &self.data_key;
         update_keyring(&path, |ring| -> Result<()> {
+            let smtp_password = ring.smtp_password(old_key)?;
             let mut next = ring.clone();
             change(&mut next);
             next.reseal_all(&new_key)?;
+            next.set_smtp_password(&new_key, smtp_password.as_deref().map(|p| p.as_str()))?;
             let next_path = keyring::next_key_file_path(&path);
             next.save_to(&next_path)?;
             connect_rekeyed(conn, &new_key)?;

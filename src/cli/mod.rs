@@ -516,6 +516,17 @@ enum SettingsCommand {
     },
     /// Change one setting
     Set { key: String, value: String },
+    /// Keep the SMTP account's password, sealed in the key file ($COCM_SMTP_PASSWORD, else a prompt)
+    SmtpPassword {
+        /// Forget the password kept
+        #[arg(long)]
+        clear: bool,
+    },
+}
+
+/// `cocm settings smtp-password`'s password: none with `--clear`.
+pub(crate) fn smtp_password(clear: bool) -> Result<Option<Zeroizing<String>>> {
+    if clear { Ok(None) } else { secret("COCM_SMTP_PASSWORD", "SMTP password: ").map(Some) }
 }
 
 /// A billing rule set from a JSON file (`cocm rules set --file`).
@@ -791,8 +802,13 @@ pub fn run(cli: Cli) -> Result<()> {
             output::billing(&r.billing(month)?, format.json, format.csv)?;
         }
         Command::Report(args) => report::run(&mut open()?, args)?,
-        Command::Settings(SettingsCommand::List { json }) => output::settings(&open()?.settings()?, json)?,
+        Command::Settings(SettingsCommand::List { json }) => output::settings(&open()?.settings_shown()?, json)?,
         Command::Settings(SettingsCommand::Set { key, value }) => output::settings(&open()?.set_setting(&key, &value)?, false)?,
+        Command::Settings(SettingsCommand::SmtpPassword { clear }) => {
+            let password = smtp_password(clear)?;
+            let kept = open()?.set_smtp_password(password.as_deref().map(|p| p.as_str()))?;
+            println!("{}", if kept { "the SMTP password is kept in the key file" } else { "no SMTP password is kept" });
+        }
         Command::Rules(command) => billing::rules(&mut open()?, command)?,
         Command::Coverage(command) => billing::coverage(&mut open()?, command)?,
         Command::Diagnosis(command) => billing::diagnosis(&mut open()?, command)?,

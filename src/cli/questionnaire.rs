@@ -6,16 +6,21 @@ use serde_json::json;
 
 use cocm::Result;
 use cocm::questionnaires::alerts::SafetyAlert;
-use cocm::questionnaires::{DueCheckIn, NewQuestionnaire, QuestionnaireRequest, SentQuestionnaire};
+use cocm::questionnaires::{DueCheckIn, DueSending, NewQuestionnaire, QuestionnaireRequest, SentQuestionnaire};
 
 use super::billing::Door;
 use super::{output, remote::typed};
 
 #[derive(Subcommand)]
 pub enum QuestionnaireCommand {
-    /// Send a patient a link to answer their measures; prints the link (shown this once)
+    /// Send a patient a link to answer their measures; prints the link (shown this once).
+    /// With --due instead of an MRN: e-mail every due check-in that has an address (a nightly job)
     Send {
-        mrn: String,
+        #[arg(required_unless_present = "due", conflicts_with = "due")]
+        mrn: Option<String>,
+        /// E-mail a check-in to every patient due today who has an address (their latest check-in's), and list the rest
+        #[arg(long)]
+        due: bool,
         /// Catalogue ids, comma separated [default: the episode's primary scales, plus the PHQ-9 for depression]
         #[arg(long, value_delimiter = ',')]
         instruments: Vec<String>,
@@ -55,13 +60,33 @@ pub enum QuestionnaireCommand {
 
 pub fn run(door: &mut dyn Door, command: QuestionnaireCommand) -> Result<()> {
     match command {
-        QuestionnaireCommand::Send { mrn, instruments, respondent, language, email, json } => {
+        QuestionnaireCommand::Send { due: true, json, .. } => {
+            let outcome: DueSending = typed(door.call("send_due_questionnaires", json!({}))?)?;
+            if json {
+                return output::json(&outcome);
+            }
+            println!("{} check-ins e-mailed; {} due and not sent", outcome.sent.len(), outcome.not_sent.len());
+            let rows: Vec<Vec<String>> = outcome
+                .sent
+                .iter()
+                .map(|s| vec![s.request.mrn.clone(), s.request.patient.clone(), "e-mailed".into(), s.request.id.clone()])
+                .chain(outcome.not_sent.iter().map(|n| vec![n.due.mrn.clone(), n.due.patient.clone(), "not sent".into(), n.reason.clone()]))
+                .collect();
+            output::table(&["MRN", "PATIENT", "CHECK-IN", "REQUEST OR REASON"], &rows)
+        }
+        QuestionnaireCommand::Send { mrn, instruments, respondent, language, email, json, .. } => {
+            let mrn = mrn.unwrap_or_default();
             let questionnaire = NewQuestionnaire { instruments, respondent, language, email };
             let sent: SentQuestionnaire = typed(door.call("send_questionnaire", json!({ "mrn": mrn, "questionnaire": questionnaire }))?)?;
             if json {
                 return output::json(&sent);
             }
             println!("{}", sent.link);
+            if sent.emailed {
+                println!("e-mailed to {}", sent.request.email.as_deref().unwrap_or_default());
+            } else if let Some(why) = &sent.email_error {
+                eprintln!("not e-mailed: {why}");
+            }
             let instruments: Vec<&str> = sent.request.instruments.iter().map(|i| i.label()).collect();
             println!("request {} ({}), open until {}", sent.request.id, instruments.join(", "), sent.request.expires_at);
             Ok(())

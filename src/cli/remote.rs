@@ -126,6 +126,12 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
         Command::Settings(SettingsCommand::Set { key, value }) => {
             output::settings(&typed::<Settings>(client.call("set_setting", json!({ "key": key, "value": value }))?)?, false)
         }
+        Command::Settings(SettingsCommand::SmtpPassword { clear }) => {
+            let password = super::smtp_password(clear)?;
+            let kept = client.call("set_smtp_password", json!({ "password": password.as_deref().map(|p| p.as_str()) }))?;
+            println!("{}", if kept == json!(true) { "the SMTP password is kept in the key file" } else { "no SMTP password is kept" });
+            Ok(())
+        }
         Command::PrimaryScale { mrn, target, scale } => {
             client.call("correct_primary_scale", json!({ "mrn": mrn, "target": target, "scale": scale }))?;
             println!("{} is now measured by {} on {mrn}'s open episode", target.trim(), scale.trim());

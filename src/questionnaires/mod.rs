@@ -9,6 +9,9 @@
 pub mod alerts;
 pub mod kiosk;
 pub mod portal;
+mod schedule;
+
+pub use schedule::{DueCheckIn, DueSending, NotSent};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use chacha20poly1305::aead::{OsRng, rand_core::RngCore};
@@ -77,6 +80,10 @@ pub struct SentQuestionnaire {
     pub link: String,
     /// The link as a QR code (SVG), for the printed letter.
     pub qr_svg: String,
+    /// Whether the link went out by e-mail through the practice's SMTP server.
+    pub emailed: bool,
+    /// Why it did not, when an address was given and sending failed (the link still works).
+    pub email_error: Option<String>,
 }
 
 /// A fresh token (32 random bytes, URL-safe base64) and its stored hash.
@@ -248,7 +255,18 @@ impl Registry {
         let link = format!("{}/r/{}", settings.patient_portal_url, token.as_str());
         let qr = qrcode::QrCode::new(link.as_bytes()).map_err(|e| Error::Storage(format!("the QR code: {e}")))?;
         let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build();
-        Ok(SentQuestionnaire { request: find(&self.conn, &id)?, link, qr_svg })
+        // After the commit: a mail server that is slow or down does not undo the request.
+        let (mut emailed, mut email_error) = (false, None);
+        if let Some(to) = email.as_deref().filter(|_| !settings.smtp_host.is_empty()) {
+            match self.email_link(to, &link, language) {
+                Ok(()) => {
+                    emailed = true;
+                    audit::record(&self.conn, self.actor(), "email", "questionnaire-request", Some(&id), serde_json::json!({}))?;
+                }
+                Err(e) => email_error = Some(e.to_string()),
+            }
+        }
+        Ok(SentQuestionnaire { request: find(&self.conn, &id)?, link, qr_svg, emailed, email_error })
     }
 
     /// Requests, newest first: one patient's (every one), or the practice's open ones and those
@@ -314,51 +332,6 @@ impl Registry {
             }
             Ok(n)
         })
-    }
-}
-
-/// A check-in that has fallen due (spec §10 schedules): the episode's cadence has passed since
-/// its latest score (or its start), and no request is open.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct DueCheckIn {
-    pub mrn: String,
-    pub patient: String,
-    pub care_manager: Option<String>,
-    pub status: crate::vocab::EpisodeStatus,
-    pub latest_measurement: Option<crate::dates::Date>,
-    pub due: crate::dates::Date,
-}
-
-impl Registry {
-    /// Who is due a check-in on `as_of`, longest due first.
-    pub fn questionnaires_due(&self, as_of: crate::dates::Date) -> Result<Vec<DueCheckIn>> {
-        use crate::vocab::EpisodeStatus;
-        let settings = self.settings()?;
-        let open: std::collections::HashSet<String> =
-            self.questionnaires(None)?.into_iter().filter(|q| q.state == RequestState::Open).map(|q| q.mrn).collect();
-        let mut due: Vec<DueCheckIn> = self
-            .caseload(as_of, None)?
-            .into_iter()
-            .filter(|row| !open.contains(&row.mrn))
-            .filter_map(|row| {
-                let cadence = match row.status {
-                    EpisodeStatus::Active => settings.measurement_cadence_days_active,
-                    EpisodeStatus::RelapsePrevention => settings.measurement_cadence_days_relapse_prevention,
-                    _ => return None,
-                };
-                let due = crate::dates::add_days(row.latest_measurement.unwrap_or(row.start_date), cadence);
-                (due <= as_of).then_some(DueCheckIn {
-                    mrn: row.mrn,
-                    patient: row.name,
-                    care_manager: row.care_manager,
-                    status: row.status,
-                    latest_measurement: row.latest_measurement,
-                    due,
-                })
-            })
-            .collect();
-        due.sort_by(|a, b| (a.due, &a.patient).cmp(&(b.due, &b.patient)));
-        Ok(due)
     }
 }
 

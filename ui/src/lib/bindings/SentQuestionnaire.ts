@@ -8,4 +8,12 @@ export type SentQuestionnaire = { request: QuestionnaireRequest, link: string,
 /**
  * The link as a QR code (SVG), for the printed letter.
  */
-qr_svg: string, };
+qr_svg: string, 
+/**
+ * Whether the link went out by e-mail through the practice's SMTP server.
+ */
+emailed: boolean, 
+/**
+ * Why it did not, when an address was given and sending failed (the link still works).
+ */
+email_error: string | null, };

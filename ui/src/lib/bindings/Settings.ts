@@ -146,6 +146,36 @@ patient_portal_url: string,
  */
 practice_phone: string, 
 /**
+ * §10 e-mail: the practice's own SMTP server (a host name). [] (none: links are not e-mailed)
+ */
+smtp_host: string, 
+/**
+ * Its port. [587]
+ */
+smtp_port: number, 
+/**
+ * `starttls` [default] (upgrade a plain connection, usually port 587) or `tls` (TLS from
+ * the first byte, usually 465). Never unencrypted.
+ */
+smtp_security: string, 
+/**
+ * The sender's address (`checkin@example.org`). []
+ */
+smtp_from: string, 
+/**
+ * The account the server signs in as; its password is in the key file. [] (no sign-in)
+ */
+smtp_user: string, 
+/**
+ * A PEM file of the CA that signed the SMTP server's certificate, for a server with a
+ * practice's own CA. [] (the public roots)
+ */
+smtp_ca_file: string, 
+/**
+ * Whether an SMTP password is kept (the password itself never leaves the core).
+ */
+smtp_password_set: boolean, 
+/**
  * §3a: every form's thresholds as this practice has them, by form id: the catalogue's
  * defaults with the lead's changes (settings `<form>.<threshold>`, `instruments::thresholds`).
  */
