@@ -319,9 +319,14 @@ pub static COMMANDS: &[Command] = &[
     command!("queue", CachedRead, None, |r, ctx, as_of_date: Option<String>| r.queue(as_of(as_of_date)?)),
     // Settings and billing rules.
     command!("settings", Read, None, |r, ctx| r.settings_shown()),
-    command!("set_smtp_password", Write, None, |r, ctx, password: Option<String>| {
+    // `clear` must be said: a missing or empty password is refused, never taken as "forget it".
+    command!("set_smtp_password", Write, None, |r, ctx, password: Option<String>, clear: bool| {
         let password = password.map(zeroize::Zeroizing::new);
-        r.set_smtp_password(password.as_deref().map(|p| p.as_str()))
+        match (clear, password.as_deref().map(|p| p.as_str()).filter(|p| !p.is_empty())) {
+            (true, _) => r.set_smtp_password(None),
+            (false, Some(password)) => r.set_smtp_password(Some(password)),
+            (false, None) => Err(Error::validation("password", "type the SMTP account's password (or clear it)")),
+        }
     }),
     // `expected`: the value the form showed; a different stored value is a `conflict`.
     command!("set_setting", Write, None, |r, ctx, key: String, value: String, expected: Option<String>| {

@@ -128,7 +128,7 @@ pub fn run(client: &Client, signed_in: &str, command: Command) -> Result<()> {
         }
         Command::Settings(SettingsCommand::SmtpPassword { clear }) => {
             let password = super::smtp_password(clear)?;
-            let kept = client.call("set_smtp_password", json!({ "password": password.as_deref().map(|p| p.as_str()) }))?;
+            let kept = client.call("set_smtp_password", json!({ "password": password.as_deref().map(|p| p.as_str()), "clear": clear }))?;
             println!("{}", if kept == json!(true) { "the SMTP password is kept in the key file" } else { "no SMTP password is kept" });
             Ok(())
         }

@@ -373,7 +373,7 @@ export const api = {
     return n;
   },
   safetyAlerts: () => call<SafetyAlert[]>("safety_alerts"),
-  setSmtpPassword: (password: string | null) => call<boolean>("set_smtp_password", { password }),
+  setSmtpPassword: (password: string | null) => call<boolean>("set_smtp_password", { password, clear: password === null }),
   addDiagnosis: (mrn: string, code: string, date: string | null) => call<string>("add_diagnosis", { mrn, code, date }),
   searchDiagnoses: (query: string) => call<DiagnosisCode[]>("search_diagnoses", { query }),
   reportsView: (from: string, to: string) => call<ReportsView>("reports_view", { from, to, asOfDate: null }),
