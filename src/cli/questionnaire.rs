@@ -65,14 +65,17 @@ pub fn run(door: &mut dyn Door, command: QuestionnaireCommand) -> Result<()> {
             if json {
                 return output::json(&outcome);
             }
+            // A nightly timer's output goes to the journal: counts and reasons only, never who.
+            // The care managers see whom on the app's due list (`questionnaire list --due`).
             println!("{} check-ins e-mailed; {} due and not sent", outcome.sent.len(), outcome.not_sent.len());
-            let rows: Vec<Vec<String>> = outcome
-                .sent
-                .iter()
-                .map(|s| vec![s.request.mrn.clone(), s.request.patient.clone(), "e-mailed".into(), s.request.id.clone()])
-                .chain(outcome.not_sent.iter().map(|n| vec![n.due.mrn.clone(), n.due.patient.clone(), "not sent".into(), n.reason.clone()]))
-                .collect();
-            output::table(&["MRN", "PATIENT", "CHECK-IN", "REQUEST OR REASON"], &rows)
+            let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
+            for n in &outcome.not_sent {
+                *reasons.entry(n.reason.split(':').next().unwrap_or_default()).or_default() += 1;
+            }
+            for (reason, n) in reasons {
+                println!("  not sent ({n}): {reason}");
+            }
+            Ok(())
         }
         QuestionnaireCommand::Send { mrn, instruments, respondent, language, email, json, .. } => {
             let mrn = mrn.unwrap_or_default();
