@@ -81,11 +81,10 @@ impl Registry {
     }
 
     /// E-mails a check-in link to `to`.
-    pub(crate) fn email_link(&self, to: &str, link: &str, language: &str) -> Result<()> {
-        let settings = self.settings()?;
+    pub(crate) fn email_link(&self, settings: &Settings, to: &str, link: &str, language: &str) -> Result<()> {
         let password = Keyring::load(self.path())?.smtp_password(&self.data_key)?;
-        let message = link_message(&settings, &self.practice_name()?, to, link, language)?;
-        transport(&settings, password.as_deref().map(|p| p.as_str()))?
+        let message = link_message(settings, &self.practice_name()?, to, link, language)?;
+        transport(settings, password.as_deref().map(|p| p.as_str()))?
             .send(&message)
             .map(|_| ())
             .map_err(|e| Error::Storage(format!("the e-mail could not be sent through {}:{}: {e}", settings.smtp_host, settings.smtp_port)))

@@ -16,7 +16,7 @@ use crate::{Error, Registry, Result};
 /// What a locked tablet answers: nothing about who used it last.
 pub const LOCKED: &str = "this tablet is locked: a team member signs in to start the next check-in";
 
-/// A tablet handed over for one request; [`Kiosk::request`] is `None` once it is answered.
+/// A tablet handed over for one request; its request is `None` once it is answered (locked).
 pub struct Kiosk {
     portal: Portal,
     request: Option<String>,
@@ -52,11 +52,6 @@ impl Kiosk {
     /// The address the next request comes from, for the audit log.
     pub fn set_client(&mut self, client: Option<&str>) {
         self.portal.set_client(client);
-    }
-
-    /// The request it holds, if it is not locked.
-    pub fn request(&self) -> Option<&str> {
-        self.request.as_deref()
     }
 
     /// The questions of the request handed over, or [`LOCKED`].
@@ -97,7 +92,6 @@ impl Kiosk {
 
     /// Audits the end of the kiosk session (the tablet signed in again, or its session ended).
     pub fn close(self) -> Result<()> {
-        let registry = self.portal.registry();
-        audit::record(&registry.conn, registry.actor(), "sign-out", "account", Some(&registry.actor().member_id), serde_json::json!({}))
+        self.portal.into_registry().sign_out()
     }
 }

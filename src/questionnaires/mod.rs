@@ -258,7 +258,7 @@ impl Registry {
         // After the commit: a mail server that is slow or down does not undo the request.
         let (mut emailed, mut email_error) = (false, None);
         if let Some(to) = email.as_deref().filter(|_| !settings.smtp_host.is_empty()) {
-            match self.email_link(to, &link, language) {
+            match self.email_link(&settings, to, &link, language) {
                 Ok(()) => {
                     emailed = true;
                     audit::record(&self.conn, self.actor(), "email", "questionnaire-request", Some(&id), serde_json::json!({}))?;

@@ -313,6 +313,11 @@ impl Portal {
         Ok((reply, request.patient.mrn))
     }
 
+    /// The registry behind the portal, to sign it out (a kiosk's session ending).
+    pub(crate) fn into_registry(self) -> Registry {
+        self.registry
+    }
+
     /// The registry behind the portal, for a server's live views (read only by them).
     pub(crate) fn registry(&self) -> &Registry {
         &self.registry

@@ -23,8 +23,8 @@ use serde::Deserialize;
 
 use super::Shared;
 use super::patient::{PAGE, SCRIPT, STYLE, asset};
-use super::routes::{Reply, blocking, check_csrf, end_session_of, member_session, session, session_token};
-use super::sessions::{COOKIE, Session};
+use super::routes::{Reply, blocking, check_csrf, end_session_of, member_session, no_store, session, session_token, set_session_cookie};
+use super::sessions::Session;
 use crate::Error;
 use crate::questionnaires::portal::PatientAnswers;
 
@@ -38,11 +38,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/kiosk/verify", post(verify))
         .layer(axum::middleware::map_response(no_store))
         .with_state(shared)
-}
-
-async fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 async fn page() -> Response {
@@ -69,9 +64,8 @@ async fn start(State(shared): State<Arc<Shared>>, headers: HeaderMap, axum::Json
     // The member's session ends here: the device is the patient's now.
     end_session_of(&shared, &headers, false).await;
     let (token, _) = shared.sessions.start_kiosk(kiosk, idle);
-    let cookie = format!("{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/", token.as_str());
     let mut response = axum::Json(serde_json::json!({ "location": "/kiosk" })).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| Error::Storage("cookie".into()))?);
+    set_session_cookie(&mut response, &token)?;
     tracing::info!("a device was handed over as a kiosk");
     Ok(response)
 }

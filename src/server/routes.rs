@@ -73,7 +73,7 @@ pub(crate) fn with_security_headers(router: Router) -> Router {
     router.layer(axum::middleware::map_response(security_headers))
 }
 
-async fn no_store(mut response: Response) -> Response {
+pub(crate) async fn no_store(mut response: Response) -> Response {
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -271,11 +271,17 @@ async fn sign_in(
     // The device's previous session (a kiosk's, typically) ends with this sign-in.
     end_session_of(&shared, &headers, false).await;
     let (token, session) = shared.sessions.start(registry, idle);
-    let cookie = format!("{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/", token.as_str());
     let mut response = with_csrf(axum::Json(info).into_response(), &session);
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| Error::Storage("cookie".into()))?);
+    set_session_cookie(&mut response, &token)?;
     tracing::info!(client = %client.ip(), "signed in");
     Ok(response)
+}
+
+/// Gives the client the cookie of the session `token` (a member's or a kiosk's).
+pub(crate) fn set_session_cookie(response: &mut Response, token: &str) -> Result<(), ApiError> {
+    let cookie = format!("{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/");
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| Error::Storage("cookie".into()))?);
+    Ok(())
 }
 
 /// Ends the session whose cookie `headers` carry, if any (audited as signed out, or locked).
