@@ -1,9 +1,12 @@
 //! The practice server under load (`make bench-server`): simulated team members, each opening
 //! the caseload, a patient and the queue with a second of thought between, and logging a
-//! contact about every 20 seconds, for a fixed time. Prints p50/p95/p99 per request kind and
-//! the errors. Loopback only: the server's address comes from `scripts/bench-server.sh`.
+//! contact about every 20 seconds, while simulated patients answer check-in links
+//! (`patients.rs`), for a fixed time. Prints p50/p95/p99 per request kind and the errors.
+//! Loopback only: the server's address comes from `scripts/bench-server.sh`.
 //!
-//! Usage: bench_server URL FINGERPRINT USERS SECONDS
+//! Usage: bench_server URL FINGERPRINT USERS SECONDS [PATIENTS]
+
+mod patients;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +19,10 @@ const CARE_MANAGERS: [&str; 3] = ["Ana Morales", "Ben Okafor", "Chloe Nguyen"];
 const PASSWORD: &str = "cocm-demo-password";
 
 type Timings = Arc<Mutex<BTreeMap<&'static str, Vec<Duration>>>>;
+type Errors = Arc<Mutex<Vec<String>>>;
+
+/// Links each simulated patient holds: more than a minute's answering needs.
+const LINKS_PER_PATIENT: usize = 4;
 
 /// A small deterministic generator (xorshift): which patient to open, how long to think.
 struct Dice(u64);
@@ -31,13 +38,19 @@ impl Dice {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, url, fingerprint, users, seconds] = &args[..] else {
-        eprintln!("usage: bench_server URL FINGERPRINT USERS SECONDS");
-        std::process::exit(2);
+    let (url, fingerprint, users, seconds, patients) = match &args[..] {
+        [_, url, fingerprint, users, seconds] => (url, fingerprint, users, seconds, "0"),
+        [_, url, fingerprint, users, seconds, patients] => (url, fingerprint, users, seconds, patients.as_str()),
+        _ => {
+            eprintln!("usage: bench_server URL FINGERPRINT USERS SECONDS [PATIENTS]");
+            std::process::exit(2);
+        }
     };
     let (users, seconds): (usize, u64) = (users.parse().expect("USERS"), seconds.parse().expect("SECONDS"));
+    let patients: usize = patients.parse().expect("PATIENTS");
+    assert!(patients <= 250, "one loopback address each: 127.0.2.1 to 127.0.2.250");
     let timings: Timings = Arc::default();
-    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let errors: Errors = Arc::default();
     // Everyone signs in first (one argon2id derivation each), then the clock starts.
     let clients: Vec<(usize, Client, String)> = (0..users)
         .map(|i| {
@@ -47,26 +60,36 @@ fn main() {
             (i, client, info["actor"]["member_id"].as_str().unwrap().to_string())
         })
         .collect();
+    // Each care manager sends the patients' links (before the clock, like yesterday's sending).
+    let senders: Vec<(&Client, &str)> =
+        clients.iter().take(CARE_MANAGERS.len()).map(|(_, client, member_id)| (client, member_id.as_str())).collect();
+    let mut links = if patients == 0 { Vec::new() } else { patients::send_links(&senders, patients * LINKS_PER_PATIENT) };
+    let server = Arc::new(patients::Server::new(url, fingerprint));
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let threads: Vec<_> = clients
+    let mut threads: Vec<_> = clients
         .into_iter()
         .map(|(i, client, member_id)| {
             let (timings, errors) = (timings.clone(), errors.clone());
             std::thread::spawn(move || user(i, client, member_id, deadline, timings, errors))
         })
         .collect();
+    for i in 0..patients {
+        let held: Vec<_> = links.drain(..LINKS_PER_PATIENT).collect();
+        let (server, timings, errors) = (server.clone(), timings.clone(), errors.clone());
+        threads.push(std::thread::spawn(move || patients::patient(i, held, &server, deadline, timings, errors)));
+    }
     for t in threads {
-        t.join().expect("a simulated user panicked");
+        t.join().expect("a simulated user or patient panicked");
     }
     let timings = timings.lock().unwrap();
     let errors = errors.lock().unwrap();
-    println!("{users} users for {seconds} s against {url}");
-    println!("{:<10} {:>8} {:>8} {:>8} {:>8}", "request", "count", "p50 ms", "p95 ms", "p99 ms");
+    println!("{users} users and {patients} patients for {seconds} s against {url}");
+    println!("{:<12} {:>8} {:>8} {:>8} {:>8}", "request", "count", "p50 ms", "p95 ms", "p99 ms");
     for (kind, list) in timings.iter() {
         let mut ms: Vec<f64> = list.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
         ms.sort_by(f64::total_cmp);
         let at = |p: f64| ms[((ms.len() as f64 * p).ceil() as usize).clamp(1, ms.len()) - 1];
-        println!("{kind:<10} {:>8} {:>8.0} {:>8.0} {:>8.0}", ms.len(), at(0.50), at(0.95), at(0.99));
+        println!("{kind:<12} {:>8} {:>8.0} {:>8.0} {:>8.0}", ms.len(), at(0.50), at(0.95), at(0.99));
     }
     println!("errors: {}", errors.len());
     for e in errors.iter().take(10) {
@@ -77,7 +100,7 @@ fn main() {
     }
 }
 
-fn user(i: usize, client: Client, member_id: String, deadline: Instant, timings: Timings, errors: Arc<Mutex<Vec<String>>>) {
+fn user(i: usize, client: Client, member_id: String, deadline: Instant, timings: Timings, errors: Errors) {
     let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DDD1));
     let member = CARE_MANAGERS[i % CARE_MANAGERS.len()];
     let mut mrns: Vec<String> = Vec::new();
