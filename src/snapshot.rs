@@ -73,6 +73,17 @@ impl Scope<'_> {
         }
     }
 
+    /// The same condition through `{alias}.episode_id`, for a query made to walk an index that
+    /// leads with the episode: one patient's episodes are then a few index lookups, where the
+    /// condition on `patient_id` would walk the whole index (85 ms on a 10,000-patient practice,
+    /// run on every save by the server's live caseload).
+    fn episode_filter(&self, alias: &str) -> String {
+        match self {
+            Scope::Patient(_) => format!(" AND {alias}.episode_id IN (SELECT id FROM episodes WHERE patient_id = ?2)"),
+            _ => self.filter(alias),
+        }
+    }
+
     fn params<'a>(&'a self, as_of: &'a dyn ToSql) -> Vec<&'a dyn ToSql> {
         match self {
             Scope::Practice => vec![as_of],
@@ -187,7 +198,7 @@ pub(crate) fn load(conn: &Connection, as_of: Date, scope: Scope, settings: &Sett
             "SELECT c.episode_id, MAX(c.date) FROM contacts c INDEXED BY contacts_clinical_by_episode
              WHERE c.voided_at IS NULL AND c.date <= ?1 AND {}{} GROUP BY c.episode_id",
             crate::vocab::clinical_contact_sql("c"),
-            scope.filter("c")
+            scope.episode_filter("c")
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params.as_slice())?;

@@ -414,3 +414,24 @@ fn a_view_patched_with_one_patients_change_equals_the_view_recomputed() {
         }
     }
 }
+
+/// One patient's row (what the server patches its live caseload with after each save) is read
+/// by other queries than the practice's caseload, some through indexes that lead with the
+/// episode: every patient's row must be the practice's row, on days when some are inactive.
+#[test]
+fn each_patients_own_caseload_row_equals_their_row_in_the_practice_caseload() {
+    use cocm::demo::{DEMO_LEAD, DEMO_PASSWORD, DemoOptions, create_demo};
+    let t = TempRegistry::new();
+    drop(create_demo(&t.path, &DemoOptions { as_of: d("2026-11-15"), synthetic_patients: 30, practice_patients: 0, seed: 7 }).unwrap());
+    let r = Registry::sign_in(&t.path, DEMO_LEAD, DEMO_PASSWORD, None).unwrap();
+    let (mut inactive, mut active) = (0, 0);
+    // The demo's contacts end on 2026-11-15; 90 days without one (§4 `inactive`) come in February.
+    for as_of in ["2026-11-15", "2027-02-01", "2027-02-20"].map(d) {
+        for practice_row in r.caseload(as_of, None).unwrap() {
+            let (_, own) = r.caseload_row(&practice_row.mrn, as_of).unwrap();
+            assert_eq!(own.as_ref(), Some(&practice_row), "{} on {as_of}", practice_row.mrn);
+            if practice_row.flags.contains(&Flag::Inactive) { inactive += 1 } else { active += 1 }
+        }
+    }
+    assert!(inactive > 0 && active > 0, "inactive {inactive}, not inactive {active}: the days do not test the clinical contacts");
+}

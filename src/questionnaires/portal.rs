@@ -79,7 +79,6 @@ struct OpenRequest {
     instruments: Vec<Instrument>,
     respondent: String,
     language: String,
-    wrong_dob_tries: i64,
 }
 
 /// How a respondent names their request: a link's token, or (on a clinic tablet) the request a
@@ -100,13 +99,13 @@ fn open_request(conn: &Connection, link: Link) -> Result<OpenRequest> {
     let now = audit::now();
     let row = conn
         .prepare_cached(&format!(
-            "SELECT q.id, p.id, p.mrn, p.name, p.dob, q.instruments, q.respondent, q.language, q.wrong_dob_tries,
+            "SELECT q.id, p.id, p.mrn, p.name, p.dob, q.instruments, q.respondent, q.language,
                     q.answered_at IS NOT NULL, q.cancelled_at IS NOT NULL, q.locked_at IS NOT NULL, q.expires_at
              FROM questionnaire_requests q JOIN patients p ON p.id = q.patient_id WHERE {column} = ?1"
         ))?
         .query_row([key], |r| {
-            let (dob, instruments, expires_at): (String, String, String) = (r.get(4)?, r.get(5)?, r.get(12)?);
-            let state = state_of(r.get(9)?, r.get(10)?, r.get(11)?, &expires_at, &now);
+            let (dob, instruments, expires_at): (String, String, String) = (r.get(4)?, r.get(5)?, r.get(11)?);
+            let state = state_of(r.get(8)?, r.get(9)?, r.get(10)?, &expires_at, &now);
             Ok((
                 state,
                 OpenRequest {
@@ -120,7 +119,6 @@ fn open_request(conn: &Connection, link: Link) -> Result<OpenRequest> {
                     instruments: instruments.split(',').filter_map(Instrument::by_id).collect(),
                     respondent: r.get(6)?,
                     language: r.get(7)?,
-                    wrong_dob_tries: r.get(8)?,
                 },
             ))
         })
@@ -197,6 +195,11 @@ fn wrong_dob(language: &str) -> Error {
     Error::validation("dob", message)
 }
 
+/// Whether `dob` (as the respondent typed it) is the patient's date of birth.
+fn dob_is(request: &OpenRequest, dob: &str) -> bool {
+    dates::parse_date("dob", dob.trim()).ok() == Some(request.patient.dob)
+}
+
 /// The respondent's door to the registry: a handle that acts as the `kiosk` role.
 pub struct Portal {
     registry: Registry,
@@ -247,20 +250,31 @@ impl Portal {
         self.check_dob(&request, dob)
     }
 
+    /// Whether `dob` is the date of birth of the link's patient, writing nothing: a server asks
+    /// this first and takes the writer's turn (for [`Portal::verify`]) only when it is not.
+    /// A link that cannot be used gets the one refusal.
+    pub fn dob_matches(&self, token: &str, dob: &str) -> Result<bool> {
+        Ok(dob_is(&open_request(&self.registry.conn, Link::Token(token))?, dob))
+    }
+
     /// Compares `dob` with the patient's; a wrong one is counted (and at the limit locks the
     /// link) in a transaction of its own, which stays even though the caller is refused.
     fn check_dob(&mut self, request: &OpenRequest, dob: &str) -> Result<()> {
-        if dates::parse_date("dob", dob.trim()).ok() == Some(request.patient.dob) {
+        if dob_is(request, dob) {
             return Ok(());
         }
         let limit = self.registry.settings()?.questionnaire_dob_tries;
         let locked = self.registry.write(Action::AnswerQuestionnaire, |tx, actor| {
-            let tries = request.wrong_dob_tries + 1;
-            let locked = tries >= limit;
-            tx.execute(
-                "UPDATE questionnaire_requests SET wrong_dob_tries = ?2, locked_at = CASE WHEN ?3 THEN ?4 END WHERE id = ?1",
-                (&request.id, tries, locked, audit::now()),
+            // Counted in the row itself, so two wrong tries at once are two.
+            let tries: i64 = tx.query_row(
+                "UPDATE questionnaire_requests SET wrong_dob_tries = wrong_dob_tries + 1 WHERE id = ?1 RETURNING wrong_dob_tries",
+                [&request.id],
+                |r| r.get(0),
             )?;
+            let locked = tries >= limit;
+            if locked {
+                tx.execute("UPDATE questionnaire_requests SET locked_at = ?2 WHERE id = ?1", (&request.id, audit::now()))?;
+            }
             let action = if locked { "lock" } else { "wrong-dob" };
             audit::record(tx, actor, action, "questionnaire-request", Some(&request.id), serde_json::json!({ "tries": tries }))?;
             Ok(locked)

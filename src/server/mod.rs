@@ -52,8 +52,8 @@ pub(crate) struct Shared {
     /// Throttling per client address and the per-address lockout (`accounts::guard`).
     pub guard: crate::accounts::guard::SignInGuard,
     pub views: views::Views,
-    /// The questionnaire links' handle on the registry (the `kiosk` role), and their rate limit.
-    pub portal: Mutex<crate::questionnaires::portal::Portal>,
+    /// The questionnaire links' handles on the registry (the `kiosk` role), and their rate limit.
+    pub portals: patient::Portals,
     pub patient_rate: patient::RateLimit,
     pub idle_limit: Option<Duration>,
     /// Set when the server begins to stop: the event streams end, which a graceful shutdown
@@ -93,11 +93,11 @@ pub async fn start(options: ServerOptions, registry: Registry) -> Result<Running
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&certs.cert, &certs.key)
         .await
         .map_err(|e| Error::validation("tls-key", format!("the certificate and key do not load: {e}")))?;
-    let portal = Mutex::new(registry.portal()?);
+    let portals = patient::Portals::open(&registry)?;
     let shared = Arc::new(Shared {
         db: options.db.clone(),
         own: Mutex::new(registry),
-        portal,
+        portals,
         patient_rate: Default::default(),
         sessions: sessions::Sessions::default(),
         guard: Default::default(),

@@ -16,7 +16,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -35,6 +36,36 @@ pub const PER_MINUTE: u32 = 60;
 pub(crate) const PAGE: &str = include_str!("patient_page/index.html");
 pub(crate) const SCRIPT: &str = include_str!("patient_page/patient.js");
 pub(crate) const STYLE: &str = include_str!("patient_page/patient.css");
+
+/// How many connections the patient routes read on: one may be writing a submission while
+/// the others open links and check dates of birth.
+const PORTALS: usize = 3;
+
+/// The patient routes' handles on the registry (each the `kiosk` role, on its own connection).
+/// Lock order: a route that writes takes the writer's lock first and a portal second, and no
+/// route waits for the writer while it holds a portal, so a submission waiting its turn never
+/// keeps other patients from their questions.
+pub(crate) struct Portals {
+    portals: Vec<Mutex<Portal>>,
+    next: AtomicUsize,
+}
+
+impl Portals {
+    pub(crate) fn open(registry: &crate::Registry) -> crate::Result<Portals> {
+        let portals = (0..PORTALS).map(|_| registry.portal().map(Mutex::new)).collect::<crate::Result<_>>()?;
+        Ok(Portals { portals, next: AtomicUsize::new(0) })
+    }
+
+    /// A free portal (or, when all are busy, the next in turn), set to log `client`.
+    fn lease(&self, client: IpAddr) -> MutexGuard<'_, Portal> {
+        let mut portal = self.portals.iter().find_map(|p| p.try_lock().ok()).unwrap_or_else(|| {
+            let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.portals.len();
+            self.portals[turn].lock().unwrap_or_else(|e| e.into_inner())
+        });
+        portal.set_client(Some(&client.to_string()));
+        portal
+    }
+}
 
 /// A fixed one-minute window of requests per client address.
 #[derive(Default)]
@@ -116,19 +147,15 @@ fn refusal(e: Error) -> Response {
     response
 }
 
-/// Runs `f` on the server's portal, for `client`, off the async threads.
-async fn on_portal<T: serde::Serialize + Send + 'static>(
+/// Runs `f` off the async threads, for `client`; answers with its JSON or the refusal.
+async fn on_portals<T: serde::Serialize + Send + 'static>(
     shared: Arc<Shared>,
     client: SocketAddr,
-    f: impl FnOnce(&Shared, &mut Portal) -> crate::Result<T> + Send + 'static,
+    f: impl FnOnce(&Shared, IpAddr) -> crate::Result<T> + Send + 'static,
 ) -> Response {
-    let out = tokio::task::spawn_blocking(move || {
-        let mut portal = shared.portal.lock().unwrap_or_else(|e| e.into_inner());
-        portal.set_client(Some(&client.ip().to_string()));
-        f(&shared, &mut portal)
-    })
-    .await
-    .unwrap_or_else(|_| Err(Error::Storage("the request failed inside the server".into())));
+    let out = tokio::task::spawn_blocking(move || f(&shared, client.ip()))
+        .await
+        .unwrap_or_else(|_| Err(Error::Storage("the request failed inside the server".into())));
     match out {
         Ok(value) => {
             let mut response = axum::Json(value).into_response();
@@ -140,7 +167,7 @@ async fn on_portal<T: serde::Serialize + Send + 'static>(
 }
 
 async fn questions(State(shared): State<Arc<Shared>>, ConnectInfo(client): ConnectInfo<SocketAddr>, Path(token): Path<String>) -> Response {
-    on_portal(shared, client, move |_, portal| portal.questions(&token)).await
+    on_portals(shared, client, move |shared, ip| shared.portals.lease(ip).questions(&token)).await
 }
 
 #[derive(serde::Deserialize)]
@@ -154,10 +181,14 @@ async fn verify(
     Path(token): Path<String>,
     axum::Json(body): axum::Json<Dob>,
 ) -> Response {
-    on_portal(shared, client, move |shared, portal| {
-        // A wrong date of birth writes (the count, the audit row): the one writer's turn.
-        let _writer = shared.views.writer();
-        portal.verify(&token, &body.dob).map(|()| serde_json::json!({ "ok": true }))
+    on_portals(shared, client, move |shared, ip| {
+        // The right date of birth writes nothing, so it need not wait for the writer.
+        if !shared.portals.lease(ip).dob_matches(&token, &body.dob)? {
+            // A wrong one writes (the count, the audit row): the one writer's turn.
+            let _writer = shared.views.writer();
+            shared.portals.lease(ip).verify(&token, &body.dob)?;
+        }
+        Ok(serde_json::json!({ "ok": true }))
     })
     .await
 }
@@ -168,8 +199,9 @@ async fn submit(
     Path(token): Path<String>,
     axum::Json(body): axum::Json<PatientAnswers>,
 ) -> Response {
-    on_portal(shared, client, move |shared, portal| {
+    on_portals(shared, client, move |shared, ip| {
         let _writer = shared.views.writer();
+        let mut portal = shared.portals.lease(ip);
         let (reply, mrn) = portal.submit(&token, &body)?;
         // Every open caseload and queue reloads now, with this patient's new scores and flags.
         shared.views.changed(portal.registry(), Some(&mrn));

@@ -110,14 +110,16 @@ impl Views {
                 if let Some(hit) = self.cached(&key) {
                     return Ok(hit);
                 }
-                let (version, out) = match command.name {
-                    "caseload" if asks_for_today(&args) => self.todays_caseload(registry, &args)?,
-                    "queue" if asks_for_today(&args) => self.todays_queue(registry)?,
-                    _ => self.computed_once(&key, || quiet(registry, args))?,
-                };
-                let mut cache = lock(&self.cache);
-                cache.retain(|_, (v, _)| *v == version);
-                cache.insert(key, (version, out.clone()));
+                // Once for everyone asking: after a save, every care manager's screen asks
+                // again at once, and twenty copies of one caseload's JSON would queue up.
+                let out = self.computed_once(&key, || match command.name {
+                    "caseload" if asks_for_today(&args) => self.todays_caseload(registry, &args),
+                    "queue" if asks_for_today(&args) => self.todays_queue(registry),
+                    _ => {
+                        let version = self.version();
+                        Ok((version, quiet(registry, args)?))
+                    }
+                })?;
                 Ok(out)
             }
         }
@@ -148,19 +150,27 @@ impl Views {
         }
     }
 
-    /// Computes a view under its own lock, once for everyone waiting on it; returns the version
-    /// it was computed at with it.
-    fn computed_once(&self, key: &ViewKey, compute: impl FnOnce() -> Result<Bytes>) -> Result<(u64, Bytes)> {
+    /// Computes a view under its own lock, once for everyone waiting on it; `compute` returns
+    /// the data version it computed the view at with it.
+    fn computed_once(&self, key: &ViewKey, compute: impl FnOnce() -> Result<(u64, Bytes)>) -> Result<Bytes> {
         let slot = self.compute_lock(key.clone());
         let _computing = lock(&slot);
         if let Some(hit) = self.cached(key) {
-            return Ok((self.version(), hit));
+            return Ok(hit);
         }
-        let version = self.version();
-        let out = compute()?;
+        let (version, out) = compute()?;
+        // The waiters behind this lock find it in the cache (unless a write landed meanwhile:
+        // then it is already out of date, and the cache keeps only the current version's views).
+        let current = self.version();
+        let mut cache = lock(&self.cache);
+        cache.retain(|_, (v, _)| *v == current);
+        if version == current {
+            cache.insert(key.clone(), (version, out.clone()));
+        }
+        drop(cache);
         // Compute locks of other days' views go with the day.
         lock(&self.computing).retain(|k, _| k.2 == key.2);
-        Ok((version, out))
+        Ok(out)
     }
 
     fn todays_caseload(&self, registry: &Registry, args: &Value) -> Result<(u64, Bytes)> {
