@@ -6,7 +6,7 @@ APP := target/debug/cocm-desktop
 COCM := target/debug/cocm
 # What a fresh Debian 12 machine lacks: a C compiler and OpenSSL's libcrypto headers
 # (SQLCipher), WebKitGTK for the app, and WebKitWebDriver, Xvfb, D-Bus and xwd for the
-# end-to-end tests, Debian's Chromium and its driver for the browser end of the practice server's test,
+# end-to-end tests, Debian's Chromium (headless) and its driver for the browser end of the practice server's test,
 # and testssl.sh for the outside check of the server's TLS.
 APT_PACKAGES := build-essential libssl-dev libwebkit2gtk-4.1-dev webkit2gtk-driver xvfb xauth librsvg2-dev dbus x11-apps chromium chromium-driver testssl.sh python3-aiosmtpd
 TAURI_DRIVER_VERSION := 2.1.0
@@ -79,10 +79,12 @@ ui:
 app: ui
 	$(CARGO) build --locked -p cocm-desktop
 
-## The end-to-end tests; screenshots land in target/e2e-screenshots/.
+## The end-to-end tests; screenshots land in target/e2e-screenshots/. A flow that hangs fails
+## after 10 minutes, and a test file exits when its flows end even if a driver it started
+## survives, so one stuck flow cannot hold the run past CI's limit.
 e2e:
 	rm -rf target/e2e-screenshots
-	cd ui && $(E2E_ENV) xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test --test-concurrency=1 e2e/
+	cd ui && $(E2E_ENV) xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test --test-concurrency=1 --test-timeout=600000 --test-force-exit e2e/
 
 ## The CLI on the demo practice: caseload, consult queue and last month's billing.
 cli-demo:

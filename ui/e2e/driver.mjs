@@ -56,17 +56,27 @@ export function audit(db, limit = 1) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until a WebDriver server answers on `port` (10 s at most). */
-async function driverReady(port, name) {
+/** Waits until a WebDriver server answers on `port` (30 s at most: a first start on a busy CI
+ * machine is slow). If it never does, its process group is ended before the error propagates:
+ * a driver left running holds its stderr pipe open, and the test file would never exit. */
+async function driverReady(port, name, driver, log) {
   for (let i = 0; ; i++) {
     try {
-      await fetch(`http://127.0.0.1:${port}/status`);
+      await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(2_000) });
       return;
     } catch {
-      if (i > 100) throw new Error(`${name} did not start`);
+      if (i > 300 || driver.exitCode !== null) {
+        endGroup(driver);
+        throw new Error(`${name} did not start${driver.exitCode !== null ? ` (exited with ${driver.exitCode})` : ""}:\n${log()}`);
+      }
       await sleep(100);
     }
   }
+}
+
+/** Ends a driver and everything it started (it leads its own process group). */
+function endGroup(driver) {
+  try { process.kill(-driver.pid, "SIGKILL"); } catch {}
 }
 
 const UI_DIST = resolve(import.meta.dirname, "../dist");
@@ -102,12 +112,17 @@ export class App {
     const app = new App(driver);
     driver.stderr.on("data", (d) => (app.log += d));
     driver.on("exit", (code) => code && code !== 0 && console.error(`tauri-driver exited with ${code}:\n${app.log}`));
-    await driverReady(PORT, "tauri-driver");
-    const res = await app.#post("/session", { capabilities: { alwaysMatch: { "tauri:options": { application: APP } } } });
-    app.session = res.sessionId;
-    // Element look-ups made before the app's page has loaded stay bound to the blank first
-    // document, so wait (by script) until the UI has rendered before finding anything.
-    await app.waitFor("the app to render", () => app.script("return document.querySelector('#app > *') !== null"), 30_000);
+    await driverReady(PORT, "tauri-driver", driver, () => app.log);
+    try {
+      const res = await app.#post("/session", { capabilities: { alwaysMatch: { "tauri:options": { application: APP } } } });
+      app.session = res.sessionId;
+      // Element look-ups made before the app's page has loaded stay bound to the blank first
+      // document, so wait (by script) until the UI has rendered before finding anything.
+      await app.waitFor("the app to render", () => app.script("return document.querySelector('#app > *') !== null"), 30_000);
+    } catch (e) {
+      await app.stop(); // the caller never gets the app to stop
+      throw e;
+    }
     return app;
   }
 
@@ -124,26 +139,36 @@ export class App {
    * viewport and touch. */
   static async browser(url, { downloads = tempDir("cocm-downloads-"), mobile = null } = {}) {
     const port = PORT + 2000;
-    // On an X display of its own, so that the app's screenshots (of the whole screen) still show the app.
-    const driver = spawn("xvfb-run", ["-a", "-s", "-screen 0 1280x800x24", "chromedriver", `--port=${port}`], {
+    // Headless, so it needs no X display (the app's screenshots, of the whole Xvfb screen, still
+    // show only the app) and its screenshots are of its own page. Without the background
+    // services, Chromium's start waits on connections this closed network refuses.
+    const driver = spawn("chromedriver", [`--port=${port}`], {
       detached: true,
       stdio: ["ignore", "ignore", "pipe"],
     });
     const browser = new App(driver, port);
     browser.isBrowser = true;
     driver.stderr.on("data", (d) => (browser.log += d));
-    await driverReady(port, "chromedriver");
+    await driverReady(port, "chromedriver", driver, () => browser.log);
     const profile = tempDir("cocm-chromium-");
     const options = {
       binary: "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", `--user-data-dir=${profile}`],
+      args: [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,800", `--user-data-dir=${profile}`,
+        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
+      ],
       prefs: { "download.default_directory": downloads, "download.prompt_for_download": false },
       ...(mobile ? { mobileEmulation: { deviceMetrics: { width: mobile.width, height: mobile.height, pixelRatio: 2, touch: true } } } : {}),
     };
-    const res = await browser.#post("/session", { capabilities: { alwaysMatch: { browserName: "chrome", acceptInsecureCerts: true, "goog:chromeOptions": options, "goog:loggingPrefs": { browser: "ALL" } } } });
-    browser.session = res.sessionId;
-    await browser.#post(browser.#s("/url"), { url });
-    await browser.waitFor("the page to render", () => browser.script("return document.querySelector('#app > *') !== null"), 30_000);
+    try {
+      const res = await browser.#post("/session", { capabilities: { alwaysMatch: { browserName: "chrome", acceptInsecureCerts: true, "goog:chromeOptions": options, "goog:loggingPrefs": { browser: "ALL" } } } });
+      browser.session = res.sessionId;
+      await browser.#post(browser.#s("/url"), { url });
+      await browser.waitFor("the page to render", () => browser.script("return document.querySelector('#app > *') !== null"), 30_000);
+    } catch (e) {
+      await browser.stop(); // the caller never gets the browser to stop
+      throw e;
+    }
     return browser;
   }
 
