@@ -77,22 +77,40 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<(String, Coverage)> {
     Ok((r.get(1)?, coverage))
 }
 
+/// Whose coverages [`by_patient`] reads.
+#[derive(Clone, Copy)]
+pub(crate) enum Whose<'a> {
+    Patient(&'a str),
+    /// Patients ever enrolled: billing and the program report never read the practice's other
+    /// patients (seen, screened, §9), who may outnumber the caseload three to one.
+    Enrolled,
+    Everyone,
+}
+
 /// Every coverage (entered-in-error ones included), by patient, each by start date: billing
 /// and reports read them all once.
-pub(crate) fn by_patient(conn: &Connection, patient_id: Option<&str>) -> Result<HashMap<String, Vec<Coverage>>> {
-    let filter = if patient_id.is_some() { " WHERE patient_id = ?1" } else { "" };
+pub(crate) fn by_patient(conn: &Connection, whose: Whose) -> Result<HashMap<String, Vec<Coverage>>> {
+    let filter = match whose {
+        Whose::Patient(_) => " WHERE patient_id = ?1",
+        Whose::Enrolled => " WHERE patient_id IN (SELECT patient_id FROM episodes)",
+        Whose::Everyone => "",
+    };
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM coverages{filter} ORDER BY patient_id, secondary, from_date"))?;
-    let params: Vec<&dyn rusqlite::ToSql> = patient_id.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+    let params: Vec<&dyn rusqlite::ToSql> = match &whose {
+        Whose::Patient(p) => vec![p as &dyn rusqlite::ToSql],
+        _ => Vec::new(),
+    };
     let mut out: HashMap<String, Vec<Coverage>> = HashMap::new();
     for row in stmt.query_map(params.as_slice(), from_row)? {
         let (patient, coverage) = row?;
-        out.entry(patient).or_default().push(coverage);
+        // Most patients have one coverage: a default first push would reserve four.
+        out.entry(patient).or_insert_with(|| Vec::with_capacity(1)).push(coverage);
     }
     Ok(out)
 }
 
 pub(crate) fn for_patient(conn: &Connection, patient_id: &str) -> Result<Vec<Coverage>> {
-    Ok(by_patient(conn, Some(patient_id))?.remove(patient_id).unwrap_or_default())
+    Ok(by_patient(conn, Whose::Patient(patient_id))?.remove(patient_id).unwrap_or_default())
 }
 
 fn text(value: Option<&str>) -> Option<String> {

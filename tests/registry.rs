@@ -193,6 +193,41 @@ fn billing_month_kind_restarts_after_six_empty_months_and_on_a_new_episode() {
     assert_eq!(july.excluded[0].reason.as_str(), "after-discharge");
 }
 
+/// The practice's month finds its assessed patients in one pass, not one lookup each: the
+/// initial-month warning must still name exactly the patients with no assessment that month.
+#[test]
+fn the_practices_month_warns_of_each_initial_month_without_an_assessment() {
+    let (_t, mut r) = setup(); // P1 enrolled 2025-11-03
+    for mrn in ["P2", "P3", "P4"] {
+        add_patient(&mut r, mrn);
+        enroll(&mut r, mrn, "2025-11-03", Some("2025-11-03"));
+    }
+    for mrn in ["P1", "P2", "P3", "P4"] {
+        contact(&mut r, mrn, "2025-11-10", 40, "CM");
+    }
+    phq(&mut r, "P1", "2025-11-30", [1; 9]); // the month's last day: assessed
+    phq(&mut r, "P2", "2025-12-01", [1; 9]); // the next month's first: not this month
+    let wrong = phq(&mut r, "P3", "2025-11-15", [1; 9]);
+    r.mark_entered_in_error(RecordKind::Assessment, &wrong, "wrong chart").unwrap(); // not counted
+    // P4: none at all.
+    let warned = |r: &Registry| -> Vec<String> {
+        let rows = r.billing(month("2025-11")).unwrap();
+        let mut w: Vec<String> = rows
+            .iter()
+            .filter(|b| b.warnings.contains(&"initial month without an assessment".to_string()))
+            .map(|b| b.mrn.clone())
+            .collect();
+        w.sort();
+        w
+    };
+    assert_eq!(warned(&r), ["P2", "P3", "P4"]);
+    // Each patient's own month agrees with the practice's.
+    for (mrn, warns) in [("P1", false), ("P2", true), ("P3", true), ("P4", true)] {
+        let row = r.patient_billing(mrn, month("2025-11")).unwrap().unwrap();
+        assert_eq!(row.warnings.contains(&"initial month without an assessment".to_string()), warns, "{mrn}");
+    }
+}
+
 /// The history query (SQL) and the month's exclusion rule (Rust) must agree: minutes excluded
 /// last month for any reason do not make this month subsequent.
 #[test]

@@ -97,7 +97,7 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
         }
     }
     {
-        let mut coverages = crate::coverage::by_patient(conn, None)?;
+        let mut coverages = crate::coverage::by_patient(conn, crate::coverage::Whose::Enrolled)?;
         // Only patients ever enrolled: a practice's other patients (seen, screened, §9) are
         // never in a program report, and may outnumber the caseload three to one.
         let mut stmt = conn.prepare_cached(

@@ -14,7 +14,7 @@ pub(crate) fn load(conn: &Connection, last: Date) -> Result<NysFacts> {
     let settings = crate::settings::load(conn)?;
     let mut facts = NysFacts { inactivity_days: settings.inactivity_days, ..Default::default() };
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut coverages = crate::coverage::by_patient(conn, None)?;
+    let mut coverages = crate::coverage::by_patient(conn, crate::coverage::Whose::Everyone)?;
     {
         let mut stmt = conn.prepare_cached("SELECT id, mrn, name, care_manager_id, dob FROM patients ORDER BY mrn")?;
         let mut rows = stmt.query([])?;
