@@ -310,7 +310,8 @@ impl Registry {
         month::months(&self.conn, from, to, until, None)
     }
 
-    /// [`Registry::billing_months`], handed over a month at a time (reports keep a little of each).
+    /// [`Registry::billing_months`] without the initial-month warning, handed over a month at a
+    /// time (reports keep a little of each and read no warning).
     pub(crate) fn billing_each_month(
         &self,
         from: Month,
@@ -318,7 +319,7 @@ impl Registry {
         until: Option<Date>,
         on_month: &mut dyn FnMut(Month, Vec<BillingRow>) -> Result<()>,
     ) -> Result<()> {
-        month::each_month(&self.conn, from, to, until, None, on_month).map(drop)
+        month::each_month(&self.conn, from, to, until, None, month::Detail::Sums, on_month).map(drop)
     }
 
     /// The month's claim lines (spec §7a), held ones first.

@@ -81,8 +81,21 @@ pub(crate) struct BilledPatient {
     pub pcp_npi: Option<String>,
 }
 
+/// How much of each row a caller reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Everything, warnings included (the billing screen, claims, exports).
+    Full,
+    /// A report's: minutes, codes, revenue and each contact's date, minutes and exclusion,
+    /// by patient id, in no order. No names, MRNs, PCP, rule-set key, contact ids or authors
+    /// (a report finds its patients by id), and no initial-month warning (it reads every
+    /// assessment of the month); a year of those strings was most of a 12-month report's time.
+    Sums,
+}
+
 /// What every month's rows are read against, loaded once.
 struct Book {
+    detail: Detail,
     settings: settings::Settings,
     rules: RuleBook,
     patients: HashMap<String, BilledPatient>,
@@ -122,7 +135,7 @@ type MonthsAndPatients = (Vec<(Month, Vec<BillingRow>)>, HashMap<String, BilledP
 
 fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_id: Option<&str>) -> Result<MonthsAndPatients> {
     let mut out = Vec::new();
-    let patients = each_month(conn, from, to, until, patient_id, &mut |month, rows| {
+    let patients = each_month(conn, from, to, until, patient_id, Detail::Full, &mut |month, rows| {
         out.push((month, rows));
         Ok(())
     })?;
@@ -138,6 +151,7 @@ pub(crate) fn each_month(
     to: Month,
     until: Option<Date>,
     patient_id: Option<&str>,
+    detail: Detail,
     on_month: &mut dyn FnMut(Month, Vec<BillingRow>) -> Result<()>,
 ) -> Result<HashMap<String, BilledPatient>> {
     let settings = settings::load(conn)?;
@@ -222,6 +236,7 @@ pub(crate) fn each_month(
         }
     }
     let book = Book {
+        detail,
         rules: rule_book(conn)?,
         program_changes: programs::changes(conn, patient_id)?,
         apcm: programs::apcm_by_patient(conn, patient_id)?,
@@ -236,6 +251,8 @@ pub(crate) fn each_month(
         "SELECT c.id, c.patient_id, c.episode_id, c.date, c.minutes, c.author_id, c.voided_at IS NOT NULL, c.created_at
          FROM contacts c WHERE c.date BETWEEN ?1 AND ?2{patient_filter}"
     ))?;
+    let full = detail == Detail::Full;
+    let full_text = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<String> { if full { r.get(i) } else { Ok(String::new()) } };
     let mut read_month = |month: Month| -> Result<Vec<MonthContact>> {
         let (month_first, month_last) = (month.first_day().to_string(), month.last_day().min(last_day).to_string());
         let mut params: Vec<&dyn rusqlite::ToSql> = vec![&month_first, &month_last];
@@ -248,20 +265,34 @@ pub(crate) fn each_month(
             let episode_id: String = r.get(2)?;
             let episode = book.episodes.get(&episode_id).copied().unwrap_or_default();
             let author_id = text(r, 5)?;
-            let (author, role) = team.get(author_id).cloned().unwrap_or_else(|| (author_id.to_string(), Role::PracticeLead));
+            let member = team.get(author_id);
+            let role = member.map_or(Role::PracticeLead, |(_, role)| *role);
+            // A report sums minutes by day: a contact's id, author and entry time (its order
+            // among the day's contacts) are for the screens, and would be most of its strings.
+            let author = match (full, member) {
+                (false, _) => String::new(),
+                (true, Some((name, _))) => name.clone(),
+                (true, None) => author_id.to_string(),
+            };
             let facts = ContactFacts {
-                date: date(r.get(3)?).unwrap_or_default(),
+                date: dates::parse_iso(text(r, 3)?).unwrap_or_default(),
                 author_role: role,
                 entered_in_error: r.get(6)?,
                 episode_entered_in_error: episode.entered_in_error,
                 consent: episode.consent,
                 discharge: episode.discharge,
             };
-            let contact =
-                BilledContact { id: r.get(0)?, date: facts.date, author, role, minutes: r.get(4)?, excluded: exclusion(&facts, &roles) };
+            let contact = BilledContact {
+                id: full_text(r, 0)?,
+                date: facts.date,
+                author,
+                role,
+                minutes: r.get(4)?,
+                excluded: exclusion(&facts, &roles),
+            };
             let patient_id: String = r.get(1)?;
             let patient = book.patients.get(&patient_id).map_or(usize::MAX, |p| p.index);
-            let (episode_start, created_at) = (episode.start, r.get(7)?);
+            let (episode_start, created_at) = (episode.start, full_text(r, 7)?);
             contacts.push(MonthContact { patient, patient_id, episode_id, episode_start, created_at, facts, contact });
         }
         contacts.sort_unstable_by(|a, b| {
@@ -365,6 +396,7 @@ fn month_rows(
         .chunk_by(|a, b| a[0].patient == b[0].patient)
         .flat_map(|same_patient| std::iter::repeat_n(same_patient.len(), same_patient.len()))
         .collect();
+    let full = book.detail == Detail::Full;
     let mut out = Vec::with_capacity(groups.len());
     for (list, episodes_in_month) in groups.into_iter().zip(episodes_in_month) {
         let pid = list[0].patient_id.clone();
@@ -420,7 +452,7 @@ fn month_rows(
         if list.iter().any(|c| c.facts.consent.is_none()) {
             warnings.push("no consent recorded".to_string());
         }
-        if kind == MonthKind::Initial && !assessed(&pid, month)? {
+        if kind == MonthKind::Initial && book.detail == Detail::Full && !assessed(&pid, month)? {
             warnings.push("initial month without an assessment".to_string());
         }
         for (reason, m) in &excluded {
@@ -434,14 +466,14 @@ fn month_rows(
             minutes_to_next_tier: rule_set
                 .and_then(|s| s.rules.table(counts_as, episode_program))
                 .and_then(|t| t.minutes_to_next_tier(minutes)),
-            mrn: patient.mrn.clone(),
-            name: patient.name.clone(),
+            mrn: if full { patient.mrn.clone() } else { String::new() },
+            name: if full { patient.name.clone() } else { String::new() },
             patient_id: pid,
             payer,
             plan,
-            pcp: patient.pcp.clone(),
+            pcp: patient.pcp.clone().filter(|_| full),
             program,
-            rule_set: rule_set.map(|s| s.key.to_string()),
+            rule_set: rule_set.filter(|_| full).map(|s| s.key.to_string()),
             month,
             episode_id,
             episode_start,
@@ -456,6 +488,8 @@ fn month_rows(
             contacts: list.into_iter().map(|c| c.contact).collect(),
         });
     }
-    out.sort_by(|a, b| (&a.mrn, a.episode_start).cmp(&(&b.mrn, b.episode_start)));
+    if full {
+        out.sort_by(|a, b| (&a.mrn, a.episode_start).cmp(&(&b.mrn, b.episode_start)));
+    }
     Ok(out)
 }
