@@ -43,7 +43,11 @@ struct MonthContact {
     /// The patient's place in `patients`, to group by without comparing ids.
     patient: usize,
     patient_id: String,
+    /// The episode's place in id order, to sort and group by without comparing ids.
+    episode: usize,
     episode_id: String,
+    /// The episode's program as enrolled.
+    program: Program,
     episode_start: Date,
     created_at: String,
     facts: ContactFacts,
@@ -53,6 +57,8 @@ struct MonthContact {
 /// An episode's dates, as billing needs them.
 #[derive(Clone, Copy)]
 struct EpisodeDates {
+    /// Its place in id order.
+    index: usize,
     start: Date,
     consent: Option<Date>,
     discharge: Option<Date>,
@@ -62,7 +68,14 @@ struct EpisodeDates {
 
 impl Default for EpisodeDates {
     fn default() -> Self {
-        EpisodeDates { start: Date::default(), consent: None, discharge: None, entered_in_error: false, program: Program::Cocm }
+        EpisodeDates {
+            index: usize::MAX,
+            start: Date::default(),
+            consent: None,
+            discharge: None,
+            entered_in_error: false,
+            program: Program::Cocm,
+        }
     }
 }
 
@@ -194,13 +207,14 @@ pub(crate) fn each_month(
     let mut episodes: HashMap<String, EpisodeDates> = HashMap::new();
     {
         let sql = format!(
-            "SELECT id, start_date, consent_date, discharge_date, voided_at IS NOT NULL, program FROM episodes{}",
+            "SELECT id, start_date, consent_date, discharge_date, voided_at IS NOT NULL, program FROM episodes{} ORDER BY id",
             where_patient("patient_id")
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(one_patient.as_slice())?;
         while let Some(r) = rows.next()? {
             let dates = EpisodeDates {
+                index: episodes.len(),
                 start: date(r.get(1)?).unwrap_or_default(),
                 consent: date(r.get(2)?),
                 discharge: date(r.get(3)?),
@@ -293,11 +307,12 @@ pub(crate) fn each_month(
             let patient_id: String = r.get(1)?;
             let patient = book.patients.get(&patient_id).map_or(usize::MAX, |p| p.index);
             let (episode_start, created_at) = (episode.start, full_text(r, 7)?);
-            contacts.push(MonthContact { patient, patient_id, episode_id, episode_start, created_at, facts, contact });
+            let (episode, program) = (episode.index, episode.program);
+            contacts.push(MonthContact { patient, patient_id, episode, episode_id, program, episode_start, created_at, facts, contact });
         }
         contacts.sort_unstable_by(|a, b| {
-            (a.patient, a.episode_start, &a.episode_id, a.facts.date)
-                .cmp(&(b.patient, b.episode_start, &b.episode_id, b.facts.date))
+            (a.patient, a.episode_start, a.episode, a.facts.date)
+                .cmp(&(b.patient, b.episode_start, b.episode, b.facts.date))
                 .then_with(|| a.created_at.cmp(&b.created_at))
         });
         Ok(contacts)
@@ -305,10 +320,12 @@ pub(crate) fn each_month(
 
     // The last countable month before the month being read, per episode: the lead-in's
     // countable contacts give most episodes theirs.
-    let mut last_before: HashMap<String, Month> = HashMap::new();
+    // By episode index (see `EpisodeDates::index`): looked up for every countable contact and
+    // row, where a string-keyed map's lookups were a tenth of a 12-month report's time.
+    let mut last_before: Vec<Option<Month>> = vec![None; book.episodes.len()];
     for c in read_month(lead_in)? {
         if c.contact.excluded.is_none() {
-            last_before.insert(c.episode_id, lead_in);
+            set(&mut last_before, c.episode, lead_in);
         }
     }
 
@@ -317,7 +334,7 @@ pub(crate) fn each_month(
     // cannot make a month subsequent). Asked once per episode.
     let horizon = from.plus(-(book.settings.billing_restart_gap_months as i32)).first_day().to_string();
     let mut history_stmt = conn.prepare_cached(&last_countable_before_sql(&roles))?;
-    let mut asked: HashSet<String> = HashSet::new();
+    let mut asked = vec![false; book.episodes.len()];
 
     // Whether a patient had an assessment in a month (for the initial-month warning), asked
     // only of the initial months. One patient's: through the covering `assessments_by_patient`
@@ -354,10 +371,10 @@ pub(crate) fn each_month(
         let month = from.plus(i);
         let contacts = if month.first_day() > last_day { Vec::new() } else { read_month(month)? };
         for c in contacts.iter().filter(|c| c.contact.excluded.is_none()) {
-            if last_before.contains_key(&c.episode_id) || asked.contains(&c.episode_id) {
+            if last(&last_before, c.episode).is_some() || asked.get(c.episode).is_none_or(|asked| *asked) {
                 continue;
             }
-            asked.insert(c.episode_id.clone());
+            asked[c.episode] = true;
             // Consent on or after the lead-in's first day leaves nothing countable before it
             // (the query's `c.date >= e.consent_date`): most of a year's new episodes.
             if c.facts.consent.is_none_or(|consent| consent >= lead_in.first_day()) {
@@ -365,7 +382,7 @@ pub(crate) fn each_month(
             }
             let last: Option<String> = history_stmt.query_row((&first, &horizon, &c.episode_id), |r| r.get(0))?;
             if let Some(d) = last.as_deref().and_then(dates::parse_iso) {
-                last_before.insert(c.episode_id.clone(), Month::of(d));
+                set(&mut last_before, c.episode, Month::of(d));
             }
         }
         let rows = if contacts.is_empty() { Vec::new() } else { month_rows(month, contacts, &book, &mut assessed, &mut last_before)? };
@@ -381,13 +398,13 @@ fn month_rows(
     contacts: Vec<MonthContact>,
     book: &Book,
     assessed: &mut dyn FnMut(&str, Month) -> Result<bool>,
-    last_before: &mut HashMap<String, Month>,
+    last_before: &mut [Option<Month>],
 ) -> Result<Vec<BillingRow>> {
     // One row per patient-month and episode (§7: a new registry episode starts over).
     let mut groups: Vec<Vec<MonthContact>> = Vec::new();
     for c in contacts {
         match groups.last_mut() {
-            Some(list) if list[0].patient == c.patient && list[0].episode_id == c.episode_id => list.push(c),
+            Some(list) if list[0].patient == c.patient && list[0].episode == c.episode => list.push(c),
             _ => groups.push(vec![c]),
         }
     }
@@ -414,13 +431,13 @@ fn month_rows(
             }
         }
         // What countable minutes count as in this episode; a month with none has no kind.
-        let counts_as = month_kind(month, last_before.get(&episode_id).copied(), book.settings.billing_restart_gap_months);
+        let counts_as = month_kind(month, last(last_before, list[0].episode), book.settings.billing_restart_gap_months);
         let kind = if minutes == 0 { MonthKind::None } else { counts_as };
         let mut warnings = Vec::new();
 
         // §7a: the episode's program this month, or the APCM add-ons in an APCM month (when the
         // year has an `apcm-bhi` rule set; before 2026 the episode's own codes are billed).
-        let enrolled = book.episodes.get(&episode_id).map_or(Program::Cocm, |e| e.program);
+        let enrolled = list[0].program;
         let episode_program = programs::program_in(enrolled, book.program_changes.get(&episode_id).map_or(&[], |c| c), month);
         let apcm_month = book.apcm.get(&pid).is_some_and(|periods| programs::apcm_in(periods, month));
         let apcm_rules = apcm_month.then(|| book.rules.find(Program::ApcmBhi, payer, plan.as_deref(), month.year)).flatten();
@@ -459,7 +476,7 @@ fn month_rows(
             warnings.push(format!("{m} minutes excluded: {reason}"));
         }
         if minutes > 0 {
-            last_before.insert(episode_id.clone(), month);
+            set(last_before, list[0].episode, month);
         }
         out.push(BillingRow {
             estimated_revenue: rule_set.map_or(0.0, |s| s.rules.revenue(&codes)),
@@ -492,4 +509,16 @@ fn month_rows(
         out.sort_by(|a, b| (&a.mrn, a.episode_start).cmp(&(&b.mrn, b.episode_start)));
     }
     Ok(out)
+}
+
+/// An episode's last countable month before the one being read, by episode index (an episode
+/// the load did not see has none).
+fn last(last_before: &[Option<Month>], episode: usize) -> Option<Month> {
+    last_before.get(episode).copied().flatten()
+}
+
+fn set(last_before: &mut [Option<Month>], episode: usize, month: Month) {
+    if let Some(slot) = last_before.get_mut(episode) {
+        *slot = Some(month);
+    }
 }
