@@ -23,6 +23,20 @@ export const DEMO_LEAD = "Morgan Grant";
 /** A temporary folder that is removed when the test process ends (CI runs on a shared disk). */
 const temporary = [];
 process.on("exit", () => temporary.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** Every server and driver started, ended when the test process exits however it exits (a
+ * flow that timed out never reaches its `finally`): a survivor would hold the run's output
+ * open after the runner is done. Drivers lead their own process groups. */
+const started = [];
+process.on("exit", () => {
+  for (const { child, group } of started) {
+    try { process.kill(group ? -child.pid : child.pid, "SIGKILL"); } catch {}
+  }
+});
+function track(child, group) {
+  started.push({ child, group });
+  return child;
+}
 export function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   temporary.push(dir);
@@ -84,10 +98,10 @@ const UI_DIST = resolve(import.meta.dirname, "../dist");
 /** `cocm serve` on `listen` (a free loopback port unless given); resolves once it has printed
  * its address and fingerprint. */
 export function serve(db, listen = "127.0.0.1:0") {
-  const server = spawn(CLI, ["--db", db, "serve", "--listen", listen, "--ui", UI_DIST], {
+  const server = track(spawn(CLI, ["--db", db, "serve", "--listen", listen, "--ui", UI_DIST], {
     env: { ...process.env, COCM_AS: DEMO_LEAD, COCM_PASSWORD: DEMO_PASSWORD, COCM_LOG: "warn" },
     stdio: ["ignore", "pipe", "inherit"],
-  });
+  }), false);
   return new Promise((done, failed) => {
     const found = {};
     createInterface({ input: server.stdout }).on("line", (line) => {
@@ -102,13 +116,13 @@ export function serve(db, listen = "127.0.0.1:0") {
 
 export class App {
   static async start({ db, as, env = {} }) {
-    const driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1000)], {
+    const driver = track(spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1000)], {
       env: { ...process.env, COCM_DB: db, COCM_AS: as ?? "", WEBKIT_DISABLE_COMPOSITING_MODE: "1", NO_AT_BRIDGE: "1", ...env },
       // Its own process group, so stop() ends WebKitWebDriver and the app with it; no inherited
       // output, which a surviving grandchild would hold open and stall the test runner.
       detached: true,
       stdio: ["ignore", "ignore", "pipe"],
-    });
+    }), true);
     const app = new App(driver);
     driver.stderr.on("data", (d) => (app.log += d));
     driver.on("exit", (code) => code && code !== 0 && console.error(`tauri-driver exited with ${code}:\n${app.log}`));
@@ -142,10 +156,10 @@ export class App {
     // Headless, so it needs no X display (the app's screenshots, of the whole Xvfb screen, still
     // show only the app) and its screenshots are of its own page. Without the background
     // services, Chromium's start waits on connections this closed network refuses.
-    const driver = spawn("chromedriver", [`--port=${port}`], {
+    const driver = track(spawn("chromedriver", [`--port=${port}`], {
       detached: true,
       stdio: ["ignore", "ignore", "pipe"],
-    });
+    }), true);
     const browser = new App(driver, port);
     browser.isBrowser = true;
     driver.stderr.on("data", (d) => (browser.log += d));
