@@ -54,6 +54,14 @@ struct MonthContact {
     contact: BilledContact,
 }
 
+impl MonthContact {
+    /// The id of an episode the load did not see (foreign keys make that a contact written
+    /// behind the registry's back), which the index alone cannot tell apart; else empty.
+    fn unknown_episode(&self) -> &str {
+        if self.episode == usize::MAX { &self.episode_id } else { "" }
+    }
+}
+
 /// An episode's dates, as billing needs them.
 #[derive(Clone, Copy)]
 struct EpisodeDates {
@@ -176,7 +184,6 @@ pub(crate) fn each_month(
     let lead_in = from.plus(-1);
     let first = lead_in.first_day().to_string();
     let patient_filter = if patient_id.is_some() { " AND c.patient_id = ?3" } else { "" };
-    let patient_id_filter = patient_id.is_some();
 
     // The team, episodes and patients, read once each (for one patient, or the whole practice,
     // which is cheaper than picking out those with contacts); the month's contacts then come
@@ -311,8 +318,8 @@ pub(crate) fn each_month(
             contacts.push(MonthContact { patient, patient_id, episode, episode_id, program, episode_start, created_at, facts, contact });
         }
         contacts.sort_unstable_by(|a, b| {
-            (a.patient, a.episode_start, a.episode, a.facts.date)
-                .cmp(&(b.patient, b.episode_start, b.episode, b.facts.date))
+            (a.patient, a.episode_start, a.episode, a.unknown_episode(), a.facts.date)
+                .cmp(&(b.patient, b.episode_start, b.episode, b.unknown_episode(), b.facts.date))
                 .then_with(|| a.created_at.cmp(&b.created_at))
         });
         Ok(contacts)
@@ -348,10 +355,10 @@ pub(crate) fn each_month(
         conn.prepare_cached("SELECT patient_id FROM assessments WHERE date BETWEEN ?1 AND ?2 AND voided_at IS NULL")?;
     let mut assessed_in: Option<(Month, HashSet<usize>)> = None;
     let patients_by_id = &book.patients;
-    let mut assessed = |patient_id: &str, month: Month| -> Result<bool> {
+    let mut assessed = |patient: &str, month: Month| -> Result<bool> {
         let (first_day, last_day) = (month.first_day().to_string(), month.last_day().to_string());
-        if patient_id_filter {
-            return Ok(one_assessed_stmt.query_row((patient_id, &first_day, &last_day), |r| r.get(0))?);
+        if patient_id.is_some() {
+            return Ok(one_assessed_stmt.query_row((patient, &first_day, &last_day), |r| r.get(0))?);
         }
         if assessed_in.as_ref().is_none_or(|(m, _)| *m != month) {
             let mut patients = HashSet::new();
@@ -363,7 +370,7 @@ pub(crate) fn each_month(
             }
             assessed_in = Some((month, patients));
         }
-        let index = patients_by_id.get(patient_id).map(|p| p.index);
+        let index = patients_by_id.get(patient).map(|p| p.index);
         Ok(assessed_in.as_ref().is_some_and(|(_, patients)| index.is_some_and(|i| patients.contains(&i))))
     };
 
@@ -404,7 +411,9 @@ fn month_rows(
     let mut groups: Vec<Vec<MonthContact>> = Vec::new();
     for c in contacts {
         match groups.last_mut() {
-            Some(list) if list[0].patient == c.patient && list[0].episode == c.episode => list.push(c),
+            Some(list) if (list[0].patient, list[0].episode, list[0].unknown_episode()) == (c.patient, c.episode, c.unknown_episode()) => {
+                list.push(c)
+            }
             _ => groups.push(vec![c]),
         }
     }
@@ -469,7 +478,7 @@ fn month_rows(
         if list.iter().any(|c| c.facts.consent.is_none()) {
             warnings.push("no consent recorded".to_string());
         }
-        if kind == MonthKind::Initial && book.detail == Detail::Full && !assessed(&pid, month)? {
+        if kind == MonthKind::Initial && full && !assessed(&pid, month)? {
             warnings.push("initial month without an assessment".to_string());
         }
         for (reason, m) in &excluded {
@@ -488,7 +497,7 @@ fn month_rows(
             patient_id: pid,
             payer,
             plan,
-            pcp: patient.pcp.clone().filter(|_| full),
+            pcp: if full { patient.pcp.clone() } else { None },
             program,
             rule_set: rule_set.filter(|_| full).map(|s| s.key.to_string()),
             month,
