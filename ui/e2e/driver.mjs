@@ -30,7 +30,8 @@ process.on("exit", () => temporary.forEach((dir) => rmSync(dir, { recursive: tru
 const started = [];
 process.on("exit", () => {
   for (const { child, group } of started) {
-    try { process.kill(group ? -child.pid : child.pid, "SIGKILL"); } catch {}
+    if (group) endGroup(child);
+    else try { process.kill(child.pid, "SIGKILL"); } catch {}
   }
 });
 function track(child, group) {
@@ -325,10 +326,9 @@ export class App {
     } catch {
       // The session may already be gone; the process group is ended below either way.
     } finally {
-      const group = -this.driver.pid;
-      try { process.kill(group, "SIGTERM"); } catch {}
+      try { process.kill(-this.driver.pid, "SIGTERM"); } catch {}
       await sleep(300);
-      try { process.kill(group, "SIGKILL"); } catch {}
+      endGroup(this.driver);
     }
   }
 }
