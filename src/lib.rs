@@ -38,6 +38,7 @@ pub mod candidates;
 pub mod caseload;
 pub mod chart;
 pub mod flags;
+mod id_index;
 pub mod measures;
 pub mod questionnaires;
 pub mod queue;

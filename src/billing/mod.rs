@@ -310,16 +310,17 @@ impl Registry {
         month::months(&self.conn, from, to, until, None)
     }
 
-    /// [`Registry::billing_months`] without the initial-month warning, handed over a month at a
-    /// time (reports keep a little of each and read no warning).
+    /// The practice's months from `from` to `to` as a report sums them (see
+    /// [`month::MonthOfSums`]), handed over a month at a time with the patients read, seeing no
+    /// contact after `until`.
     pub(crate) fn billing_each_month(
         &self,
         from: Month,
         to: Month,
         until: Option<Date>,
-        on_month: &mut dyn FnMut(Month, Vec<BillingRow>) -> Result<()>,
+        on_month: &mut dyn FnMut(Month, month::MonthOfSums, &month::BilledPatients) -> Result<()>,
     ) -> Result<()> {
-        month::each_month(&self.conn, from, to, until, None, month::Detail::Sums, on_month).map(drop)
+        month::each_month_sums(&self.conn, from, to, until, on_month)
     }
 
     /// The month's claim lines (spec §7a), held ones first.

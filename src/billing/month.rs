@@ -6,16 +6,18 @@
 //! at once, however long the run.
 
 use rusqlite::Connection;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
 
 use super::programs::{self, ProgramFrom};
 use super::{
-    BilledContact, BillingRow, ContactFacts, ExcludedMinutes, ExclusionReason, MonthKind, Program, RuleBook, codes_text, counted_roles,
-    exclusion, month_kind, no_rule_set_warning, rule_book,
+    BilledContact, BillingRow, CodeUnits, ContactFacts, ExcludedMinutes, ExclusionReason, MonthKind, Program, RuleBook, codes_text,
+    counted_roles, exclusion, month_kind, no_rule_set_warning, rule_book,
 };
 use crate::Result;
 use crate::coverage::{self, Coverage};
 use crate::dates::{self, Date, Month};
+use crate::id_index::{IdIndex, canonical_uuid};
 use crate::settings;
 use crate::snapshot::text;
 use crate::team::Credential;
@@ -38,14 +40,17 @@ fn last_countable_before_sql(roles: &[Role]) -> String {
     )
 }
 
-/// One contact of the month, as loaded.
+/// One contact of the month, as loaded: its patient and episode by place, never by id (a
+/// year of contacts is 300,000 of them, and each id string was an allocation and, looked up,
+/// a cache miss).
 struct MonthContact {
-    /// The patient's place in `patients`, to group by without comparing ids.
+    /// The patient's place in [`BilledPatients`] (`usize::MAX`: one the load did not see).
     patient: usize,
-    patient_id: String,
-    /// The episode's place in id order, to sort and group by without comparing ids.
+    /// The episode's place in id order (`usize::MAX`: one the load did not see).
     episode: usize,
-    episode_id: String,
+    /// The patient's and episode's ids when either is one the load did not see (foreign keys
+    /// make that a contact written behind the registry's back); else none.
+    unseen: Option<Box<(String, String)>>,
     /// The episode's program as enrolled.
     program: Program,
     episode_start: Date,
@@ -55,18 +60,50 @@ struct MonthContact {
 }
 
 impl MonthContact {
-    /// The id of an episode the load did not see (foreign keys make that a contact written
-    /// behind the registry's back), which the index alone cannot tell apart; else empty.
+    /// The id of an episode the load did not see, which its place alone cannot tell apart
+    /// from another; else empty.
     fn unknown_episode(&self) -> &str {
-        if self.episode == usize::MAX { &self.episode_id } else { "" }
+        match &self.unseen {
+            Some(ids) if self.episode == usize::MAX => &ids.1,
+            _ => "",
+        }
+    }
+
+    /// Whether two contacts (sorted next to each other) are in one row: same patient, same
+    /// episode (an unseen one by its id, compared only then).
+    fn same_row(&self, other: &MonthContact) -> bool {
+        (self.patient, self.episode) == (other.patient, other.episode)
+            && (self.episode != usize::MAX || self.unknown_episode() == other.unknown_episode())
+    }
+
+    fn patient_id<'a>(&'a self, book: &'a Book) -> &'a str {
+        match &self.unseen {
+            Some(ids) => &ids.0,
+            None => &book.patients.list[self.patient].id,
+        }
+    }
+
+    fn episode_id<'a>(&'a self, book: &'a Book) -> &'a str {
+        match &self.unseen {
+            Some(ids) => &ids.1,
+            None => &book.episode_ids[self.episode],
+        }
+    }
+
+    /// The contact as a row lists it, its strings moved out (each contact is listed once).
+    fn take_contact(&mut self) -> BilledContact {
+        BilledContact { id: std::mem::take(&mut self.contact.id), author: std::mem::take(&mut self.contact.author), ..self.contact.clone() }
     }
 }
 
 /// An episode's dates, as billing needs them.
 #[derive(Clone, Copy)]
 struct EpisodeDates {
-    /// Its place in id order.
-    index: usize,
+    /// Its patient's place in [`BilledPatients`] (`usize::MAX`: not loaded), and their id's
+    /// key (see `id_index`): a contact naming the same patient takes the place without a
+    /// lookup of its own.
+    patient: usize,
+    patient_key: Option<u128>,
     start: Date,
     consent: Option<Date>,
     discharge: Option<Date>,
@@ -77,7 +114,8 @@ struct EpisodeDates {
 impl Default for EpisodeDates {
     fn default() -> Self {
         EpisodeDates {
-            index: usize::MAX,
+            patient: usize::MAX,
+            patient_key: None,
             start: Date::default(),
             consent: None,
             discharge: None,
@@ -90,8 +128,7 @@ impl Default for EpisodeDates {
 /// A patient as billing (and its claim lines) need them.
 #[derive(Clone, Default)]
 pub(crate) struct BilledPatient {
-    /// Their place in the load order, to group by without comparing ids.
-    index: usize,
+    pub id: String,
     mrn: String,
     name: String,
     pub dob: Date,
@@ -100,18 +137,62 @@ pub(crate) struct BilledPatient {
     pcp_credential: Option<Credential>,
     /// The billing practitioner's (the PCP's) NPI.
     pub pcp_npi: Option<String>,
+    /// Their APCM periods (§7a).
+    apcm: Vec<programs::Span>,
+}
+
+/// The patients a billing load read, in load order, found by id or by place.
+#[derive(Default)]
+pub(crate) struct BilledPatients {
+    list: Vec<BilledPatient>,
+    index: IdIndex,
+}
+
+impl BilledPatients {
+    pub fn get(&self, id: &str) -> Option<&BilledPatient> {
+        self.index.get(id).map(|i| &self.list[i])
+    }
+
+    /// Each patient's id, by place (a [`MonthSums::patient`] is one).
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.list.iter().map(|p| p.id.as_str())
+    }
 }
 
 /// How much of each row a caller reads.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Detail {
-    /// Everything, warnings included (the billing screen, claims, exports).
+enum Detail {
+    /// Everything, warnings included (the billing screen, claims, exports): [`BillingRow`]s.
     Full,
-    /// A report's: minutes, codes, revenue and each contact's date, minutes and exclusion,
-    /// by patient id, in no order. No names, MRNs, PCP, rule-set key, contact ids or authors
-    /// (a report finds its patients by id), and no initial-month warning (it reads every
-    /// assessment of the month); a year of those strings was most of a 12-month report's time.
+    /// A report's: [`MonthSums`].
     Sums,
+}
+
+/// A report's reading of one patient-month and episode: what it sums, with no names, MRNs,
+/// PCP, rule-set key, contacts or warnings (a year of those strings was most of a 12-month
+/// report's time).
+pub(crate) struct MonthSums {
+    /// The patient's place in the load's [`BilledPatients`].
+    pub patient: usize,
+    pub month_kind: MonthKind,
+    pub minutes: u32,
+    pub codes: Vec<CodeUnits>,
+    pub estimated_revenue: f64,
+}
+
+/// A month as a report reads it: its rows, in no order, and each patient's contact days
+/// (every contact but those entered in error or under an enrolment entered in error), by
+/// patient place, unsorted and with repeats.
+#[derive(Default)]
+pub(crate) struct MonthOfSums {
+    pub rows: Vec<MonthSums>,
+    pub contact_days: Vec<(usize, Date)>,
+}
+
+/// What a month's rows become, by [`Detail`].
+enum MonthRows {
+    Full(Vec<BillingRow>),
+    Sums(MonthOfSums),
 }
 
 /// What every month's rows are read against, loaded once.
@@ -119,10 +200,13 @@ struct Book {
     detail: Detail,
     settings: settings::Settings,
     rules: RuleBook,
-    patients: HashMap<String, BilledPatient>,
-    episodes: HashMap<String, EpisodeDates>,
-    program_changes: HashMap<String, Vec<ProgramFrom>>,
-    apcm: HashMap<String, Vec<programs::Span>>,
+    patients: BilledPatients,
+    /// Each episode's dates and id, by place (id order), and its place by id.
+    episodes: Vec<EpisodeDates>,
+    episode_ids: Vec<String>,
+    episode_index: IdIndex,
+    /// Each episode's program changes, by place.
+    program_changes: Vec<Vec<ProgramFrom>>,
 }
 
 /// The billing rows of a month up to `until` (its last day when none), for the whole practice
@@ -131,9 +215,9 @@ pub(crate) fn rows(conn: &Connection, month: Month, until: Option<Date>, patient
     Ok(months(conn, month, month, until, patient_id)?.pop().map(|(_, rows)| rows).unwrap_or_default())
 }
 
-/// A whole month's rows and the patients they were read with, by id (claim lines need their
+/// A whole month's rows and the patients they were read with (claim lines need their
 /// coverage, date of birth and PCP's NPI; loaded once, here).
-pub(crate) fn rows_and_patients(conn: &Connection, month: Month) -> Result<(Vec<BillingRow>, HashMap<String, BilledPatient>)> {
+pub(crate) fn rows_and_patients(conn: &Connection, month: Month) -> Result<(Vec<BillingRow>, BilledPatients)> {
     let (mut months, patients) = load(conn, month, month, None, None)?;
     Ok((months.pop().map(|(_, rows)| rows).unwrap_or_default(), patients))
 }
@@ -152,29 +236,47 @@ pub(crate) fn months(
 }
 
 /// [`months`], and the patients it read.
-type MonthsAndPatients = (Vec<(Month, Vec<BillingRow>)>, HashMap<String, BilledPatient>);
+type MonthsAndPatients = (Vec<(Month, Vec<BillingRow>)>, BilledPatients);
 
 fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_id: Option<&str>) -> Result<MonthsAndPatients> {
     let mut out = Vec::new();
-    let patients = each_month(conn, from, to, until, patient_id, Detail::Full, &mut |month, rows| {
-        out.push((month, rows));
+    let patients = each_month(conn, from, to, until, patient_id, Detail::Full, &mut |month, rows, _| {
+        if let MonthRows::Full(rows) = rows {
+            out.push((month, rows));
+        }
         Ok(())
     })?;
     Ok((out, patients))
 }
 
-/// The billing rows of each month from `from` to `to`, handed to `on_month` a month at a time
-/// in order (a year of reports keeps only what it needs of each, never every row at once);
-/// returns the patients read.
-pub(crate) fn each_month(
+/// The practice's months from `from` to `to` as a report sums them, handed to `on_month` a
+/// month at a time in order with the patients read (a year of reports keeps only what it needs
+/// of each, never every row at once).
+pub(crate) fn each_month_sums(
+    conn: &Connection,
+    from: Month,
+    to: Month,
+    until: Option<Date>,
+    on_month: &mut dyn FnMut(Month, MonthOfSums, &BilledPatients) -> Result<()>,
+) -> Result<()> {
+    each_month(conn, from, to, until, None, Detail::Sums, &mut |month, rows, patients| match rows {
+        MonthRows::Sums(sums) => on_month(month, sums, patients),
+        MonthRows::Full(_) => Ok(()),
+    })
+    .map(drop)
+}
+
+/// The rows of each month from `from` to `to`, handed to `on_month` a month at a time in
+/// order; returns the patients read.
+fn each_month(
     conn: &Connection,
     from: Month,
     to: Month,
     until: Option<Date>,
     patient_id: Option<&str>,
     detail: Detail,
-    on_month: &mut dyn FnMut(Month, Vec<BillingRow>) -> Result<()>,
-) -> Result<HashMap<String, BilledPatient>> {
+    on_month: &mut dyn FnMut(Month, MonthRows, &BilledPatients) -> Result<()>,
+) -> Result<BilledPatients> {
     let settings = settings::load(conn)?;
     let roles = counted_roles(&settings);
     let last_day = until.map_or(to.last_day(), |u| u.min(to.last_day()));
@@ -211,29 +313,10 @@ pub(crate) fn each_month(
     let date = |s: Option<String>| s.as_deref().and_then(dates::parse_iso);
     let one_patient: Vec<&dyn rusqlite::ToSql> = patient_id.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
     let where_patient = |column: &str| if patient_id.is_some() { format!(" WHERE {column} = ?1") } else { String::new() };
-    let mut episodes: HashMap<String, EpisodeDates> = HashMap::new();
-    {
-        let sql = format!(
-            "SELECT id, start_date, consent_date, discharge_date, voided_at IS NOT NULL, program FROM episodes{} ORDER BY id",
-            where_patient("patient_id")
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(one_patient.as_slice())?;
-        while let Some(r) = rows.next()? {
-            let dates = EpisodeDates {
-                index: episodes.len(),
-                start: date(r.get(1)?).unwrap_or_default(),
-                consent: date(r.get(2)?),
-                discharge: date(r.get(3)?),
-                entered_in_error: r.get(4)?,
-                program: Program::parse("program", &r.get::<_, String>(5)?).unwrap_or(Program::Cocm),
-            };
-            episodes.insert(r.get(0)?, dates);
-        }
-    }
-    let mut patients: HashMap<String, BilledPatient> = HashMap::new();
+    let mut patients = BilledPatients::default();
     {
         let mut coverages = coverage::by_patient(conn, patient_id.map_or(coverage::Whose::Enrolled, coverage::Whose::Patient))?;
+        let mut apcm = programs::apcm_by_patient(conn, patient_id)?;
         // Every patient with an episode (a practice's patients never enrolled bill nothing here).
         let sql = match patient_id {
             Some(_) => "SELECT id, mrn, name, pcp_id, dob FROM patients WHERE id = ?1".to_string(),
@@ -243,8 +326,8 @@ pub(crate) fn each_month(
         let mut rows = stmt.query(one_patient.as_slice())?;
         while let Some(r) = rows.next()? {
             let (id, pcp_id): (String, Option<String>) = (r.get(0)?, r.get(3)?);
-            let patient = BilledPatient {
-                index: patients.len(),
+            patients.index.insert(&id, patients.list.len());
+            patients.list.push(BilledPatient {
                 mrn: r.get(1)?,
                 name: r.get(2)?,
                 dob: date(r.get(4)?).unwrap_or_default(),
@@ -252,18 +335,45 @@ pub(crate) fn each_month(
                 pcp: pcp_id.as_ref().and_then(|id| team.get(id).map(|(name, _)| name.clone())),
                 pcp_credential: pcp_id.as_ref().and_then(|id| credentials.get(id).copied()),
                 pcp_npi: pcp_id.as_ref().and_then(|id| npis.get(id).cloned()),
-            };
-            patients.insert(id, patient);
+                apcm: apcm.remove(&id).unwrap_or_default(),
+                id,
+            });
         }
     }
+    let (mut episodes, mut episode_ids, mut episode_index) = (Vec::new(), Vec::new(), IdIndex::default());
+    {
+        let sql = format!(
+            "SELECT id, start_date, consent_date, discharge_date, voided_at IS NOT NULL, program, patient_id FROM episodes{} ORDER BY id",
+            where_patient("patient_id")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(one_patient.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            episode_index.insert(&id, episodes.len());
+            episode_ids.push(id);
+            let patient_id = text(r, 6)?;
+            episodes.push(EpisodeDates {
+                patient: patients.index.get(patient_id).unwrap_or(usize::MAX),
+                patient_key: canonical_uuid(patient_id),
+                start: date(r.get(1)?).unwrap_or_default(),
+                consent: date(r.get(2)?),
+                discharge: date(r.get(3)?),
+                entered_in_error: r.get(4)?,
+                program: Program::parse("program", &r.get::<_, String>(5)?).unwrap_or(Program::Cocm),
+            });
+        }
+    }
+    let mut changes = programs::changes(conn, patient_id)?;
     let book = Book {
         detail,
         rules: rule_book(conn)?,
-        program_changes: programs::changes(conn, patient_id)?,
-        apcm: programs::apcm_by_patient(conn, patient_id)?,
+        program_changes: episode_ids.iter().map(|id| changes.remove(id).unwrap_or_default()).collect(),
         settings,
         patients,
         episodes,
+        episode_ids,
+        episode_index,
     };
 
     // One month's contacts (to `last_day`), from the covering `contacts_by_date` index; by
@@ -283,8 +393,17 @@ pub(crate) fn each_month(
         let mut contacts = Vec::new();
         let mut rows = contacts_stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
-            let episode_id: String = r.get(2)?;
-            let episode = book.episodes.get(&episode_id).copied().unwrap_or_default();
+            let (patient_id, episode_id) = (text(r, 1)?, text(r, 2)?);
+            let episode_place = book.episode_index.get(episode_id);
+            let episode = episode_place.map(|i| book.episodes[i]).unwrap_or_default();
+            let patient = match canonical_uuid(patient_id) {
+                Some(key) if episode.patient != usize::MAX && episode.patient_key == Some(key) => Some(episode.patient),
+                _ => book.patients.index.get(patient_id),
+            };
+            let unseen = match (patient, episode_place) {
+                (Some(_), Some(_)) => None,
+                _ => Some(Box::new((patient_id.to_string(), episode_id.to_string()))),
+            };
             let author_id = text(r, 5)?;
             let member = team.get(author_id);
             let role = member.map_or(Role::PracticeLead, |(_, role)| *role);
@@ -311,24 +430,31 @@ pub(crate) fn each_month(
                 minutes: r.get(4)?,
                 excluded: exclusion(&facts, &roles),
             };
-            let patient_id: String = r.get(1)?;
-            let patient = book.patients.get(&patient_id).map_or(usize::MAX, |p| p.index);
-            let (episode_start, created_at) = (episode.start, full_text(r, 7)?);
-            let (episode, program) = (episode.index, episode.program);
-            contacts.push(MonthContact { patient, patient_id, episode, episode_id, program, episode_start, created_at, facts, contact });
+            contacts.push(MonthContact {
+                patient: patient.unwrap_or(usize::MAX),
+                episode: episode_place.unwrap_or(usize::MAX),
+                unseen,
+                program: episode.program,
+                episode_start: episode.start,
+                created_at: full_text(r, 7)?,
+                facts,
+                contact,
+            });
         }
+        // By patient, episode (an unseen one by its id), date and entry; the strings are
+        // compared only where the numbers tie (most of a year's sort was comparing empty ones).
         contacts.sort_unstable_by(|a, b| {
-            (a.patient, a.episode_start, a.episode, a.unknown_episode(), a.facts.date)
-                .cmp(&(b.patient, b.episode_start, b.episode, b.unknown_episode(), b.facts.date))
+            (a.patient, a.episode_start, a.episode)
+                .cmp(&(b.patient, b.episode_start, b.episode))
+                .then_with(|| if a.episode == usize::MAX { a.unknown_episode().cmp(b.unknown_episode()) } else { Ordering::Equal })
+                .then(a.facts.date.cmp(&b.facts.date))
                 .then_with(|| a.created_at.cmp(&b.created_at))
         });
         Ok(contacts)
     };
 
-    // The last countable month before the month being read, per episode: the lead-in's
+    // The last countable month before the month being read, per episode place: the lead-in's
     // countable contacts give most episodes theirs.
-    // By episode index (see `EpisodeDates::index`): looked up for every countable contact and
-    // row, where a string-keyed map's lookups were a tenth of a 12-month report's time.
     let mut last_before: Vec<Option<Month>> = vec![None; book.episodes.len()];
     for c in read_month(lead_in)? {
         if c.contact.excluded.is_none() {
@@ -343,35 +469,35 @@ pub(crate) fn each_month(
     let mut history_stmt = conn.prepare_cached(&last_countable_before_sql(&roles))?;
     let mut asked = vec![false; book.episodes.len()];
 
-    // Whether a patient had an assessment in a month (for the initial-month warning), asked
-    // only of the initial months. One patient's: through the covering `assessments_by_patient`
-    // index. The practice's: the month's assessed patients in one pass over the covering
-    // `assessments_by_date` index, the first time the month asks (a lookup per initial month
-    // decrypted a page apiece: a tenth of a 12-month report's time).
+    // Whether a patient (by place) had an assessment in a month (for the initial-month
+    // warning), asked only of the initial months. One patient's: through the covering
+    // `assessments_by_patient` index. The practice's: the month's assessed patients in one pass
+    // over the covering `assessments_by_date` index, the first time the month asks (a lookup
+    // per initial month decrypted a page apiece: a tenth of a 12-month report's time).
     let mut one_assessed_stmt = conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM assessments WHERE patient_id = ?1 AND date BETWEEN ?2 AND ?3 AND voided_at IS NULL)",
     )?;
     let mut month_assessed_stmt =
         conn.prepare_cached("SELECT patient_id FROM assessments WHERE date BETWEEN ?1 AND ?2 AND voided_at IS NULL")?;
-    let mut assessed_in: Option<(Month, HashSet<usize>)> = None;
-    let patients_by_id = &book.patients;
+    let mut assessed_in: Option<(Month, Vec<bool>)> = None;
+    let patients = &book.patients;
     let mut assessed = |patient: &str, month: Month| -> Result<bool> {
         let (first_day, last_day) = (month.first_day().to_string(), month.last_day().to_string());
         if patient_id.is_some() {
             return Ok(one_assessed_stmt.query_row((patient, &first_day, &last_day), |r| r.get(0))?);
         }
         if assessed_in.as_ref().is_none_or(|(m, _)| *m != month) {
-            let mut patients = HashSet::new();
+            let mut seen = vec![false; patients.list.len()];
             let mut rows = month_assessed_stmt.query((&first_day, &last_day))?;
             while let Some(r) = rows.next()? {
-                if let Some(p) = patients_by_id.get(text(r, 0)?) {
-                    patients.insert(p.index);
+                if let Some(p) = patients.index.get(text(r, 0)?) {
+                    seen[p] = true;
                 }
             }
-            assessed_in = Some((month, patients));
+            assessed_in = Some((month, seen));
         }
-        let index = patients_by_id.get(patient).map(|p| p.index);
-        Ok(assessed_in.as_ref().is_some_and(|(_, patients)| index.is_some_and(|i| patients.contains(&i))))
+        let place = patients.index.get(patient);
+        Ok(assessed_in.as_ref().is_some_and(|(_, seen)| place.is_some_and(|p| seen[p])))
     };
 
     for i in 0..=from.months_until(to).max(0) {
@@ -387,13 +513,13 @@ pub(crate) fn each_month(
             if c.facts.consent.is_none_or(|consent| consent >= lead_in.first_day()) {
                 continue;
             }
-            let last: Option<String> = history_stmt.query_row((&first, &horizon, &c.episode_id), |r| r.get(0))?;
+            let last: Option<String> = history_stmt.query_row((&first, &horizon, &book.episode_ids[c.episode]), |r| r.get(0))?;
             if let Some(d) = last.as_deref().and_then(dates::parse_iso) {
                 set(&mut last_before, c.episode, Month::of(d));
             }
         }
-        let rows = if contacts.is_empty() { Vec::new() } else { month_rows(month, contacts, &book, &mut assessed, &mut last_before)? };
-        on_month(month, rows)?;
+        let rows = month_rows(month, contacts, &book, &mut assessed, &mut last_before)?;
+        on_month(month, rows, &book.patients)?;
     }
     Ok(book.patients)
 }
@@ -402,122 +528,169 @@ pub(crate) fn each_month(
 /// holds this month for every episode counted in it, ready for the next month.
 fn month_rows(
     month: Month,
-    contacts: Vec<MonthContact>,
+    mut contacts: Vec<MonthContact>,
     book: &Book,
     assessed: &mut dyn FnMut(&str, Month) -> Result<bool>,
     last_before: &mut [Option<Month>],
-) -> Result<Vec<BillingRow>> {
-    // One row per patient-month and episode (§7: a new registry episode starts over).
-    let mut groups: Vec<Vec<MonthContact>> = Vec::new();
-    for c in contacts {
-        match groups.last_mut() {
-            Some(list) if (list[0].patient, list[0].episode, list[0].unknown_episode()) == (c.patient, c.episode, c.unknown_episode()) => {
-                list.push(c)
-            }
-            _ => groups.push(vec![c]),
-        }
-    }
-    // How many episodes each group's patient has this month: the groups arrive by patient.
-    let episodes_in_month: Vec<usize> = groups
-        .chunk_by(|a, b| a[0].patient == b[0].patient)
-        .flat_map(|same_patient| std::iter::repeat_n(same_patient.len(), same_patient.len()))
-        .collect();
+) -> Result<MonthRows> {
     let full = book.detail == Detail::Full;
-    let mut out = Vec::with_capacity(groups.len());
-    for (list, episodes_in_month) in groups.into_iter().zip(episodes_in_month) {
-        let pid = list[0].patient_id.clone();
-        let (episode_id, episode_start) = (list[0].episode_id.clone(), list[0].episode_start);
-        let unknown = BilledPatient::default();
-        let patient = book.patients.get(&pid).unwrap_or(&unknown);
-        // §7a: the primary coverage on the date of service (the month's last day).
-        let primary = coverage::primary_on(&patient.coverages, month.last_day());
-        let (payer, plan) = (primary.map(|c| c.payer), primary.and_then(|c| c.plan.clone()));
-        let minutes: u32 = list.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.contact.minutes).sum();
-        let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();
-        for c in &list {
-            if let Some(reason) = c.contact.excluded {
-                *excluded.entry(reason).or_default() += c.contact.minutes;
+    // One row per patient-month and episode (§7: a new registry episode starts over): the
+    // contacts arrive sorted, so each row's are a run of them.
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, c) in contacts.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if contacts[g.start].same_row(c) => g.end = i + 1,
+            _ => groups.push(i..i + 1),
+        }
+    }
+    let mut out = Vec::with_capacity(if full { groups.len() } else { 0 });
+    let mut sums = MonthOfSums { rows: Vec::with_capacity(if full { 0 } else { groups.len() }), contact_days: Vec::new() };
+    // How many episodes each group's patient has this month: the groups arrive by patient.
+    let mut g = 0;
+    while g < groups.len() {
+        let patient_place = contacts[groups[g].start].patient;
+        let same_patient = groups[g..].iter().take_while(|r| contacts[r.start].patient == patient_place).count();
+        for k in g..g + same_patient {
+            let row = month_row(month, &mut contacts[groups[k].clone()], same_patient, book, assessed, last_before)?;
+            match row {
+                Row::Full(row) => out.push(*row),
+                Row::Sums(row, days) => {
+                    sums.contact_days.extend(days.into_iter().map(|d| (row.patient, d)));
+                    sums.rows.push(row);
+                }
+                Row::Unseen => {}
             }
         }
-        // What countable minutes count as in this episode; a month with none has no kind.
-        let counts_as = month_kind(month, last(last_before, list[0].episode), book.settings.billing_restart_gap_months);
-        let kind = if minutes == 0 { MonthKind::None } else { counts_as };
-        let mut warnings = Vec::new();
+        g += same_patient;
+    }
+    if !full {
+        return Ok(MonthRows::Sums(sums));
+    }
+    out.sort_by(|a, b| (&a.mrn, a.episode_start).cmp(&(&b.mrn, b.episode_start)));
+    Ok(MonthRows::Full(out))
+}
 
-        // §7a: the episode's program this month, or the APCM add-ons in an APCM month (when the
-        // year has an `apcm-bhi` rule set; before 2026 the episode's own codes are billed).
-        let enrolled = list[0].program;
-        let episode_program = programs::program_in(enrolled, book.program_changes.get(&episode_id).map_or(&[], |c| c), month);
-        let apcm_month = book.apcm.get(&pid).is_some_and(|periods| programs::apcm_in(periods, month));
-        let apcm_rules = apcm_month.then(|| book.rules.find(Program::ApcmBhi, payer, plan.as_deref(), month.year)).flatten();
-        if apcm_month && apcm_rules.is_none() {
-            warnings.push(format!("APCM this month, but no apcm-bhi rule set for {}: billed as {episode_program}", month.year));
+/// One row, as [`Detail`] asks.
+enum Row {
+    Full(Box<BillingRow>),
+    /// The sums and the row's contact days.
+    Sums(MonthSums, Vec<Date>),
+    /// A report's row of a patient the load did not see (no report lists one).
+    Unseen,
+}
+
+/// The row of one patient-month and episode, from its contacts (in date order).
+fn month_row(
+    month: Month,
+    list: &mut [MonthContact],
+    episodes_in_month: usize,
+    book: &Book,
+    assessed: &mut dyn FnMut(&str, Month) -> Result<bool>,
+    last_before: &mut [Option<Month>],
+) -> Result<Row> {
+    let full = book.detail == Detail::Full;
+    let (episode_place, episode_start) = (list[0].episode, list[0].episode_start);
+    let unknown = BilledPatient::default();
+    let patient = book.patients.list.get(list[0].patient).unwrap_or(&unknown);
+    // §7a: the primary coverage on the date of service (the month's last day).
+    let primary = coverage::primary_on(&patient.coverages, month.last_day());
+    let (payer, plan) = (primary.map(|c| c.payer), primary.and_then(|c| c.plan.as_deref()));
+    let minutes: u32 = list.iter().filter(|c| c.contact.excluded.is_none()).map(|c| c.contact.minutes).sum();
+    // What countable minutes count as in this episode; a month with none has no kind.
+    let counts_as = month_kind(month, last(last_before, episode_place), book.settings.billing_restart_gap_months);
+    let kind = if minutes == 0 { MonthKind::None } else { counts_as };
+    if minutes > 0 {
+        set(last_before, episode_place, month);
+    }
+
+    // §7a: the episode's program this month, or the APCM add-ons in an APCM month (when the
+    // year has an `apcm-bhi` rule set; before 2026 the episode's own codes are billed).
+    let enrolled = list[0].program;
+    let changes = book.program_changes.get(episode_place).map_or(&[][..], |c| c.as_slice());
+    let episode_program = programs::program_in(enrolled, changes, month);
+    let apcm_month = programs::apcm_in(&patient.apcm, month);
+    let apcm_rules = apcm_month.then(|| book.rules.find(Program::ApcmBhi, payer, plan, month.year)).flatten();
+    let program = if apcm_rules.is_some() { Program::ApcmBhi } else { episode_program };
+    // A month whose year has no rule set still shows its minutes (with a warning): rates and
+    // charts never depend on billing rules.
+    let rule_set = apcm_rules.or_else(|| book.rules.find(program, payer, plan, month.year));
+    let table = rule_set.and_then(|set| set.rules.table(kind, episode_program));
+    let codes = rule_set.zip(table).map(|(set, t)| set.rules.codes(t, minutes, patient.pcp_credential)).unwrap_or_default();
+    let estimated_revenue = rule_set.map_or(0.0, |s| s.rules.revenue(&codes));
+
+    if !full {
+        if list[0].patient == usize::MAX {
+            return Ok(Row::Unseen);
         }
-        let program = if apcm_rules.is_some() { Program::ApcmBhi } else { episode_program };
-        // A month whose year has no rule set still shows its minutes (with a warning): rates and
-        // charts never depend on billing rules.
-        let rule_set = apcm_rules.or_else(|| book.rules.find(program, payer, plan.as_deref(), month.year));
-        let table = rule_set.and_then(|set| set.rules.table(kind, episode_program));
-        let codes = rule_set.zip(table).map(|(set, t)| set.rules.codes(t, minutes, patient.pcp_credential)).unwrap_or_default();
-        let unit_minutes = table.map(|t| t.unit_minutes(minutes)).unwrap_or_default();
-        // Minutes kept out only for want of consent: what they would bill, held on a claim line.
-        let without_consent: u32 = excluded.iter().filter(|(r, _)| **r == ExclusionReason::NoConsent).map(|(_, m)| m).sum();
-        let held_for_consent = match (rule_set, rule_set.and_then(|set| set.rules.table(counts_as, episode_program))) {
-            (Some(set), Some(t)) if without_consent > 0 && codes.is_empty() => {
-                set.rules.codes(t, minutes + without_consent, patient.pcp_credential)
-            }
-            _ => Vec::new(),
+        let real = |c: &&MonthContact| {
+            !matches!(c.contact.excluded, Some(ExclusionReason::EnteredInError | ExclusionReason::EnrolmentEnteredInError))
         };
-        if rule_set.is_none() {
-            warnings.push(no_rule_set_warning(program, month.year));
-        }
-        if episodes_in_month > 1 {
-            warnings
-                .push(format!("{episodes_in_month} episodes this month: this row bills the episode enrolled {episode_start} on its own"));
-        }
-        if list.iter().any(|c| c.facts.consent.is_none()) {
-            warnings.push("no consent recorded".to_string());
-        }
-        if kind == MonthKind::Initial && full && !assessed(&pid, month)? {
-            warnings.push("initial month without an assessment".to_string());
-        }
-        for (reason, m) in &excluded {
-            warnings.push(format!("{m} minutes excluded: {reason}"));
-        }
-        if minutes > 0 {
-            set(last_before, list[0].episode, month);
-        }
-        out.push(BillingRow {
-            estimated_revenue: rule_set.map_or(0.0, |s| s.rules.revenue(&codes)),
-            minutes_to_next_tier: rule_set
-                .and_then(|s| s.rules.table(counts_as, episode_program))
-                .and_then(|t| t.minutes_to_next_tier(minutes)),
-            mrn: if full { patient.mrn.clone() } else { String::new() },
-            name: if full { patient.name.clone() } else { String::new() },
-            patient_id: pid,
-            payer,
-            plan,
-            pcp: if full { patient.pcp.clone() } else { None },
-            program,
-            rule_set: rule_set.filter(|_| full).map(|s| s.key.to_string()),
-            month,
-            episode_id,
-            episode_start,
-            month_kind: kind,
-            minutes,
-            excluded: excluded.into_iter().map(|(reason, minutes)| ExcludedMinutes { reason, minutes }).collect(),
-            codes_text: codes_text(&codes),
-            codes,
-            unit_minutes,
-            held_for_consent,
-            warnings,
-            contacts: list.into_iter().map(|c| c.contact).collect(),
-        });
+        let days = list.iter().filter(real).map(|c| c.facts.date).collect();
+        let row = MonthSums { patient: list[0].patient, month_kind: kind, minutes, codes, estimated_revenue };
+        return Ok(Row::Sums(row, days));
     }
-    if full {
-        out.sort_by(|a, b| (&a.mrn, a.episode_start).cmp(&(&b.mrn, b.episode_start)));
+
+    let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();
+    for c in list.iter() {
+        if let Some(reason) = c.contact.excluded {
+            *excluded.entry(reason).or_default() += c.contact.minutes;
+        }
     }
-    Ok(out)
+    let mut warnings = Vec::new();
+    if apcm_month && apcm_rules.is_none() {
+        warnings.push(format!("APCM this month, but no apcm-bhi rule set for {}: billed as {episode_program}", month.year));
+    }
+    let unit_minutes = table.map(|t| t.unit_minutes(minutes)).unwrap_or_default();
+    // Minutes kept out only for want of consent: what they would bill, held on a claim line.
+    let without_consent: u32 = excluded.iter().filter(|(r, _)| **r == ExclusionReason::NoConsent).map(|(_, m)| m).sum();
+    let held_for_consent = match (rule_set, rule_set.and_then(|set| set.rules.table(counts_as, episode_program))) {
+        (Some(set), Some(t)) if without_consent > 0 && codes.is_empty() => {
+            set.rules.codes(t, minutes + without_consent, patient.pcp_credential)
+        }
+        _ => Vec::new(),
+    };
+    if rule_set.is_none() {
+        warnings.push(no_rule_set_warning(program, month.year));
+    }
+    if episodes_in_month > 1 {
+        warnings.push(format!("{episodes_in_month} episodes this month: this row bills the episode enrolled {episode_start} on its own"));
+    }
+    if list.iter().any(|c| c.facts.consent.is_none()) {
+        warnings.push("no consent recorded".to_string());
+    }
+    let patient_id = list[0].patient_id(book).to_string();
+    if kind == MonthKind::Initial && !assessed(&patient_id, month)? {
+        warnings.push("initial month without an assessment".to_string());
+    }
+    for (reason, m) in &excluded {
+        warnings.push(format!("{m} minutes excluded: {reason}"));
+    }
+    Ok(Row::Full(Box::new(BillingRow {
+        estimated_revenue,
+        minutes_to_next_tier: rule_set
+            .and_then(|s| s.rules.table(counts_as, episode_program))
+            .and_then(|t| t.minutes_to_next_tier(minutes)),
+        mrn: patient.mrn.clone(),
+        name: patient.name.clone(),
+        patient_id,
+        payer,
+        plan: plan.map(str::to_string),
+        pcp: patient.pcp.clone(),
+        program,
+        rule_set: rule_set.map(|s| s.key.to_string()),
+        month,
+        episode_id: list[0].episode_id(book).to_string(),
+        episode_start,
+        month_kind: kind,
+        minutes,
+        excluded: excluded.into_iter().map(|(reason, minutes)| ExcludedMinutes { reason, minutes }).collect(),
+        codes_text: codes_text(&codes),
+        codes,
+        unit_minutes,
+        held_for_consent,
+        warnings,
+        contacts: list.iter_mut().map(MonthContact::take_contact).collect(),
+    })))
 }
 
 /// An episode's last countable month before the one being read, by episode index (an episode

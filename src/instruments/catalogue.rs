@@ -233,6 +233,9 @@ struct TargetDefaults {
 pub(crate) struct Catalogue {
     pub forms: Vec<Form>,
     pub target_defaults: Vec<TargetDefault>,
+    /// By form: counted as the PHQ-9 (itself, or `counts_as: phq9`), read once per assessment
+    /// per episode per month by the reports.
+    pub counts_as_phq9: Vec<bool>,
 }
 
 /// The catalogue, read and checked on first use. The tests check every entry
@@ -256,7 +259,8 @@ fn load() -> Result<Catalogue, String> {
         forms.push(form);
     }
     let defaults: TargetDefaults = serde_json::from_str(TARGET_DEFAULTS).map_err(|e| format!("targets.json: {e}"))?;
-    let catalogue = Catalogue { forms, target_defaults: defaults.defaults };
+    let counts_as_phq9 = forms.iter().map(|f| f.id == "phq9" || f.counts_as.as_deref() == Some("phq9")).collect();
+    let catalogue = Catalogue { forms, target_defaults: defaults.defaults, counts_as_phq9 };
     check_targets(&catalogue)?;
     Ok(catalogue)
 }

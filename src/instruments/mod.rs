@@ -170,7 +170,7 @@ impl Instrument {
 
     /// Counted as the PHQ-9 by the measures defined on it (the PHQ-9 itself, the PHQ-A).
     pub fn counts_as_phq9(self) -> bool {
-        self == Instrument::PHQ9 || self.form().counts_as.as_deref() == Some(Instrument::PHQ9.as_str())
+        catalogue().counts_as_phq9[usize::from(self.0)]
     }
 
     /// Whether any item is a safety item (PHQ-9 and PHQ-A item 9).

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::evaluate::Who;
 use super::load::ReportData;
 use super::{ReportBilling, ReportMember};
-use crate::billing::{BillingRow, CodeUnits, ExclusionReason, MonthKind};
+use crate::billing::{CodeUnits, MonthKind, codes_text};
 use crate::dates::{Date, Month};
 use crate::{Registry, Result};
 
@@ -19,7 +19,6 @@ pub(super) struct BilledMonth {
     month_kind: MonthKind,
     minutes: u32,
     codes: Vec<CodeUnits>,
-    codes_text: String,
     estimated_revenue: f64,
 }
 
@@ -34,14 +33,29 @@ impl BillingMonths {
     pub fn load(registry: &Registry, data: &mut ReportData, months: &[Month], until: Date) -> Result<BillingMonths> {
         let mut kept = BTreeMap::new();
         let (Some(first), Some(last)) = (months.iter().min(), months.iter().max()) else { return Ok(BillingMonths(kept)) };
-        registry.billing_each_month(*first, *last, Some(until), &mut |month, rows| {
-            if months.contains(&month) {
-                let mut rows: Vec<BilledMonth> = rows.into_iter().filter_map(|row| keep(data, row)).collect();
-                // The collect reuses the billing rows' allocation, sized for rows several times
-                // larger: a year of it was a quarter of a 12-month report's heap.
-                rows.shrink_to_fit();
-                kept.insert(month, rows);
+        // Billing's patient places → the report's, looked up by id once per patient, not per row.
+        let mut places: Option<Vec<Option<usize>>> = None;
+        registry.billing_each_month(*first, *last, Some(until), &mut |month, sums, patients| {
+            if !months.contains(&month) {
+                return Ok(());
             }
+            let places = places.get_or_insert_with(|| patients.ids().map(|id| data.patient_index.get(id).copied()).collect());
+            let place = |billed: usize| places.get(billed).copied().flatten();
+            for (billed, day) in sums.contact_days {
+                if let Some(p) = place(billed) {
+                    data.patients[p].contact_days.push(day);
+                }
+            }
+            let rows = sums.rows.into_iter().filter_map(|row| {
+                Some(BilledMonth {
+                    patient: place(row.patient)?,
+                    month_kind: row.month_kind,
+                    minutes: row.minutes,
+                    codes: row.codes,
+                    estimated_revenue: row.estimated_revenue,
+                })
+            });
+            kept.insert(month, rows.collect());
             Ok(())
         })?;
         for p in &mut data.patients {
@@ -71,7 +85,7 @@ impl BillingMonths {
                 billed.push(row.patient);
             }
             if members.is_some() && (row.minutes > 0 || !row.codes.is_empty()) {
-                let codes = if row.codes.is_empty() { "no code" } else { row.codes_text.as_str() };
+                let codes = if row.codes.is_empty() { "no code".to_string() } else { codes_text(&row.codes) };
                 list.push(ReportMember {
                     mrn: p.mrn.clone(),
                     name: p.name.clone(),
@@ -92,23 +106,4 @@ impl BillingMonths {
         }
         b
     }
-}
-
-/// A row of one of the report's patients, as the report keeps it; its contact days (every
-/// contact but those entered in error, or logged under an enrolment entered in error) go to
-/// the patient.
-fn keep(data: &mut ReportData, row: BillingRow) -> Option<BilledMonth> {
-    let patient = *data.patient_index.get(&row.patient_id)?;
-    let real = |c: &&crate::billing::BilledContact| {
-        !matches!(c.excluded, Some(ExclusionReason::EnteredInError | ExclusionReason::EnrolmentEnteredInError))
-    };
-    data.patients[patient].contact_days.extend(row.contacts.iter().filter(real).map(|c| c.date));
-    Some(BilledMonth {
-        patient,
-        month_kind: row.month_kind,
-        minutes: row.minutes,
-        codes: row.codes,
-        codes_text: row.codes_text,
-        estimated_revenue: row.estimated_revenue,
-    })
 }

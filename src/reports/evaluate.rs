@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use super::load::{EpisodeRecord, PatientRecords, ReportData};
 use super::{Measure, Rate, Report, ReportBilling, ReportMember};
 use crate::dates::{self, Date};
-use crate::instruments;
 use crate::instruments::Instrument;
 use crate::measures::{self, Point, patient_outcome};
 use crate::settings::Settings;
@@ -123,7 +122,7 @@ pub(super) fn evaluate(
     let Period { from, end, .. } = period;
     let mut t = Tally { counts: BTreeMap::new(), want, members: Vec::new(), data };
     let mut discharged_by_reason: BTreeMap<String, u32> = BTreeMap::new();
-    let mut payer_mix: BTreeMap<String, u32> = BTreeMap::new();
+    let mut payer_mix: BTreeMap<&str, u32> = BTreeMap::new();
     let mut weeks_to_discharge: Vec<f64> = Vec::new();
     let mut counted_for_contact = vec![false; data.patients.len()];
 
@@ -140,7 +139,7 @@ pub(super) fn evaluate(
             t.count(Measure::Caseload, e.patient, true, || format!("{status}, enrolled {}", e.start));
             // §7a: the primary coverage on the period's last day.
             let payer = crate::coverage::primary_on(&p.coverages, end).map_or("none", |c| c.payer.as_str());
-            *payer_mix.entry(payer.to_string()).or_default() += 1;
+            *payer_mix.entry(payer).or_default() += 1;
         }
         if in_range(e.start, from, end) {
             t.count(Measure::NewlyEnrolled, e.patient, true, || format!("enrolled {}", e.start));
@@ -170,10 +169,9 @@ pub(super) fn evaluate(
         if open_at_end && dates::days_between(e.start, end) >= IMPROVEMENT_MIN_DAYS {
             // Each target by its primary scale's rules (spec §3a), every form of the scale.
             let judged: Vec<(Instrument, Vec<Point>)> = e
-                .primary_scales
+                .primary_forms
                 .iter()
-                .flat_map(|s| instruments::scale_forms(s.scale))
-                .map(|i| (i, episode_points(e, p, i, settings.baseline_lookback_days, end)))
+                .map(|i| (*i, episode_points(e, p, *i, settings.baseline_lookback_days, end)))
                 .filter(|(_, points)| points.len() >= 2)
                 .collect();
             if !judged.is_empty() {
@@ -257,8 +255,8 @@ pub(super) fn evaluate(
         discharged: t.total(Measure::Discharged),
         discharged_by_reason,
         avg_weeks_to_discharge,
-        payer_mix_percent: payer_mix.iter().filter_map(|(k, n)| Some((k.clone(), super::whole_percent(*n, caseload)?))).collect(),
-        payer_mix,
+        payer_mix_percent: payer_mix.iter().filter_map(|(k, n)| Some((k.to_string(), super::whole_percent(*n, caseload)?))).collect(),
+        payer_mix: payer_mix.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
         contact_rate: t.rate(Measure::ContactRate, Some(settings.target_contact_rate_pct)),
         improvement_rate: t.rate(Measure::ImprovementRate, Some(settings.target_improvement_rate_pct)),
         response_rate: t.rate(Measure::ResponseRate, None),

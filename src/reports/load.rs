@@ -38,6 +38,8 @@ pub(super) struct EpisodeRecord {
     pub start: Date,
     /// Each target and its primary scale (spec §3a).
     pub primary_scales: Vec<PrimaryScale>,
+    /// Every form of those scales, the ones judged (worked out once, not once a month).
+    pub primary_forms: Vec<Instrument>,
     pub discharge: Option<(Date, Option<DischargeReason>)>,
     /// (date, status) in the order they were recorded; the first is `active` on the start date.
     pub statuses: Vec<(Date, EpisodeStatus)>,
@@ -134,10 +136,12 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
             episode_index.insert(r.get(0)?, data.episodes.len());
             let targets = parse_targets("targets", &targets).unwrap_or_default();
             let primary_scales = measures::parse_primary_scales(&targets, text(r, 6)?, crate::episodes::fallback_scale);
+            let primary_forms = primary_scales.iter().flat_map(|s| crate::instruments::scale_forms(s.scale)).collect();
             data.episodes.push(EpisodeRecord {
                 patient,
                 start: date(&start),
                 primary_scales,
+                primary_forms,
                 discharge: discharge.map(|d| (d, reason.and_then(|r| DischargeReason::parse("reason", &r).ok()))),
                 statuses: Vec::new(),
             });
