@@ -5,6 +5,7 @@
 
 mod claims;
 mod month;
+pub(crate) use month::BilledPatients;
 mod programs;
 mod rules;
 
@@ -312,14 +313,14 @@ impl Registry {
 
     /// The practice's months from `from` to `to` as a report sums them (see
     /// [`month::MonthOfSums`]), handed over a month at a time with the patients read, seeing no
-    /// contact after `until`.
+    /// contact after `until`; returns the patients read (with their coverage).
     pub(crate) fn billing_each_month(
         &self,
         from: Month,
         to: Month,
         until: Option<Date>,
         on_month: &mut dyn FnMut(Month, month::MonthOfSums, &month::BilledPatients) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<month::BilledPatients> {
         month::each_month_sums(&self.conn, from, to, until, on_month)
     }
 

@@ -153,9 +153,9 @@ impl BilledPatients {
         self.index.get(id).map(|i| &self.list[i])
     }
 
-    /// Each patient's id, by place (a [`MonthSums::patient`] is one).
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.list.iter().map(|p| p.id.as_str())
+    /// Each patient, by place (a [`MonthSums::patient`] is one).
+    pub fn iter(&self) -> impl Iterator<Item = &BilledPatient> {
+        self.list.iter()
     }
 }
 
@@ -251,19 +251,18 @@ fn load(conn: &Connection, from: Month, to: Month, until: Option<Date>, patient_
 
 /// The practice's months from `from` to `to` as a report sums them, handed to `on_month` a
 /// month at a time in order with the patients read (a year of reports keeps only what it needs
-/// of each, never every row at once).
+/// of each, never every row at once); returns the patients read.
 pub(crate) fn each_month_sums(
     conn: &Connection,
     from: Month,
     to: Month,
     until: Option<Date>,
     on_month: &mut dyn FnMut(Month, MonthOfSums, &BilledPatients) -> Result<()>,
-) -> Result<()> {
+) -> Result<BilledPatients> {
     each_month(conn, from, to, until, None, Detail::Sums, &mut |month, rows, patients| match rows {
         MonthRows::Sums(sums) => on_month(month, sums, patients),
         MonthRows::Full(_) => Ok(()),
     })
-    .map(drop)
 }
 
 /// The rows of each month from `from` to `to`, handed to `on_month` a month at a time in

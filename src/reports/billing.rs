@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::evaluate::Who;
-use super::load::ReportData;
+use super::load::{PrimaryCoverage, ReportData};
 use super::{ReportBilling, ReportMember};
-use crate::billing::{CodeUnits, MonthKind, codes_text};
+use crate::billing::{BilledPatients, CodeUnits, MonthKind, codes_text};
 use crate::dates::{Date, Month};
 use crate::{Registry, Result};
 
@@ -29,17 +29,28 @@ pub(super) struct BillingMonths(BTreeMap<Month, Vec<BilledMonth>>);
 impl BillingMonths {
     /// Loads every month from the earliest of `months` to the latest, in one pass, seeing no
     /// contact after `until`, and keeps `months`' rows of the report's patients; their contact
-    /// days go into `data` as each month is read (the contact rate's).
+    /// days go into `data` as each month is read (the contact rate's), and their primary
+    /// coverage from the patients billing read (a second read of every coverage was a twentieth
+    /// of a 12-month report).
     pub fn load(registry: &Registry, data: &mut ReportData, months: &[Month], until: Date) -> Result<BillingMonths> {
         let mut kept = BTreeMap::new();
-        let (Some(first), Some(last)) = (months.iter().min(), months.iter().max()) else { return Ok(BillingMonths(kept)) };
+        let (Some(first), Some(last)) = (months.iter().min(), months.iter().max()) else {
+            let mut coverages = crate::coverage::by_patient(&registry.conn, crate::coverage::Whose::Enrolled)?;
+            for (id, &p) in &data.patient_index {
+                data.patients[p].primary_coverage = PrimaryCoverage::of(&coverages.remove(id).unwrap_or_default());
+            }
+            return Ok(BillingMonths(kept));
+        };
         // Billing's patient places → the report's, looked up by id once per patient, not per row.
         let mut places: Option<Vec<Option<usize>>> = None;
-        registry.billing_each_month(*first, *last, Some(until), &mut |month, sums, patients| {
+        let place_of = |data: &ReportData, patients: &BilledPatients| -> Vec<Option<usize>> {
+            patients.iter().map(|p| data.patient_index.get(&p.id).copied()).collect()
+        };
+        let patients = registry.billing_each_month(*first, *last, Some(until), &mut |month, sums, patients| {
             if !months.contains(&month) {
                 return Ok(());
             }
-            let places = places.get_or_insert_with(|| patients.ids().map(|id| data.patient_index.get(id).copied()).collect());
+            let places = places.get_or_insert_with(|| place_of(data, patients));
             let place = |billed: usize| places.get(billed).copied().flatten();
             for (billed, day) in sums.contact_days {
                 if let Some(p) = place(billed) {
@@ -58,6 +69,12 @@ impl BillingMonths {
             kept.insert(month, rows.collect());
             Ok(())
         })?;
+        let places = places.unwrap_or_else(|| place_of(data, &patients));
+        for (billed, place) in patients.iter().zip(places) {
+            if let Some(p) = place {
+                data.patients[p].primary_coverage = PrimaryCoverage::of(&billed.coverages);
+            }
+        }
         for p in &mut data.patients {
             p.contact_days.sort_unstable();
             p.contact_days.dedup();

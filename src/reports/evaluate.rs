@@ -138,7 +138,7 @@ pub(super) fn evaluate(
             let status = e.status_on(end).map(|s| s.as_str()).unwrap_or_default();
             t.count(Measure::Caseload, e.patient, true, || format!("{status}, enrolled {}", e.start));
             // §7a: the primary coverage on the period's last day.
-            let payer = crate::coverage::primary_on(&p.coverages, end).map_or("none", |c| c.payer.as_str());
+            let payer = p.primary_coverage.payer_on(end).map_or("none", |payer| payer.as_str());
             *payer_mix.entry(payer).or_default() += 1;
         }
         if in_range(e.start, from, end) {

@@ -9,25 +9,60 @@ use std::collections::HashMap;
 
 use crate::Result;
 use crate::assessments;
+use crate::coverage::Coverage;
 use crate::dates::{self, Date};
 use crate::instruments::Instrument;
 use crate::measures::Point;
 use crate::measures::{self, PrimaryScale};
 use crate::snapshot::text;
-use crate::vocab::{DischargeReason, EpisodeStatus, parse_targets};
+use crate::vocab::{DischargeReason, EpisodeStatus, Payer, parse_targets};
 
 /// One patient, with their dated records (entered-in-error excluded), oldest first.
 #[derive(Debug, Default)]
 pub(super) struct PatientRecords {
     pub mrn: String,
     pub name: String,
-    /// Every coverage record (a report's payer mix reads the primary on the period's last day).
-    pub coverages: Vec<crate::coverage::Coverage>,
+    /// Their primary coverages in force on some day, in the order `coverage::primary_on`
+    /// tries them (a report's payer mix reads the primary on the period's last day); filled in
+    /// from billing's load (see `billing::BillingMonths::load`), which reads every coverage.
+    pub primary_coverage: PrimaryCoverage,
     pub care_manager_id: Option<String>,
     pub assessments: Vec<(Instrument, Point)>,
     /// Days with at least one contact (not entered in error), in the months loaded.
     pub contact_days: Vec<Date>,
     pub reviews: Vec<Date>,
+}
+
+/// A patient's primary coverages as the payer mix reads them: the first kept next to the
+/// patient (most have one), since each month's report asks each patient on the caseload.
+#[derive(Debug, Default)]
+pub(super) struct PrimaryCoverage {
+    first: Option<PayerSpan>,
+    more: Vec<PayerSpan>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PayerSpan {
+    from: Option<Date>,
+    to: Option<Date>,
+    payer: Payer,
+}
+
+impl PrimaryCoverage {
+    pub fn of(coverages: &[Coverage]) -> PrimaryCoverage {
+        let mut spans = coverages.iter().filter(|c| !c.secondary && c.entered_in_error.is_none()).map(|c| PayerSpan {
+            from: c.from,
+            to: c.to,
+            payer: c.payer,
+        });
+        PrimaryCoverage { first: spans.next(), more: spans.collect() }
+    }
+
+    /// The payer of the primary coverage in force on `day` ([`crate::coverage::primary_on`]'s).
+    pub fn payer_on(&self, day: Date) -> Option<Payer> {
+        let covers = |s: &&PayerSpan| s.from.is_none_or(|f| f <= day) && s.to.is_none_or(|t| t >= day);
+        self.first.iter().chain(&self.more).find(covers).map(|s| s.payer)
+    }
 }
 
 /// One episode and every status it has had.
@@ -99,7 +134,6 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
         }
     }
     {
-        let mut coverages = crate::coverage::by_patient(conn, crate::coverage::Whose::Enrolled)?;
         // Only patients ever enrolled: a practice's other patients (seen, screened, §9) are
         // never in a program report, and may outnumber the caseload three to one.
         let mut stmt = conn.prepare_cached(
@@ -110,13 +144,7 @@ pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
             data.patient_index.insert(id.clone(), data.patients.len());
-            data.patients.push(PatientRecords {
-                mrn: r.get(1)?,
-                name: r.get(2)?,
-                coverages: coverages.remove(&id).unwrap_or_default(),
-                care_manager_id: r.get(3)?,
-                ..Default::default()
-            });
+            data.patients.push(PatientRecords { mrn: r.get(1)?, name: r.get(2)?, care_manager_id: r.get(3)?, ..Default::default() });
         }
     }
 
