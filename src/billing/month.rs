@@ -381,9 +381,11 @@ fn each_month(
         "SELECT c.id, c.patient_id, c.episode_id, c.date, c.minutes, c.author_id, c.voided_at IS NOT NULL, c.created_at
          FROM contacts c WHERE c.date BETWEEN ?1 AND ?2{patient_filter}"
     ))?;
-    let full = detail == Detail::Full;
-    let full_text = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<String> { if full { r.get(i) } else { Ok(String::new()) } };
-    let mut read_month = |month: Month| -> Result<Vec<MonthContact>> {
+    // `full`: with each contact's id, author and entry time, which only a row of the billing
+    // screen lists; a report's months and the lead-in (read for its countable months alone) go
+    // without.
+    let mut read_month = |month: Month, full: bool| -> Result<Vec<MonthContact>> {
+        let full_text = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<String> { if full { r.get(i) } else { Ok(String::new()) } };
         let (month_first, month_last) = (month.first_day().to_string(), month.last_day().min(last_day).to_string());
         let mut params: Vec<&dyn rusqlite::ToSql> = vec![&month_first, &month_last];
         if let Some(p) = &patient_id {
@@ -406,8 +408,6 @@ fn each_month(
             let author_id = text(r, 5)?;
             let member = team.get(author_id);
             let role = member.map_or(Role::PracticeLead, |(_, role)| *role);
-            // A report sums minutes by day: a contact's id, author and entry time (its order
-            // among the day's contacts) are for the screens, and would be most of its strings.
             let author = match (full, member) {
                 (false, _) => String::new(),
                 (true, Some((name, _))) => name.clone(),
@@ -455,7 +455,7 @@ fn each_month(
     // The last countable month before the month being read, per episode place: the lead-in's
     // countable contacts give most episodes theirs.
     let mut last_before: Vec<Option<Month>> = vec![None; book.episodes.len()];
-    for c in read_month(lead_in)? {
+    for c in read_month(lead_in, false)? {
         if c.contact.excluded.is_none() {
             set(&mut last_before, c.episode, lead_in);
         }
@@ -501,7 +501,7 @@ fn each_month(
 
     for i in 0..=from.months_until(to).max(0) {
         let month = from.plus(i);
-        let contacts = if month.first_day() > last_day { Vec::new() } else { read_month(month)? };
+        let contacts = if month.first_day() > last_day { Vec::new() } else { read_month(month, detail == Detail::Full)? };
         for c in contacts.iter().filter(|c| c.contact.excluded.is_none()) {
             if last(&last_before, c.episode).is_some() || asked.get(c.episode).is_none_or(|asked| *asked) {
                 continue;

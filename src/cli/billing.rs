@@ -18,11 +18,24 @@ use super::{output, remote::typed};
 /// Where a command runs: the open registry file or a practice server.
 pub trait Door {
     fn call(&mut self, command: &str, args: Value) -> Result<Value>;
+
+    /// The registry file itself, admitted to run `command` as [`commands::run`] admits it, for
+    /// a large read the CLI only prints (its answer need not go to JSON and back); none over
+    /// a server.
+    fn admitted(&mut self, _command: &str) -> Result<Option<&mut Registry>> {
+        Ok(None)
+    }
 }
 
 impl Door for Registry {
     fn call(&mut self, command: &str, args: Value) -> Result<Value> {
         commands::Context::quiet(|ctx| commands::run(self, command, args, ctx))
+    }
+
+    fn admitted(&mut self, command: &str) -> Result<Option<&mut Registry>> {
+        let command = commands::find(command).ok_or_else(|| cocm::Error::NotFound(format!("there is no command {command:?}")))?;
+        commands::admit(command, self)?;
+        Ok(Some(self))
     }
 }
 
@@ -219,7 +232,12 @@ pub fn claims(door: &mut dyn Door, month: &str, as_json: bool, as_csv: bool) -> 
         print!("{}", csv.as_str().unwrap_or_default());
         return Ok(());
     }
-    let lines: Vec<ClaimLine> = typed(door.call("billing_claims", json!({ "month": month }))?)?;
+    // On the file, straight from the core: 4,000 lines to JSON values and back were a fifth of
+    // `--claims --json`'s time.
+    let lines: Vec<ClaimLine> = match door.admitted("billing_claims")? {
+        Some(registry) => registry.billing_claims(cocm::dates::Month::parse("month", month)?)?,
+        None => typed(door.call("billing_claims", json!({ "month": month }))?)?,
+    };
     if as_json {
         return output::json(&lines);
     }
