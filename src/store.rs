@@ -287,6 +287,29 @@ impl Registry {
         Ok(Registry { conn, path: self.path.clone(), actor: self.actor.clone(), data_key, factor: Default::default() })
     }
 
+    /// A second handle reading the same snapshot of the file as this one, for a long read
+    /// split over two threads, with the read transaction that holds this handle's snapshot
+    /// (dropping it ends the read). None when this connection is inside a transaction of its
+    /// own, or when a write committed between the two reads' starts: every write appends an
+    /// audit row, so the audit log's last entry, the same in both, tells that none did.
+    pub(crate) fn snapshot_twin(&self) -> Result<Option<(Registry, rusqlite::Transaction<'_>)>> {
+        if !self.conn.is_autocommit() {
+            return Ok(None);
+        }
+        let last_audit =
+            |conn: &Connection| -> Result<Option<i64>> { Ok(conn.query_row("SELECT max(seq) FROM audit_log", [], |r| r.get(0))?) };
+        let snapshot = self.conn.unchecked_transaction()?;
+        let mine = last_audit(&snapshot)?;
+        let twin = self.second_handle()?;
+        // Its reads (a month's contacts at a time) come back to few pages: a small cache, so
+        // that the two handles together take little more memory than one.
+        twin.conn.execute_batch("PRAGMA cache_size = -8192; BEGIN")?;
+        if last_audit(&twin.conn)? != mine {
+            return Ok(None);
+        }
+        Ok(Some((twin, snapshot)))
+    }
+
     pub fn schema_version(&self) -> Result<i32> {
         Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }

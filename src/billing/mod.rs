@@ -5,7 +5,7 @@
 
 mod claims;
 mod month;
-pub(crate) use month::BilledPatients;
+pub(crate) use month::{BilledPatients, MonthOfSums};
 mod programs;
 mod rules;
 

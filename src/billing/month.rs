@@ -309,6 +309,16 @@ fn each_month(
             })
         })
         .collect::<rusqlite::Result<_>>()?;
+    // Each contact's author by place (a year's contacts look 300,000 of them up).
+    let mut author_index = IdIndex::default();
+    let authors: Vec<(&str, Role)> = team
+        .iter()
+        .enumerate()
+        .map(|(i, (id, (name, role)))| {
+            author_index.insert(id, i);
+            (name.as_str(), *role)
+        })
+        .collect();
     let date = |s: Option<String>| s.as_deref().and_then(dates::parse_iso);
     let one_patient: Vec<&dyn rusqlite::ToSql> = patient_id.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
     let where_patient = |column: &str| if patient_id.is_some() { format!(" WHERE {column} = ?1") } else { String::new() };
@@ -406,11 +416,11 @@ fn each_month(
                 _ => Some(Box::new((patient_id.to_string(), episode_id.to_string()))),
             };
             let author_id = text(r, 5)?;
-            let member = team.get(author_id);
-            let role = member.map_or(Role::PracticeLead, |(_, role)| *role);
+            let member = author_index.get(author_id).map(|i| authors[i]);
+            let role = member.map_or(Role::PracticeLead, |(_, role)| role);
             let author = match (full, member) {
                 (false, _) => String::new(),
-                (true, Some((name, _))) => name.clone(),
+                (true, Some((name, _))) => name.to_string(),
                 (true, None) => author_id.to_string(),
             };
             let facts = ContactFacts {
@@ -550,11 +560,14 @@ fn month_rows(
         let patient_place = contacts[groups[g].start].patient;
         let same_patient = groups[g..].iter().take_while(|r| contacts[r.start].patient == patient_place).count();
         for k in g..g + same_patient {
-            let row = month_row(month, &mut contacts[groups[k].clone()], same_patient, book, assessed, last_before)?;
-            match row {
+            let list = &mut contacts[groups[k].clone()];
+            match month_row(month, list, same_patient, book, assessed, last_before)? {
                 Row::Full(row) => out.push(*row),
-                Row::Sums(row, days) => {
-                    sums.contact_days.extend(days.into_iter().map(|d| (row.patient, d)));
+                Row::Sums(row) => {
+                    let real = list.iter().filter(|c| {
+                        !matches!(c.contact.excluded, Some(ExclusionReason::EnteredInError | ExclusionReason::EnrolmentEnteredInError))
+                    });
+                    sums.contact_days.extend(real.map(|c| (row.patient, c.facts.date)));
                     sums.rows.push(row);
                 }
                 Row::Unseen => {}
@@ -572,8 +585,7 @@ fn month_rows(
 /// One row, as [`Detail`] asks.
 enum Row {
     Full(Box<BillingRow>),
-    /// The sums and the row's contact days.
-    Sums(MonthSums, Vec<Date>),
+    Sums(MonthSums),
     /// A report's row of a patient the load did not see (no report lists one).
     Unseen,
 }
@@ -621,12 +633,7 @@ fn month_row(
         if list[0].patient == usize::MAX {
             return Ok(Row::Unseen);
         }
-        let real = |c: &&MonthContact| {
-            !matches!(c.contact.excluded, Some(ExclusionReason::EnteredInError | ExclusionReason::EnrolmentEnteredInError))
-        };
-        let days = list.iter().filter(real).map(|c| c.facts.date).collect();
-        let row = MonthSums { patient: list[0].patient, month_kind: kind, minutes, codes, estimated_revenue };
-        return Ok(Row::Sums(row, days));
+        return Ok(Row::Sums(MonthSums { patient: list[0].patient, month_kind: kind, minutes, codes, estimated_revenue }));
     }
 
     let mut excluded: BTreeMap<ExclusionReason, u32> = BTreeMap::new();

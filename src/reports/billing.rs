@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::evaluate::Who;
 use super::load::{PrimaryCoverage, ReportData};
 use super::{ReportBilling, ReportMember};
-use crate::billing::{BilledPatients, CodeUnits, MonthKind, codes_text};
+use crate::billing::{BilledPatients, CodeUnits, MonthKind, MonthOfSums, codes_text};
 use crate::dates::{Date, Month};
 use crate::{Registry, Result};
 
@@ -26,32 +26,47 @@ pub(super) struct BilledMonth {
 #[derive(Default)]
 pub(super) struct BillingMonths(BTreeMap<Month, Vec<BilledMonth>>);
 
+/// The billing of a report's months as read, before it is matched to the report's patients:
+/// read on its own connection while the rest of the report loads on another (see
+/// `Registry::report_data`).
+pub(super) struct ReadBilling {
+    months: Vec<(Month, MonthOfSums)>,
+    patients: BilledPatients,
+}
+
+impl ReadBilling {
+    /// Every month from the earliest of `months` to the latest, in one pass, seeing no contact
+    /// after `until`; `months`' own are kept.
+    pub fn read(registry: &Registry, months: &[Month], until: Date) -> Result<ReadBilling> {
+        let mut kept = Vec::new();
+        // No month (no caller asks for none) still reads the patients, for their coverage.
+        let first = months.iter().min().copied().unwrap_or(Month::of(until));
+        let last = months.iter().max().copied().unwrap_or(first);
+        let patients = registry.billing_each_month(first, last, Some(until), &mut |month, sums, _| {
+            if months.contains(&month) {
+                kept.push((month, sums));
+            }
+            Ok(())
+        })?;
+        Ok(ReadBilling { months: kept, patients })
+    }
+}
+
 impl BillingMonths {
-    /// Loads every month from the earliest of `months` to the latest, in one pass, seeing no
-    /// contact after `until`, and keeps `months`' rows of the report's patients; their contact
-    /// days go into `data` as each month is read (the contact rate's), and their primary
-    /// coverage from the patients billing read (a second read of every coverage was a twentieth
-    /// of a 12-month report).
-    pub fn load(registry: &Registry, data: &mut ReportData, months: &[Month], until: Date) -> Result<BillingMonths> {
-        let mut kept = BTreeMap::new();
-        let (Some(first), Some(last)) = (months.iter().min(), months.iter().max()) else {
-            let mut coverages = crate::coverage::by_patient(&registry.conn, crate::coverage::Whose::Enrolled)?;
-            for (id, &p) in &data.patient_index {
-                data.patients[p].primary_coverage = PrimaryCoverage::of(&coverages.remove(id).unwrap_or_default());
-            }
-            return Ok(BillingMonths(kept));
-        };
+    /// The rows of the report's patients; their contact days go into `data` (the contact
+    /// rate's), and their primary coverage, from the patients billing read (a second read of
+    /// every coverage was a twentieth of a 12-month report).
+    pub fn attach(read: ReadBilling, data: &mut ReportData) -> BillingMonths {
         // Billing's patient places → the report's, looked up by id once per patient, not per row.
-        let mut places: Option<Vec<Option<usize>>> = None;
-        let place_of = |data: &ReportData, patients: &BilledPatients| -> Vec<Option<usize>> {
-            patients.iter().map(|p| data.patient_index.get(&p.id).copied()).collect()
-        };
-        let patients = registry.billing_each_month(*first, *last, Some(until), &mut |month, sums, patients| {
-            if !months.contains(&month) {
-                return Ok(());
+        let places: Vec<Option<usize>> = read.patients.iter().map(|p| data.patient_index.get(&p.id).copied()).collect();
+        let place = |billed: usize| places.get(billed).copied().flatten();
+        for (billed, patient) in read.patients.iter().enumerate() {
+            if let Some(p) = place(billed) {
+                data.patients[p].primary_coverage = PrimaryCoverage::of(&patient.coverages);
             }
-            let places = places.get_or_insert_with(|| place_of(data, patients));
-            let place = |billed: usize| places.get(billed).copied().flatten();
+        }
+        let mut kept = BTreeMap::new();
+        for (month, sums) in read.months {
             for (billed, day) in sums.contact_days {
                 if let Some(p) = place(billed) {
                     data.patients[p].contact_days.push(day);
@@ -67,19 +82,12 @@ impl BillingMonths {
                 })
             });
             kept.insert(month, rows.collect());
-            Ok(())
-        })?;
-        let places = places.unwrap_or_else(|| place_of(data, &patients));
-        for (billed, place) in patients.iter().zip(places) {
-            if let Some(p) = place {
-                data.patients[p].primary_coverage = PrimaryCoverage::of(&billed.coverages);
-            }
         }
         for p in &mut data.patients {
             p.contact_days.sort_unstable();
             p.contact_days.dedup();
         }
-        Ok(BillingMonths(kept))
+        BillingMonths(kept)
     }
 
     /// The scope's billing over `months`, and its patient-months behind the figure.
@@ -95,7 +103,13 @@ impl BillingMonths {
             }
             b.minutes += row.minutes;
             for c in &row.codes {
-                *b.units.entry(c.code.clone()).or_default() += c.units;
+                // A code seen before is counted without a copy of its name.
+                match b.units.get_mut(&c.code) {
+                    Some(units) => *units += c.units,
+                    None => {
+                        b.units.insert(c.code.clone(), c.units);
+                    }
+                }
             }
             cents += (row.estimated_revenue * 100.0).round() as i64;
             if !row.codes.is_empty() {

@@ -283,9 +283,23 @@ fn program(data: &ReportData, settings: &Settings, billing: &BillingMonths, p: P
 
 impl Registry {
     /// The registry up to `last`, and the billing of `months`, whose contact days it takes.
+    /// Billing (half the time) is read on a second connection in another thread while this one
+    /// loads the rest, both reading one snapshot of the file (see [`Registry::snapshot_twin`]);
+    /// where there is none to be had, one after the other.
     fn report_data(&self, last: Date, months: &[Month]) -> Result<(ReportData, BillingMonths)> {
-        let mut data = load::load(&self.conn, last)?;
-        let billing = BillingMonths::load(self, &mut data, months, last)?;
+        let Some((twin, snapshot)) = self.snapshot_twin()? else {
+            let mut data = load::load(&self.conn, last)?;
+            let billing = BillingMonths::attach(billing::ReadBilling::read(self, months, last)?, &mut data);
+            return Ok((data, billing));
+        };
+        let (data, read) = std::thread::scope(|scope| {
+            let billing = scope.spawn(move || billing::ReadBilling::read(&twin, months, last));
+            let data = load::load(&self.conn, last);
+            (data, billing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        drop(snapshot);
+        let mut data = data?;
+        let billing = BillingMonths::attach(read?, &mut data);
         Ok((data, billing))
     }
 
