@@ -293,6 +293,12 @@ impl Registry {
     /// own, or when a write committed between the two reads' starts: every write appends an
     /// audit row, so the audit log's last entry, the same in both, tells that none did.
     pub(crate) fn snapshot_twin(&self) -> Result<Option<(Registry, rusqlite::Transaction<'_>)>> {
+        self.snapshot_twin_between(|| Ok(()))
+    }
+
+    /// [`Registry::snapshot_twin`], running `between` after this handle's read has started and
+    /// before the twin's (the tests write there).
+    fn snapshot_twin_between(&self, between: impl FnOnce() -> Result<()>) -> Result<Option<(Registry, rusqlite::Transaction<'_>)>> {
         if !self.conn.is_autocommit() {
             return Ok(None);
         }
@@ -300,6 +306,7 @@ impl Registry {
             |conn: &Connection| -> Result<Option<i64>> { Ok(conn.query_row("SELECT max(seq) FROM audit_log", [], |r| r.get(0))?) };
         let snapshot = self.conn.unchecked_transaction()?;
         let mine = last_audit(&snapshot)?;
+        between()?;
         let twin = self.second_handle()?;
         // Its reads (a month's contacts at a time) come back to few pages: a small cache, so
         // that the two handles together take little more memory than one.
@@ -559,4 +566,55 @@ pub fn default_registry_path() -> PathBuf {
 /// random ones (a large import rereads and re-encrypts far fewer pages; README, "Speed").
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::Registry;
+    use crate::contacts::NewContact;
+    use crate::episodes::Enrolment;
+    use crate::patients::NewPatient;
+    use crate::vocab::Role;
+
+    fn registry() -> (tempfile::TempDir, Registry) {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut r, _recovery) = Registry::create(&dir.path().join("registry.cocm"), "Test", "LEAD", "test-password-12").unwrap();
+        r.add_member("CM", Role::CareManager).unwrap();
+        r.add_patient(&NewPatient { mrn: "P1".into(), name: "Patient P1".into(), dob: "1970-05-05".into(), ..Default::default() }).unwrap();
+        r.enroll("P1", &Enrolment { start: "2026-10-01".into(), consent: Some("2026-10-01".into()), ..Default::default() }).unwrap();
+        (dir, r)
+    }
+
+    fn contact(r: &mut Registry) -> crate::Result<()> {
+        r.log_contact("P1", &NewContact { date: "2026-10-05".into(), minutes: 20, by: "CM".into(), ..Default::default() }).map(drop)
+    }
+
+    fn contacts(conn: &rusqlite::Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM contacts", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_twin_reads_the_snapshot_its_first_handle_holds_while_another_writes() {
+        let (_dir, r) = registry();
+        let mut writer = r.second_handle().unwrap();
+        {
+            let (twin, _snapshot) = r.snapshot_twin().unwrap().expect("nothing was written between the two reads' starts");
+            contact(&mut writer).unwrap();
+            // Both still read the moment before the contact; a fresh handle sees it.
+            assert_eq!((contacts(&r.conn), contacts(&twin.conn), contacts(&writer.conn)), (0, 0, 1));
+            // A handle inside a read of its own has no twin to offer.
+            assert!(r.snapshot_twin().unwrap().is_none());
+        }
+        assert_eq!(contacts(&r.conn), 1);
+    }
+
+    #[test]
+    fn a_write_between_the_two_reads_starting_gives_no_twin() {
+        let (_dir, r) = registry();
+        let mut writer = r.second_handle().unwrap();
+        assert!(r.snapshot_twin_between(|| contact(&mut writer)).unwrap().is_none(), "the twin would have seen the contact");
+        // The refused attempt left no read open: the next one has its twin, contact included.
+        let (twin, _snapshot) = r.snapshot_twin().unwrap().expect("a twin");
+        assert_eq!((contacts(&r.conn), contacts(&twin.conn)), (1, 1));
+    }
 }
