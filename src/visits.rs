@@ -56,12 +56,12 @@ pub struct NewVisit {
 /// A medical visit for metric 9 (§9): an E&M office visit 99202–99215, a preventive visit
 /// 99381–99397 or an annual wellness visit G0438/G0439, in person or by telehealth; not a
 /// nurse-only or behavioral-health visit (and a lab or vaccine visit has none of these codes).
-pub fn qualifies_for_screening(category: VisitCategory, codes: &[String]) -> bool {
+pub fn qualifies_for_screening<C: AsRef<str>>(category: VisitCategory, codes: impl IntoIterator<Item = C>) -> bool {
     let medical = |code: &str| match code.parse::<u32>() {
         Ok(n) => (99202..=99215).contains(&n) || (99381..=99397).contains(&n),
         Err(_) => code == "G0438" || code == "G0439",
     };
-    matches!(category, VisitCategory::PrimaryCare | VisitCategory::Other) && codes.iter().any(|c| medical(c))
+    matches!(category, VisitCategory::PrimaryCare | VisitCategory::Other) && codes.into_iter().any(|c| medical(c.as_ref()))
 }
 
 /// "99213, g0439" → ["99213", "G0439"]; each a five-character CPT or HCPCS code.

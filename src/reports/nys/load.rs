@@ -1,11 +1,12 @@
 //! Reading the NYS report's facts from the registry, set-based, up to the month's last day.
 
 use rusqlite::Connection;
-use std::collections::HashMap;
 
 use super::{NysEpisode, NysFacts, NysPatient};
 use crate::dates::{self, Date};
+use crate::id_index::IdIndex;
 use crate::measures;
+use crate::snapshot::text;
 use crate::vocab::parse_targets;
 use crate::{Result, assessments};
 
@@ -13,14 +14,16 @@ use crate::{Result, assessments};
 pub(crate) fn load(conn: &Connection, last: Date) -> Result<NysFacts> {
     let settings = crate::settings::load(conn)?;
     let mut facts = NysFacts { inactivity_days: settings.inactivity_days, ..Default::default() };
-    let mut index: HashMap<String, usize> = HashMap::new();
+    // Ids → places through `id_index`: the contacts, scores and visits of a whole practice
+    // look their episode or patient up half a million times.
+    let mut index = IdIndex::default();
     let mut coverages = crate::coverage::by_patient(conn, crate::coverage::Whose::Everyone)?;
     {
         let mut stmt = conn.prepare_cached("SELECT id, mrn, name, care_manager_id, dob FROM patients ORDER BY mrn")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
-            index.insert(id.clone(), facts.patients.len());
+            index.insert(&id, facts.patients.len());
             let dob: String = r.get(4)?;
             facts.patients.push(NysPatient {
                 mrn: r.get(1)?,
@@ -33,7 +36,7 @@ pub(crate) fn load(conn: &Connection, last: Date) -> Result<NysFacts> {
             });
         }
     }
-    let mut episode_index: HashMap<String, usize> = HashMap::new();
+    let mut episode_index = IdIndex::default();
     {
         let mut stmt = conn.prepare_cached(
             "SELECT id, patient_id, start_date, discharge_date, targets, primary_scales FROM episodes
@@ -41,11 +44,11 @@ pub(crate) fn load(conn: &Connection, last: Date) -> Result<NysFacts> {
         )?;
         let mut rows = stmt.query([last.to_string()])?;
         while let Some(r) = rows.next()? {
-            let Some(&patient) = index.get(&r.get::<_, String>(1)?) else { continue };
+            let Some(patient) = index.get(text(r, 1)?) else { continue };
             let (start, discharge, targets, scales): (String, Option<String>, String, Option<String>) =
                 (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
             let targets = parse_targets("targets", &targets).unwrap_or_default();
-            episode_index.insert(r.get(0)?, facts.episodes.len());
+            episode_index.insert(text(r, 0)?, facts.episodes.len());
             facts.episodes.push(NysEpisode {
                 patient,
                 start: dates::parse_iso(&start).unwrap_or_default(),
@@ -59,8 +62,7 @@ pub(crate) fn load(conn: &Connection, last: Date) -> Result<NysFacts> {
         let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query([last.to_string()])?;
         while let Some(r) = rows.next()? {
-            let (episode, date): (String, String) = (r.get(0)?, r.get(1)?);
-            if let (Some(&i), Some(d)) = (episode_index.get(&episode), dates::parse_iso(&date)) {
+            if let (Some(i), Some(d)) = (episode_index.get(text(r, 0)?), dates::parse_iso(text(r, 1)?)) {
                 push(&mut facts.episodes[i], d);
             }
         }
@@ -82,7 +84,7 @@ pub(crate) fn load(conn: &Connection, last: Date) -> Result<NysFacts> {
     let mut current: (String, Option<usize>) = (String::new(), None);
     assessments::for_each_score(conn, "", &[&last.to_string()], |pid, instrument, point| {
         if pid != current.0 {
-            current = (pid.to_string(), index.get(pid).copied());
+            current = (pid.to_string(), index.get(pid));
         }
         if let Some(i) = current.1 {
             facts.patients[i].scores.push((instrument, point));
@@ -95,11 +97,9 @@ pub(crate) fn load(conn: &Connection, last: Date) -> Result<NysFacts> {
         )?;
         let mut rows = stmt.query([last.to_string()])?;
         while let Some(r) = rows.next()? {
-            let (pid, date, category, codes): (String, String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            let category = crate::visits::VisitCategory::parse("category", &category).unwrap_or(crate::visits::VisitCategory::Other);
-            let codes: Vec<String> = codes.split(',').map(str::to_string).collect();
-            if let (Some(&i), Some(d)) = (index.get(&pid), dates::parse_iso(&date))
-                && crate::visits::qualifies_for_screening(category, &codes)
+            let category = crate::visits::VisitCategory::parse("category", text(r, 2)?).unwrap_or(crate::visits::VisitCategory::Other);
+            if let (Some(i), Some(d)) = (index.get(text(r, 0)?), dates::parse_iso(text(r, 1)?))
+                && crate::visits::qualifies_for_screening(category, text(r, 3)?.split(','))
             {
                 facts.patients[i].medical_visits.push(d);
             }
