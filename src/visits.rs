@@ -145,15 +145,15 @@ mod tests {
         // E&M 99202–99215 (99201 was deleted in 2021; 99216 does not exist), preventive
         // 99381–99397, annual wellness G0438/G0439.
         for c in ["99202", "99213", "99215", "99381", "99397", "G0438", "G0439"] {
-            assert!(qualifies_for_screening(VisitCategory::PrimaryCare, &codes(&[c])), "{c}");
+            assert!(qualifies_for_screening(VisitCategory::PrimaryCare, codes(&[c])), "{c}");
         }
         for c in ["99201", "99216", "99380", "99398", "90471", "36415", "G0440"] {
-            assert!(!qualifies_for_screening(VisitCategory::PrimaryCare, &codes(&[c])), "{c}");
+            assert!(!qualifies_for_screening(VisitCategory::PrimaryCare, codes(&[c])), "{c}");
         }
-        assert!(!qualifies_for_screening(VisitCategory::NursingOnly, &codes(&["99211"])));
-        assert!(!qualifies_for_screening(VisitCategory::BehavioralHealth, &codes(&["99213"])));
+        assert!(!qualifies_for_screening(VisitCategory::NursingOnly, codes(&["99211"])));
+        assert!(!qualifies_for_screening(VisitCategory::BehavioralHealth, codes(&["99213"])));
         // A lab draw with an office visit billed the same day qualifies by the visit.
-        assert!(qualifies_for_screening(VisitCategory::Other, &codes(&["36415", "99214"])));
+        assert!(qualifies_for_screening(VisitCategory::Other, codes(&["36415", "99214"])));
         assert_eq!(parse_codes("99213, g0439").unwrap(), ["99213", "G0439"]);
         assert!(parse_codes("9921").unwrap_err().to_string().starts_with("codes: 9921 is not"));
         assert!(parse_codes(" ").is_err());
