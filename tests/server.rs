@@ -318,13 +318,26 @@ fn failures_from_many_addresses_slow_an_account_and_tell_the_lead_but_never_lock
     assert_eq!(practice.count("SELECT count(*) FROM audit_log WHERE action = 'sign-in-slowed'"), 1);
 }
 
-/// The code an authenticator app shows for `secret` (as the enrolment printed it) `offset`
-/// seconds from now: RFC 6238 by the same crate, as a phone would compute it.
-fn app_code(secret: &str, offset: i64) -> String {
+/// The code an authenticator app shows for `secret` (as the enrolment printed it) at `at`
+/// (seconds since 1970): RFC 6238 by the same crate, as a phone would compute it.
+fn app_code_at(secret: &str, at: u64) -> String {
     let bytes = totp_rs::Secret::try_from_base32(secret.replace(' ', "")).unwrap();
-    let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    totp.generate((now + offset) as u64).to_string()
+    totp_rs::Builder::new().with_secret(bytes).build().unwrap().generate(at).to_string()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// The code an authenticator app shows `offset` seconds from now.
+fn app_code(secret: &str, offset: u64) -> String {
+    app_code_at(secret, unix_now() + offset)
+}
+
+/// The code an authenticator app shows now and the next one, from one reading of the clock.
+fn app_codes(secret: &str) -> (String, String) {
+    let now = unix_now();
+    (app_code_at(secret, now), app_code_at(secret, now + 30))
 }
 
 #[test]
@@ -345,8 +358,10 @@ fn a_second_factor_is_enrolled_then_asked_once_per_code_and_a_lead_resets_it() {
     assert!(begun["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
     assert!(begun["qr_svg"].as_str().unwrap().contains("<svg"));
     assert_eq!(cm.call("confirm_second_factor", json!({ "code": "000000" })).unwrap_err().code(), "validation");
-    let recovery: Vec<String> =
-        serde_json::from_value(cm.call("confirm_second_factor", json!({ "code": app_code(&secret, 0) })).unwrap()).unwrap();
+    // Both codes from one reading of the clock: read twice, a 30-second step could turn in
+    // between and the "used" code would be a fresh one.
+    let (confirming, next) = app_codes(&secret);
+    let recovery: Vec<String> = serde_json::from_value(cm.call("confirm_second_factor", json!({ "code": confirming })).unwrap()).unwrap();
     assert_eq!(recovery.len(), 10);
     cm.sign_out().unwrap();
 
@@ -355,11 +370,11 @@ fn a_second_factor_is_enrolled_then_asked_once_per_code_and_a_lead_resets_it() {
     assert_eq!((bare.status, bare.body["code"].as_str()), (401, Some("mfa_required")));
     // The code that confirmed the enrolment was used: refused again. The next one (30 s on,
     // one step of allowed drift) signs in, once.
-    assert_eq!(cm.sign_in_with_code("CM", PASSWORD, &app_code(&secret, 0)).unwrap_err().code(), "auth");
-    cm.sign_in_with_code("CM", PASSWORD, &app_code(&secret, 30)).expect("the next code signs in");
+    assert_eq!(cm.sign_in_with_code("CM", PASSWORD, &confirming).unwrap_err().code(), "auth");
+    cm.sign_in_with_code("CM", PASSWORD, &next).expect("the next code signs in");
     assert!(cm.call("caseload", json!({})).is_ok());
     cm.sign_out().unwrap();
-    assert_eq!(cm.sign_in_with_code("CM", PASSWORD, &app_code(&secret, 30)).unwrap_err().code(), "auth", "a code works once");
+    assert_eq!(cm.sign_in_with_code("CM", PASSWORD, &next).unwrap_err().code(), "auth", "a code works once");
     // A recovery code works once, typed in any case.
     cm.sign_in_with_code("CM", PASSWORD, &recovery[3].to_lowercase()).expect("a recovery code signs in");
     cm.sign_out().unwrap();
