@@ -32,8 +32,13 @@ pub struct Coverage {
 impl Coverage {
     /// Whether the coverage is in force on `day`.
     pub fn covers(&self, day: Date) -> bool {
-        self.entered_in_error.is_none() && self.from.is_none_or(|f| f <= day) && self.to.is_none_or(|t| t >= day)
+        self.entered_in_error.is_none() && in_force(self.from, self.to, day)
     }
+}
+
+/// Whether a coverage from `from` to `to` (none: open) is in force on `day`.
+pub(crate) fn in_force(from: Option<Date>, to: Option<Date>, day: Date) -> bool {
+    from.is_none_or(|f| f <= day) && to.is_none_or(|t| t >= day)
 }
 
 /// A coverage as the CLI and the patient screen enter it.

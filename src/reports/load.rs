@@ -24,7 +24,7 @@ pub(super) struct PatientRecords {
     pub name: String,
     /// Their primary coverages in force on some day, in the order `coverage::primary_on`
     /// tries them (a report's payer mix reads the primary on the period's last day); filled in
-    /// from billing's load (see `billing::BillingMonths::load`), which reads every coverage.
+    /// from billing's load (see `billing::BillingMonths::attach`), which reads every coverage.
     pub primary_coverage: PrimaryCoverage,
     pub care_manager_id: Option<String>,
     pub assessments: Vec<(Instrument, Point)>,
@@ -60,8 +60,7 @@ impl PrimaryCoverage {
 
     /// The payer of the primary coverage in force on `day` ([`crate::coverage::primary_on`]'s).
     pub fn payer_on(&self, day: Date) -> Option<Payer> {
-        let covers = |s: &&PayerSpan| s.from.is_none_or(|f| f <= day) && s.to.is_none_or(|t| t >= day);
-        self.first.iter().chain(&self.more).find(covers).map(|s| s.payer)
+        self.first.iter().chain(&self.more).find(|s| crate::coverage::in_force(s.from, s.to, day)).map(|s| s.payer)
     }
 }
 
@@ -118,7 +117,7 @@ fn date(s: &str) -> Date {
 
 /// Everything dated on or before `last`, but contact days: the contact rate needs them only in
 /// the report's months, whose billing summaries list every contact already (see
-/// `billing::BillingMonths::load`).
+/// `billing::BillingMonths::attach`).
 pub(super) fn load(conn: &Connection, last: Date) -> Result<ReportData> {
     let last_text = last.to_string();
     let mut data = ReportData::default();
