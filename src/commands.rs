@@ -118,9 +118,14 @@ pub fn find(name: &str) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.name == name)
 }
 
+/// The refusal of a name [`find`] does not know, the same from every door.
+pub fn unknown(name: &str) -> Error {
+    Error::NotFound(format!("there is no command {name:?}"))
+}
+
 /// Runs the command named `name` on `registry` with `args` (a JSON object, or null for none).
 pub fn run(registry: &mut Registry, name: &str, args: Value, ctx: &mut Context) -> Result<Value> {
-    let command = find(name).ok_or_else(|| Error::NotFound(format!("there is no command {name:?}")))?;
+    let command = find(name).ok_or_else(|| unknown(name))?;
     command.call(registry, args, ctx)
 }
 

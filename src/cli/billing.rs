@@ -33,7 +33,7 @@ impl Door for Registry {
     }
 
     fn admitted(&mut self, command: &str) -> Result<Option<&mut Registry>> {
-        let command = commands::find(command).ok_or_else(|| cocm::Error::NotFound(format!("there is no command {command:?}")))?;
+        let command = commands::find(command).ok_or_else(|| commands::unknown(command))?;
         commands::admit(command, self)?;
         Ok(Some(self))
     }

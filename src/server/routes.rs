@@ -355,7 +355,7 @@ async fn run(
         let hint = if limit == UPLOAD_LIMIT { "; import a larger file with cocm on the server's machine" } else { "" };
         Error::validation("file", format!("the request is larger than this server accepts ({} MB){hint}", limit / (1 << 20)))
     })?;
-    let command = command.ok_or_else(|| Error::NotFound(format!("there is no command {name:?}")))?;
+    let command = command.ok_or_else(|| commands::unknown(&name))?;
     if command.files == commands::Files::Local {
         return Err(Error::PermissionDenied(format!(
             "{name} reads or writes files on the machine that runs the registry: use the desktop app or the cocm CLI there"
