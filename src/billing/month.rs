@@ -544,24 +544,21 @@ fn month_rows(
 ) -> Result<MonthRows> {
     let full = book.detail == Detail::Full;
     // One row per patient-month and episode (§7: a new registry episode starts over): the
-    // contacts arrive sorted, so each row's are a run of them.
-    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    // contacts arrive sorted, so each row's are a run of them; each run with its patient.
+    let mut groups: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
     for (i, c) in contacts.iter().enumerate() {
         match groups.last_mut() {
-            Some(g) if contacts[g.start].same_row(c) => g.end = i + 1,
-            _ => groups.push(i..i + 1),
+            Some((_, g)) if contacts[g.start].same_row(c) => g.end = i + 1,
+            _ => groups.push((c.patient, i..i + 1)),
         }
     }
     let mut out = Vec::with_capacity(if full { groups.len() } else { 0 });
     let mut sums = MonthOfSums { rows: Vec::with_capacity(if full { 0 } else { groups.len() }), contact_days: Vec::new() };
-    // How many episodes each group's patient has this month: the groups arrive by patient.
-    let mut g = 0;
-    while g < groups.len() {
-        let patient_place = contacts[groups[g].start].patient;
-        let same_patient = groups[g..].iter().take_while(|r| contacts[r.start].patient == patient_place).count();
-        for k in g..g + same_patient {
-            let list = &mut contacts[groups[k].clone()];
-            match month_row(month, list, same_patient, book, assessed, last_before)? {
+    // The runs arrive by patient: a patient's runs are the episodes they have this month.
+    for same_patient in groups.chunk_by(|a, b| a.0 == b.0) {
+        for (_, range) in same_patient {
+            let list = &mut contacts[range.clone()];
+            match month_row(month, list, same_patient.len(), book, assessed, last_before)? {
                 Row::Full(row) => out.push(*row),
                 Row::Sums(row) => {
                     let real = list.iter().filter(|c| {
@@ -573,7 +570,6 @@ fn month_rows(
                 Row::Unseen => {}
             }
         }
-        g += same_patient;
     }
     if !full {
         return Ok(MonthRows::Sums(sums));
